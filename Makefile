@@ -1,0 +1,41 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+EMULATOR_PORT ?= 8001
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup lint serve bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %d.%d)." % sys.version_info[:2] if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+
+demo: setup
+	DJANGO_DEBUG=1 $(BIN)/python manage.py demo --port $(PORT) --emulator-port $(EMULATOR_PORT)
+
+test: setup
+	$(BIN)/python -m pytest
+
+# The production configuration on this machine: hashed, compressed static files and gunicorn.
+serve: $(STAMP)
+	@test -n "$$DJANGO_SECRET_KEY$$DJANGO_SECRET_KEY_FILE" || { echo "Set DJANGO_SECRET_KEY (a long random string) first: make serve runs the production settings, which refuse to start without it. See docs/production.md."; exit 2; }
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/gunicorn -c gunicorn.conf.py dashboard.wsgi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python bench/polling.py
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .ruff_cache

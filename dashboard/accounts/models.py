@@ -1,0 +1,46 @@
+"""Permissions the dashboard checks, and the log of CSV exports."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Access(models.Model):
+    """Holds the dashboard's permissions; there is no table (roles are groups of these)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_actions", "See the async actions list and detail pages"),
+            ("view_failed_rows", "See failed-row tables (personal data)"),
+            ("export_failures", "Export failed rows as CSV (personal data)"),
+            ("view_purge_audit", "See and export the metadata key purge audit"),
+            ("view_status", "See the polling and call budget status page"),
+            ("view_export_log", "See the log of CSV exports"),
+        ]
+
+    def __str__(self) -> str:
+        return "dashboard access"
+
+
+class ExportRecord(models.Model):
+    """One CSV export: who took which data, when and from where."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Kept when the user is deleted, so the log still says who it was.
+    username = models.CharField(max_length=150)
+    what = models.CharField(max_length=100)
+    action_id = models.CharField(max_length=100, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.username} exported {self.what} at {self.created_at:%Y-%m-%d %H:%M}"

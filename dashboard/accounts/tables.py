@@ -1,0 +1,23 @@
+"""The export log as a table."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+
+from dashboard.accounts.models import ExportRecord
+
+
+class ExportRecordTable(tables.Table):
+    created_at = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s")
+    username = tables.Column(verbose_name="Who")
+    what = tables.Column(verbose_name="What")
+    action_id = tables.Column(verbose_name="Action", empty_values=("",), default="—")
+    rows = tables.Column(verbose_name="Rows", default="—")
+    ip = tables.Column(verbose_name="Address", default="—", orderable=False)
+
+    class Meta:
+        model = ExportRecord
+        fields = ("created_at", "username", "what", "action_id", "rows", "ip")
+        order_by = ("-created_at",)
+        attrs = {"class": "table"}
+        empty_text = "Nothing has been exported yet."

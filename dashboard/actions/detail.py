@@ -1,0 +1,241 @@
+"""Shaping one fetched Action into what the detail panel shows. Plain Python, no requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dashboard.actions.failures import FailurePage, FailureSet, failures_of, page_of, parse_query
+from dashboard.actions.upstream import Fetched
+from dashboard.voucherify import catalog
+from dashboard.voucherify.models import Action, ActionResult
+
+RAW_LIST_LIMIT = 20  # items of any list shown in the raw JSON; the table pages the rest
+RAW_TEXT_LIMIT = 2000
+FAILURE_LISTS = ("failed", "errors")
+KNOWN_RESULT_KEYS = frozenset({
+    "message", "done_count", "failed_count", "failed", "errors", "reports",
+    "reports_available_till",
+})
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ReportLink:
+    url: str
+    is_link: bool  # only https: links become <a>; anything else is shown as text
+
+
+@dataclass(frozen=True)
+class Reports:
+    links: list[ReportLink]
+    available_till: datetime | None
+    expired: bool
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Everything the panel template shows about one action, worked out once."""
+
+    action: Action
+    fetched_at: datetime
+    stale: bool
+    problem: Any
+    age_seconds: float
+    label: str
+    context_label: str
+    endpoint: str | None
+    message: str | None
+    done_count: int | None
+    failed_count: int | None
+    success_share: float | None  # 0..100, None when nothing was counted
+    elapsed_seconds: float | None
+    eta_seconds: float | None
+    outcome: str | None  # a plain sentence saying what failed, when something did
+    reports: Reports | None
+    failures: FailureSet
+    failure_page: FailurePage | None  # None when the viewer may not see failed rows
+    notes: list[str] = field(default_factory=list)  # about result shapes nobody documented
+    raw_json: str = ""
+
+    @property
+    def is_live(self) -> bool:
+        return self.action.is_live
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.action.is_terminal
+
+    @property
+    def has_failures(self) -> bool:
+        return bool(self.failures) or bool(self.failed_count)
+
+
+def build_panel(
+    fetched: Fetched[Action], *, can_view_failures: bool, params: Mapping[str, str]
+) -> Panel:
+    """The panel for a fetched action; failed rows only for viewers allowed to see them."""
+    action = fetched.value
+    result = action.result if isinstance(action.result, ActionResult) else None
+    failures = failures_of(action)
+    done, failed = _counts(result, failures)
+    label = catalog.label_of(action.type)
+    elapsed, eta = time_left(action, fetched.fetched_at)
+    return Panel(
+        action=action,
+        fetched_at=fetched.fetched_at,
+        stale=fetched.stale,
+        problem=fetched.problem,
+        age_seconds=fetched.age_seconds,
+        label=label,
+        context_label=catalog.CONTEXT_LABELS.get(action.context, action.context),
+        endpoint=catalog.endpoint_of(action.type),
+        message=result.message if result else None,
+        done_count=done,
+        failed_count=failed,
+        success_share=success_share(done, failed),
+        elapsed_seconds=elapsed,
+        eta_seconds=eta,
+        outcome=outcome_sentence(action, label, failures, failed, done),
+        reports=reports_of(result, fetched.fetched_at),
+        failures=failures,
+        failure_page=page_of(failures, parse_query(params)) if can_view_failures else None,
+        notes=shape_notes(action),
+        raw_json=raw_json(action.raw, hide_failures=not can_view_failures),
+    )
+
+
+def success_share(done: int | None, failed: int | None) -> float | None:
+    """Percentage of counted rows that succeeded; None unless both counts are known."""
+    if done is None or failed is None or done + failed <= 0:
+        return None
+    return round(100 * done / (done + failed), 1)
+
+
+def time_left(action: Action, now: datetime) -> tuple[float | None, float | None]:
+    """Seconds since the action was created and, while it runs, an estimate of those left.
+
+    The estimate assumes the rest goes at the pace so far: elapsed * (100 - p) / p.
+    """
+    elapsed = max(0.0, (now - action.created_at).total_seconds())
+    if not action.is_live:
+        return elapsed, None
+    progress = action.progress
+    if action.status != "IN_PROGRESS" or progress is None or not elapsed:
+        return elapsed, None
+    if not 0 < progress < 100:
+        return elapsed, None
+    return elapsed, elapsed * (100 - progress) / progress
+
+
+def outcome_sentence(
+    action: Action, label: str, failures: FailureSet, failed: int | None, done: int | None
+) -> str | None:
+    """What failed, in words, for a FAILED action or a DONE one with failures."""
+    what = label[0].lower() + label[1:] if label else "action"
+    counted = _counted(failed, done, failures.noun)
+    if action.status == "FAILED":
+        reason = _first_reason(action, failures)
+        sentence = f"This {what} failed"
+        if reason:
+            sentence += f": {reason.rstrip('.')}"
+        elif not counted:
+            sentence += ", and Voucherify gave no reason"
+        return sentence + (f". {counted}" if counted else ".")
+    if action.status == "DONE" and (failed or failures):
+        return f"This {what} finished, but not everything succeeded. {counted}"
+    if action.operation_status == "FAILED":
+        return f"Voucherify reports the operation of this {what} as FAILED."
+    return None
+
+
+def reports_of(result: ActionResult | None, now: datetime) -> Reports | None:
+    if result is None or not (result.reports or result.reports_available_till):
+        return None
+    links = [ReportLink(url, is_link=url.lower().startswith("https://")) for url in result.reports]
+    return Reports(
+        links=links,
+        available_till=result.reports_available_till,
+        expired=result.reports_expired(now),
+    )
+
+
+def shape_notes(action: Action) -> list[str]:
+    """Sentences about result shapes nobody documented, so nothing passes unseen."""
+    raw = action.raw.get("result", _MISSING) if isinstance(action.raw, Mapping) else _MISSING
+    if raw is _MISSING or raw is None or raw == {}:
+        if action.is_terminal:
+            return ["Voucherify sent no result for this action."]
+        return ["The result appears when the action has finished."]
+    if isinstance(raw, str):
+        return ["Voucherify sent the result as plain text, shown as the message."]
+    if isinstance(raw, list):
+        return ["Voucherify sent the result as a list; its entries are shown as failures."]
+    if not isinstance(raw, Mapping):
+        return [f"Voucherify sent the result as a {type(raw).__name__}; see the raw JSON."]
+    unknown = sorted(str(key) for key in raw if key not in KNOWN_RESULT_KEYS)
+    if unknown:
+        return [f"The result has fields the dashboard does not know: {', '.join(unknown)} "
+                "(see the raw JSON)."]
+    return []
+
+
+def raw_json(raw: object, *, hide_failures: bool) -> str:
+    """The action as received, pretty-printed, with long lists and texts cut for the page."""
+    shown = _trimmed(raw, hide_failures=hide_failures, in_result=False)
+    return json.dumps(shown, indent=2, ensure_ascii=False, default=str)
+
+
+def _trimmed(value: object, *, hide_failures: bool, in_result: bool) -> object:
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if hide_failures and in_result and key in FAILURE_LISTS and item:
+                count = len(item) if isinstance(item, list) else 1
+                out[key] = f"[{count} hidden: failed rows need the support role]"
+                continue
+            out[key] = _trimmed(item, hide_failures=hide_failures,
+                                in_result=(key == "result" and not in_result))
+        return out
+    if isinstance(value, list):
+        if hide_failures and in_result:
+            return f"[{len(value)} items hidden: failed rows need the support role]"
+        items = [_trimmed(item, hide_failures=hide_failures, in_result=False)
+                 for item in value[:RAW_LIST_LIMIT]]
+        if len(value) > RAW_LIST_LIMIT:
+            items.append(f"… {len(value) - RAW_LIST_LIMIT} more (see the table or the CSV)")
+        return items
+    if isinstance(value, str) and len(value) > RAW_TEXT_LIMIT:
+        return value[:RAW_TEXT_LIMIT] + f"… ({len(value) - RAW_TEXT_LIMIT} more characters)"
+    return value
+
+
+def _counts(result: ActionResult | None, failures: FailureSet) -> tuple[int | None, int | None]:
+    if result is None:
+        return None, (len(failures) or None)
+    failed = result.failed_count
+    if failed is None and failures:
+        failed = len(failures)
+    return result.done_count, failed
+
+
+def _counted(failed: int | None, done: int | None, noun: str) -> str:
+    if not failed:
+        return ""
+    if done is not None:
+        return f"{failed:,} of {failed + done:,} {noun} failed."
+    return f"{failed:,} {noun} failed."
+
+
+def _first_reason(action: Action, failures: FailureSet) -> str | None:
+    result = action.result
+    if isinstance(result, ActionResult) and result.message:
+        return result.message
+    groups = failures.groups()
+    if groups:
+        reason, count = groups[0]
+        return reason if count == len(failures) else f"{reason} (and other reasons)"
+    return None

@@ -1,0 +1,154 @@
+"""The action detail page, its htmx panel updates, the failed-rows fragment and the CSV."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling, push_url
+
+from dashboard.accounts.exports import record_export
+from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
+from dashboard.actions import upstream
+from dashboard.actions.detail import build_panel
+from dashboard.actions.failures import csv_filename, csv_lines, failures_of
+from dashboard.actions.templatetags.action_format import status_label
+from dashboard.voucherify import (
+    InvalidActionIdError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    VoucherifyError,
+    is_valid_action_id,
+)
+
+PAGE = "actions/detail.html"
+PANEL = "actions/detail.html#panel"
+FAILURES = "actions/detail.html#failures"
+SEEN_PARAM = "seen"  # the status the polling browser shows, so changes can be announced
+NOT_FOUND = "There is no async action with the id {id}. Check the link, or find it in the list."
+MALFORMED = ("That is not an async action id: ids look like aa_0c5543f00797b6113f "
+             "(aa_ followed by letters and digits).")
+
+
+@require_GET
+@permission_required(VIEW_ACTIONS, raise_exception=True)
+@vary_on_headers("HX-Request")
+def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
+    """The page; for htmx polls the panel alone, with 286 once the action has finished."""
+    polled = bool(request.htmx) and not request.htmx.boosted
+    context = _context(request, action_id)
+    try:
+        fetched = _fetch(action_id, background=polled)
+    except NotFoundError:
+        return _missing(request, context, NOT_FOUND.format(id=action_id), polled)
+    except InvalidActionIdError:
+        return _missing(request, context, MALFORMED, polled)
+    except VoucherifyError as exc:
+        context.update(problem=exc, poll_every=_poll_every())
+        return render(request, PANEL if polled else PAGE, context,
+                      status=200 if polled else _problem_status(exc))
+    panel = build_panel(fetched, can_view_failures=context["can_view_failures"],
+                        params=request.GET)
+    context.update(panel=panel, poll_every=_poll_every() if panel.is_live or panel.stale else None)
+    if not polled:
+        return render(request, PAGE, context)
+    if request.GET.get(SEEN_PARAM) != panel.action.status:
+        context["announce"] = _announcement(panel)
+    if panel.is_terminal:
+        # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.
+        return HttpResponseStopPolling(render_to_string(PANEL, context, request))
+    return render(request, PANEL, context)
+
+
+@require_GET
+@permission_required(VIEW_FAILED_ROWS, raise_exception=True)
+@vary_on_headers("HX-Request")
+def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
+    """The failed-rows table alone (paging, filtering); the page itself for plain browsers."""
+    page_url = reverse("actions:detail", args=[action_id]) if is_valid_action_id(action_id) else ""
+    query = request.GET.urlencode()
+    if not request.htmx or not page_url:
+        return redirect(f"{page_url or reverse('actions:list')}{'?' + query if query else ''}")
+    context = _context(request, action_id)
+    try:
+        fetched = _fetch(action_id, background=False)
+    except VoucherifyError as exc:
+        return render(request, "actions/_error.html", {"problem": exc, "stale_age": None})
+    context["panel"] = build_panel(fetched, can_view_failures=True, params=request.GET)
+    response = render(request, FAILURES, context)
+    return push_url(response, f"{page_url}{'?' + query if query else ''}")
+
+
+@require_GET
+@permission_required(EXPORT_FAILURES, raise_exception=True)
+def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
+    """Every failed row or error, streamed as CSV; a 404 page when there is nothing to export."""
+    context = _context(request, action_id)
+    try:
+        fetched = _fetch(action_id, background=False)
+    except NotFoundError:
+        return _missing(request, context, NOT_FOUND.format(id=action_id), False)
+    except InvalidActionIdError:
+        return _missing(request, context, MALFORMED, False)
+    except VoucherifyError as exc:
+        context.update(problem=exc)
+        return render(request, PAGE, context, status=_problem_status(exc))
+    action = fetched.value
+    failures = failures_of(action)
+    if not failures:
+        context["back_url"] = context["detail_url"]
+        return _missing(request, context, "This action has no failed rows or errors to export.",
+                        False)
+    record_export(request, what="failures.csv", action_id=action.id, rows=len(failures))
+    response = StreamingHttpResponse(csv_lines(failures), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{csv_filename(action)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _fetch(action_id: str, *, background: bool) -> upstream.Fetched:
+    """No upstream request for an id that cannot exist (and cannot reach another endpoint)."""
+    if not is_valid_action_id(action_id):
+        raise InvalidActionIdError()
+    return upstream.fetch_action(action_id, background=background)
+
+
+def _context(request: HttpRequest, action_id: str) -> dict:
+    valid = is_valid_action_id(action_id)
+    return {
+        "action_id": action_id,
+        "detail_url": reverse("actions:detail", args=[action_id]) if valid else "",
+        "failures_url": reverse("actions:failures", args=[action_id]) if valid else "",
+        "csv_url": reverse("actions:failures_csv", args=[action_id]) if valid else "",
+        "can_view_failures": request.user.has_perm(VIEW_FAILED_ROWS),
+        "can_export": request.user.has_perm(EXPORT_FAILURES),
+        "seen_param": SEEN_PARAM,
+    }
+
+
+def _missing(request: HttpRequest, context: dict, sentence: str, polled: bool) -> HttpResponse:
+    context["notice"] = sentence
+    if polled:  # the action is gone: show why and stop polling
+        return HttpResponseStopPolling(render_to_string(PANEL, context, request))
+    return render(request, PAGE, context, status=404)
+
+
+def _problem_status(exc: VoucherifyError) -> int:
+    return 503 if isinstance(exc, RateLimitedError | UnavailableError) else 502
+
+
+def _poll_every() -> str:
+    """hx-trigger's interval; the server may slow clients down by answering a longer one."""
+    return f"{upstream.poll_interval():g}s"
+
+
+def _announcement(panel) -> str:
+    text = f"Status: {status_label(panel.action.status)}."
+    if panel.is_terminal and panel.outcome:
+        text += f" {panel.outcome}"
+    return text

@@ -1,0 +1,268 @@
+"""Failed rows and errors of one action: normalised, grouped by reason, filtered, paged, CSV.
+
+Plain Python over the parsed result, so a 3,000-row failure list is shaped on the server and
+the page only ever carries one page of rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from dashboard.voucherify.models import Action, ActionResult
+
+# Query-string names, shared by the view, the templates and the tests.
+PAGE_PARAM = "rows_page"
+REASON_PARAM = "reason"
+SEARCH_PARAM = "q"
+PAGE_SIZE = 50
+TOP_GROUPS = 10
+_MAX_PARAM_LENGTH = 500
+
+# Known fields of a failed row, then of an error, in the order the columns are shown.
+KNOWN_COLUMNS = ("code", "source_id", "row", "reason", "message", "details", "key")
+COLUMN_LABELS = {
+    "kind": "Kind",
+    "code": "Code",
+    "source_id": "Source id",
+    "row": "Row",
+    "reason": "Reason",
+    "message": "Message",
+    "details": "Details",
+    "key": "Key",
+}
+NO_REASON = "(no reason given)"
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed row or error: its cells by column, and the reason it is grouped under."""
+
+    cells: dict[str, object]
+    reason: str
+
+    def matches(self, needle: str) -> bool:
+        cells = self.cells.values()
+        return any(needle in str(value).casefold() for value in cells if value is not None)
+
+
+@dataclass(frozen=True)
+class FailureSet:
+    """Every failure of an action, with the columns their shapes have."""
+
+    columns: tuple[str, ...]
+    items: tuple[Failure, ...]
+    noun: str = "rows"  # "rows", "errors" or "failures" (both), for sentences
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def headers(self) -> list[str]:
+        return [COLUMN_LABELS.get(column, column) for column in self.columns]
+
+    def groups(self) -> list[tuple[str, int]]:
+        """Reasons with how many failures each, the most frequent first."""
+        counts = Counter(item.reason for item in self.items)
+        return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+@dataclass(frozen=True)
+class FailureQuery:
+    page: int = 1
+    reason: str = ""
+    search: str = ""
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.reason or self.search)
+
+
+@dataclass(frozen=True)
+class FailurePage:
+    """What the failed-rows table shows: one page of the filtered failures, and the groups."""
+
+    failures: FailureSet
+    query: FailureQuery
+    rows: list[list[object]]
+    matching: int
+    page: int
+    pages: int
+    first: int  # 1-based position of the first row shown (0 when none)
+    last: int
+    groups: list[tuple[str, int]]
+    other_groups: int  # reasons beyond the top ones shown
+    other_count: int  # failures under those reasons
+
+    @property
+    def total(self) -> int:
+        return len(self.failures)
+
+    @property
+    def reason_options(self) -> list[tuple[str, int | None]]:
+        """The top reasons, plus the one filtered on when it is not among them."""
+        options: list[tuple[str, int | None]] = list(self.groups)
+        if self.query.reason and all(reason != self.query.reason for reason, _ in options):
+            options.append((self.query.reason, None))
+        return options
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def previous_page(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_page(self) -> int:
+        return self.page + 1
+
+
+def parse_query(params: Mapping[str, str]) -> FailureQuery:
+    """Lenient: a bad page number means the first page, never an error."""
+    try:
+        page = max(1, int(str(params.get(PAGE_PARAM, "1")).strip()))
+    except ValueError:
+        page = 1
+    reason = str(params.get(REASON_PARAM, "") or "")[:_MAX_PARAM_LENGTH]
+    search = str(params.get(SEARCH_PARAM, "") or "").strip()[:_MAX_PARAM_LENGTH]
+    return FailureQuery(page=page, reason=reason, search=search)
+
+
+def failures_of(action: Action) -> FailureSet:
+    """Failed rows and errors of the action's result, with only the columns the data has."""
+    result = action.result
+    if not isinstance(result, ActionResult):
+        return FailureSet(columns=(), items=())
+    records = [_row_cells(row) for row in result.failed]
+    records += [_error_cells(error) for error in result.errors]
+    both = bool(result.failed) and bool(result.errors)
+    columns: list[str] = ["kind"] if both else []
+    for column in KNOWN_COLUMNS:
+        if any(column in cells for cells, _ in records):
+            columns.append(column)
+    for cells, _ in records:
+        columns.extend(name for name in cells if name not in columns and name != "kind")
+    items = tuple(
+        Failure(cells={column: cells.get(column) for column in columns}, reason=reason)
+        for cells, reason in records
+    )
+    noun = "failures" if both else ("errors" if result.errors else "rows")
+    return FailureSet(columns=tuple(columns), items=items, noun=noun)
+
+
+def page_of(failures: FailureSet, query: FailureQuery, page_size: int = PAGE_SIZE) -> FailurePage:
+    """The requested page of the failures that match the reason and search filters."""
+    matching = [item for item in failures.items if _wanted(item, query)]
+    pages = max(1, -(-len(matching) // page_size))
+    page = min(query.page, pages)
+    start = (page - 1) * page_size
+    shown = matching[start : start + page_size]
+    groups = failures.groups()
+    others = groups[TOP_GROUPS:]
+    return FailurePage(
+        failures=failures,
+        query=query,
+        rows=[[item.cells[column] for column in failures.columns] for item in shown],
+        matching=len(matching),
+        page=page,
+        pages=pages,
+        first=start + 1 if shown else 0,
+        last=start + len(shown),
+        groups=groups[:TOP_GROUPS],
+        other_groups=len(others),
+        other_count=sum(count for _, count in others),
+    )
+
+
+def neutralise(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_lines(failures: FailureSet) -> Iterator[str]:
+    """The header and one line per failure, encoded one by one for a streaming response."""
+    buffer = _Echo()
+    writer = csv.writer(buffer)
+    yield writer.writerow(failures.headers)
+    for item in failures.items:
+        yield writer.writerow([neutralise(item.cells[column]) for column in failures.columns])
+
+
+def csv_filename(action: Action) -> str:
+    """`<id>-<type>-failures.csv` with only characters safe in a Content-Disposition header."""
+    stem = f"{action.id}-{action.type or 'action'}-failures"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:150] + ".csv"
+
+
+class _Echo:
+    """A file-like object whose write returns what it was given (csv.writer needs a file)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _wanted(item: Failure, query: FailureQuery) -> bool:
+    if query.reason and item.reason != query.reason:
+        return False
+    return not query.search or item.matches(query.search.casefold())
+
+
+def _row_cells(row: object) -> tuple[dict[str, object], str]:
+    cells: dict[str, object] = {"kind": "Failed row"}
+    raw = getattr(row, "raw", None)
+    for name in ("code", "source_id", "row", "reason"):
+        if _has(raw, name) or getattr(row, name, None) is not None:
+            cells[name] = getattr(row, name, None)
+    cells.update(_extras(raw))
+    return cells, _reason(getattr(row, "reason", None))
+
+
+def _error_cells(error: object) -> tuple[dict[str, object], str]:
+    cells: dict[str, object] = {"kind": "Error"}
+    raw = getattr(error, "raw", None)
+    for name in ("message", "details", "key", "source_id"):
+        if _has(raw, name) or getattr(error, name, None) is not None:
+            cells[name] = getattr(error, name, None)
+    cells.update(_extras(raw))
+    message = getattr(error, "message", None) or getattr(error, "details", None)
+    return cells, _reason(message)
+
+
+def _has(raw: object, name: str) -> bool:
+    return isinstance(raw, Mapping) and name in raw
+
+
+def _extras(raw: object) -> dict[str, object]:
+    """Fields nobody documented, kept as text so the table and the CSV show them too."""
+    if not isinstance(raw, Mapping):
+        return {}
+    return {
+        str(name): _plain(value)
+        for name, value in raw.items()
+        if name not in KNOWN_COLUMNS and name != "kind" and name != "value"
+    }
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _reason(text: str | None) -> str:
+    text = (text or "").strip()
+    return text or NO_REASON
+

@@ -1,0 +1,155 @@
+"""Filtering the upstream lacks: scan its pages until the page is full or the budget is spent.
+
+Plain Python over `upstream.fetch_page`: what a list page holds, where the next older page
+starts (exact across `created_at` ties) and how far the scan got.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dashboard.actions import upstream
+from dashboard.actions.params import STATUSES, ListState
+from dashboard.voucherify import catalog
+from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.errors import VoucherifyError
+from dashboard.voucherify.models import Action
+from dashboard.voucherify.paging import next_cursor
+
+UPSTREAM_PAGE_SIZE = 100  # the upstream's maximum: the fewest calls per scanned action
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One list page: its rows, where the next older page starts and what the scan cost."""
+
+    rows: list[Action]
+    next_cursor: Cursor | None  # None: nothing older exists
+    scanned: int = 0  # upstream actions read for this page
+    calls: int = 0  # upstream pages fetched
+    scanned_back_to: datetime | None = None  # created_at of the oldest action read
+    budget_spent: bool = False  # stopped with the page not full and older actions left
+    fetched_at: datetime | None = None  # the oldest upstream read behind the page
+    stale: bool = False
+    problem: VoucherifyError | None = None  # why the data is stale or the scan stopped early
+
+    @property
+    def stopped_early(self) -> bool:
+        """Fewer rows than asked although older actions may match: say so, offer to go on."""
+        return self.next_cursor is not None and (self.budget_spent or self.problem is not None)
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rows of one context on the page, with counts per status."""
+
+    key: str
+    label: str
+    rows: list[Action]
+    status_counts: list[tuple[str, int]] = field(default_factory=list)
+
+
+def matcher(state: ListState) -> Callable[[Action], bool]:
+    """The dashboard-side filter for the state's context, type, status and request id."""
+
+    def matches(action: Action) -> bool:
+        return (
+            (state.context is None or action.context == state.context)
+            and (state.type is None or action.type == state.type)
+            and (state.status is None or action.status == state.status)
+            and (state.search_kind != "request" or action.request_id == state.q)
+        )
+
+    return matches
+
+
+def scan(state: ListState, *, budget: int) -> Listing:
+    """The rows of the page starting at `state.cursor`, within `budget` upstream pages.
+
+    Raises VoucherifyError only when the first upstream page cannot be had at all; a fault
+    later in the scan ends it early with what was found so far.
+    """
+    matches = matcher(state)
+    # A request id belongs to one API call, which starts at most one async action.
+    wanted = 1 if state.search_kind == "request" else state.limit
+    rows: list[Action] = []
+    cursor = state.cursor
+    scanned, calls, oldest, fetches = 0, 0, None, []
+    problem: VoucherifyError | None = None
+    following: Cursor | None = cursor
+    budget_spent = False
+    while True:
+        if calls >= budget:
+            budget_spent = True
+            break
+        try:
+            fetched = upstream.fetch_page(limit=UPSTREAM_PAGE_SIZE, cursor=cursor)
+        except VoucherifyError as exc:
+            if not calls:
+                raise
+            problem = exc
+            break
+        calls += 1
+        fetches.append(fetched)
+        page = fetched.value
+        consumed = _take(page.actions, matches, rows, wanted)
+        scanned += len(consumed)
+        if consumed:
+            oldest = consumed[-1].created_at
+        if len(consumed) < len(page.actions):  # the page filled up inside this upstream page
+            following = next_cursor(consumed, cursor)
+            break
+        if not page.has_more or page.next_cursor is None:
+            following = None
+            break
+        following = cursor = page.next_cursor
+        if len(rows) >= wanted:
+            break
+    return Listing(
+        rows=rows,
+        next_cursor=following,
+        scanned=scanned,
+        calls=calls,
+        scanned_back_to=oldest,
+        budget_spent=budget_spent,
+        fetched_at=min((f.fetched_at for f in fetches), default=None),
+        stale=any(f.stale for f in fetches),
+        problem=problem or next((f.problem for f in fetches if f.problem), None),
+    )
+
+
+def _take(
+    actions: Sequence[Action], matches: Callable[[Action], bool], rows: list[Action], wanted: int
+) -> list[Action]:
+    """Append matches to `rows` until it holds `wanted`; returns the actions read."""
+    consumed = []
+    for action in actions:
+        if len(rows) >= wanted:
+            break
+        consumed.append(action)
+        if matches(action):
+            rows.append(action)
+    return consumed
+
+
+def status_counts(rows: Sequence[Action]) -> list[tuple[str, int]]:
+    """Counts per status, in lifecycle order, then any status nobody documented."""
+    counts = Counter(action.status for action in rows)
+    known = [(status, counts[status]) for status in STATUSES if counts[status]]
+    others = sorted((s, n) for s, n in counts.items() if s not in STATUSES)
+    return known + others
+
+
+def group_by_context(rows: Sequence[Action]) -> list[Group]:
+    """Non-empty groups in Voucherify's order of contexts, Other last."""
+    by_context: dict[str, list[Action]] = {}
+    for action in rows:
+        by_context.setdefault(action.context, []).append(action)
+    return [
+        Group(key, catalog.CONTEXT_LABELS[key], by_context[key], status_counts(by_context[key]))
+        for key in catalog.CONTEXT_KEYS
+        if key in by_context
+    ]

@@ -1,0 +1,223 @@
+"""The list page's query string as a validated `ListState`, and back to one canonical URL.
+
+Like Django admin's ChangeList the parameter names are module constants. Every invalid
+value becomes one sentence in `ListState.errors`; the view answers those with a 400 page and
+never lets the value reach the upstream.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+from urllib.parse import urlencode
+
+from dashboard.voucherify import catalog
+from dashboard.voucherify.cursor import Cursor, is_valid_action_id
+
+CONTEXT_PARAM = "context"
+TYPE_PARAM = "type"
+STATUS_PARAM = "status"
+SEARCH_PARAM = "q"
+LIMIT_PARAM = "limit"
+CURSOR_PARAM = "end_date"  # the upstream's own name: actions created before it
+TRAIL_PARAM = "back"  # the cursors of the newer pages walked through, for "Newer"
+SORT_PARAM = "sort"
+# The canonical order of parameters in a URL; sort last so `{% querystring sort=... %}` on a
+# canonical URL stays canonical.
+PARAM_ORDER = (
+    CONTEXT_PARAM, TYPE_PARAM, STATUS_PARAM, SEARCH_PARAM, LIMIT_PARAM,
+    CURSOR_PARAM, TRAIL_PARAM, SORT_PARAM,
+)
+
+LIMITS = (10, 25, 50, 100)
+DEFAULT_LIMIT = 25
+STATUSES = ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED")
+SORTABLE = ("type", "status", "created_at", "updated_at", "processing_time")
+# Stands for the newest page (no cursor) inside the trail.
+NEWEST = "newest"
+TRAIL_SEPARATOR = ","
+# Deeper walks forget their newest pages: "Newer" then ends at the oldest remembered one.
+MAX_TRAIL = 30
+MAX_VALUE_LENGTH = 6000
+
+_TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}(?:\.[A-Z0-9_]{1,64}){0,3}")
+_REQUEST_ID = re.compile(r"[vw]-[A-Za-z0-9]{1,64}")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ListState:
+    """Everything that decides what the list shows; one state has one URL."""
+
+    context: str | None = None
+    type: str | None = None
+    status: str | None = None
+    q: str = ""
+    limit: int = DEFAULT_LIMIT
+    cursor: Cursor | None = None
+    trail: tuple[str, ...] = ()
+    sort: str | None = None
+    errors: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def search_kind(self) -> str | None:
+        """"action" (go straight to it), "request" (scan for it) or None."""
+        if not self.q:
+            return None
+        return "action" if is_valid_action_id(self.q) else "request"
+
+    @property
+    def filtered(self) -> bool:
+        """True when rows are chosen by the dashboard, not just paged by the upstream."""
+        return bool(self.context or self.type or self.status or self.search_kind == "request")
+
+    def params(self) -> dict[str, str]:
+        """The non-default parameters, in canonical order."""
+        values = {
+            CONTEXT_PARAM: self.context,
+            TYPE_PARAM: self.type,
+            STATUS_PARAM: self.status,
+            SEARCH_PARAM: self.q,
+            LIMIT_PARAM: str(self.limit) if self.limit != DEFAULT_LIMIT else None,
+            CURSOR_PARAM: self.cursor.to_param() if self.cursor else None,
+            TRAIL_PARAM: TRAIL_SEPARATOR.join(self.trail) if self.cursor and self.trail else None,
+            SORT_PARAM: self.sort,
+        }
+        return {name: value for name, value in values.items() if value}
+
+    def query(self) -> str:
+        """The canonical query string, with its "?" (or "" for the defaults)."""
+        params = self.params()
+        return "?" + urlencode(params, safe=":~,") if params else ""
+
+    def refiltered(self, **changes: object) -> ListState:
+        """Other filters: the cursor and its trail are dropped (the old position means nothing)."""
+        return replace(self, cursor=None, trail=(), errors=(), **changes)
+
+    def newest(self) -> ListState:
+        return replace(self, cursor=None, trail=(), errors=())
+
+    def older(self, cursor: Cursor) -> ListState:
+        """The page starting at `cursor`, remembering this one for "Newer"."""
+        here = self.cursor.to_param() if self.cursor else NEWEST
+        trail = (*self.trail, here)[-MAX_TRAIL:]
+        return replace(self, cursor=cursor, trail=trail, errors=())
+
+    def newer(self) -> ListState | None:
+        """Exactly the previous page, or None when the trail does not say which it was."""
+        if self.cursor is None or not self.trail:
+            return None
+        *rest, previous = self.trail
+        if previous == NEWEST:
+            return self.newest()
+        return replace(self, cursor=Cursor.from_param(previous), trail=tuple(rest), errors=())
+
+
+def parse_list_params(query: Mapping[str, str]) -> ListState:
+    """A ListState from request.GET; unknown parameters are ignored, bad values recorded."""
+    errors: list[tuple[str, str]] = []
+
+    def take(name: str) -> str:
+        value = (query.get(name) or "").strip()
+        if len(value) > MAX_VALUE_LENGTH:
+            errors.append((name, f"The {name} parameter is too long to be a real value."))
+            return ""
+        return value
+
+    state = ListState(
+        context=_choice(take(CONTEXT_PARAM), errors, CONTEXT_PARAM, _context),
+        type=_choice(take(TYPE_PARAM), errors, TYPE_PARAM, _action_type),
+        status=_choice(take(STATUS_PARAM), errors, STATUS_PARAM, _status),
+        q=_choice(take(SEARCH_PARAM), errors, SEARCH_PARAM, _search) or "",
+        limit=_choice(take(LIMIT_PARAM), errors, LIMIT_PARAM, _limit) or DEFAULT_LIMIT,
+        cursor=_choice(take(CURSOR_PARAM), errors, CURSOR_PARAM, Cursor.from_param),
+        sort=_choice(take(SORT_PARAM), errors, SORT_PARAM, _sort),
+    )
+    trail = _choice(take(TRAIL_PARAM), errors, TRAIL_PARAM, _trail) or ()
+    return replace(state, trail=trail if state.cursor else (), errors=tuple(errors))
+
+
+def _choice(raw: str, errors: list, name: str, parse: Callable[[str], T]) -> T | None:
+    if not raw:
+        return None
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        errors.append((name, str(exc)))
+        return None
+
+
+def _context(raw: str) -> str:
+    key = raw.upper().replace(" ", "_")
+    if key not in catalog.CONTEXT_KEYS:
+        choices = ", ".join(catalog.CONTEXT_KEYS)
+        raise ValueError(f"There is no context {raw[:40]!r}; choose one of {choices}.")
+    return key
+
+
+def _action_type(raw: str) -> str:
+    value = raw.upper()
+    if not _TYPE.fullmatch(value):
+        raise ValueError(
+            f"{raw[:40]!r} is not an action type; types look like VOUCHERS.IMPORT_CSV "
+            "(capital letters, digits, underscores and dots)."
+        )
+    return value
+
+
+def _status(raw: str) -> str:
+    value = raw.upper().replace(" ", "_")
+    if value not in STATUSES:
+        raise ValueError(
+            f"There is no status {raw[:40]!r}; choose one of {', '.join(STATUSES)}."
+        )
+    return value
+
+
+def _search(raw: str) -> str:
+    if raw[:3].lower() == "aa_":
+        if not is_valid_action_id(raw):
+            raise ValueError(
+                f"{raw[:70]!r} looks like an action id but is not one: ids are aa_ followed by "
+                "letters and digits, such as aa_0c5543f00797b6113f."
+            )
+        return raw
+    if not _REQUEST_ID.fullmatch(raw):
+        raise ValueError(
+            f"Search takes an action id (aa_…) or a request id (v-… or w-…); {raw[:70]!r} is "
+            "neither. To filter by type, context or status use the filters."
+        )
+    return raw
+
+
+def _limit(raw: str) -> int:
+    if raw.isdigit() and int(raw) in LIMITS:
+        return int(raw)
+    allowed = ", ".join(str(n) for n in LIMITS[:-1]) + f" or {LIMITS[-1]}"
+    raise ValueError(f"Rows per page must be {allowed}, not {raw[:20]!r}.")
+
+
+def _sort(raw: str) -> str:
+    if raw.removeprefix("-") not in SORTABLE:
+        raise ValueError(
+            f"The list cannot be sorted by {raw[:40]!r}; use one of {', '.join(SORTABLE)} "
+            "(a leading - sorts descending)."
+        )
+    return raw
+
+
+def _trail(raw: str) -> tuple[str, ...]:
+    parts = tuple(raw.split(TRAIL_SEPARATOR))
+    if len(parts) > MAX_TRAIL:
+        raise ValueError("The trail of newer pages (back) is longer than the dashboard makes.")
+    for part in parts:
+        if part != NEWEST:
+            try:
+                Cursor.from_param(part)
+            except ValueError:
+                raise ValueError(
+                    "The trail of newer pages (back) is damaged; use Newest to start over."
+                ) from None
+    return tuple(part if part == NEWEST else Cursor.from_param(part).to_param() for part in parts)

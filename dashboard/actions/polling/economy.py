@@ -1,0 +1,287 @@
+"""Reads that cost as few upstream calls as possible, shared by every viewer and process.
+
+- Live actions on the newest page are refreshed by one shared list call per interval;
+  other live actions by one shared detail call per action per interval.
+- A terminal action's detail is read once and kept for good.
+- Every call goes through single flight and the budget; short of either, what is known is
+  served, marked stale, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+
+from dashboard.voucherify.client import VoucherifyClient
+from dashboard.voucherify.cursor import Cursor, is_valid_action_id
+from dashboard.voucherify.errors import (
+    InvalidActionIdError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    UpstreamError,
+    VoucherifyError,
+)
+from dashboard.voucherify.models import Action, ActionPage
+from dashboard.voucherify.paging import MAX_LIMIT, build_page
+
+from . import budget, singleflight, stats, store
+from .store import Entry, Fetched
+
+T = TypeVar("T")
+NEWEST_KEY = store.key("newest")
+FAILING_KEY = store.key("failing")
+# A waiter that has something to serve waits this long for another request's call at most.
+SHORT_WAIT_SECONDS = 1.0
+
+
+def interval() -> float:
+    return float(settings.ACTIONS_POLL_INTERVAL)
+
+
+def older_page_max_age() -> float:
+    return max(interval(), float(getattr(settings, "ACTIONS_OLDER_PAGE_MAX_AGE", 30.0)))
+
+
+def action_key(action_id: str) -> str:
+    return store.key("action", action_id)
+
+
+def final_key(action_id: str) -> str:
+    return store.key("final", action_id)
+
+
+def page_key(limit: int, cursor: Cursor) -> str:
+    digest = hashlib.sha256(cursor.to_param().encode()).hexdigest()[:32]
+    return store.key("page", limit, digest)
+
+
+# --- the one path every upstream call takes --------------------------------------------
+
+
+def _backoff(error: VoucherifyError) -> float:
+    """How long after this error nobody asks again for the same resource."""
+    if isinstance(error, RateLimitedError):
+        return 1.0  # the budget itself knows when calls may resume; it is cheap to ask
+    if isinstance(error, UnavailableError | UpstreamError):
+        return 2 * interval()
+    return interval()
+
+
+def _recent_problem(resource: str) -> VoucherifyError | None:
+    problem = cache.get(singleflight.problem_key(resource))
+    if not isinstance(problem, tuple):
+        return None
+    at, error = problem
+    return error if store.now() - at < _backoff(error) else None
+
+
+def _obtain(
+    client: VoucherifyClient,
+    resource: str,
+    read: Callable[[], Entry[Any] | None],
+    call: Callable[[], T],
+    save: Callable[[T], Entry[T]],
+    *,
+    max_age: float,
+    background: bool,
+    has_fallback: bool,
+) -> Entry[Any]:
+    """A fresh entry, from the cache or from one shared, budgeted upstream call."""
+    problem = _recent_problem(resource)
+    if problem is not None:
+        raise problem
+
+    def fresh() -> Entry[Any] | None:
+        entry = read()
+        return entry if entry is not None and entry.is_fresh(max_age) else None
+
+    def spend_and_call() -> Entry[T]:
+        budget.spend(background=background)
+        try:
+            value = call()
+        except RateLimitedError as error:
+            budget.note_rate_limited(error)
+            raise
+        except (UnavailableError, UpstreamError):
+            cache.set(FAILING_KEY, store.now(), 60)
+            raise
+        finally:
+            budget.note_rate_state(client.rate_limit)
+        cache.delete(FAILING_KEY)
+        return save(value)
+
+    config = client.config
+    lock_seconds = config.connect_timeout + config.read_timeout + 1
+    stats.record_lookup(hit=False)
+    return singleflight.run(
+        resource,
+        fresh,
+        spend_and_call,
+        lock_seconds=lock_seconds,
+        wait_seconds=SHORT_WAIT_SECONDS if has_fallback else lock_seconds,
+    )
+
+
+def _stale_or_raise(known: Entry[T] | None, error: VoucherifyError) -> Fetched[T]:
+    if known is None or isinstance(error, NotFoundError):
+        raise error
+    return known.served(problem=error)
+
+
+def upstream_failing() -> bool:
+    return cache.get(FAILING_KEY) is not None
+
+
+# --- pages ---------------------------------------------------------------------------
+
+
+def _newest(client: VoucherifyClient, *, background: bool, known: Entry[ActionPage] | None):
+    return _obtain(
+        client,
+        "newest",
+        lambda: store.load(NEWEST_KEY),
+        lambda: client.list_actions(limit=MAX_LIMIT),
+        lambda page: store.save(NEWEST_KEY, page),
+        max_age=interval(),
+        background=background,
+        has_fallback=known is not None,
+    )
+
+
+def _sliced(entry_fetched: Fetched[ActionPage], limit: int) -> Fetched[ActionPage]:
+    page = entry_fetched.value
+    if limit >= len(page.actions):
+        return entry_fetched
+    shorter = build_page(page.actions, page.has_more, None, limit)
+    return Fetched(shorter, entry_fetched.fetched_at, entry_fetched.stale, entry_fetched.problem)
+
+
+def fetch_page(
+    client: VoucherifyClient, *, limit: int, cursor: Cursor | None, background: bool
+) -> Fetched[ActionPage]:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}.")
+    if cursor is None:  # every newest page is a slice of the one shared newest-100 list
+        known = store.load(NEWEST_KEY)
+        if known is not None and known.is_fresh(interval()):
+            stats.record_lookup(hit=True)
+            return _sliced(known.served(), limit)
+        try:
+            entry = _newest(client, background=background, known=known)
+        except VoucherifyError as error:
+            return _sliced(_stale_or_raise(known, error), limit)
+        return _sliced(entry.served(), limit)
+    name = page_key(limit, cursor)
+    known = store.load(name)
+    if known is not None and known.is_fresh(older_page_max_age()):
+        stats.record_lookup(hit=True)
+        return known.served()
+    try:
+        entry = _obtain(
+            client,
+            name.removeprefix(store.PREFIX),
+            lambda: store.load(name),
+            lambda: client.list_actions(limit=limit, cursor=cursor),
+            lambda page: store.save(name, page),
+            max_age=older_page_max_age(),
+            background=background,
+            has_fallback=known is not None,
+        )
+    except VoucherifyError as error:
+        return _stale_or_raise(known, error)
+    return entry.served()
+
+
+# --- actions -------------------------------------------------------------------------
+
+
+def _listed(newest: Entry[ActionPage] | None, action_id: str) -> Entry[Action] | None:
+    if newest is None:
+        return None
+    for action in newest.value.actions:
+        if action.id == action_id:
+            return Entry(action, newest.fetched_at)
+    return None
+
+
+def _save_detail(action: Action) -> Entry[Action]:
+    if action.is_terminal:  # immutable from now on: never asked for again
+        return store.save(final_key(action.id), action, forever=True)
+    return store.save(action_key(action.id), action)
+
+
+def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool):
+    def read() -> Entry[Action] | None:
+        found = store.load_many([final_key(action_id), action_key(action_id)])
+        final = found.get(final_key(action_id))
+        if final is not None:  # a final entry is fresh forever
+            return Entry(final.value, store.now())
+        return found.get(action_key(action_id))
+
+    entry = _obtain(
+        client,
+        f"action:{action_id}",
+        read,
+        lambda: client.get_action(action_id),
+        _save_detail,
+        max_age=interval(),
+        background=background,
+        has_fallback=has_fallback,
+    )
+    final = store.load(final_key(action_id))
+    return final if final is not None else entry
+
+
+def fetch_action(
+    client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False
+) -> Fetched[Action]:
+    """`from_list`: the id came from a list row, so an unknown one is probably on the newest
+    page, and a list call is the one that refreshes all of its neighbours too."""
+    if not is_valid_action_id(action_id):
+        raise InvalidActionIdError()
+    found = store.load_many([final_key(action_id), action_key(action_id), NEWEST_KEY])
+    final = found.get(final_key(action_id))
+    if final is not None:
+        stats.record_lookup(hit=True)
+        return final.served()
+    newest = found.get(NEWEST_KEY)
+    listed = _listed(newest, action_id)
+    known = store.newest([found.get(action_key(action_id)), listed])
+    if known is not None and known.value.is_live and known.is_fresh(interval()):
+        stats.record_lookup(hit=True)
+        return known.served()
+    maybe_listed = listed is not None or newest is None or (
+        from_list and known is None and not newest.is_fresh(interval())
+    )
+    live_or_row = known.value.is_live if known is not None else from_list
+    if live_or_row and maybe_listed:
+        # Live on the newest page (or may be): one shared list call refreshes every viewer's.
+        try:
+            newest = _newest(client, background=background, known=newest)
+        except VoucherifyError as error:
+            return _stale_or_raise(known, error)
+        listed = _listed(newest, action_id)
+        if listed is not None and listed.value.is_live:
+            return listed.served()
+        known = store.newest([known, listed])
+    # Older than the newest page, or just became terminal there: its own detail call.
+    try:
+        entry = _detail(client, action_id, background=background, has_fallback=known is not None)
+    except VoucherifyError as error:
+        return _stale_or_raise(known, error)
+    return entry.served()
+
+
+def refresh_live(client: VoucherifyClient, ids: Sequence[str]) -> dict[str, Fetched[Action]]:
+    latest = {}
+    for action_id in dict.fromkeys(ids):
+        try:
+            latest[action_id] = fetch_action(client, action_id, background=True, from_list=True)
+        except VoucherifyError:
+            continue  # nothing known to serve: the row keeps what the page showed
+    return latest

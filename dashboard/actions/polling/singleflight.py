@@ -1,0 +1,79 @@
+"""One upstream call per resource at a time, across threads and processes.
+
+The first caller takes a lock with `cache.add()` (atomic in Redis and in local memory) and
+makes the call; the others poll the cache until the result (or the caller's error) appears.
+The lock has a short TTL so a caller that dies never blocks the resource for long, and the
+wait is bounded: a waiter that gives up serves what is known instead.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+
+from dashboard.voucherify.errors import UnavailableError, VoucherifyError
+
+from . import store
+
+T = TypeVar("T")
+
+_FIRST_PAUSE = 0.005
+_LONGEST_PAUSE = 0.05
+
+
+def lock_key(resource: str) -> str:
+    return store.key("lock", resource)
+
+
+def problem_key(resource: str) -> str:
+    return store.key("problem", resource)
+
+
+def run(
+    resource: str,
+    is_done: Callable[[], store.Entry[Any] | None],
+    call: Callable[[], store.Entry[T]],
+    *,
+    lock_seconds: float,
+    wait_seconds: float,
+) -> store.Entry[T]:
+    """`call` once for everyone wanting `resource` now; `is_done` says whether someone has.
+
+    `is_done` returns the fresh entry when one is already there (checked again under the
+    lock, so a caller that lost the race does not repeat the call). Errors of the caller who
+    made the call are handed to the waiters too.
+    """
+    started = store.now()
+    deadline = time.monotonic() + wait_seconds
+    pause = _FIRST_PAUSE
+    token = uuid.uuid4().hex
+    while True:
+        if cache.add(lock_key(resource), token, max(1, int(lock_seconds + 0.999))):
+            try:
+                done = is_done()
+                if done is not None:
+                    return done
+                try:
+                    return call()
+                except VoucherifyError as error:
+                    cache.set(problem_key(resource), (store.now(), error), 60)
+                    raise
+            finally:
+                if cache.get(lock_key(resource)) == token:
+                    cache.delete(lock_key(resource))
+        done = is_done()
+        if done is not None:
+            return done
+        problem = cache.get(problem_key(resource))
+        if isinstance(problem, tuple) and problem[0] >= started:
+            raise problem[1]
+        if time.monotonic() >= deadline:
+            raise UnavailableError(
+                "Still waiting for another request's answer from Voucherify; try again shortly."
+            )
+        time.sleep(pause)
+        pause = min(_LONGEST_PAUSE, pause * 1.5)

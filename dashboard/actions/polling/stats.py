@@ -1,0 +1,75 @@
+"""Counters for the status page: upstream calls by endpoint and status, cache hits and misses.
+
+Per-second counters in the cache (shared by every process), summed over the last minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from . import store
+
+WINDOW_SECONDS = 60
+COUNTER_TTL = 2 * WINDOW_SECONDS
+KINDS_KEY = store.key("stats", "kinds")
+
+
+@dataclass(frozen=True)
+class CallCount:
+    method: str
+    endpoint: str
+    status: str
+    count: int
+
+
+def _bump(name: str) -> None:
+    if cache.add(name, 1, COUNTER_TTL):
+        return
+    try:
+        cache.incr(name)
+    except ValueError:
+        cache.set(name, 1, COUNTER_TTL)
+
+
+def _kind(method: str, endpoint: str, status: int | None) -> str:
+    # No spaces: Django warns about cache keys memcached could not hold.
+    return f"{method}|{endpoint}|{status if status is not None else 'none'}"
+
+
+def record_call(method: str, endpoint: str, status: int | None, elapsed: float) -> None:
+    """The client's on_response hook: count one upstream request."""
+    kind = _kind(method, endpoint, status)
+    kinds = cache.get(KINDS_KEY) or []
+    if kind not in kinds:  # rare: a new endpoint/status pair; a lost race only hides a row
+        cache.set(KINDS_KEY, sorted({*kinds, kind}), store.KEEP_SECONDS)
+    _bump(store.key("stats", "call", kind, int(store.now())))
+
+
+def record_lookup(hit: bool) -> None:
+    _bump(store.key("stats", "hit" if hit else "miss", int(store.now())))
+
+
+def _last_minute(prefix: tuple[str, ...], now: float) -> int:
+    current = int(now)
+    names = [store.key(*prefix, second) for second in range(current - WINDOW_SECONDS + 1,
+                                                              current + 1)]
+    return sum(int(value) for value in cache.get_many(names).values())
+
+
+def calls_last_minute(now: float | None = None) -> list[CallCount]:
+    now = store.now() if now is None else now
+    counts = []
+    for kind in cache.get(KINDS_KEY) or []:
+        count = _last_minute(("stats", "call", kind), now)
+        if count:
+            method, endpoint, status = kind.split("|", 2)
+            counts.append(CallCount(method, endpoint, status, count))
+    return counts
+
+
+def lookups_last_minute(now: float | None = None) -> tuple[int, int]:
+    """(hits, misses): polls served from the cache, and those that needed an upstream call."""
+    now = store.now() if now is None else now
+    return _last_minute(("stats", "hit"), now), _last_minute(("stats", "miss"), now)

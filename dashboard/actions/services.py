@@ -1,0 +1,200 @@
+"""What the list views ask for: a ListPage to render, and the refreshed live rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.actions import upstream
+from dashboard.actions.listing import Group, Listing, group_by_context, scan
+from dashboard.actions.params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
+from dashboard.actions.tables import ActionTable, announcement
+from dashboard.voucherify import catalog
+from dashboard.voucherify.cursor import is_valid_action_id
+from dashboard.voucherify.errors import VoucherifyError
+from dashboard.voucherify.models import Action
+
+MAX_LIVE_IDS = 100
+
+
+@dataclass(frozen=True)
+class Tab:
+    label: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class GroupView:
+    group: Group
+    table: ActionTable
+    only_url: str  # this context alone
+
+
+@dataclass
+class ListPage:
+    """Everything list.html shows."""
+
+    state: ListState
+    base_url: str
+    listing: Listing | None = None
+    groups: list[GroupView] = field(default_factory=list)
+    problem: VoucherifyError | None = None
+    stale_age: float | None = None
+    newest_url: str | None = None
+    newer_url: str | None = None
+    older_url: str | None = None
+    live_ids: list[str] = field(default_factory=list)
+
+    def url(self, state: ListState) -> str:
+        return self.base_url + state.query()
+
+    @property
+    def canonical_url(self) -> str:
+        return self.url(self.state)
+
+    @property
+    def tabs(self) -> list[Tab]:
+        current = self.state.context
+        tabs = [Tab("All", self.url(self.state.refiltered(context=None)), current is None)]
+        return tabs + [
+            Tab(c.label, self.url(self.state.refiltered(context=c.key)), current == c.key)
+            for c in catalog.CONTEXTS
+        ]
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return STATUSES
+
+    @property
+    def contexts(self) -> tuple[catalog.Context, ...]:
+        return catalog.CONTEXTS
+
+    @property
+    def limits(self) -> tuple[int, ...]:
+        return LIMITS
+
+    @property
+    def kept_params(self) -> list[tuple[str, str]]:
+        """What a jump to a date keeps: everything but the position."""
+        dropped = (CURSOR_PARAM, TRAIL_PARAM)
+        return [(k, v) for k, v in self.state.params().items() if k not in dropped]
+
+    @property
+    def type_choices(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Known types by context, plus the chosen one when nobody documented it."""
+        known = catalog.KNOWN_TYPES.values()
+        choices = [
+            (c.label, [(t.name, t.label) for t in known if t.context == c.key])
+            for c in catalog.CONTEXTS
+        ]
+        chosen = self.state.type
+        if chosen and chosen not in catalog.KNOWN_TYPES:
+            choices.append(("Not documented", [(chosen, catalog.label_of(chosen))]))
+        return [(label, types) for label, types in choices if types]
+
+    @property
+    def empty_project(self) -> bool:
+        """No action at all: the newest unfiltered page came back empty."""
+        return (
+            self.listing is not None and not self.listing.rows
+            and not self.state.filtered and self.state.cursor is None
+        )
+
+    @property
+    def poll_seconds(self) -> str:
+        return f"{upstream.poll_interval():g}"
+
+    @property
+    def live_url(self) -> str:
+        return live_url(self.live_ids)
+
+
+def list_page(state: ListState, base_url: str) -> ListPage:
+    """Scan for the state's page; an upstream fault with nothing to show becomes `problem`."""
+    page = ListPage(state=state, base_url=base_url)
+    if state.errors:
+        return page
+    try:
+        listing = scan(state, budget=int(settings.ACTIONS_SCAN_BUDGET))
+    except VoucherifyError as exc:
+        page.problem = exc
+        return page
+    page.listing = listing
+    page.problem = listing.problem
+    if listing.stale and listing.fetched_at is not None:
+        page.stale_age = upstream_age(listing.fetched_at)
+    page.groups = [
+        GroupView(
+            group,
+            ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions"),
+            page.url(state.refiltered(context=group.key)),
+        )
+        for group in group_by_context(listing.rows)
+    ]
+    if state.cursor is not None:
+        page.newest_url = page.url(state.newest())
+        newer = state.newer()
+        page.newer_url = page.url(newer) if newer else None
+    if listing.next_cursor is not None:
+        page.older_url = page.url(state.older(listing.next_cursor))
+    page.live_ids = [action.id for action in listing.rows if action.is_live]
+    return page
+
+
+def upstream_age(moment: datetime) -> float:
+    return max(0.0, (timezone.now() - moment).total_seconds())
+
+
+def live_url(ids: Sequence[str]) -> str:
+    return f"{reverse('actions:live')}?ids={','.join(ids)}"
+
+
+@dataclass
+class LiveRows:
+    """The refreshed rows of one poll, and which of them are still live."""
+
+    rows: list[Action]
+    still_live: list[str]
+    announcements: list[str]
+    table: ActionTable | None = None
+
+    def context(self) -> dict[str, object]:
+        return {
+            "table": self.table,
+            "announcements": self.announcements,
+            "live_ids": self.still_live,
+            "live_url": live_url(self.still_live) if self.still_live else "",
+            "poll_seconds": f"{upstream.poll_interval():g}",
+        }
+
+
+def refresh_rows(ids: Sequence[str]) -> LiveRows:
+    """One refresh for every live row of a page; rows nothing is known of keep their state."""
+    try:
+        fetched = upstream.refresh_live(ids)
+    except VoucherifyError:  # nothing known to serve: the rows keep what they show
+        fetched = {}
+    rows = [fetched[i].value for i in ids if i in fetched]
+    known = {action.id for action in rows}
+    still_live = [a.id for a in rows if a.is_live] + [i for i in ids if i not in known]
+    announcements = [announcement(a) for a in rows if not a.is_live]
+    return LiveRows(rows, still_live, announcements, ActionTable(rows))
+
+
+def parse_live_ids(raw: str) -> list[str]:
+    """The `ids` of a live poll: comma-separated action ids, at most MAX_LIVE_IDS, no junk."""
+    ids = list(dict.fromkeys(part for part in raw.split(",") if part))
+    if not ids:
+        raise ValueError("Name the live actions to refresh: ids=aa_…,aa_….")
+    if len(ids) > MAX_LIVE_IDS:
+        raise ValueError(f"At most {MAX_LIVE_IDS} actions can be refreshed in one poll.")
+    bad = [part for part in ids if not is_valid_action_id(part)]
+    if bad:
+        raise ValueError(f"{bad[0][:70]!r} is not an action id.")
+    return ids

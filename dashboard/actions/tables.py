@@ -1,0 +1,82 @@
+"""The list's table, over the Action objects of the current page only (never a lazy iterable)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+import django_tables2 as tables
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from dashboard.actions.params import TYPE_PARAM
+from dashboard.actions.templatetags.action_format import short_id, status_label
+from dashboard.voucherify.models import Action
+
+TIME_CELL = '{% include "actions/_time.html" with moment=value %}'
+STATUS_CELL = (
+    '{% include "actions/_status.html" with status=record.status %}'
+    '{% if record.is_live and record.progress is not None %} '
+    '{% include "actions/_progress.html" with progress=record.progress label=progress_label %}'
+    "{% endif %}"
+)
+
+
+def detail_url(action_id: str) -> str:
+    """The detail page of an action (its route belongs to the detail pages)."""
+    try:
+        return reverse("actions:detail", args=[action_id])
+    except NoReverseMatch:  # the detail routes are not installed yet
+        return f"{reverse('actions:list')}{action_id}/"
+
+
+class ActionTable(tables.Table):
+    id = tables.Column(verbose_name="Action", orderable=False)
+    type = tables.Column(verbose_name="Type")
+    status = tables.TemplateColumn(
+        STATUS_CELL, verbose_name="Status", extra_context={"progress_label": "Progress"}
+    )
+    created_at = tables.TemplateColumn(TIME_CELL, verbose_name="Created")
+    updated_at = tables.TemplateColumn(TIME_CELL, verbose_name="Updated")
+    processing_time = tables.TemplateColumn(
+        "{% load action_format %}{{ value|duration_ms }}", verbose_name="Processing time",
+        default="—",
+    )
+    request_id = tables.Column(verbose_name="Request id", orderable=False, default="—")
+
+    class Meta:
+        template_name = "actions/_table.html"
+        orderable = True
+        empty_text = "No actions."
+        attrs = {"class": "actions-table"}
+        row_attrs = {
+            "id": lambda record: f"row-{record.id}",
+            "class": lambda record: "live" if record.is_live else "",
+            "data-status": lambda record: record.status,
+        }
+
+    def __init__(self, rows: Sequence[Action], *, caption: str = "Actions", **kwargs: object):
+        # A list of what is on the page: django-tables2 calls list() on anything lazy.
+        super().__init__(list(rows), **kwargs)
+        self.caption = caption
+
+    def render_id(self, value: str) -> str:
+        return format_html(
+            '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a>',
+            detail_url(value), value, value, short_id(value),
+        )
+
+    def render_type(self, value: str, record: Action) -> str:
+        filter_url = f"{reverse('actions:list')}?{urlencode({TYPE_PARAM: value})}"
+        return format_html(
+            '{}<br><a class="raw-type" href="{}" title="Only {} actions"><code>{}</code></a>',
+            record.label, filter_url, value, value,
+        )
+
+    def render_request_id(self, value: str) -> str:
+        return format_html("<code>{}</code>", value)
+
+
+def announcement(action: Action) -> str:
+    """What a screen reader hears when a live row changes."""
+    return f"{action.label} {action.id} is now {status_label(action.status)}."

@@ -1,0 +1,103 @@
+"""`python manage.py demo`: the emulator and the dashboard together, stopped by one Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+class Command(BaseCommand):
+    help = "Start the Voucherify emulator and the dashboard against it (Ctrl-C stops both)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="dashboard port")
+        parser.add_argument(
+            "--emulator-port", type=int, default=8001, help="emulator port (another if busy)"
+        )
+
+    def handle(self, *args, port: int, emulator_port: int, **options) -> None:
+        if not port_is_free(port):
+            raise CommandError(f"Port {port} is in use; run `make demo PORT=<another port>`.")
+        if not port_is_free(emulator_port):
+            emulator_port = free_port()
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1"),
+            "VOUCHERIFY_API_URL": f"http://127.0.0.1:{emulator_port}",
+            "VOUCHERIFY_APP_ID": DEMO_APP_ID,
+            "VOUCHERIFY_APP_TOKEN": DEMO_APP_TOKEN,
+        }
+        for name in ("VOUCHERIFY_CLUSTER", "VOUCHERIFY_BEARER_TOKEN", "VOUCHERIFY_AUTH"):
+            env.pop(name, None)
+        manage = [sys.executable, "manage.py"]
+        processes: list[subprocess.Popen] = []
+        try:
+            emulator = subprocess.Popen(
+                [*manage, "emulator", "--port", str(emulator_port)], env=env
+            )
+            processes.append(emulator)
+            if not wait_for_port(emulator_port, emulator):
+                raise CommandError("The emulator did not start; see its output above.")
+            dashboard = subprocess.Popen(
+                [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], env=env
+            )
+            processes.append(dashboard)
+            if not wait_for_port(port, dashboard):
+                raise CommandError("The dashboard did not start; see its output above.")
+            self.stdout.write("")
+            self.stdout.write(self.style.SUCCESS(f"Dashboard: http://127.0.0.1:{port}/"))
+            self.stdout.write(f"Emulated Voucherify API: http://127.0.0.1:{emulator_port}/")
+            call_command("demo_users", stdout=self.stdout)
+            self.stdout.write("Press Ctrl-C to stop both.")
+            while all(process.poll() is None for process in processes):
+                time.sleep(0.5)
+            raise CommandError("A server stopped unexpectedly; see its output above.")
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping.")
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()

@@ -1,0 +1,53 @@
+"""The last known outcome of authenticating to Voucherify, shared by replicas via the cache.
+
+Readiness reads this instead of calling upstream: every probe would otherwise be paid from
+the customer's API budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+CACHE_KEY = "observability:upstream-auth"
+State = Literal["good", "bad", "unknown"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    status: int | None = None  # the HTTP status that decided it
+    at: float | None = None  # epoch seconds
+
+
+def outcome_for(status: int) -> State | None:
+    """401 means the keys (or token) are rejected; any 2xx means they worked."""
+    if status == 401:
+        return "bad"
+    if 200 <= status < 300:
+        return "good"
+    return None  # 403, 404, 429, 5xx, no answer: say nothing about the credentials
+
+
+def record(status: int) -> None:
+    state = outcome_for(status)
+    if state is None:
+        return
+    try:
+        cache.set(CACHE_KEY, {"state": state, "status": status, "at": time.time()}, None)
+    except Exception:  # the cache being down must never break an upstream call
+        logger.warning("Could not record the upstream auth outcome in the cache.", exc_info=True)
+
+
+def last() -> Outcome:
+    """The last recorded outcome; raises whatever the cache raises when it is unreachable."""
+    value = cache.get(CACHE_KEY)
+    if not isinstance(value, dict) or value.get("state") not in ("good", "bad"):
+        return Outcome("unknown")
+    return Outcome(value["state"], value.get("status"), value.get("at"))

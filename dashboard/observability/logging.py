@@ -1,0 +1,232 @@
+"""JSON log lines carrying the request id and the user, and the middleware that sets both.
+
+One object per line: time, level, logger, message, request_id, user, any `extra=` fields,
+and `upstream_request_id` when a VoucherifyError is logged. Extra fields named like a
+secret are redacted, and the configured secrets themselves are blanked wherever they appear.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dashboard.voucherify.errors import VoucherifyError
+
+REQUEST_ID_HEADER = "X-Request-ID"
+REDACTED = "[redacted]"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,127}")
+_SECRET_NAME = re.compile(
+    r"token|key|secret|passw|authori[sz]ation|cookie|session|credential", re.IGNORECASE
+)
+_MIN_SECRET_LENGTH = 6
+# Attributes every LogRecord has; anything else came from `extra=`.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "request_id", "request",
+}
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    request: Any  # the HttpRequest, read lazily for the user
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("dashboard_request", default=None)
+
+
+def current_request_id() -> str | None:
+    context = _current.get()
+    return context.request_id if context else None
+
+
+class RequestIdMiddleware:
+    """Take a sane X-Request-ID from the client (or make one), log with it, echo it back."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = _current.set(RequestContext(request_id, request))
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class RequestIdFilter(logging.Filter):
+    """Give every record `request_id` (or "-") so plain-text formats can show it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            request = getattr(record, "request", None)
+            record.request_id = current_request_id() or getattr(request, "request_id", "-")
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "gunicorn.access" and isinstance(record.args, dict):
+            payload = _access_payload(record)
+        else:
+            payload = self._payload(record)
+        secrets = list(_known_secrets())
+        return json.dumps(_blank(payload, secrets), default=str, ensure_ascii=False)
+
+    def _payload(self, record: logging.LogRecord) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "time": _timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        context = _current.get()
+        # Django logs 4xx/5xx responses after the middleware chain returned, passing the request.
+        request = context.request if context else getattr(record, "request", None)
+        request_id = context.request_id if context else getattr(request, "request_id", None)
+        if request_id:
+            payload["request_id"] = request_id
+        user = _username(request)
+        if user:
+            payload["user"] = user
+        for name, value in vars(record).items():
+            if name not in _RECORD_FIELDS and not name.startswith("_"):
+                payload[name] = REDACTED if _SECRET_NAME.search(name) else _plain(value)
+        upstream_id = _upstream_request_id(record)
+        if upstream_id:
+            payload["upstream_request_id"] = upstream_id
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            payload["stack"] = self.formatStack(record.stack_info)
+        return payload
+
+
+def logging_config(fmt: str, level: str) -> dict[str, Any]:
+    """Django's LOGGING: everything to stderr, as JSON lines or as plain text."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {
+            "json": {"()": JsonFormatter},
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": fmt,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+    }
+
+
+def _access_payload(record: logging.LogRecord) -> dict[str, Any]:
+    """gunicorn's access record: pick named atoms, never the request headers it also holds."""
+    atoms: dict[str, Any] = record.args  # type: ignore[assignment]
+
+    def atom(key: str) -> Any:
+        value = atoms.get(key)
+        return None if value in (None, "-") else value
+
+    status = atom("s")
+    return {
+        "time": _timestamp(record.created),
+        "level": record.levelname,
+        "logger": record.name,
+        "message": f"{atom('m')} {atom('U')} {status}",
+        "request_id": atom("{x-request-id}o"),
+        "method": atom("m"),
+        "path": atom("U"),
+        "query": atom("q") or None,
+        "status": int(status) if str(status).isdigit() else status,
+        "bytes": atom("B"),
+        "duration_ms": round(int(atom("D") or 0) / 1000, 3),
+        "remote_addr": atom("h"),
+        "user_agent": atom("a"),
+    }
+
+
+def _timestamp(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+def _username(request: Any) -> str | None:
+    # Only a user the request has already loaded: logging must never query the database.
+    user = getattr(request, "__dict__", {}).get("_cached_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.get_username()
+    return None
+
+
+def _upstream_request_id(record: logging.LogRecord) -> str | None:
+    explicit = getattr(record, "upstream_request_id", None)
+    if explicit:
+        return str(explicit)
+    candidates: list[Any] = list(record.args) if isinstance(record.args, tuple) else []
+    if record.exc_info and record.exc_info[1] is not None:
+        candidates.insert(0, record.exc_info[1])
+    for candidate in candidates:
+        if isinstance(candidate, VoucherifyError) and candidate.request_id:
+            return candidate.request_id
+    return None
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            str(key): REDACTED if _SECRET_NAME.search(str(key)) else _plain(item)
+            for key, item in value.items()
+        }
+    return str(value)
+
+
+def _blank(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: _blank(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blank(item, secrets) for item in value]
+    return value
+
+
+def _known_secrets() -> Iterator[str]:
+    """The secrets this process is configured with, so no log line can carry one."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    values: list[Any] = [settings.SECRET_KEY, getattr(settings, "METRICS_TOKEN", None)]
+    upstream = getattr(settings, "VOUCHERIFY", None)
+    values += [getattr(upstream, "app_token", None), getattr(upstream, "bearer_token", None)]
+    values += [db.get("PASSWORD") for db in settings.DATABASES.values()]
+    for cache in settings.CACHES.values():
+        location = cache.get("LOCATION")
+        if isinstance(location, str) and "@" in location:
+            userinfo = location.partition("://")[2].rpartition("@")[0]
+            values.append(userinfo.rpartition(":")[2])
+    for value in values:
+        if isinstance(value, str) and len(value) >= _MIN_SECRET_LENGTH:
+            yield value

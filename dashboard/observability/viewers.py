@@ -1,0 +1,41 @@
+"""Active viewers: distinct sessions seen recently, counted in the shared cache.
+
+Sessions are counted per one-minute window (`cache.add` deduplicates a session within a
+window, `cache.incr` counts it), and the gauge reports the larger of the current and the
+previous window, so it neither drops to zero at each minute boundary nor counts a viewer
+twice. Session keys are hashed: the cache never holds a usable session id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.core.cache import cache
+
+WINDOW_SECONDS = 60
+_PREFIX = "observability:viewers"
+
+
+def _window(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // WINDOW_SECONDS)
+
+
+def seen(session_key: str, now: float | None = None) -> None:
+    """Count this session once in the current window."""
+    window = _window(now)
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:24]
+    ttl = WINDOW_SECONDS * 3
+    if cache.add(f"{_PREFIX}:{window}:{digest}", 1, ttl):
+        counter = f"{_PREFIX}:{window}"
+        cache.add(counter, 0, ttl)
+        try:
+            cache.incr(counter)
+        except ValueError:  # expired between add and incr: start it again
+            cache.set(counter, 1, ttl)
+
+
+def active(now: float | None = None) -> int:
+    window = _window(now)
+    counts = cache.get_many([f"{_PREFIX}:{window}", f"{_PREFIX}:{window - 1}"])
+    return max((int(value) for value in counts.values()), default=0)

@@ -1,0 +1,216 @@
+"""Django settings, all read from the environment (see README: Settings)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from dashboard import env
+from dashboard.observability.dburl import database_from_url
+from dashboard.observability.logging import logging_config
+from dashboard.voucherify.config import ConfigurationError, VoucherifyConfig
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env.boolean("DJANGO_DEBUG", False)
+SECRET_KEY = env.secret("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (any long random string)."
+        )
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+
+ALLOWED_HOSTS = env.strings(
+    "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env.strings("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tables2",
+    "template_partials",
+    "dashboard.accounts",
+    "dashboard.actions",
+    "dashboard.emulator",
+]
+
+MIDDLEWARE = [
+    "dashboard.observability.logging.RequestIdMiddleware",
+    "dashboard.observability.middleware.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.accounts.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+DATABASES = {
+    "default": database_from_url(
+        DATABASE_URL, conn_max_age=env.integer("DJANGO_DB_CONN_MAX_AGE", 60)
+    )
+    if DATABASE_URL
+    else {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A stopped Redis fails fast (and /readyz says so) instead of hanging requests.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "dashboard",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "actions:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DJANGO_TABLES2_TEMPLATE = "django_tables2/semantic.html"
+
+# --- Voucherify upstream (client issue) -------------------------------------------------
+# With nothing configured and DEBUG on, the dashboard reads the embedded emulator.
+try:
+    VOUCHERIFY = VoucherifyConfig.from_env(os.environ, allow_emulator_default=DEBUG)
+except ConfigurationError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+
+# --- Actions list and detail -----------------------------------------------------------
+# Seconds between htmx polls of live panels and rows.
+ACTIONS_POLL_INTERVAL = env.number("ACTIONS_POLL_INTERVAL", 2.0, minimum=0.5)
+# Upstream pages one list request may scan to fill a filtered page.
+ACTIONS_SCAN_BUDGET = env.integer("ACTIONS_SCAN_BUDGET", 3, minimum=1)
+
+# --- Polling economy -------------------------------------------------------------------
+VOUCHERIFY_CALLS_PER_MINUTE = env.integer("VOUCHERIFY_CALLS_PER_MINUTE", 40, minimum=1)
+# Of those, calls background refreshes leave for page loads a person asked for.
+VOUCHERIFY_BUDGET_RESERVE = env.integer("VOUCHERIFY_BUDGET_RESERVE", 4)
+# No call while the upstream's X-Rate-Limit-Remaining is at or below this (the customer's own
+# integration shares that limit).
+VOUCHERIFY_UPSTREAM_RESERVE = env.integer("VOUCHERIFY_UPSTREAM_RESERVE", 10)
+# Older pages (with a cursor) change little; they are read again after this many seconds.
+ACTIONS_OLDER_PAGE_MAX_AGE = env.number("ACTIONS_OLDER_PAGE_MAX_AGE", 30.0, minimum=0.5)
+# The longest poll interval the server asks htmx clients to wait when short of budget.
+ACTIONS_MAX_POLL_INTERVAL = env.number("ACTIONS_MAX_POLL_INTERVAL", 30.0, minimum=1)
+# "economy" (default) or "naive": every read an upstream call, for bench/polling.py only.
+VOUCHERIFY_POLLING_MODE = os.environ.get("VOUCHERIFY_POLLING_MODE", "economy").strip().lower()
+if VOUCHERIFY_POLLING_MODE not in ("economy", "naive"):
+    raise ImproperlyConfigured("VOUCHERIFY_POLLING_MODE must be 'economy' or 'naive'.")
+
+# --- Accounts and hardening ------------------------------------------------------------
+SESSION_COOKIE_AGE = env.integer("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
+SESSION_SAVE_EVERY_REQUEST = True  # expiry after inactivity, not after login
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # htmx reads the token from <meta name="csrf-token">
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.boolean("DJANGO_SECURE_COOKIES", not DEBUG)
+SECURE_SSL_REDIRECT = env.boolean("DJANGO_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]  # probes and scrapers use plain HTTP
+SECURE_HSTS_SECONDS = env.integer("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+if env.boolean("DJANGO_PROXY_SSL_HEADER", False):
+    # Only behind a proxy that sets this header itself: clients could otherwise fake HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Failed logins: a username locks after LOGIN_FAILURE_LIMIT, an address after
+# LOGIN_FAILURE_LIMIT_PER_IP, within LOGIN_FAILURE_WINDOW seconds; locks last
+# LOGIN_LOCKOUT_SECONDS.
+LOGIN_FAILURE_LIMIT = env.integer("DJANGO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_LIMIT_PER_IP = env.integer("DJANGO_LOGIN_FAILURE_LIMIT_PER_IP", 20, minimum=1)
+LOGIN_FAILURE_WINDOW = env.integer("DJANGO_LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env.integer("DJANGO_LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+
+# --- Observability (docs/production.md) ------------------------------------------------
+# /metrics answers only a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; off if unset.
+METRICS_TOKEN = env.secret("METRICS_TOKEN")
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper())

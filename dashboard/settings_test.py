@@ -1,0 +1,22 @@
+"""Settings for the test suite: the real settings with a throwaway key and fast hashing."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789")
+# Nothing in the suite may reach a real API: tests point settings.VOUCHERIFY at the emulator.
+os.environ.setdefault("VOUCHERIFY_API_URL", "http://127.0.0.1:9")
+os.environ.setdefault("VOUCHERIFY_APP_ID", "unused-test-app-id")
+os.environ.setdefault("VOUCHERIFY_APP_TOKEN", "unused-test-app-token")
+
+from dashboard.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {  # noqa: F405
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+# The test client and the live server speak plain HTTP.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

@@ -1,0 +1,165 @@
+"""One error hierarchy for everything that can go wrong talking to Voucherify.
+
+Every error carries the HTTP status, Voucherify's `key`, `message`, `details` and
+`request_id`; `str(err)` shows the message and the request id and never a key or token.
+`error_from_response` is the one place that maps an HTTP status to a class.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+# Used when a 429 says neither Retry-After nor X-Rate-Limit-Retry.
+DEFAULT_RETRY_AFTER = 60.0
+_TEXT_LIMIT = 300
+
+
+class VoucherifyError(Exception):
+    """Base class; `message` is a sentence fit for a page or a terminal."""
+
+    default_message = "Voucherify returned an error."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        key: str | None = None,
+        details: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.status = status
+        self.key = key
+        self.details = details
+        self.request_id = request_id
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.details and self.details not in text:
+            text = f"{text.rstrip('.')}: {self.details}"
+        if self.request_id:
+            text = f"{text} (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, key={self.key!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class AuthenticationError(VoucherifyError):
+    default_message = "Voucherify rejected the credentials (check VOUCHERIFY_APP_ID/_APP_TOKEN)."
+
+
+class PlanLimitError(VoucherifyError):
+    default_message = "The Voucherify plan's limits are exceeded."
+
+
+class BadRequestError(VoucherifyError):
+    default_message = "Voucherify refused the request as invalid."
+
+
+class NotFoundError(VoucherifyError):
+    default_message = "Voucherify has no such resource."
+
+
+class RateLimitedError(VoucherifyError):
+    """429: the project's request budget is spent until `retry_at`."""
+
+    default_message = "Voucherify's request limit for this project is reached."
+
+    def __init__(
+        self, message: str | None = None, *, retry_after: float = DEFAULT_RETRY_AFTER, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(0.0, float(retry_after))
+        self.retry_at = datetime.now(UTC) + timedelta(seconds=self.retry_after)
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; retry in {self.retry_after:.0f} s"
+
+
+class UpstreamError(VoucherifyError):
+    default_message = "Voucherify had an internal error."
+
+
+class UnavailableError(VoucherifyError):
+    default_message = "Voucherify could not be reached."
+
+
+class InvalidResponseError(VoucherifyError):
+    default_message = "Voucherify sent a response the dashboard cannot read."
+
+
+class InvalidActionIdError(VoucherifyError, ValueError):
+    default_message = "That is not an async action id (they look like aa_0c5543f00797b6113f)."
+
+
+def error_from_response(response: Any) -> VoucherifyError:
+    """The typed error for a non-2xx `requests.Response`."""
+    status = int(response.status_code)
+    body = _json_body(response)
+    fields = {
+        "status": status,
+        "key": _text(body.get("key")),
+        "details": _text(body.get("details")),
+        "request_id": _text(body.get("request_id")) or _text(response.headers.get("X-Request-Id")),
+    }
+    message = _text(body.get("message"))
+    if status == 429:
+        wait = retry_after_seconds(response.headers)
+        return RateLimitedError(message, retry_after=wait, **fields)
+    cls = _class_for(status)
+    if cls is InvalidResponseError and not message:
+        message = f"Voucherify answered with an unexpected HTTP status {status}."
+    return cls(message, **fields)
+
+
+def _class_for(status: int) -> type[VoucherifyError]:
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 402:
+        return PlanLimitError
+    if status == 404:
+        return NotFoundError
+    if 400 <= status < 500:
+        return BadRequestError
+    if status >= 500:
+        return UpstreamError
+    return InvalidResponseError
+
+
+def retry_after_seconds(headers: Any, now: float | None = None) -> float:
+    """Seconds to wait from Retry-After, else X-Rate-Limit-Retry (epoch seconds)."""
+    raw = headers.get("Retry-After")
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            pass  # an HTTP-date; Voucherify sends seconds, fall through to the epoch header
+    epoch = headers.get("X-Rate-Limit-Retry")
+    if epoch:
+        try:
+            return max(0.0, float(epoch) - (time.time() if now is None else now))
+        except ValueError:
+            pass
+    return DEFAULT_RETRY_AFTER
+
+
+def _json_body(response: Any) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)[:_TEXT_LIMIT]

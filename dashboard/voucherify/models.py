@@ -1,0 +1,274 @@
+"""Typed, tolerant views of Voucherify's async actions.
+
+Parsing never fails on what Voucherify may add or leave out: unknown types and fields,
+a missing, partial or plain-text `result`, `user` and `log_id`. Only an object that is not
+an action at all (no id, no creation date) is an InvalidResponseError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from . import catalog
+from .cursor import Cursor, is_valid_action_id
+from .dates import parse_timestamp
+from .errors import InvalidResponseError
+
+__all__ = [
+    "Action",
+    "ActionPage",
+    "ActionResult",
+    "Cursor",
+    "FailedRow",
+    "RateLimitState",
+    "ResultError",
+    "is_valid_action_id",
+]
+
+TERMINAL_STATUSES = frozenset({"DONE", "FAILED"})
+LIVE_STATUSES = frozenset({"ENQUEUED", "IN_PROGRESS"})
+UNKNOWN_STATUS = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    code: str | None
+    source_id: str | None
+    row: int | None
+    reason: str | None
+    raw: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> FailedRow:
+        if not isinstance(data, Mapping):
+            return cls(code=None, source_id=None, row=None, reason=_text(data), raw={"value": data})
+        return cls(
+            code=_text(data.get("code")),
+            source_id=_text(data.get("source_id")),
+            row=_integer(data.get("row")),
+            reason=_text(data.get("reason")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class ResultError:
+    message: str | None
+    details: str | None
+    key: str | None
+    source_id: str | None
+    raw: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> ResultError:
+        if not isinstance(data, Mapping):
+            return cls(message=_text(data), details=None, key=None, source_id=None,
+                       raw={"value": data})
+        return cls(
+            message=_text(data.get("message")),
+            details=_text(data.get("details")),
+            key=_text(data.get("key")),
+            source_id=_text(data.get("source_id")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    message: str | None = None
+    done_count: int | None = None
+    failed_count: int | None = None
+    failed: list[FailedRow] = field(default_factory=list)
+    errors: list[ResultError] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    reports_available_till: datetime | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def has_failures(self) -> bool:
+        """True when any row failed, whether counted or only listed."""
+        return bool(self.failed_count or self.failed or self.errors)
+
+    def reports_expired(self, now: datetime | None = None) -> bool:
+        if self.reports_available_till is None:
+            return False
+        return (now or datetime.now(UTC)) >= self.reports_available_till
+
+    @classmethod
+    def from_json(cls, data: object) -> ActionResult | None:
+        """None when there is no result; a message-only result for text; never raises."""
+        if data is None or data == {} or data == []:
+            return None
+        if isinstance(data, str):
+            return cls(message=data, raw=data)
+        if isinstance(data, list):
+            rows = [FailedRow.from_json(item) for item in data if isinstance(item, Mapping)]
+            texts = [str(item) for item in data if isinstance(item, str)]
+            return cls(message="; ".join(texts) or None, failed=rows, raw=data)
+        if not isinstance(data, Mapping):
+            return cls(message=str(data), raw=data)
+        return cls(
+            message=_text(data.get("message")),
+            done_count=_integer(data.get("done_count")),
+            failed_count=_integer(data.get("failed_count")),
+            failed=[FailedRow.from_json(item) for item in _list(data.get("failed"))],
+            errors=[ResultError.from_json(item) for item in _list(data.get("errors"))],
+            reports=[_report_link(item) for item in _list(data.get("reports")) if item],
+            reports_available_till=parse_timestamp(data.get("reports_available_till")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    type: str
+    status: str
+    created_at: datetime
+    updated_at: datetime | None = None
+    request_id: str | None = None
+    progress: int | None = None
+    processing_time: int | None = None
+    operation_status: str | None = None
+    user: Any | None = None
+    log_id: str | None = None
+    result: ActionResult | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def context(self) -> str:
+        return catalog.context_of(self.type)
+
+    @property
+    def label(self) -> str:
+        return catalog.label_of(self.type)
+
+    @property
+    def prefix(self) -> str:
+        return catalog.prefix_of(self.type)
+
+    @classmethod
+    def from_json(cls, data: object) -> Action:
+        if not isinstance(data, Mapping):
+            raise InvalidResponseError(
+                f"Voucherify sent {type(data).__name__} where an async action was expected."
+            )
+        action_id = data.get("id")
+        if not isinstance(action_id, str) or not action_id:
+            raise InvalidResponseError("Voucherify sent an async action without an id.")
+        created_at = parse_timestamp(data.get("created_at"))
+        if created_at is None:
+            raise InvalidResponseError(
+                f"Voucherify sent async action {action_id[:64]!r} without a readable created_at."
+            )
+        status = _text(data.get("status"))
+        return cls(
+            id=action_id,
+            type=_text(data.get("type")) or "",
+            status=status.upper() if status else UNKNOWN_STATUS,
+            created_at=created_at,
+            updated_at=parse_timestamp(data.get("updated_at")),
+            request_id=_text(data.get("request_id")),
+            progress=_integer(data.get("progress")),
+            processing_time=_integer(data.get("processing_time")),
+            operation_status=_text(data.get("operation_status")),
+            user=data.get("user"),
+            log_id=_text(data.get("log_id")),
+            result=ActionResult.from_json(data.get("result")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    actions: list[Action]
+    has_more: bool
+    next_cursor: Cursor | None = None
+    cursor: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """What the X-Rate-Limit-* headers of the latest response said."""
+
+    limit: int | None
+    remaining: int | None
+    retry_at: datetime | None
+    type: str | None
+    observed_at: datetime
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitState | None:
+        """None when the response carried none of the headers."""
+        limit = headers.get("X-Rate-Limit-Limit")
+        remaining = headers.get("X-Rate-Limit-Remaining")
+        retry = headers.get("X-Rate-Limit-Retry")
+        kind = headers.get("X-Rate-Limit-Type")
+        if limit is None and remaining is None and retry is None and kind is None:
+            return None
+        now = datetime.now(UTC)
+        return cls(
+            limit=_integer(limit),
+            remaining=_integer(remaining),
+            retry_at=_moment(_number(retry), now),
+            type=_text(kind),
+            observed_at=now,
+        )
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _moment(epoch: float | None, now: datetime) -> datetime | None:
+    """X-Rate-Limit-Retry is epoch seconds; a small number is read as seconds from now."""
+    if epoch is None or epoch < 0:
+        return None
+    try:
+        if epoch < 1_000_000_000:
+            return now + timedelta(seconds=epoch)
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _integer(value: object) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def _list(value: object) -> list:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _report_link(item: object) -> str:
+    if isinstance(item, Mapping):
+        for name in ("url", "link", "href"):
+            if item.get(name):
+                return str(item[name])
+    return str(item)

@@ -1,0 +1,41 @@
+"""Reading the actions list page the way a person does: rows, links, notices (BeautifulSoup)."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+
+
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.content, "html.parser")
+
+
+def row_ids(response) -> list[str]:
+    """Action ids of the table rows, in page order (grouped by context)."""
+    return [tr["id"].removeprefix("row-") for tr in soup(response).select("tbody tr[id^=row-]")]
+
+
+def href(response, css: str) -> str | None:
+    found = soup(response).select_one(css)
+    return found["href"] if found is not None and found.has_attr("href") else None
+
+
+def text(response, css: str) -> str:
+    found = soup(response).select_one(css)
+    return " ".join(found.get_text(" ").split()) if found is not None else ""
+
+
+def walk(client, url: str, *, max_pages: int = 100) -> list[list[str]]:
+    """Follow "Older" from `url` to the end; the row ids of every page, in order."""
+    pages = []
+    while url and len(pages) < max_pages:
+        response = client.get(url)
+        assert response.status_code == 200, response.content[:2000]
+        pages.append(row_ids(response))
+        url = href(response, ".pager-top .pager-older")
+    return pages
+
+
+def store_items(emulator_server) -> list[dict]:
+    """Every action the emulator holds, newest first, as its list endpoint renders them."""
+    items, _ = emulator_server.emulator.store.list_actions(limit=100_000)
+    return items

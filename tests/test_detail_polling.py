@@ -1,0 +1,98 @@
+"""The panel polls while the action is live and the terminal answer (286) stops the polling."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from bs4 import BeautifulSoup
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "action-panel"}
+
+
+def text_of(node) -> str:
+    return " ".join(node.get_text(" ").split()) if node else ""
+
+
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.content, "html.parser")
+
+
+def test_live_action_page_polls_at_the_server_interval(emulator, support_client, settings):
+    settings.ACTIONS_POLL_INTERVAL = 3
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
+    response = support_client.get(f"/actions/{created['id']}/")
+    assert response.status_code == 200
+    assert "HX-Request" in response["Vary"]
+    page = soup(response)
+    panel = page.find(id="action-panel")
+    assert panel["hx-trigger"] == "every 3s, poll-resume"
+    assert panel.has_attr("data-poll")
+    assert panel["hx-get"] == f"/actions/{created['id']}/?seen=ENQUEUED"
+    assert panel["hx-swap"] == "outerHTML"
+    assert "Waiting in Voucherify's queue" in text_of(panel.select_one(".detail-live"))
+    progress = panel.find("progress")
+    assert progress["max"] == "100" and progress["aria-label"] == "Progress of this action"
+    # The announcer lives outside the swapped panel, so it survives every swap.
+    announcer = page.find(id="action-announcer")
+    assert announcer["aria-live"] == "polite" and announcer.find_parent(id="action-panel") is None
+
+
+def test_htmx_poll_gets_the_panel_alone(emulator, support_client):
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
+    response = support_client.get(f"/actions/{created['id']}/?seen=ENQUEUED", **HTMX)
+    assert response.status_code == 200
+    body = soup(response)
+    assert body.find("html") is None and body.find("header") is not None
+    assert body.find(id="action-panel")["hx-trigger"].startswith("every ")
+    # Unchanged status: nothing to announce.
+    assert body.find(id="action-announcer") is None
+
+
+def test_status_change_is_announced_out_of_band(emulator, support_client):
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
+    response = support_client.get(f"/actions/{created['id']}/?seen=SOMETHING_ELSE", **HTMX)
+    announcer = soup(response).find(id="action-announcer")
+    assert announcer["hx-swap-oob"] == "innerHTML"
+    assert text_of(announcer) == "Status: Enqueued."
+
+
+def test_terminal_answer_is_286_with_the_final_panel(emulator, support_client, settings):
+    settings.ACTIONS_POLL_INTERVAL = 0.5
+    result = {"message": "1 voucher(s) imported successfully, 1 failed.", "done_count": 1,
+              "failed_count": 1, "failed": [{"code": "X1", "reason": "Duplicated code"}]}
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=1.5, result=result)
+    url = f"/actions/{created['id']}/?seen=ENQUEUED"
+    first = support_client.get(url, **HTMX)
+    assert first.status_code == 200
+    assert soup(first).find(id="action-panel").has_attr("hx-trigger")
+
+    deadline = time.monotonic() + 30
+    response = first
+    while response.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.25)
+        response = support_client.get(url, **HTMX)
+    assert response.status_code == 286
+    final = soup(response)
+    panel = final.find(id="action-panel")
+    assert not panel.has_attr("hx-trigger") and not panel.has_attr("data-poll")
+    assert not panel.has_attr("hx-get")
+    assert "Done" in text_of(panel.select_one(".status"))
+    assert result["message"] in text_of(panel.select_one(".result-message"))
+    assert len(panel.select("table.failure-table tbody tr")) == 1
+    assert re.fullmatch(r"Status: Done\. This voucher import finished, .*1 of 2 rows failed\.",
+                        text_of(final.find(id="action-announcer")))
+
+
+def test_finished_action_polled_once_more_still_stops(emulator, support_client):
+    emulator.insert_action({
+        "id": "aa_0d0000000000000b01", "type": "ORDERS.IMPORT", "status": "DONE",
+        "created_at": "2024-05-01T10:00:00Z", "progress": 100, "result": {"done_count": 2},
+    })
+    response = support_client.get("/actions/aa_0d0000000000000b01/?seen=DONE", **HTMX)
+    assert response.status_code == 286
+    assert soup(response).find(id="action-announcer") is None
+    # A plain page load of a finished action is a normal 200 without polling.
+    page = support_client.get("/actions/aa_0d0000000000000b01/")
+    assert page.status_code == 200
+    assert not soup(page).find(id="action-panel").has_attr("hx-trigger")

@@ -1,0 +1,128 @@
+"""A 3,000-row failure list stays usable: grouped, paginated and filtered on the server."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+
+from dashboard.actions.failures import PAGE_SIZE
+
+UNIT = "unit: must be a number"
+TYPE = "Voucher Type is required"
+DUPLICATE = "Duplicated voucher code"
+
+
+def text_of(node) -> str:
+    return " ".join(node.get_text(" ").split()) if node else ""
+
+
+def big_result() -> dict:
+    reasons = [UNIT] * 2000 + [TYPE] * 700 + [DUPLICATE] * 300
+    failed = [{"code": f"CODE-{n:04d}", "row": n + 1, "reason": reason}
+              for n, reason in enumerate(reasons)]
+    return {"message": "0 voucher(s) imported successfully, 3000 failed.", "done_count": 0,
+            "failed_count": 3000, "failed": failed}
+
+
+@pytest.fixture
+def big_action(emulator) -> str:
+    return emulator.create_action("VOUCHERS.IMPORT_CSV", duration=0, result=big_result())["id"]
+
+
+def panel(response):
+    assert response.status_code == 200
+    return BeautifulSoup(response.content, "html.parser").find(id="action-panel")
+
+
+def test_only_one_page_of_rows_is_in_the_html(big_action, support_client):
+    response = support_client.get(f"/actions/{big_action}/")
+    html = panel(response)
+    rows = html.select("table.failure-table tbody tr")
+    assert len(rows) == PAGE_SIZE
+    assert text_of(rows[0].td) == "CODE-0000"
+    assert "CODE-0100" not in response.content.decode()  # not in the table, nor the raw JSON
+    assert text_of(html.select_one(".table-summary")) == "Showing 1–50 of 3000."
+    assert text_of(html.select_one(".pager")) == "Page 1 of 60 Next ›"
+    next_link = html.select_one(".pager a[rel=next]")
+    assert next_link["href"] == f"/actions/{big_action}/?rows_page=2#failures"
+    assert len(response.content) < 200_000
+
+
+def test_groups_count_each_reason(big_action, support_client):
+    html = panel(support_client.get(f"/actions/{big_action}/"))
+    groups = [text_of(li) for li in html.select(".reason-groups li")]
+    assert groups == [f"2000 rows failed: {UNIT}", f"700 rows failed: {TYPE}",
+                      f"300 rows failed: {DUPLICATE}"]
+
+
+def test_reason_filter_and_paging(big_action, support_client):
+    html = panel(support_client.get(f"/actions/{big_action}/", {"reason": TYPE, "rows_page": "3"}))
+    rows = html.select("table.failure-table tbody tr")
+    assert len(rows) == PAGE_SIZE
+    assert all(TYPE in text_of(row) for row in rows)
+    assert text_of(rows[0].td) == "CODE-2100"
+    summary = text_of(html.select_one(".table-summary"))
+    assert summary == "Showing 101–150 of 700 matching (of 3000)."
+    assert html.select_one("#failures-reason option[selected]")["value"] == TYPE
+
+
+def test_search_finds_one_code(big_action, support_client):
+    html = panel(support_client.get(f"/actions/{big_action}/", {"q": "code-2999"}))
+    rows = html.select("table.failure-table tbody tr")
+    assert [text_of(td) for td in rows[0].select("td")] == ["CODE-2999", "3000", DUPLICATE]
+    assert len(rows) == 1 and html.select_one(".pager") is None
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "999999", ""])
+def test_bad_page_numbers_fall_back(big_action, support_client, page):
+    html = panel(support_client.get(f"/actions/{big_action}/", {"rows_page": page}))
+    assert len(html.select("table.failure-table tbody tr")) == PAGE_SIZE
+
+
+def test_no_match_says_so(big_action, support_client):
+    html = panel(support_client.get(f"/actions/{big_action}/", {"q": "nothing like this"}))
+    assert text_of(html.select_one(".table-summary")) == "No rows match the filter."
+    assert html.select_one("table.failure-table") is None
+
+
+def test_htmx_fragment_returns_the_table_and_pushes_the_page_url(big_action, support_client):
+    response = support_client.get(f"/actions/{big_action}/failures/", {"reason": DUPLICATE},
+                                  HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    fragment = BeautifulSoup(response.content, "html.parser")
+    assert fragment.find(id="action-panel") is None
+    assert fragment.find(id="failures") is not None
+    assert len(fragment.select("table.failure-table tbody tr")) == PAGE_SIZE
+    reason_query = "reason=Duplicated+voucher+code"
+    assert response["HX-Push-Url"] == f"/actions/{big_action}/?{reason_query}"
+
+
+def test_fragment_without_htmx_redirects_to_the_page(big_action, support_client):
+    response = support_client.get(f"/actions/{big_action}/failures/", {"rows_page": "2"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/actions/{big_action}/?rows_page=2"
+
+
+def test_operator_sees_counts_and_message_but_no_rows(big_action, operator_client, emulator):
+    response = operator_client.get(f"/actions/{big_action}/")
+    html = panel(response)
+    assert text_of(html.select_one(".count-failed")) == "3000"
+    assert "3000 failed" in text_of(html.select_one(".result-message"))
+    assert html.select_one("#failures") is None and html.select_one(".reason-groups") is None
+    assert "needs the support role" in text_of(html.select_one(".failures-restricted"))
+    assert "CODE-0000" not in response.content.decode()  # not even in the raw JSON
+    assert "3000 hidden" in html.select_one("details.raw-json").get_text()
+    assert operator_client.get(f"/actions/{big_action}/failures/", HTTP_HX_REQUEST="true"
+                               ).status_code == 403
+    assert operator_client.get(f"/actions/{big_action}/failures.csv").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["support", "auditor", "admin"])
+def test_support_roles_see_the_rows(big_action, client_for, role):
+    html = panel(client_for(role).get(f"/actions/{big_action}/"))
+    assert len(html.select("table.failure-table tbody tr")) == PAGE_SIZE
+    assert html.select_one("a.csv-link") is not None
+
+
+def test_no_role_gets_403(big_action, client_for):
+    assert client_for(None).get(f"/actions/{big_action}/").status_code == 403

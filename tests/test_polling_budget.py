@@ -1,0 +1,131 @@
+"""The hard budget: the dashboard's own cap, Retry-After, X-Rate-Limit-Remaining, priority."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.actions import upstream
+from dashboard.actions.polling import budget
+from dashboard.voucherify.errors import RateLimitedError
+from tests.polling_helpers import LIST, clock, layer, live_action, upstream_calls
+
+__all__ = ["clock", "layer"]  # fixtures
+
+
+def _poll_newest_page(times: int, clock) -> list:
+    served = []
+    for _ in range(times):
+        clock.advance(2.5)  # each poll in a new interval: each wants a fresh list
+        served.append(upstream.fetch_page(limit=25, background=True))
+    return served
+
+
+def test_calls_beyond_the_cap_are_not_made_and_stale_data_is_served(layer, settings, clock):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 5
+    settings.VOUCHERIFY_BUDGET_RESERVE = 0
+    served = _poll_newest_page(12, clock)  # 12 intervals within 30 s: twice the cap
+
+    assert upstream_calls(layer) == 5
+    assert [fetched.stale for fetched in served] == [False] * 5 + [True] * 7
+    assert isinstance(served[-1].problem, budget.BudgetShortError)
+    assert served[-1].age_seconds >= 2.5 and "budget" in str(served[-1].problem)
+
+
+def test_the_budget_frees_up_as_the_window_slides(layer, settings, clock):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 3
+    settings.VOUCHERIFY_BUDGET_RESERVE = 0
+    _poll_newest_page(5, clock)
+    clock.advance(61)
+    _poll_newest_page(5, clock)
+
+    assert upstream_calls(layer) == 6
+
+
+def test_nothing_known_and_no_budget_raises_a_clear_error(layer, settings):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 1
+    settings.VOUCHERIFY_BUDGET_RESERVE = 0
+    upstream.fetch_page()
+
+    with pytest.raises(RateLimitedError, match="budget of 1 calls a minute"):
+        upstream.fetch_action("aa_0c5543f00797b6113f")
+    assert upstream_calls(layer) == 1
+
+
+def test_page_loads_a_person_asked_for_go_before_background_refreshes(layer, settings, clock):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 6
+    settings.VOUCHERIFY_BUDGET_RESERVE = 2
+    background = _poll_newest_page(8, clock)
+    assert upstream_calls(layer) == 4  # background stops with the reserve left
+    assert background[-1].stale
+
+    clock.advance(2.5)
+    asked = upstream.fetch_page(limit=25)
+    clock.advance(2.5)
+    asked_again = upstream.fetch_page(limit=10)
+
+    assert not asked.stale and not asked_again.stale
+    assert upstream_calls(layer) == 6
+
+
+def test_no_call_before_a_429s_retry_after(layer, clock):
+    ids = [live_action(layer) for _ in range(3)]
+    upstream.fetch_page()
+    layer.set_faults(force_429=True, retry_after=30)
+    clock.advance(2.5)
+    limited = upstream.fetch_action(ids[0], background=True)
+    layer.clear_faults()  # the upstream would answer again, but its Retry-After still holds
+
+    served = []
+    for _ in range(10):  # 25 s of polls, all before the retry moment
+        clock.advance(2.5)
+        served.append(upstream.fetch_action(ids[1], background=True))
+        served.append(upstream.fetch_page(limit=25))
+    upstream._interval_memo = None
+    slowed = upstream.poll_interval()
+    clock.advance(40)  # past Retry-After and the window its X-Rate-Limit-Retry names
+    recovered = upstream.fetch_action(ids[2], background=True)
+
+    assert isinstance(limited.problem, RateLimitedError) and limited.stale
+    assert all(fetched.stale for fetched in served)
+    assert slowed > 2.0
+    assert not recovered.stale
+    assert layer.count(status=429) == 1
+    assert upstream_calls(layer, LIST) == 3  # the first, the 429, the recovery
+
+
+def test_calls_stop_at_the_upstream_reserve_of_x_rate_limit_remaining(layer, settings, clock):
+    layer.configure(rate_limit=10)
+    settings.VOUCHERIFY_UPSTREAM_RESERVE = 3
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 100
+    served = _poll_newest_page(12, clock)
+
+    assert upstream_calls(layer) == 7  # the seventh answer said 3 remain
+    assert layer.count(status=429) == 0
+    assert served[-1].stale and "hold back" in str(served[-1].problem)
+
+
+def test_poll_interval_grows_when_background_cannot_spend(layer, settings, clock):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 4
+    settings.VOUCHERIFY_BUDGET_RESERVE = 1
+    settings.ACTIONS_MAX_POLL_INTERVAL = 20.0
+    assert upstream.poll_interval() == 2.0
+
+    _poll_newest_page(5, clock)
+    upstream._interval_memo = None
+
+    assert 2.0 < upstream.poll_interval() <= 20.0
+
+
+def test_the_window_never_holds_more_than_the_cap(layer, settings, clock):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 7
+    settings.VOUCHERIFY_BUDGET_RESERVE = 0
+    granted = 0
+    for _ in range(50):
+        clock.advance(0.9)
+        try:
+            budget.spend(background=False)
+            granted += 1
+        except budget.BudgetShortError:
+            pass
+        assert budget.spent() <= 7
+    assert granted == 7  # 45 s: nothing has left the window yet

@@ -1,0 +1,184 @@
+"""The polling economy: shared reads, single flight, bulk refresh, immutable terminal actions."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from dashboard.actions import upstream
+from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
+from tests.polling_helpers import DETAIL, LIST, clock, layer, live_action, upstream_calls
+
+__all__ = ["clock", "layer"]  # fixtures
+
+
+def _terminal_id(emulator) -> str:
+    page = emulator.api("/v1/async-actions?limit=100").json()
+    return next(a["id"] for a in page["async_actions"] if a["status"] in ("DONE", "FAILED"))
+
+
+@pytest.mark.parametrize("what", ["page", "action"])
+def test_concurrent_reads_of_one_resource_make_one_upstream_call(layer, what):
+    action_id = _terminal_id(layer)
+    layer.clear_stats()
+    layer.set_faults(latency_ms=200)  # every thread arrives while the first call is in flight
+    start = threading.Barrier(12)
+
+    def read(_: int):
+        start.wait()
+        if what == "page":
+            return upstream.fetch_page(limit=25).value.actions[0].id
+        return upstream.fetch_action(action_id).value.id
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(read, range(12)))
+
+    assert len(set(answers)) == 1
+    assert upstream_calls(layer) == 1
+
+
+def test_terminal_action_is_read_once_and_never_again(layer, clock):
+    action_id = _terminal_id(layer)
+    layer.clear_stats()
+
+    first = upstream.fetch_action(action_id)
+    clock.advance(3600)
+    second = upstream.fetch_action(action_id, background=True)
+
+    assert first.value.is_terminal and second.value == first.value
+    assert upstream_calls(layer, DETAIL) == 1
+    assert upstream_calls(layer) == 1
+
+
+def test_live_actions_on_the_newest_page_refresh_with_one_list_call(layer, clock):
+    ids = [live_action(layer) for _ in range(10)]
+    layer.clear_stats()
+
+    for _ in range(3):  # three polls within one interval
+        latest = upstream.refresh_live(ids)
+    assert set(latest) == set(ids)
+    assert all(fetched.value.is_live and not fetched.stale for fetched in latest.values())
+    assert upstream_calls(layer, LIST) == 1
+
+    clock.advance(2.5)  # the next interval: again one list call for all of them
+    upstream.refresh_live(ids)
+    for action_id in ids:
+        upstream.fetch_action(action_id, background=True)
+    assert upstream_calls(layer, LIST) == 2
+    assert upstream_calls(layer, DETAIL) == 0
+
+
+def test_live_panels_are_served_from_the_shared_list(layer, clock):
+    ids = [live_action(layer) for _ in range(5)]
+    upstream.fetch_page(limit=25)  # a person opened the list page first
+    layer.clear_stats()
+
+    for action_id in ids:
+        assert upstream.fetch_action(action_id, background=True).value.is_live
+
+    assert upstream_calls(layer) == 0
+
+
+def test_live_action_that_turned_terminal_is_read_in_detail_once(layer, clock):
+    action_id = live_action(layer)
+    assert upstream.fetch_action(action_id).value.status == "IN_PROGRESS"
+    live_action(layer, action_id=action_id, status="DONE", result={"failed_count": 2})
+    layer.clear_stats()
+
+    for _ in range(4):
+        clock.advance(2.5)
+        done = upstream.fetch_action(action_id, background=True)
+        upstream.refresh_live([action_id])
+
+    assert done.value.status == "DONE" and done.value.result.failed_count == 2
+    assert upstream_calls(layer, LIST) == 1  # the one that showed it done
+    assert upstream_calls(layer, DETAIL) == 1
+
+
+def test_older_live_action_is_refreshed_by_one_shared_detail_call_per_interval(layer, clock):
+    old_id = live_action(layer, minutes_old=60 * 24 * 90)  # far below the newest 100
+    upstream.fetch_page()  # the newest page is known and fresh
+    layer.clear_stats()
+
+    for _ in range(5):
+        assert upstream.fetch_action(old_id, background=True).value.is_live
+    upstream.refresh_live([old_id])
+    clock.advance(2.5)
+    upstream.refresh_live([old_id, old_id])
+
+    assert upstream_calls(layer, DETAIL) == 2
+    assert upstream_calls(layer, LIST) == 0
+
+
+def test_smaller_newest_pages_are_slices_of_the_shared_list(layer):
+    pages = [upstream.fetch_page(limit=limit).value for limit in (10, 25, 50, 100)]
+
+    assert [len(page.actions) for page in pages] == [10, 25, 50, 100]
+    assert all(page.has_more and page.next_cursor is not None for page in pages)
+    assert upstream_calls(layer) == 1
+
+
+def test_older_pages_are_cached_by_cursor(layer):
+    cursor = upstream.fetch_page(limit=25).value.next_cursor
+    first = upstream.fetch_page(limit=25, cursor=cursor).value
+    again = upstream.fetch_page(limit=25, cursor=cursor, background=True).value
+
+    assert first == again and first.actions[0].created_at <= cursor.before
+    assert upstream_calls(layer, LIST) == 2
+
+
+def test_nothing_is_asked_upstream_without_requests(layer):
+    threads_before = set(threading.enumerate())
+    upstream.get_client()
+    upstream.poll_interval()
+    upstream.refresh_live([])
+
+    assert upstream_calls(layer) == 0
+    started = set(threading.enumerate()) - threads_before
+    # No background timers or threads (the emulator's own connection threads aside).
+    assert not [thread for thread in started if "process_request" not in thread.name]
+
+
+def test_invalid_id_is_refused_before_any_call(layer):
+    with pytest.raises(InvalidActionIdError):
+        upstream.fetch_action("../etc/passwd")
+    assert upstream_calls(layer) == 0
+
+
+def test_unknown_action_raises_not_found_and_is_not_asked_again_at_once(layer):
+    upstream.fetch_page()
+    for _ in range(3):
+        with pytest.raises(NotFoundError):
+            upstream.fetch_action("aa_00000000000000000000")
+    assert upstream_calls(layer, DETAIL) == 1
+
+
+def test_failing_upstream_serves_what_is_known_marked_stale(layer, clock):
+    ids = [live_action(layer) for _ in range(2)]
+    upstream.fetch_page()
+    fresh = upstream.fetch_action(ids[0])
+    layer.set_faults(error_status=503, error_rate=1.0)
+    clock.advance(2.5)
+
+    served = upstream.fetch_action(ids[0], background=True)
+    again = upstream.fetch_action(ids[0], background=True)
+    rows = upstream.refresh_live(ids)
+
+    assert served.stale and served.problem is not None and served.value == fresh.value
+    assert served.age_seconds >= 2.5
+    assert again.stale and set(rows) == set(ids)
+    assert upstream_calls(layer, LIST) == 2  # one good, one failed; then it backs off
+    assert upstream.poll_interval() > 2.0
+
+
+def test_naive_mode_asks_upstream_for_every_read(layer, settings):
+    settings.VOUCHERIFY_POLLING_MODE = "naive"
+    action_id = _terminal_id(layer)
+    layer.clear_stats()
+
+    for _ in range(3):
+        upstream.fetch_action(action_id, background=True)
+
+    assert upstream_calls(layer, DETAIL) == 3

@@ -1,0 +1,121 @@
+"""Two dashboard processes share one budget and one cache through a real Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.emulator import TEST_APP_ID, TEST_APP_TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+CAP = 6
+
+# Each process reads one action both want, then ten of its own: far more than the budget.
+WORKER = """
+import json, os, time
+import django
+django.setup()
+from dashboard.actions import upstream
+from dashboard.voucherify.errors import VoucherifyError
+
+shared, own = json.loads(os.environ["POLLING_TEST_IDS"])
+time.sleep(max(0.0, float(os.environ["POLLING_TEST_START"]) - time.time()))
+outcome = {"shared": upstream.fetch_action(shared).value.id, "served": 0, "refused": 0}
+for action_id in own:
+    try:
+        upstream.fetch_action(action_id)
+        outcome["served"] += 1
+    except VoucherifyError:
+        outcome["refused"] += 1
+print(json.dumps(outcome))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.access(binary, os.X_OK):
+        pytest.fail(
+            "redis-server is not installed: the cross-process budget test needs a real Redis "
+            "(apt-get install redis-server; .ci/run installs it)."
+        )
+    port = _free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_port(port, server)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_for_port(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"redis-server exited at start with status {server.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail("redis-server did not start listening within 10 s")
+
+
+def _terminal_ids(emulator, count: int) -> list[str]:
+    page = emulator.api("/v1/async-actions?limit=100").json()["async_actions"]
+    return [a["id"] for a in page if a["status"] in ("DONE", "FAILED")][:count]
+
+
+def test_two_processes_share_one_budget_through_redis(emulator, redis_url):
+    ids = _terminal_ids(emulator, 21)
+    emulator.clear_stats()
+    start = time.time() + 3  # both processes past Django's start-up, then off together
+    workers = []
+    for own in (ids[1:11], ids[11:21]):
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
+            "REDIS_URL": redis_url,
+            "VOUCHERIFY_API_URL": emulator.url,
+            "VOUCHERIFY_APP_ID": TEST_APP_ID,
+            "VOUCHERIFY_APP_TOKEN": TEST_APP_TOKEN,
+            "VOUCHERIFY_CALLS_PER_MINUTE": str(CAP),
+            "VOUCHERIFY_BUDGET_RESERVE": "0",
+            "POLLING_TEST_IDS": json.dumps([ids[0], own]),
+            "POLLING_TEST_START": str(start),
+        }
+        workers.append(subprocess.Popen(
+            [sys.executable, "-c", WORKER], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    outcomes = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err[-2000:]
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+
+    calls = emulator.count()
+    assert all(outcome["shared"] == ids[0] for outcome in outcomes)
+    assert 1 < calls <= CAP, f"{calls} upstream calls for a shared budget of {CAP}"
+    served = sum(outcome["served"] for outcome in outcomes)
+    assert served == calls - 1  # the shared action cost one call for both processes
+    assert sum(outcome["refused"] for outcome in outcomes) == 20 - served
