@@ -8,6 +8,7 @@ prometheus-client's multiprocess directory.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -37,6 +38,9 @@ max_requests = _whole("GUNICORN_MAX_REQUESTS", 5000, minimum=0)
 max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proxy_allow_ips = forwarded_allow_ips
+# No control socket: nothing here uses gunicornc, and replicas sharing a host (or a read-only
+# $HOME) must not fight over $HOME/.gunicorn/gunicorn.ctl.
+control_socket_disable = True
 # The worker temp dir in shared memory: a slow disk must not make the arbiter kill workers.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
@@ -66,7 +70,8 @@ logconfig_dict = {
 
 # Without a shared directory each worker would report only its own counters, and a scrape
 # would see whichever worker answered. Must be set before prometheus_client is imported.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dashboard-metrics-")
 
 
@@ -80,3 +85,8 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -21,14 +21,14 @@ def href(response, css: str) -> str | None:
 
 def text(response, css: str) -> str:
     found = soup(response).select_one(css)
-    return " ".join(found.get_text(" ").split()) if found is not None else ""
+    return " ".join(found.get_text().split()) if found is not None else ""
 
 
 def walk(client, url: str, *, max_pages: int = 100) -> list[list[str]]:
     """Follow "Older" from `url` to the end; the row ids of every page, in order."""
     pages = []
     while url and len(pages) < max_pages:
-        response = client.get(url)
+        response = client.get(url, follow=True)
         assert response.status_code == 200, response.content[:2000]
         pages.append(row_ids(response))
         url = href(response, ".pager-top .pager-older")
@@ -39,3 +39,11 @@ def store_items(emulator_server) -> list[dict]:
     """Every action the emulator holds, newest first, as its list endpoint renders them."""
     items, _ = emulator_server.emulator.store.list_actions(limit=100_000)
     return items
+
+
+def oob_rows(response) -> list:
+    """The <tr> elements a live poll swaps in (wrapped in <template>, as htmx 2 wants for rows)."""
+    rows = []
+    for template in soup(response).find_all("template"):
+        rows += BeautifulSoup(template.decode_contents(), "html.parser").select("tr[hx-swap-oob]")
+    return rows

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from dashboard.actions.templatetags.action_format import duration_ms
 from dashboard.voucherify import catalog
 
 OPENAPI = (Path(__file__).resolve().parent.parent / "dashboard" / "emulator" / "openapi"
@@ -52,7 +53,9 @@ def test_documented_example_renders_its_key_facts(name, emulator, support_client
         assert text_of(panel.select_one(".count-failed")) == str(result["failed_count"])
     assert example["request_id"] in text_of(panel.select_one(".request-id"))
     assert text_of(panel.select_one(".operation-status")) == example.get("operation_status", "—")
-    assert f"({example['processing_time']} ms)" in text_of(panel.select_one(".processing-time"))
+    processing = panel.select_one(".processing-time")
+    assert processing["data-ms"] == str(example["processing_time"])
+    assert text_of(processing).startswith(duration_ms(example["processing_time"]))
     assert text_of(panel.select_one(".endpoint")) == catalog.endpoint_of(example["type"])
     assert "Done" in text_of(panel.select_one(".status"))
 
@@ -70,7 +73,8 @@ def test_documented_example_renders_its_key_facts(name, emulator, support_client
         groups = [text_of(li) for li in panel.select(".reason-groups li")]
         assert len(groups) == len(reasons)
         if len(reasons) == 1:
-            assert groups[0] == f"{len(failed)} rows failed: {failed[0]['reason']}"
+            noun = "row" if len(failed) == 1 else "rows"
+            assert groups[0] == f"{len(failed)} {noun} failed: {failed[0]['reason']}"
         assert panel.select_one("a.csv-link")["href"] == f"/actions/{example['id']}/failures.csv"
     else:
         assert table is None

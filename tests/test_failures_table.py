@@ -126,3 +126,13 @@ def test_support_roles_see_the_rows(big_action, client_for, role):
 
 def test_no_role_gets_403(big_action, client_for):
     assert client_for(None).get(f"/actions/{big_action}/").status_code == 403
+
+
+def test_fragment_explains_an_upstream_failure_in_place(emulator, support_client):
+    emulator.set_faults(error_rate=1.0, error_status=502)
+    response = support_client.get("/actions/aa_0d00000000000fff77/failures/",
+                                  HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    section = BeautifulSoup(response.content, "html.parser").find(id="failures")
+    assert section.select_one(".upstream-problem") is not None
+    assert section.select_one("table") is None

@@ -78,7 +78,8 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
     try:
         fetched = _fetch(action_id, background=False)
     except VoucherifyError as exc:
-        return render(request, "actions/_error.html", {"problem": exc, "stale_age": None})
+        context["problem"] = exc
+        return render(request, FAILURES, context)
     context["panel"] = build_panel(fetched, can_view_failures=True, params=request.GET)
     response = render(request, FAILURES, context)
     return push_url(response, f"{page_url}{'?' + query if query else ''}")
@@ -101,7 +102,7 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     action = fetched.value
     failures = failures_of(action)
     if not failures:
-        context["back_url"] = context["detail_url"]
+        context.update(back_url=context["detail_url"], notice_title="Nothing to export")
         return _missing(request, context, "This action has no failed rows or errors to export.",
                         False)
     record_export(request, what="failures.csv", action_id=action.id, rows=len(failures))

@@ -63,6 +63,10 @@ class FailureSet:
         return len(self.items)
 
     @property
+    def noun_one(self) -> str:
+        return self.noun.removesuffix("s")
+
+    @property
     def headers(self) -> list[str]:
         return [COLUMN_LABELS.get(column, column) for column in self.columns]
 

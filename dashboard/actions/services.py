@@ -16,7 +16,7 @@ from dashboard.actions.params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM
 from dashboard.actions.tables import ActionTable, announcement
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
-from dashboard.voucherify.errors import VoucherifyError
+from dashboard.voucherify.errors import RateLimitedError, VoucherifyError
 from dashboard.voucherify.models import Action
 
 MAX_LIVE_IDS = 100
@@ -53,6 +53,21 @@ class ListPage:
 
     def url(self, state: ListState) -> str:
         return self.base_url + state.query()
+
+    @property
+    def http_status(self) -> int:
+        """400 for bad parameters; 502/503 when the upstream failed and nothing is shown."""
+        if self.state.errors:
+            return 400
+        if self.listing is None and self.problem is not None:
+            return 503 if isinstance(self.problem, RateLimitedError) else 502
+        return 200
+
+    @property
+    def retry_after(self) -> int | None:
+        if self.listing is None and isinstance(self.problem, RateLimitedError):
+            return max(1, round(self.problem.retry_after))
+        return None
 
     @property
     def canonical_url(self) -> str:

@@ -23,15 +23,16 @@ def action_list(request: HttpRequest) -> HttpResponse:
     state = parse_list_params(request.GET)
     if not state.errors and state.search_kind == "action":
         return redirect(detail_url(state.q))
-    if not state.errors and parse_qsl(request.META.get("QUERY_STRING", "")) != list(
-        state.params().items()
-    ):
+    if not state.errors and parse_qsl(request.META.get("QUERY_STRING", "")) != [
+        *state.params().items()
+    ]:
         return redirect(reverse("actions:list") + state.query())  # one state, one URL
     page = services.list_page(state, reverse("actions:list"))
-    response = render(request, "actions/list.html", {"page": page},
-                      status=400 if state.errors else 200)
+    response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
     if page.older_url:
         response["Link"] = f'<{request.build_absolute_uri(page.older_url)}>; rel="next"'
+    if page.retry_after:
+        response["Retry-After"] = str(page.retry_after)
     return response
 
 

@@ -269,9 +269,12 @@ def fetch_action(
         if listed is not None and listed.value.is_live:
             return listed.served()
         known = store.newest([known, listed])
-    # Older than the newest page, or just became terminal there: its own detail call.
+    # Older than the newest page, or just became terminal there: its own detail call. The
+    # latter is needed once per action and carries the result, so it may use the reserve.
+    finishing = known is not None and known.value.is_terminal
     try:
-        entry = _detail(client, action_id, background=background, has_fallback=known is not None)
+        entry = _detail(client, action_id, background=background and not finishing,
+                        has_fallback=known is not None)
     except VoucherifyError as error:
         return _stale_or_raise(known, error)
     return entry.served()

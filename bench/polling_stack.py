@@ -1,0 +1,168 @@
+"""The processes bench/polling.py runs: Redis, the emulator, the dashboard under gunicorn."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import suppress
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+APP_ID, APP_TOKEN = "bench-app-id", "bench-app-token"
+USERNAME, PASSWORD = "bench-admin", "bench-" + secrets.token_hex(12)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited at start (status {process.returncode}).")
+        with suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"{what} did not listen on port {port} within {seconds:.0f} s.")
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs) -> None:
+        return None
+
+
+class Stack:
+    """Everything a run needs, started once; the dashboard is restarted per polling mode."""
+
+    def __init__(self, workdir: Path, interval: float) -> None:
+        self.workdir = workdir
+        self.processes: list[subprocess.Popen] = []
+        self.dashboard: subprocess.Popen | None = None
+        self.redis_note = ""
+        self.emulator_port = free_port()
+        self.dashboard_port = free_port()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SSL_REDIRECT": "0",
+            "DJANGO_SECURE_COOKIES": "0",
+            "DJANGO_SQLITE_PATH": str(workdir / "bench.sqlite3"),
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "VOUCHERIFY_API_URL": f"http://127.0.0.1:{self.emulator_port}",
+            "VOUCHERIFY_APP_ID": APP_ID,
+            "VOUCHERIFY_APP_TOKEN": APP_TOKEN,
+            "ACTIONS_POLL_INTERVAL": str(interval),
+            "GUNICORN_BIND": f"127.0.0.1:{self.dashboard_port}",
+            "GUNICORN_WORKERS": "2",
+            "GUNICORN_MAX_REQUESTS": "0",
+        }
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
+
+    def _spawn(self, args: list[str], log: str, env: dict | None = None) -> subprocess.Popen:
+        out = open(self.workdir / log, "ab")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(args, cwd=ROOT, env=env or self.env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        self._start_redis()
+        emulator = self._spawn(
+            [PYTHON, "manage.py", "emulator", "--port", str(self.emulator_port),
+             "--live-every", "0", "--rate-limit", "100"], "emulator.log")
+        wait_for_port(self.emulator_port, emulator, "The emulator")
+        for command in (["migrate", "--noinput", "--verbosity", "0"],
+                        ["collectstatic", "--noinput", "--verbosity", "0"]):
+            subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=self.env, check=True)
+        subprocess.run(
+            [PYTHON, "manage.py", "createsuperuser", "--noinput", "--username", USERNAME,
+             "--email", "bench@example.com"],
+            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+            env={**self.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+        )
+
+    def _start_redis(self) -> None:
+        if os.environ.get("REDIS_URL"):
+            self.redis_note = "Redis from REDIS_URL (shared by both gunicorn workers)"
+            return
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("Without REDIS_URL the bench starts its own redis-server so that "
+                             "the 2 gunicorn workers share one cache; redis-server is missing.")
+        port = free_port()
+        redis = self._spawn([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(self.workdir)], "redis.log")
+        wait_for_port(port, redis, "redis-server")
+        self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        self.redis_note = (f"a private redis-server on port {port} (REDIS_URL was not set; "
+                           "2 gunicorn workers share nothing through local memory)")
+
+    def start_dashboard(self, mode: str) -> None:
+        stop(self.dashboard)
+        env = {**self.env, "VOUCHERIFY_POLLING_MODE": mode}
+        self.dashboard = self._spawn(
+            [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"],
+            f"gunicorn-{mode}.log", env)
+        wait_for_port(self.dashboard_port, self.dashboard, "gunicorn")
+
+    def login(self) -> str:
+        """Log in through the login form; the Cookie header every viewer sends."""
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
+                                             _NoRedirect())
+        login_url = f"{self.dashboard_url}/accounts/login/"
+        with opener.open(login_url, timeout=30) as response:
+            page = response.read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if token is None:
+            raise SystemExit("The login page had no CSRF token.")
+        form = urllib.parse.urlencode({"username": USERNAME, "password": PASSWORD,
+                                       "csrfmiddlewaretoken": token.group(1)}).encode()
+        request = urllib.request.Request(login_url, data=form, headers={"Referer": login_url})
+        try:  # not following the redirect: the list page would read upstream before the run
+            opener.open(request, timeout=30).close()
+        except urllib.error.HTTPError as redirect:
+            redirect.close()
+        cookies = {cookie.name: cookie.value for cookie in jar}
+        if "sessionid" not in cookies:
+            raise SystemExit("Logging in to the dashboard failed (no session cookie).")
+        return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            stop(process)

@@ -1,0 +1,91 @@
+"""The archive of terminal async actions and where the backfill walk stands."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class ArchivedAction(models.Model):
+    """One terminal action as the dashboard last saw it; `raw` is the upstream object.
+
+    `has_detail`: the object came from the detail endpoint (with `result`, `user`, `log_id`),
+    so the detail page can be served from here; a list item never replaces such a record.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64)
+    type = models.CharField(max_length=200)
+    context = models.CharField(max_length=32)
+    status = models.CharField(max_length=32)
+    operation_status = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(null=True, blank=True)
+    processing_time = models.BigIntegerField(null=True, blank=True)  # ms, detail only
+    # processing_time when known, else updated_at - created_at (list items lack the former)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=100, blank=True, db_index=True)
+    user = models.JSONField(null=True, blank=True)
+    log_id = models.CharField(max_length=100, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+    has_detail = models.BooleanField(default=False)
+    first_seen = models.DateTimeField()
+    last_synced = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="history_created_idx"),
+            models.Index(fields=["context", "created_at"], name="history_context_idx"),
+            models.Index(fields=["type", "created_at"], name="history_type_idx"),
+            models.Index(fields=["status", "created_at"], name="history_status_idx"),
+            models.Index(fields=["has_detail", "status"], name="history_detail_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type} {self.status}"
+
+
+class SyncState(models.Model):
+    """A single row (pk 1): the range the archive holds completely, and the run lock.
+
+    Every action created in (covered_from, covered_to] is archived and terminal;
+    `bottom_reached` means nothing older exists, so covered_from does not limit.
+    """
+
+    SINGLETON = 1
+
+    covered_to = models.DateTimeField(null=True, blank=True)
+    covered_from = models.DateTimeField(null=True, blank=True)
+    bottom_reached = models.BooleanField(default=False)
+    resume_cursor = models.CharField(max_length=4000, blank=True)  # where the older walk goes on
+    # A catch-up walk that ran out of calls: it covered (gap_cursor, gap_top] only.
+    gap_top = models.DateTimeField(null=True, blank=True)
+    gap_cursor = models.CharField(max_length=4000, blank=True)
+    first_synced_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_calls = models.PositiveIntegerField(default=0)
+    lock_owner = models.CharField(max_length=100, blank=True)
+    lock_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="history_syncstate_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"archive covers ({self.covered_from}, {self.covered_to}]"
+
+    @classmethod
+    def load(cls) -> SyncState:
+        state, _ = cls.objects.get_or_create(pk=cls.SINGLETON)
+        return state
+
+    @classmethod
+    def peek(cls) -> SyncState | None:
+        """The row if a sync ever ran; never creates it (read-only pages)."""
+        return cls.objects.filter(pk=cls.SINGLETON).first()
+
+    @property
+    def synced(self) -> bool:
+        return self.covered_to is not None

@@ -1,0 +1,77 @@
+"""In Chromium: the panel follows a live action to DONE without a reload, then goes quiet."""
+
+from __future__ import annotations
+
+import pytest
+
+DETAIL_ENDPOINT = "/v1/async-actions/{id}"
+RESULT = {"message": "2 voucher(s) imported successfully, 1 failed.", "done_count": 2,
+          "failed_count": 1, "failed": [{"code": "X-1", "row": 3, "reason": "Duplicated code"}]}
+
+
+@pytest.mark.browser
+def test_panel_reaches_done_live_and_then_sends_nothing_more(
+    emulator, live_server, page, browser_login, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 1
+    browser_login("support")
+    created = emulator.create_action("VOUCHERS.IMPORT_CSV", duration=4, result=RESULT)
+    panel_path = f"/actions/{created['id']}/"
+    polls: list[str] = []
+    answers: list[int] = []
+    page.on("request", lambda request: polls.append(request.url)
+            if panel_path in request.url and request.headers.get("hx-request") else None)
+    page.on("response", lambda response: answers.append(response.status)
+            if panel_path in response.url and response.request.headers.get("hx-request") else None)
+
+    page.goto(live_server.url + panel_path)
+    assert page.locator("#action-panel").get_attribute("hx-trigger") == "every 1s, poll-resume"
+    page.evaluate("window.loadedOnce = true")  # gone if the page reloaded
+
+    page.wait_for_selector("#action-panel .status-DONE", timeout=30_000)
+    assert page.evaluate("window.loadedOnce") is True
+    assert page.locator(".result-message").inner_text().endswith(RESULT["message"])
+    assert page.locator("table.failure-table tbody tr").count() == 1
+    assert page.locator("#action-announcer").inner_text().startswith("Status: Done.")
+    assert page.locator("#action-panel").get_attribute("hx-trigger") is None
+    page.wait_for_load_state("networkidle")
+    assert polls and answers[-1] == 286  # the terminal answer carried the final panel
+    polls_at_done, answers_at_done = len(polls), len(answers)
+    upstream_at_done = emulator.stats()["total"]
+
+    page.wait_for_timeout(4_000)  # four poll intervals: long enough for any stray poll
+    assert len(polls) == polls_at_done and len(answers) == answers_at_done
+    assert emulator.stats()["total"] == upstream_at_done
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) >= 1
+
+
+@pytest.mark.browser
+def test_polling_pauses_while_the_tab_is_hidden(emulator, live_server, page, browser_login,
+                                                settings):
+    settings.ACTIONS_POLL_INTERVAL = 1
+    browser_login("support")
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
+    panel_path = f"/actions/{created['id']}/"
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url)
+            if panel_path in request.url and request.headers.get("hx-request") else None)
+    page.goto(live_server.url + panel_path)
+    page.wait_for_function("document.querySelector('#action-panel[data-poll]') !== null")
+    with page.expect_request(lambda request: panel_path in request.url, timeout=15_000):
+        pass  # polling runs while the tab is shown
+
+    page.evaluate("""() => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    page.wait_for_timeout(1_500)  # let a poll already in flight land
+    while_hidden = len(polls)
+    page.wait_for_timeout(3_000)  # three intervals
+    assert len(polls) == while_hidden
+
+    with page.expect_request(lambda request: panel_path in request.url, timeout=15_000):
+        page.evaluate("""() => {
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""")
+    assert page.locator("#action-panel .status").count() == 1

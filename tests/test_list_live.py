@@ -1,0 +1,113 @@
+"""Live rows: one poll refreshes every running row of the page, and stops when none remain."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.list_html import oob_rows, soup
+
+LIST = "/v1/async-actions"
+DETAIL = "/v1/async-actions/{id}"
+
+
+def poller(response):
+    return soup(response).select_one("#live-poller")
+
+
+def test_running_rows_get_a_progress_bar_and_one_poller(operator_client, emulator, settings):
+    settings.ACTIONS_POLL_INTERVAL = 3
+    created = [emulator.create_action("VOUCHERS.IMPORT", duration=60) for _ in range(3)]
+    response = operator_client.get("/actions/")
+    for action in created:
+        row = soup(response).select_one(f"#row-{action['id']}")
+        assert row["data-status"] in ("ENQUEUED", "IN_PROGRESS")
+        assert "live" in row["class"]
+    element = poller(response)
+    assert element.has_attr("data-poll")
+    assert element["hx-trigger"] == "every 3s, poll-resume"
+    ids = element["hx-get"].split("ids=", 1)[1].split(",")
+    assert sorted(ids) == sorted(a["id"] for a in created)
+    assert len(soup(response).select("[hx-get]")) == 1  # one poll for the page, not one per row
+
+
+def test_one_poll_refreshes_all_live_rows_with_one_upstream_call(
+    operator_client, emulator, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 0.2
+    created = [emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=60) for _ in range(3)]
+    page = operator_client.get("/actions/")
+    time.sleep(0.4)  # past the shared newest page's freshness
+    emulator.clear_stats()
+    response = operator_client.get(poller(page)["hx-get"])
+    assert response.status_code == 200
+    assert emulator.count(endpoint=LIST) == 1
+    assert emulator.count(endpoint=DETAIL) == 0
+    rows = oob_rows(response)
+    assert sorted(tr["id"] for tr in rows) == sorted(f"row-{a['id']}" for a in created)
+    assert poller(response)["hx-get"] == poller(page)["hx-get"]
+
+
+def test_polling_stops_with_286_when_the_last_live_row_is_done(
+    operator_client, emulator, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 0.2
+    action = emulator.create_action("VOUCHERS.BULK_UPDATE", outcome="DONE", duration=0.5)
+    page = operator_client.get("/actions/")
+    url = poller(page)["hx-get"]
+    for _ in range(30):
+        time.sleep(0.25)
+        response = operator_client.get(url)
+        if response.status_code != 200:
+            break
+    assert response.status_code == 286
+    (row,) = [tr for tr in oob_rows(response) if tr["id"] == f"row-{action['id']}"]
+    assert row["data-status"] == "DONE"
+    assert "Done" in row.get_text()
+    assert not poller(response).has_attr("hx-trigger")
+    announcer = soup(response).select_one("#live-announcer[hx-swap-oob]")
+    assert f"{action['id']} is now Done" in announcer.get_text()
+
+
+def test_a_page_without_live_rows_does_not_poll(operator_client, emulator):
+    response = operator_client.get("/actions/")
+    assert not poller(response).has_attr("hx-get")
+    assert soup(response).select_one("#live-announcer[aria-live=polite]")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "ids=",
+        "ids=aa_1,../../etc",
+        "ids=%3Cscript%3E",
+        "ids=" + ",".join(f"aa_{n:04x}" for n in range(101)),
+    ],
+)
+def test_bad_live_ids_are_refused_without_an_upstream_call(operator_client, emulator, query):
+    response = operator_client.get("/actions/live/?" + query)
+    assert response.status_code == 400
+    assert response.content
+    assert emulator.count() == 0
+
+
+def test_live_rows_need_the_view_permission(client_for, emulator):
+    response = client_for(None).get("/actions/live/?ids=aa_01")
+    assert response.status_code == 403
+    assert emulator.count() == 0
+
+
+def test_the_list_needs_the_view_permission(client_for, emulator):
+    assert client_for(None).get("/actions/").status_code == 403
+    assert emulator.count() == 0
+
+
+def test_live_poll_keeps_polling_for_rows_nothing_is_known_of(operator_client, emulator, settings):
+    settings.ACTIONS_POLL_INTERVAL = 0.2
+    emulator.set_faults(drop_connection=True)
+    response = operator_client.get("/actions/live/?ids=aa_0123456789abcdef")
+    assert response.status_code == 200
+    assert poller(response).has_attr("hx-trigger")
+    assert oob_rows(response) == []

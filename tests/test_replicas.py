@@ -1,0 +1,234 @@
+"""Two gunicorn replicas sharing one real PostgreSQL and one real Redis (issue 9, "Done when").
+
+Shows: a login on one replica holds on the other, the polling budget is shared (counted by
+the emulator), /metrics counters move across workers, logs are JSON lines, and /readyz
+names each dependency truthfully when it is stopped. Runs in `make test`; never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from bs4 import BeautifulSoup
+from prometheus_client.parser import text_string_to_metric_families
+
+from dashboard.emulator.control import EmulatorControl
+from dashboard.emulator.server import EmulatorServer
+from tests.replica_services import (
+    Browser,
+    MissingService,
+    PostgresServer,
+    RedisServer,
+    Replica,
+    manage,
+)
+
+BUDGET = 6  # upstream calls a minute, for both replicas together
+APP_ID, APP_TOKEN = "replica-app-id", "replica-app-token-0042"
+SECRET_KEY = "replica-test-secret-key-not-for-production-7c1e9a"
+METRICS_TOKEN = "replica-metrics-token-3b8d"
+USERNAME, PASSWORD = "replica-operator", "a-long-replica-password-5581"
+_INHERITED_PREFIXES = ("DJANGO_", "VOUCHERIFY_", "GUNICORN_", "PROMETHEUS_", "DATABASE_URL",
+                       "REDIS_URL", "METRICS_TOKEN", "WEB_CONCURRENCY", "PORT")
+
+
+@dataclass
+class Stack:
+    postgres: PostgresServer
+    redis: RedisServer
+    emulator: EmulatorControl
+    a: Replica
+    b: Replica
+
+
+@pytest.fixture(scope="module")
+def stack():
+    work = Path(tempfile.mkdtemp(prefix="dashboard-replicas-"))
+    try:
+        postgres, redis = PostgresServer(), RedisServer(work)
+    except MissingService as missing:
+        pytest.fail(str(missing))
+    upstream = EmulatorServer(app_id=APP_ID, app_token=APP_TOKEN, live_every=0).start()
+    replicas: list[Replica] = []
+    try:
+        postgres.start().create_database()
+        redis.start()
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(_INHERITED_PREFIXES)}
+        env.update(
+            DJANGO_SETTINGS_MODULE="dashboard.settings", DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY=SECRET_KEY, DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            DJANGO_SSL_REDIRECT="0", DJANGO_SECURE_COOKIES="0", DJANGO_HSTS_SECONDS="0",
+            DJANGO_LOG_FORMAT="json", DJANGO_STATIC_ROOT=str(work / "static"),
+            DATABASE_URL=postgres.url, REDIS_URL=redis.url, METRICS_TOKEN=METRICS_TOKEN,
+            VOUCHERIFY_API_URL=upstream.url, VOUCHERIFY_APP_ID=APP_ID,
+            VOUCHERIFY_APP_TOKEN=APP_TOKEN, VOUCHERIFY_CALLS_PER_MINUTE=str(BUDGET),
+            GUNICORN_WORKERS="2", GUNICORN_THREADS="2",
+        )
+        manage(env, "collectstatic", "--noinput", "-v0")
+        manage(env, "migrate", "--noinput", "-v0")
+        manage(env, "shell", "-c", (
+            "from django.contrib.auth import get_user_model\n"
+            "from dashboard.accounts.roles import ensure_role\n"
+            f"user = get_user_model().objects.create_user({USERNAME!r}, password={PASSWORD!r})\n"
+            "user.groups.add(ensure_role('operator'))\n"
+        ))
+        replicas = [Replica("a", env, work), Replica("b", env, work)]
+        for replica in replicas:
+            replica.start()
+        yield Stack(postgres, redis, EmulatorControl(upstream.url), *replicas)
+    finally:
+        for replica in replicas:
+            replica.stop()
+        redis.stop()
+        postgres.remove()
+        upstream.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def log_in(browser: Browser, base: str) -> None:
+    form = BeautifulSoup(browser.get(base + "/accounts/login/").text, "html.parser")
+    csrf = form.find("input", {"name": "csrfmiddlewaretoken"})["value"]
+    answer = browser.post(base + "/accounts/login/",
+                          {"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+    assert answer.status == 302, answer.text[:500]
+    assert answer.headers["Location"] == "/actions/"
+
+
+def scrape(base: str) -> dict[tuple[str, frozenset], float]:
+    page = Browser().get(base + "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert page.status == 200, page.text[:300]
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(page.text)
+        for sample in family.samples
+    }
+
+
+def total(samples: dict, name: str, **labels: str) -> float:
+    wanted = set(labels.items())
+    return sum(value for (sample, found), value in samples.items()
+               if sample == name and wanted <= found)
+
+
+def readiness(base: str) -> tuple[int, dict]:
+    page = Browser().get(base + "/readyz")
+    return page.status, json.loads(page.text)
+
+
+def test_a_login_on_one_replica_holds_on_the_other(stack):
+    browser = Browser()
+    log_in(browser, stack.a.url)
+
+    on_b = browser.get(stack.b.url + "/actions/")
+    assert on_b.status == 200
+    assert BeautifulSoup(on_b.text, "html.parser").select_one("#id_password") is None
+
+    stranger = Browser().get(stack.b.url + "/actions/")
+    assert stranger.status == 302
+    assert stranger.headers["Location"].startswith("/accounts/login/")
+
+
+def test_the_polling_budget_is_shared_by_both_replicas(stack):
+    listing = urllib.request.Request(
+        stack.emulator.url + "/v1/async-actions?limit=40",
+        headers={"X-App-Id": APP_ID, "X-App-Token": APP_TOKEN},
+    )
+    with urllib.request.urlopen(listing, timeout=10) as response:
+        ids = [action["id"] for action in json.load(response)["async_actions"]]
+    assert len(ids) >= 4 * BUDGET  # each replica alone could spend the whole budget
+    browser = Browser()
+    log_in(browser, stack.a.url)
+    redis.Redis.from_url(stack.redis.url).flushdb()  # nothing cached, the whole budget left
+    stack.emulator.clear_stats()
+    before = {replica.name: scrape(replica.url) for replica in (stack.a, stack.b)}
+
+    statuses = [
+        browser.get(f"{(stack.a, stack.b)[index % 2].url}/actions/{action_id}/").status
+        for index, action_id in enumerate(ids[: 4 * BUDGET])
+    ]
+    # Past the budget a page says it will try again (503), never a server error.
+    assert set(statuses) <= {200, 503} and 503 in statuses, statuses
+
+    upstream_calls = stack.emulator.count()
+    assert 0 < upstream_calls <= BUDGET
+    after = {replica.name: scrape(replica.url) for replica in (stack.a, stack.b)}
+    per_replica = {
+        name: total(after[name], "dashboard_upstream_calls_total")
+        - total(before[name], "dashboard_upstream_calls_total")
+        for name in after
+    }
+    assert sum(per_replica.values()) == upstream_calls
+    assert all(calls > 0 for calls in per_replica.values()), per_replica
+    # Both replicas read the same shared budget.
+    assert total(after["a"], "dashboard_upstream_budget_left") == total(
+        after["b"], "dashboard_upstream_budget_left"
+    )
+
+
+def test_metrics_count_requests_from_every_worker(stack):
+    assert Browser().get(stack.a.url + "/metrics").status == 401
+    browser = Browser()
+    log_in(browser, stack.a.url)
+    before = scrape(stack.a.url)
+    # The budget may be spent by now (a 503 page that says so): these count either way.
+    for _ in range(6):  # two workers: in multiprocess mode every worker's count is merged
+        assert browser.get(stack.a.url + "/actions/").status in (200, 503)
+    browser.get(stack.a.url + "/actions/", {"HX-Request": "true"})
+    after = scrape(stack.a.url)
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert moved("dashboard_requests_total", view="actions:list") == 7
+    assert moved("dashboard_request_seconds_count", view="actions:list") == 7
+    assert moved("dashboard_poll_requests_total", view="actions:list") == 1
+    assert total(after, "dashboard_active_viewers") >= 1
+
+
+def test_logs_are_json_lines_with_request_ids_and_no_secrets(stack):
+    page = Browser().get(stack.b.url + "/healthz", {"X-Request-ID": "probe-1234"})
+    assert page.headers["X-Request-ID"] == "probe-1234"
+    stack.b.stop()  # flushes its log
+    stack.b.start()
+    text = stack.b.log.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert any(line["request_id"] == "probe-1234" and line["path"] == "/healthz"
+               for line in access)
+    assert all(line.startswith("{") for line in text.splitlines() if line.strip())
+    for secret in (SECRET_KEY, METRICS_TOKEN, APP_TOKEN, PASSWORD):
+        assert secret not in text
+
+
+def test_readyz_names_each_dependency_that_is_stopped(stack):
+    for replica in (stack.a, stack.b):
+        status, body = readiness(replica.url)
+        assert (status, body["failing"]) == (200, []), body
+        assert body["checks"]["upstream_credentials"]["status"] == "ok"
+
+    stack.redis.stop()
+    for replica in (stack.a, stack.b):
+        status, body = readiness(replica.url)
+        assert (status, body["failing"]) == (503, ["cache"]), body
+        assert Browser().get(replica.url + "/healthz").status == 200
+
+    stack.redis.start()  # same port, empty: nothing known about the credentials yet
+    for replica in (stack.a, stack.b):
+        status, body = readiness(replica.url)
+        assert (status, body["failing"]) == (200, []), body
+        assert body["checks"]["upstream_credentials"]["status"] == "unknown"
+
+    stack.postgres.stop()
+    for replica in (stack.a, stack.b):
+        status, body = readiness(replica.url)
+        assert (status, body["failing"]) == (503, ["database"]), body
+        assert Browser().get(replica.url + "/healthz").status == 200
