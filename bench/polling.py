@@ -131,6 +131,7 @@ def main() -> None:
     parser.add_argument("--naive-seconds", type=float, default=20.0,
                         help="length of the naive run (it hammers the emulator; default 20)")
     parser.add_argument("--client-threads", type=int, default=16)
+    parser.add_argument("--skip-naive", action="store_true", help="only the project's mode")
     args = parser.parse_args()
     budget = int(os.environ.get("VOUCHERIFY_CALLS_PER_MINUTE") or 40)
     with tempfile.TemporaryDirectory(prefix="bench-polling-") as workdir:
@@ -141,6 +142,8 @@ def main() -> None:
                   f"{args.seconds:g} s; gunicorn 2 workers; cache: {stack.redis_note}", flush=True)
             project = run_mode(stack, "economy", args, args.seconds)
             report(project)
+            if args.skip_naive:
+                return
             naive = run_mode(stack, "naive", args, min(args.seconds, args.naive_seconds))
             report(naive)
         finally:

@@ -75,6 +75,8 @@ class Stack:
             "DJANGO_SSL_REDIRECT": "0",
             "DJANGO_SECURE_COOKIES": "0",
             "DJANGO_SQLITE_PATH": str(workdir / "bench.sqlite3"),
+            **({"DJANGO_SQLITE_PATH": os.environ["BENCH_SQLITE_PATH"]}
+               if os.environ.get("BENCH_SQLITE_PATH") else {}),
             "DJANGO_LOG_LEVEL": "WARNING",
             "VOUCHERIFY_API_URL": f"http://127.0.0.1:{self.emulator_port}",
             "VOUCHERIFY_APP_ID": APP_ID,

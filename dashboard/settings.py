@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.actions",
     "dashboard.emulator",
+    "dashboard.history",
 ]
 
 MIDDLEWARE = [

@@ -124,7 +124,10 @@ class PostgresServer:
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def remove(self) -> None:
-        self.stop()
+        try:
+            self.stop()
+        except RuntimeError:  # already down: an immediate stop can leave a stale pid file
+            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -48,8 +48,8 @@ def test_a_live_row_reaches_done_without_a_reload(
     emulator, live_server, page, browser_login, settings
 ):
     settings.ACTIONS_POLL_INTERVAL = 1
-    browser_login("operator")
     created = emulator.create_action("VOUCHERS.IMPORT", outcome="DONE", duration=4)
+    browser_login("operator")  # lands on the list, which now shows the new action
     page.goto(f"{live_server.url}/actions/")
     row = page.locator(f"#row-{created['id']}")
     expect(row).to_have_attribute("data-status", re.compile("ENQUEUED|IN_PROGRESS"))
@@ -75,8 +75,9 @@ def test_the_list_fits_a_phone_and_scrolls_its_table_inside(
     assert page_width <= 375
     wrap = page.locator(".table-wrap").first
     assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")
-    # Keyboard: the scrolling region and the first action link are reachable with Tab.
+    # Keyboard: the scrolling region takes focus (arrow keys scroll it), then its links.
     wrap.focus()
     expect(wrap).to_be_focused()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.closest('tbody') !== null")
+    assert page.evaluate("document.activeElement.closest('.table-wrap') !== null")
+    assert page.evaluate("document.activeElement.tagName") == "A"

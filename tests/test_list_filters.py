@@ -72,6 +72,14 @@ def test_context_tabs_open_one_context_and_mark_the_current_one(operator_client,
     assert groups == ["group-ORDERS"]
 
 
+def test_context_tabs_drop_a_type_of_another_context(operator_client, emulator):
+    response = operator_client.get("/actions/?type=VOUCHERS.IMPORT")
+    tabs = {a.get_text(): a["href"] for a in soup(response).select(".context-tabs a")}
+    assert tabs["Vouchers"] == "/actions/?context=VOUCHERS&type=VOUCHERS.IMPORT"
+    assert tabs["Orders"] == "/actions/?context=ORDERS"
+    assert tabs["All"] == "/actions/?type=VOUCHERS.IMPORT"
+
+
 def test_groups_follow_voucherifys_contexts_with_counts_per_status(operator_client, items):
     response = operator_client.get("/actions/?limit=100")
     page = soup(response)

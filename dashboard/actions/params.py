@@ -40,6 +40,7 @@ NEWEST = "newest"
 TRAIL_SEPARATOR = ","
 # Deeper walks forget their newest pages: "Newer" then ends at the oldest remembered one.
 MAX_TRAIL = 30
+MAX_TRAIL_LENGTH = 4000  # characters, so that links stay well inside what servers accept
 MAX_VALUE_LENGTH = 6000
 
 _TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}(?:\.[A-Z0-9_]{1,64}){0,3}")
@@ -103,6 +104,8 @@ class ListState:
         """The page starting at `cursor`, remembering this one for "Newer"."""
         here = self.cursor.to_param() if self.cursor else NEWEST
         trail = (*self.trail, here)[-MAX_TRAIL:]
+        while len(trail) > 1 and len(TRAIL_SEPARATOR.join(trail)) > MAX_TRAIL_LENGTH:
+            trail = trail[1:]
         return replace(self, cursor=cursor, trail=trail, errors=())
 
     def newer(self) -> ListState | None:
@@ -136,6 +139,12 @@ def parse_list_params(query: Mapping[str, str]) -> ListState:
         sort=_choice(take(SORT_PARAM), errors, SORT_PARAM, _sort),
     )
     trail = _choice(take(TRAIL_PARAM), errors, TRAIL_PARAM, _trail) or ()
+    if state.type and state.context and catalog.context_of(state.type) != state.context:
+        home = catalog.CONTEXT_LABELS[catalog.context_of(state.type)]
+        errors.append((TYPE_PARAM, (
+            f"{state.type} actions belong to {home}, not "
+            f"{catalog.CONTEXT_LABELS[state.context]}, so nothing could match; choose one of them."
+        )))
     return replace(state, trail=trail if state.cursor else (), errors=tuple(errors))
 
 

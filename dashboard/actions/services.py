@@ -78,9 +78,15 @@ class ListPage:
         current = self.state.context
         tabs = [Tab("All", self.url(self.state.refiltered(context=None)), current is None)]
         return tabs + [
-            Tab(c.label, self.url(self.state.refiltered(context=c.key)), current == c.key)
+            Tab(c.label, self.url(self.in_context(c.key)), current == c.key)
             for c in catalog.CONTEXTS
         ]
+
+    def in_context(self, key: str) -> ListState:
+        """The same filters in one context; a type of another context is dropped."""
+        chosen = self.state.type
+        keep = chosen if chosen and catalog.context_of(chosen) == key else None
+        return self.state.refiltered(context=key, type=keep)
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -148,7 +154,7 @@ def list_page(state: ListState, base_url: str) -> ListPage:
         GroupView(
             group,
             ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions"),
-            page.url(state.refiltered(context=group.key)),
+            page.url(page.in_context(group.key)),
         )
         for group in group_by_context(listing.rows)
     ]

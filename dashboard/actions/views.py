@@ -13,7 +13,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
 from dashboard.actions import services
-from dashboard.actions.params import parse_list_params
+from dashboard.actions.params import ListState, parse_list_params
 from dashboard.actions.tables import detail_url
 
 
@@ -23,9 +23,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
     state = parse_list_params(request.GET)
     if not state.errors and state.search_kind == "action":
         return redirect(detail_url(state.q))
-    if not state.errors and parse_qsl(request.META.get("QUERY_STRING", "")) != [
-        *state.params().items()
-    ]:
+    if not state.errors and not _is_canonical(request, state):
         return redirect(reverse("actions:list") + state.query())  # one state, one URL
     page = services.list_page(state, reverse("actions:list"))
     response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
@@ -34,6 +32,11 @@ def action_list(request: HttpRequest) -> HttpResponse:
     if page.retry_after:
         response["Retry-After"] = str(page.retry_after)
     return response
+
+
+def _is_canonical(request: HttpRequest, state: ListState) -> bool:
+    query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    return query == list(state.params().items())
 
 
 @require_GET

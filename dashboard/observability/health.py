@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -51,7 +51,7 @@ def check_cache() -> Check:
         return Check("failing", f"The cache did not answer ({type(exc).__name__}).")
     if not answered:
         return Check("failing", "The cache did not return what was just stored.")
-    return Check("ok", f"{type(cache).__name__} answered.")
+    return Check("ok", f"{type(caches['default']).__name__} answered.")
 
 
 def check_upstream_credentials() -> Check:

@@ -1,0 +1,64 @@
+"""What the polling layer calls: the archive in front of detail reads, and archiving what it
+reads. None of these may break a page: a database fault is logged and the page goes on."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from datetime import datetime
+
+from django.db import DatabaseError
+
+from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.models import Action, ActionPage
+
+from .archive import archive_action, archive_actions, archived_detail
+from .state import extend_from_newest
+
+logger = logging.getLogger(__name__)
+
+# Pages already archived, by (cursor, fetched_at): a page served again from the polling
+# cache costs no database write.
+_MEMO_SIZE = 256
+_archived_pages: OrderedDict[tuple[str, datetime], None] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def archived(action_id: str) -> tuple[Action, datetime] | None:
+    """The archived detail of a terminal action, so the page needs no upstream call."""
+    try:
+        return archived_detail(action_id)
+    except DatabaseError:
+        logger.exception("Reading action %s from the archive failed", action_id)
+        return None
+
+
+def saw_action(action: Action, *, stale: bool = False) -> None:
+    """A terminal action the layer read: fresh ones come from the detail endpoint; a stale one
+    may be a list item, so it is stored list-level."""
+    if not action.is_terminal:
+        return
+    try:
+        archive_action(action, detail=not stale)
+    except DatabaseError:
+        logger.exception("Archiving action %s failed", action.id)
+
+
+def saw_page(page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:
+    """Archive a page's terminal actions (list-level), once per upstream read of it."""
+    memo = (cursor.to_param() if cursor else "", fetched_at)
+    with _memo_lock:
+        if memo in _archived_pages:
+            return
+        _archived_pages[memo] = None
+        while len(_archived_pages) > _MEMO_SIZE:
+            _archived_pages.popitem(last=False)
+    try:
+        archive_actions(page.actions)
+        if cursor is None:
+            extend_from_newest(page.actions)
+    except DatabaseError:
+        logger.exception("Archiving a page of actions failed")
+        with _memo_lock:
+            _archived_pages.pop(memo, None)

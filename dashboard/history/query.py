@@ -1,0 +1,87 @@
+"""List filters answered from the archive, for the ranges it holds completely."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import DatabaseError
+from django.db.models import Q
+
+from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.models import TERMINAL_STATUSES, Action
+from dashboard.voucherify.paging import next_cursor
+
+from .archive import to_action
+from .models import ArchivedAction, SyncState
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ArchiveAnswer:
+    """Rows older than the asked cursor, newest first, and where the page after them starts."""
+
+    rows: list[Action]
+    next_cursor: Cursor | None  # None: nothing older matches
+    synced_to: datetime  # the archive holds every action created up to this moment
+
+
+def archived_matches(
+    *,
+    context: str | None,
+    type: str | None,  # noqa: A002 - the list's own parameter name
+    status: str | None,
+    before: Cursor | None,
+    limit: int,
+    request_id: str | None = None,
+) -> ArchiveAnswer | None:
+    """Up to `limit` matching actions created before `before`; None unless the archive
+    holds that whole range (it holds terminal actions only, and the newest range is live)."""
+    if before is None or limit < 1 or (status is not None and status not in TERMINAL_STATUSES):
+        return None
+    try:
+        return _answer(context, type, status, before, limit, request_id)
+    except DatabaseError:
+        logger.exception("Reading the archive for a list filter failed")
+        return None
+
+
+def _answer(context: str | None, action_type: str | None, status: str | None, before: Cursor,
+            limit: int, request_id: str | None) -> ArchiveAnswer | None:
+    state = SyncState.peek()
+    if state is None or state.covered_to is None or before.before > state.covered_to:
+        return None
+    rows = ArchivedAction.objects.filter(
+        Q(created_at__lt=before.before) | (Q(created_at=before.before) & ~Q(pk__in=before.seen))
+    )
+    if not state.bottom_reached:
+        if state.covered_from is None:
+            return None
+        rows = rows.filter(created_at__gt=state.covered_from)
+    if context:
+        rows = rows.filter(context=context)
+    if action_type:
+        rows = rows.filter(type=action_type)
+    if status:
+        rows = rows.filter(status=status)
+    if request_id:
+        rows = rows.filter(request_id=request_id)
+    found = [to_action(row) for row in rows.order_by("-created_at", "-id").only("raw")[:limit + 1]]
+    if len(found) < limit and not state.bottom_reached:
+        return None  # more matches may lie below what was synced
+    kept = found[:limit]
+    more = len(found) > limit or not state.bottom_reached
+    following = next_cursor(kept, before) if more and kept else None
+    return ArchiveAnswer(rows=kept, next_cursor=following, synced_to=state.covered_to)
+
+
+def coverage() -> SyncState | None:
+    """What the archive holds, for notes on pages (None before the first sync)."""
+    try:
+        state = SyncState.peek()
+    except DatabaseError:
+        logger.exception("Reading the archive's sync state failed")
+        return None
+    return state if state is not None and state.synced else None

@@ -1,0 +1,251 @@
+"""The backfill: walk history newest to oldest within a call cap, archiving what it reads.
+
+Each run first catches up on the newest actions down to the covered range, then goes on
+older from where the last run stopped, then spends what is left of its cap on details:
+metadata key purges first (who started them, how many records), then FAILED actions.
+Every call is paid from the polling layer's shared budget at background priority, so a run
+from cron never takes the calls that people's page loads need.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from django.utils import timezone
+
+from dashboard.actions.polling import budget
+from dashboard.voucherify.client import VoucherifyClient
+from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.errors import NotFoundError, RateLimitedError, VoucherifyError
+from dashboard.voucherify.models import Action, ActionPage
+
+from .archive import archive_action, archive_actions, missing_details
+from .models import SyncState
+from .state import covered_top
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+PAGE_SIZE = 100
+MAX_BUDGET_WAIT = 300.0  # seconds a run waits for the shared budget before it gives up
+
+
+class CapReached(Exception):
+    """This run's --max-calls are spent (or the shared budget stays short too long)."""
+
+
+@dataclass
+class Progress:
+    pages: int = 0
+    archived: int = 0
+    details: int = 0
+    calls: int = 0
+    oldest: datetime | None = None
+    phase: str = "starting"
+    problem: str | None = None
+
+
+@dataclass
+class WalkEnd:
+    reason: str  # met | bottom | since | cap | error
+    cursor: Cursor | None  # where a later walk goes on (None: nothing older)
+    pages: int = 0
+    seen: list[Action] = field(default_factory=list, repr=False)  # for the coverage top
+
+    @property
+    def top(self) -> datetime | None:
+        return covered_top(self.seen)
+
+
+class Sync:
+    def __init__(
+        self,
+        client: VoucherifyClient,
+        *,
+        max_calls: int,
+        since: datetime | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        keep_lock: Callable[[], object] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.max_calls = max_calls
+        self.since = since
+        self.progress = Progress()
+        self._on_progress = on_progress or (lambda progress: None)
+        self._keep_lock = keep_lock or (lambda: None)
+        self._sleep = sleep
+        self._tried: set[str] = set()
+
+    # --- calls -------------------------------------------------------------------------
+
+    def _spend(self) -> None:
+        if self.progress.calls >= self.max_calls:
+            raise CapReached
+        waited = 0.0
+        while True:
+            try:
+                budget.spend(background=True)
+                break
+            except budget.BudgetShortError as short:
+                pause = max(1.0, min(short.retry_after, 60.0))
+                if waited + pause > MAX_BUDGET_WAIT:
+                    self.progress.problem = str(short)
+                    raise CapReached from None
+                self._sleep(pause)
+                waited += pause
+        self.progress.calls += 1
+
+    def _call(self, read: Callable[[], T]) -> T:
+        self._spend()
+        try:
+            return read()
+        except RateLimitedError as error:
+            budget.note_rate_limited(error)
+            raise
+        finally:
+            budget.note_rate_state(self.client.rate_limit)
+
+    def _report(self, phase: str) -> None:
+        self.progress.phase = phase
+        self._keep_lock()
+        self._on_progress(self.progress)
+
+    # --- walking -----------------------------------------------------------------------
+
+    def _walk(self, cursor: Cursor | None, *, stop_at: datetime | None, phase: str,
+              since: datetime | None = None) -> WalkEnd:
+        """Pages from `cursor` on until one reaches `stop_at`, `since`, the bottom or the cap."""
+        end = WalkEnd("cap", cursor)
+        while True:
+            try:
+                page: ActionPage = self._call(
+                    lambda c=cursor: self.client.list_actions(limit=PAGE_SIZE, cursor=c)
+                )
+            except CapReached:
+                return end
+            except VoucherifyError as error:
+                self.progress.problem = str(error)
+                end.reason = "error"
+                return end
+            end.pages += 1
+            end.seen.extend(page.actions)
+            self.progress.pages += 1
+            self.progress.archived += archive_actions(page.actions)
+            if page.actions:
+                oldest = min(action.created_at for action in page.actions)
+                if self.progress.oldest is None or oldest < self.progress.oldest:
+                    self.progress.oldest = oldest
+            self._report(phase)
+            self._details(purges_only=True)
+            following = page.next_cursor if page.has_more else None
+            end.cursor = following
+            if stop_at is not None and any(a.created_at <= stop_at for a in page.actions):
+                end.reason = "met"
+                return end
+            if following is None:
+                end.reason = "bottom"
+                return end
+            if since is not None and following.before < since:
+                end.reason = "since"
+                return end
+            if self.progress.calls >= self.max_calls:
+                return end
+            cursor = following
+
+    def _details(self, *, purges_only: bool) -> None:
+        """Detail calls for archived actions that lack one, while the cap allows."""
+        while self.progress.calls < self.max_calls:
+            left = self.max_calls - self.progress.calls
+            ids = missing_details(purges_only=purges_only, limit=left, exclude=self._tried)
+            if not ids:
+                return
+            for action_id in ids:
+                self._tried.add(action_id)
+                try:
+                    action = self._call(lambda i=action_id: self.client.get_action(i))
+                except CapReached:
+                    return
+                except NotFoundError:
+                    logger.warning("Archived action %s is gone upstream.", action_id)
+                    continue
+                except VoucherifyError as error:
+                    self.progress.problem = str(error)
+                    return
+                if archive_action(action, detail=True):
+                    self.progress.details += 1
+            self._report("details")
+
+    # --- one run -----------------------------------------------------------------------
+
+    def run(self) -> Progress:
+        state = SyncState.load()
+        started = timezone.now()
+        self._details(purges_only=True)  # left over by a run that ran out of calls
+        if state.covered_to is None:
+            end = self._walk(None, stop_at=None, phase="history", since=self.since)
+            if end.pages:
+                state.covered_to = end.top or started
+                state.first_synced_at = state.first_synced_at or started
+                self._moved_older(state, end)
+        elif self._catch_up(state) and not state.bottom_reached:
+            cursor = Cursor.from_param(state.resume_cursor) if state.resume_cursor else None
+            if cursor is None and state.covered_from is not None:
+                cursor = Cursor(before=state.covered_from)
+            if cursor is not None and (self.since is None or cursor.before >= self.since):
+                end = self._walk(cursor, stop_at=None, phase="history", since=self.since)
+                if end.pages:
+                    self._moved_older(state, end)
+        self._details(purges_only=False)
+        self._save(state)
+        self._report("done")
+        return self.progress
+
+    def _catch_up(self, state: SyncState) -> bool:
+        """Newest actions down to the covered range; False when the cap cut it short."""
+        end = self._walk(None, stop_at=state.gap_top or state.covered_to, phase="catching up")
+        top, reason, cursor, pages = end.top, end.reason, end.cursor, end.pages
+        if reason == "met" and state.gap_top is not None:
+            gap = self._walk(Cursor.from_param(state.gap_cursor), stop_at=state.covered_to,
+                             phase="catching up")
+            reason, pages = gap.reason, pages + gap.pages
+            cursor = gap.cursor if gap.pages else Cursor.from_param(state.gap_cursor)
+        if not pages:
+            return False
+        if reason in ("met", "bottom"):
+            if top is not None and top > state.covered_to:
+                state.covered_to = top
+            state.gap_top, state.gap_cursor = None, ""
+            return True
+        if top is not None and top > state.covered_to and cursor is not None:
+            state.gap_top, state.gap_cursor = top, cursor.to_param()
+        return False
+
+    @staticmethod
+    def _moved_older(state: SyncState, end: WalkEnd) -> None:
+        if end.reason == "bottom":
+            state.bottom_reached, state.resume_cursor = True, ""
+            oldest = min((a.created_at for a in end.seen), default=None)
+            if oldest is not None and (state.covered_from is None or oldest < state.covered_from):
+                state.covered_from = oldest
+        elif end.cursor is not None:
+            state.covered_from = end.cursor.before
+            state.resume_cursor = end.cursor.to_param()
+
+    def _save(self, state: SyncState) -> None:
+        # The dashboard may have extended covered_to meanwhile (state.extend_from_newest).
+        current = SyncState.objects.filter(pk=state.pk).values_list("covered_to", flat=True)
+        latest = current.first()
+        if latest is not None and (state.covered_to is None or latest > state.covered_to):
+            state.covered_to = latest
+        state.last_run_at = timezone.now()
+        state.last_run_calls = self.progress.calls
+        state.save(update_fields=[
+            "covered_to", "covered_from", "bottom_reached", "resume_cursor", "gap_top",
+            "gap_cursor", "first_synced_at", "last_run_at", "last_run_calls",
+        ])
+
