@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="actions:list", permanent=False), name="home"),
     path("accounts/", include("dashboard.accounts.urls")),
     path("audit/", include("dashboard.accounts.audit_urls")),
+    path("", include("dashboard.history.urls")),
     path("", include("dashboard.observability.urls")),
     path("actions/", include("dashboard.actions.urls")),
     path("status/", polling_status, name="status"),

@@ -4,57 +4,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ArchivedAction',
+            name="ArchivedAction",
             fields=[
-                ('id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('type', models.CharField(max_length=200)),
-                ('context', models.CharField(max_length=32)),
-                ('status', models.CharField(max_length=32)),
-                ('operation_status', models.CharField(blank=True, max_length=32)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('processing_time', models.BigIntegerField(blank=True, null=True)),
-                ('duration_ms', models.BigIntegerField(blank=True, null=True)),
-                ('request_id', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('user', models.JSONField(blank=True, null=True)),
-                ('log_id', models.CharField(blank=True, max_length=100)),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('raw', models.JSONField(default=dict)),
-                ('has_detail', models.BooleanField(default=False)),
-                ('first_seen', models.DateTimeField()),
-                ('last_synced', models.DateTimeField()),
+                ("id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("type", models.CharField(max_length=200)),
+                ("context", models.CharField(max_length=32)),
+                ("status", models.CharField(max_length=32)),
+                ("operation_status", models.CharField(blank=True, max_length=32)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                ("processing_time", models.BigIntegerField(blank=True, null=True)),
+                ("duration_ms", models.BigIntegerField(blank=True, null=True)),
+                ("request_id", models.CharField(blank=True, db_index=True, max_length=100)),
+                ("user", models.JSONField(blank=True, null=True)),
+                ("log_id", models.CharField(blank=True, max_length=100)),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("raw", models.JSONField(default=dict)),
+                ("has_detail", models.BooleanField(default=False)),
+                ("first_seen", models.DateTimeField()),
+                ("last_synced", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['created_at', 'id'], name='history_created_idx'), models.Index(fields=['context', 'created_at'], name='history_context_idx'), models.Index(fields=['type', 'created_at'], name='history_type_idx'), models.Index(fields=['status', 'created_at'], name='history_status_idx'), models.Index(fields=['has_detail', 'status'], name='history_detail_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["created_at", "id"], name="history_created_idx"),
+                    models.Index(fields=["context", "created_at"], name="history_context_idx"),
+                    models.Index(fields=["type", "created_at"], name="history_type_idx"),
+                    models.Index(fields=["status", "created_at"], name="history_status_idx"),
+                    models.Index(fields=["has_detail", "status"], name="history_detail_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncState',
+            name="SyncState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('covered_to', models.DateTimeField(blank=True, null=True)),
-                ('covered_from', models.DateTimeField(blank=True, null=True)),
-                ('bottom_reached', models.BooleanField(default=False)),
-                ('resume_cursor', models.CharField(blank=True, max_length=4000)),
-                ('gap_top', models.DateTimeField(blank=True, null=True)),
-                ('gap_cursor', models.CharField(blank=True, max_length=4000)),
-                ('first_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_run_calls', models.PositiveIntegerField(default=0)),
-                ('lock_owner', models.CharField(blank=True, max_length=100)),
-                ('lock_until', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("covered_to", models.DateTimeField(blank=True, null=True)),
+                ("covered_from", models.DateTimeField(blank=True, null=True)),
+                ("bottom_reached", models.BooleanField(default=False)),
+                ("resume_cursor", models.CharField(blank=True, max_length=4000)),
+                ("gap_top", models.DateTimeField(blank=True, null=True)),
+                ("gap_cursor", models.CharField(blank=True, max_length=4000)),
+                ("first_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_run_calls", models.PositiveIntegerField(default=0)),
+                ("lock_owner", models.CharField(blank=True, max_length=100)),
+                ("lock_until", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='history_syncstate_singleton')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("id", 1)), name="history_syncstate_singleton"
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,125 @@
+"""Hostile strings from the upstream come out inert: in the list, the detail page and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from bs4 import BeautifulSoup
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+SVG = '"><svg onload=alert(1)>'
+JS_LINK = "javascript:alert(1)"
+HYPERLINK = '=HYPERLINK("http://evil","x")'
+SAFE_REPORT = "https://download.voucherify.io/reports/r1.csv"
+FORMULAS = [HYPERLINK, "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+IMPORT_ID = "aa_0c00000000000bad01"
+UPDATE_ID = "aa_0c00000000000bad02"
+ODD_TYPE_ID = "aa_0c00000000000bad03"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def hostile(emulator):
+    """Three actions whose every upstream string is an attack."""
+    emulator.insert_action({
+        "id": IMPORT_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE", "progress": 100,
+        "created_at": now(), "request_id": "v-0c00000000000bad01",
+        "user": {"name": SCRIPT, "email": IMG}, "log_id": SVG,
+        "result": {
+            "message": f"{SCRIPT} {IMG}", "done_count": 1, "failed_count": len(FORMULAS),
+            "failed": [{"code": SCRIPT, "row": n, "reason": cell, "source_id": IMG}
+                       for n, cell in enumerate(FORMULAS, 1)],
+        },
+    })
+    emulator.insert_action({
+        "id": UPDATE_ID, "type": "CUSTOMERS.METADATA_UPDATE", "status": "DONE", "progress": 100,
+        "created_at": now(), "request_id": "v-0c00000000000bad02",
+        "result": {
+            "message": SVG, "failed_count": 1,
+            "errors": [{"message": SCRIPT, "key": IMG, "details": SVG, "source_id": HYPERLINK}],
+            "reports": [JS_LINK, "http://evil.example/r.csv", f"data:text/html,{SCRIPT}",
+                        SAFE_REPORT],
+            "reports_available_till": "2999-01-01T00:00:00Z",
+        },
+    })
+    emulator.insert_action({
+        "id": ODD_TYPE_ID, "type": f"EVIL.{SCRIPT}", "status": "FAILED", "progress": 0,
+        "created_at": now(), "result": {"message": IMG},
+    })
+
+
+def assert_inert(html: bytes) -> BeautifulSoup:
+    """No script but the site's own files, no event handler, no link but http(s)/relative."""
+    soup = BeautifulSoup(html, "html.parser")
+    for script in soup.find_all("script"):
+        assert script.get("src", "").startswith("/static/"), script
+    for element in soup.find_all(True):
+        handlers = [name for name in element.attrs if name.lower().startswith("on")]
+        assert not handlers, element
+    assert not soup.find_all(["img", "svg", "iframe", "object", "embed"])
+    for link in soup.find_all(href=True):
+        href = link["href"].strip().lower()
+        assert href.startswith(("/", "?", "#", "https://")), link
+    return soup
+
+
+def test_the_list_shows_hostile_strings_as_text(superuser_client, hostile):
+    response = superuser_client.get("/actions/")
+    assert response.status_code == 200
+    soup = assert_inert(response.content)
+    assert ODD_TYPE_ID in response.content.decode()
+    assert SCRIPT in soup.get_text()
+
+
+@pytest.mark.parametrize("action_id", [IMPORT_ID, UPDATE_ID, ODD_TYPE_ID])
+def test_the_detail_page_shows_hostile_strings_as_text(superuser_client, hostile, action_id):
+    response = superuser_client.get(f"/actions/{action_id}/")
+    assert response.status_code == 200
+    text = assert_inert(response.content).get_text()
+    assert SCRIPT in text or IMG in text
+
+
+def test_only_https_report_links_become_links(superuser_client, hostile):
+    soup = assert_inert(superuser_client.get(f"/actions/{UPDATE_ID}/").content)
+    assert [a["href"] for a in soup.select("main a[href^=https]")] == [SAFE_REPORT]
+    text = soup.get_text()
+    assert JS_LINK in text and "http://evil.example/r.csv" in text
+
+
+def test_the_failed_rows_fragment_is_inert(superuser_client, hostile):
+    response = superuser_client.get(f"/actions/{IMPORT_ID}/failures/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert HYPERLINK in assert_inert(response.content).get_text()
+
+
+def csv_cells(response) -> list[str]:
+    text = b"".join(response.streaming_content).decode("utf-8")
+    return [cell for row in list(csv.reader(io.StringIO(text)))[1:] for cell in row]
+
+
+@pytest.mark.parametrize("action_id", [IMPORT_ID, UPDATE_ID])
+def test_csv_cells_cannot_run_as_formulas(superuser_client, hostile, action_id):
+    response = superuser_client.get(f"/actions/{action_id}/failures.csv")
+    assert response.status_code == 200
+    cells = csv_cells(response)
+    assert cells
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), repr(cell)
+    assert f"'{HYPERLINK}" in cells
+
+
+def test_the_csv_file_name_carries_no_hostile_characters(superuser_client, emulator):
+    emulator.insert_action({"id": ODD_TYPE_ID, "type": 'X"; filename=evil.exe\r\nSet-Cookie: a',
+                            "status": "DONE", "created_at": now(),
+                            "result": {"failed": [{"row": 1, "reason": "r"}], "failed_count": 1}})
+    response = superuser_client.get(f"/actions/{ODD_TYPE_ID}/failures.csv")
+    assert response.status_code == 200
+    disposition = response["Content-Disposition"]
+    assert disposition.count('"') == 2 and "\n" not in disposition and ";" not in disposition[22:]
