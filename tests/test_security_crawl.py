@@ -162,9 +162,14 @@ def test_every_page_carries_the_security_headers(superuser_client, action, setti
 
 
 @pytest.mark.django_db
-def test_no_page_shows_a_secret(superuser_client, action, settings, emulator):
+def test_no_page_or_log_line_shows_a_secret(superuser_client, action, settings, emulator,
+                                            caplog):
     secrets = [settings.SECRET_KEY, emulator.app_token]
+    caplog.set_level("DEBUG")
     for name in sorted(URLS):
         content = body(request(superuser_client, name)).decode("utf-8", "replace")
         for secret in secrets:
             assert secret not in content, name
+    assert caplog.records, "nothing was logged: the check below would prove nothing"
+    for secret in secrets:
+        assert secret not in caplog.text

@@ -1,0 +1,155 @@
+"""The backfill: call cap, resuming, catching up, --since, and one run at a time."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from dashboard.history.models import ArchivedAction, SyncState
+from dashboard.history.state import acquire_lock, release_lock
+from tests.history_helpers import (
+    DETAIL,
+    LIST,
+    SEEDED,
+    archive,
+    insert_terminal,
+    run_sync,
+    synced,
+    upstream_history,
+)
+
+__all__ = ["archive", "synced"]  # fixtures
+
+
+@pytest.mark.parametrize("cap", [1, 3, 7])
+def test_sync_makes_no_more_upstream_calls_than_its_cap(archive, cap):
+    progress = run_sync(max_calls=cap)
+    assert archive.count() == cap == progress.calls
+    assert archive.count(endpoint=LIST) >= 1
+
+
+def test_a_capped_first_run_archives_pages_and_their_purges_first(archive):
+    run_sync(max_calls=5)
+    state = SyncState.load()
+    assert ArchivedAction.objects.count() == 100  # one page, then purge details
+    assert archive.count(endpoint=LIST) == 1 and archive.count(endpoint=DETAIL) == 4
+    assert ArchivedAction.objects.filter(has_detail=True, context="METADATA_KEY_PURGE").count() == 4
+    assert state.covered_to is not None and not state.bottom_reached
+    assert state.resume_cursor and state.covered_from is not None
+
+
+def test_sync_resumes_where_the_last_run_stopped_until_the_bottom(archive):
+    runs = 0
+    while not SyncState.load().bottom_reached:
+        run_sync(max_calls=20)
+        runs += 1
+        assert runs < 10, "the sync does not make progress"
+    # The four pages of history are read once; each later run re-reads only the newest page
+    # to catch up before it goes on older.
+    assert archive.count(endpoint=LIST) == 4 + (runs - 1)
+    assert runs > 2
+    truth = upstream_history(archive)
+    assert set(ArchivedAction.objects.values_list("pk", flat=True)) == {a["id"] for a in truth}
+    assert len(truth) == SEEDED
+
+
+def test_a_full_sync_archives_everything_with_purge_and_failed_details(synced, archive):
+    truth = upstream_history(archive)
+    state = SyncState.load()
+    assert state.bottom_reached and state.resume_cursor == ""
+    assert ArchivedAction.objects.count() == SEEDED
+    assert state.covered_to == max(
+        ArchivedAction.objects.values_list("created_at", flat=True)
+    )
+    purges = [a for a in truth if a["type"].endswith(".METADATA_KEY_PURGE")]
+    failed = [a for a in truth if a["status"] == "FAILED"]
+    detailed = set(ArchivedAction.objects.filter(has_detail=True).values_list("pk", flat=True))
+    assert {a["id"] for a in purges + failed} <= detailed
+    assert synced.calls == 4 + len({a["id"] for a in purges + failed})
+
+
+def test_a_run_after_a_full_sync_costs_one_call_and_catches_up_new_actions(synced, archive):
+    new = insert_terminal(archive, "aa_00000000000000new1", type_="ORDERS.METADATA_KEY_PURGE",
+                          result={"message": "Updated 12 orders.", "done_count": 12},
+                          user={"email": "ada@example.com"})
+    before = SyncState.load().covered_to
+    progress = run_sync()
+    assert archive.count(endpoint=LIST) == 1
+    assert archive.count(endpoint=DETAIL) == 1  # the new purge's detail
+    assert progress.archived == 1
+    row = ArchivedAction.objects.get(pk=new["id"])
+    assert row.has_detail and row.user == {"email": "ada@example.com"}
+    assert SyncState.load().covered_to > before
+
+
+def test_a_catch_up_cut_short_by_the_cap_is_finished_by_the_next_run(synced, archive):
+    for n in range(150):  # more new actions than one page
+        insert_terminal(archive, f"aa_{n:018x}", minutes_old=0.001 * (150 - n))
+    run_sync(max_calls=1)
+    state = SyncState.load()
+    assert state.gap_top is not None and state.gap_cursor
+    covered = state.covered_to
+    run_sync(max_calls=5)
+    state = SyncState.load()
+    assert state.gap_top is None and state.covered_to > covered
+    assert ArchivedAction.objects.count() == SEEDED + 150
+
+
+def test_sync_since_stops_at_the_date_and_a_later_run_goes_older(archive):
+    since = datetime.now(UTC) - timedelta(days=10)
+    run_sync(since=since)
+    state = SyncState.load()
+    assert not state.bottom_reached
+    oldest = min(ArchivedAction.objects.values_list("created_at", flat=True))
+    assert oldest < since  # the last page read crosses the date
+    assert oldest > since - timedelta(days=30)
+    run_sync()
+    assert SyncState.load().bottom_reached
+    assert ArchivedAction.objects.count() == SEEDED
+
+
+def test_the_command_shows_progress_and_a_summary(archive):
+    out = io.StringIO()
+    call_command("sync_actions", "--max-calls", "6", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("history: 1 page(s), 100 action(s) archived")
+    assert "oldest reached" in lines[-1] and "6 call(s)" in lines[-1]
+    assert archive.count() == 6
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_without_a_call(archive):
+    assert acquire_lock("other-host:123:abc")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("sync_actions", stdout=out, stderr=err)
+    assert "Another sync_actions run (other-host:123:abc) is in progress" in err.getvalue()
+    assert archive.count() == 0 and ArchivedAction.objects.count() == 0
+    release_lock("other-host:123:abc")
+    call_command("sync_actions", "--max-calls", "2", stdout=out, stderr=err)
+    assert archive.count() == 2
+    assert SyncState.load().lock_owner == ""  # released after the run
+
+
+def test_a_lapsed_lock_does_not_block_forever(archive):
+    assert acquire_lock("crashed", seconds=-1)
+    assert acquire_lock("next")
+    assert not acquire_lock("third")
+
+
+def test_two_syncs_in_a_row_upsert_idempotently(synced, archive):
+    rows = dict(ArchivedAction.objects.values_list("pk", "raw"))
+    run_sync()
+    assert dict(ArchivedAction.objects.values_list("pk", "raw")) == rows
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-calls", "0"], "--max-calls must be a whole number"),
+    (["--max-calls", "lots"], "--max-calls must be a whole number"),
+    (["--since", "yesterday"], "--since"),
+])
+def test_bad_arguments_are_refused_before_any_call(archive, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("sync_actions", *args, stdout=io.StringIO())
+    assert archive.count() == 0
