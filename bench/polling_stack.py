@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -52,6 +53,13 @@ def stop(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
+def _database_dir(workdir: Path) -> Path:
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix="bench-polling-db-", dir=shm))
+    return workdir
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs) -> None:
         return None
@@ -74,9 +82,9 @@ class Stack:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "DJANGO_SSL_REDIRECT": "0",
             "DJANGO_SECURE_COOKIES": "0",
-            "DJANGO_SQLITE_PATH": str(workdir / "bench.sqlite3"),
-            **({"DJANGO_SQLITE_PATH": os.environ["BENCH_SQLITE_PATH"]}
-               if os.environ.get("BENCH_SQLITE_PATH") else {}),
+            # In RAM when possible: every poll saves the session (SESSION_SAVE_EVERY_REQUEST),
+            # and SQLite's fsync and lock waits on disk would swamp what is measured here.
+            "DJANGO_SQLITE_PATH": str(_database_dir(workdir) / "bench.sqlite3"),
             "DJANGO_LOG_LEVEL": "WARNING",
             "VOUCHERIFY_API_URL": f"http://127.0.0.1:{self.emulator_port}",
             "VOUCHERIFY_APP_ID": APP_ID,
@@ -144,6 +152,23 @@ class Stack:
 
     def login(self) -> str:
         """Log in through the login form; the Cookie header every viewer sends."""
+        for attempt in range(3):
+            try:
+                return self._login()
+            except urllib.error.URLError as exc:
+                print(f"Logging in failed ({exc}); log tail:\n{self.log_tail()}", flush=True)
+                if attempt == 2:
+                    raise
+                time.sleep(2)
+        raise AssertionError("unreachable")
+
+    def log_tail(self, lines: int = 15) -> str:
+        logs = sorted(self.workdir.glob("gunicorn-*.log"), key=lambda p: p.stat().st_mtime)
+        if not logs:
+            return "(no log)"
+        return "\n".join(logs[-1].read_text(errors="replace").splitlines()[-lines:])
+
+    def _login(self) -> str:
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
                                              _NoRedirect())
@@ -168,3 +193,6 @@ class Stack:
     def close(self) -> None:
         for process in reversed(self.processes):
             stop(process)
+        database = Path(self.env["DJANGO_SQLITE_PATH"]).parent
+        if database != self.workdir:
+            shutil.rmtree(database, ignore_errors=True)

@@ -40,6 +40,9 @@ MATRIX = {
     "actions:failures_csv": Rule("export_failures"),
     "status": Rule("view_status"),
     "audit:exports": Rule("view_export_log"),
+    "history:overview": Rule("view_actions"),
+    "history:purges": Rule("view_purge_audit"),
+    "history:purges_csv": Rule("view_purge_audit"),
 }
 ROLE_PERMISSIONS = {
     "operator": {"view_actions"},

@@ -9,6 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.history_helpers import archive, run_sync
+
+__all__ = ["archive"]  # a fixture
+
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 SVG = '"><svg onload=alert(1)>'
@@ -123,3 +127,22 @@ def test_the_csv_file_name_carries_no_hostile_characters(superuser_client, emula
     assert response.status_code == 200
     disposition = response["Content-Disposition"]
     assert disposition.count('"') == 2 and "\n" not in disposition and ";" not in disposition[22:]
+
+
+PURGE_ID = "aa_0c00000000000bad04"
+
+
+def test_the_purge_audit_and_its_csv_are_inert(superuser_client, archive):
+    archive.insert_action({
+        "id": PURGE_ID, "type": "CUSTOMERS.METADATA_KEY_PURGE", "status": "DONE",
+        "progress": 100, "created_at": now(), "request_id": "w-0c00000000000bad04",
+        "user": {"email": HYPERLINK}, "log_id": SCRIPT, "result": {"message": IMG},
+    })
+    run_sync()  # the audit reads the archive, which the sync fills from the upstream
+    page = superuser_client.get("/audit/purges/")
+    assert page.status_code == 200
+    text = assert_inert(page.content).get_text()
+    assert PURGE_ID in text and HYPERLINK in text
+    cells = csv_cells(superuser_client.get("/audit/purges.csv"))
+    assert f"'{HYPERLINK}" in cells
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]

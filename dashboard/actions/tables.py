@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from dashboard.actions.params import TYPE_PARAM
-from dashboard.actions.templatetags.action_format import short_id, status_label
+from dashboard.actions.templatetags.action_format import duration_ms, short_id, status_label
 from dashboard.voucherify.models import Action
 
 TIME_CELL = '{% include "actions/_time.html" with moment=value %}'
@@ -38,10 +38,7 @@ class ActionTable(tables.Table):
     )
     created_at = tables.TemplateColumn(TIME_CELL, verbose_name="Created")
     updated_at = tables.TemplateColumn(TIME_CELL, verbose_name="Updated")
-    processing_time = tables.TemplateColumn(
-        "{% load action_format %}{{ value|duration_ms }}", verbose_name="Processing time",
-        default="—",
-    )
+    processing_time = tables.Column(verbose_name="Processing time", empty_values=())
     request_id = tables.Column(verbose_name="Request id", orderable=False, default="—")
 
     class Meta:
@@ -72,6 +69,27 @@ class ActionTable(tables.Table):
             '{}<br><a class="raw-type" href="{}" title="Only {} actions"><code>{}</code></a>',
             record.label, filter_url, value, value,
         )
+
+    def render_processing_time(self, value: int | None, record: Action) -> str:
+        if value is not None:
+            return duration_ms(value)
+        if record.elapsed_ms is None:
+            return "—"
+        # List items carry no processing_time: show the span between created and updated.
+        return format_html(
+            '<span title="From the created and updated times">≈ {}</span>',
+            duration_ms(record.elapsed_ms),
+        )
+
+    def value_processing_time(self, value: int | None, record: Action) -> int | None:
+        return value if value is not None else record.elapsed_ms
+
+    def order_processing_time(self, rows, is_descending: bool):
+        def key(action: Action) -> int:
+            known = self.value_processing_time(action.processing_time, action)
+            return -1 if known is None else known
+
+        return sorted(rows, key=key, reverse=is_descending), True
 
     def render_request_id(self, value: str) -> str:
         return format_html("<code>{}</code>", value)

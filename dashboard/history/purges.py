@@ -15,7 +15,8 @@ from dashboard.voucherify import catalog
 from .models import ArchivedAction
 
 OBJECT_PARAM, FROM_PARAM, TO_PARAM = "object", "from", "to"
-OBJECT_TYPES = tuple(catalog.PURGE_OBJECT_TYPES.values())
+OBJECT_TYPES_BY_TYPE = catalog.PURGE_OBJECT_TYPES
+OBJECT_TYPES = tuple(OBJECT_TYPES_BY_TYPE.values())
 _UPDATED = re.compile(r"\bupdated\s+(\d[\d,]*)", re.IGNORECASE)
 CSV_HEADERS = ("id", "object_type", "created_at", "user", "status", "records_updated",
                "duration_ms", "request_id", "log_id")

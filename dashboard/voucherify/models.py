@@ -147,6 +147,14 @@ class Action:
         return self.status in LIVE_STATUSES
 
     @property
+    def elapsed_ms(self) -> int | None:
+        """Time from creation to the last update, for finished actions whose list item carries
+        no processing_time (list items never do)."""
+        if not self.is_terminal or self.updated_at is None:
+            return None
+        return max(0, round((self.updated_at - self.created_at).total_seconds() * 1000))
+
+    @property
     def context(self) -> str:
         return catalog.context_of(self.type)
 

@@ -93,7 +93,8 @@ def _obtain(
 ) -> Entry[Any]:
     """A fresh entry, from the cache or from one shared, budgeted upstream call."""
     problem = _recent_problem(resource)
-    if problem is not None:
+    # A background refusal does not hold back a page load, which may spend the reserve.
+    if problem is not None and (background or not isinstance(problem, budget.BudgetShortError)):
         raise problem
 
     def fresh() -> Entry[Any] | None:
