@@ -139,8 +139,8 @@ class Stack:
                              "--appendonly", "no", "--dir", str(self.workdir)], "redis.log")
         wait_for_port(port, redis, "redis-server")
         self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-        self.redis_note = (f"a private redis-server on port {port} (REDIS_URL was not set; "
-                           "2 gunicorn workers share nothing through local memory)")
+        self.redis_note = (f"a private redis-server on port {port} (REDIS_URL was not set, "
+                           "and without Redis the 2 workers would not share one cache)")
 
     def start_dashboard(self, mode: str) -> None:
         stop(self.dashboard)

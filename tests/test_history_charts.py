@@ -88,7 +88,7 @@ def test_the_overview_shows_the_archive_per_day_and_what_runs_now_with_one_share
     assert response.status_code == 200
     assert archive.count() == archive.count(endpoint=LIST) == 1  # the shared newest page
     soup = BeautifulSoup(response.content, "html.parser")
-    assert "2 actions enqueued or in progress" in soup.select_one(".live-count").get_text(" ")
+    assert "2 actions enqueued or in progress" in soup.select_one(".live-count").get_text(" ", strip=True)
     operator_client.get("/overview/")
     assert archive.count() == 1  # the second viewer is served from the polling layer's cache
 
@@ -129,12 +129,13 @@ def test_the_overview_needs_the_actions_permission(client_for):
 def test_the_overview_explains_an_upstream_fault_and_still_shows_the_archive(
     synced, archive, operator_client
 ):
-    archive.set_faults(status=503)
+    archive.set_faults(error_rate=1.0, error_status=503)
     response = operator_client.get("/overview/")
     assert response.status_code == 200
     soup = BeautifulSoup(response.content, "html.parser")
     assert soup.select_one(".live-now .upstream-problem") is not None
     assert soup.select("table.days-table tbody tr")
+    archive.clear_faults()
 
 
 def test_nice_ceilings_and_an_empty_chart_render():

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
+from dashboard.actions import upstream
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.history.state import acquire_lock, release_lock
+from dashboard.history.sync import Sync
 from tests.history_helpers import (
     DETAIL,
     LIST,
@@ -153,3 +155,9 @@ def test_bad_arguments_are_refused_before_any_call(archive, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("sync_actions", *args, stdout=io.StringIO())
     assert archive.count() == 0
+
+
+def test_a_run_that_lost_its_lock_stops_calling(archive):
+    progress = Sync(upstream.get_client(), max_calls=1000, keep_lock=lambda: False).run()
+    assert progress.problem == "another run took over the sync lock"
+    assert archive.count() == 1  # the first page, then nothing more

@@ -79,3 +79,17 @@ def test_live_poll_ids_are_checked_before_any_request(fuzz_client, emulator, ids
     if not all(is_valid_action_id(part) for part in ids if part) or not any(ids):
         assert response.status_code == 400
         assert emulator.stats()["total"] == before
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    path=st.sampled_from(["/audit/purges/", "/audit/purges.csv", "/audit/exports/",
+                          "/overview/", "/status/"]),
+    pairs=st.lists(st.tuples(st.one_of(st.sampled_from(
+        ["page", "sort", "object_type", "from", "to", "since", "type"]), texts), values),
+        max_size=4),
+)
+def test_other_pages_query_strings_never_fail(fuzz_client, path, pairs):
+    query = urlencode(pairs)
+    assert fuzz_client.get(f"{path}?{query}").status_code < 500, f"{path}?{query}"

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db import DatabaseError
 
-from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
 from .archive import archive_action, archive_actions, archived_detail
@@ -27,6 +27,8 @@ _memo_lock = threading.Lock()
 
 def archived(action_id: str) -> tuple[Action, datetime] | None:
     """The archived detail of a terminal action, so the page needs no upstream call."""
+    if not is_valid_action_id(action_id):
+        return None
     try:
         return archived_detail(action_id)
     except DatabaseError:

@@ -53,9 +53,10 @@ def _answer(context: str | None, action_type: str | None, status: str | None, be
     state = SyncState.peek()
     if state is None or state.covered_to is None or before.before > state.covered_to:
         return None
-    rows = ArchivedAction.objects.filter(
-        Q(created_at__lt=before.before) | (Q(created_at=before.before) & ~Q(pk__in=before.seen))
-    )
+    older = Q(created_at__lt=before.before)
+    if before.seen:  # twins at that instant not returned yet (see Cursor)
+        older |= Q(created_at=before.before) & ~Q(pk__in=before.seen)
+    rows = ArchivedAction.objects.filter(older)
     if not state.bottom_reached:
         if state.covered_from is None:
             return None

@@ -41,6 +41,11 @@ def _rect(x: float, y: float, w: float, h: float, css: str, fill: str, title: st
             f'class="{css}" fill="{fill}"><title>{escape(title)}</title></rect>')
 
 
+def tick_label(exponent: int) -> str:
+    """10**exponent milliseconds, short: 1 ms, 100 ms, 1 s, 100 s, 10000 s."""
+    return f"{10 ** exponent} ms" if exponent < 3 else f"{10 ** (exponent - 3)} s"
+
+
 def nice_ceiling(value: int) -> int:
     """1, 2, 5, 10, 20, 50 … at or above `value` (at least 1)."""
     if value <= 1:
@@ -90,7 +95,7 @@ def stacked_days(days: Sequence[DayBar], chart_id: str = "chart-days") -> SafeSt
     for n, status in enumerate(SERIES):
         x = LEFT + n * 110
         body.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" '
-                    f'class="bar bar-{status}" fill="{COLOURS[status]}"/>')
+                    f'class="legend-key bar-{status}" fill="{COLOURS[status]}"/>')
         body.append(_text(x + 18, legend_y, STATUS_WORDS[status].capitalize()))
     total = sum(bar.total for bar in days)
     first, last = (days[0].day, days[-1].day) if days else (None, None)
@@ -126,7 +131,7 @@ def durations(types: Sequence[TypeFigures], chart_id: str = "chart-durations") -
     timed = [t for t in types if t.p95_ms is not None]
     row_h, label_w = 22, 250
     height = TOP + row_h * max(1, len(timed)) + 40
-    plot_w = WIDTH - label_w - 90
+    plot_w = WIDTH - label_w - 150
     high = max((t.p95_ms or 1 for t in timed), default=1000)
     top_exp = max(1, math.ceil(math.log10(max(high, 10))))
 
@@ -138,7 +143,7 @@ def durations(types: Sequence[TypeFigures], chart_id: str = "chart-durations") -
         x = label_w + plot_w * exp / top_exp
         body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{height - 28}" '
                     f'class="chart-grid" stroke="#dde1e8"/>')
-        body.append(_text(x, height - 14, format_duration(10 ** exp / 1000), anchor="middle"))
+        body.append(_text(x, height - 14, tick_label(exp), anchor="middle"))
     for index, figures in enumerate(timed):
         y = TOP + index * row_h
         p50, p95 = format_duration(figures.p50_ms / 1000), format_duration(figures.p95_ms / 1000)

@@ -112,7 +112,9 @@ class Sync:
 
     def _report(self, phase: str) -> None:
         self.progress.phase = phase
-        self._keep_lock()
+        if self._keep_lock() is False:  # another run took over a lapsed lock: stop calling
+            self.progress.problem = "another run took over the sync lock"
+            self.max_calls = self.progress.calls
         self._on_progress(self.progress)
 
     # --- walking -----------------------------------------------------------------------
