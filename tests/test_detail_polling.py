@@ -96,3 +96,27 @@ def test_finished_action_polled_once_more_still_stops(emulator, support_client):
     page = support_client.get("/actions/aa_0d0000000000000b01/")
     assert page.status_code == 200
     assert not soup(page).find(id="action-panel").has_attr("hx-trigger")
+
+
+def test_a_finished_action_whose_result_could_not_be_read_keeps_polling(
+    emulator, support_client, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 0.5
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=1, result={"done_count": 3})
+    url = f"/actions/{created['id']}/?seen=ENQUEUED"
+    assert support_client.get(url, **HTMX).status_code == 200
+    time.sleep(1.5)  # finished upstream; the read of its result will fail
+    emulator.set_faults(error_rate=1.0, error_status=503, endpoints=["/v1/async-actions/{id}"])
+    stale = support_client.get(url, **HTMX)
+    assert stale.status_code == 200  # not 286: the final content is not here yet
+    panel = soup(stale).find(id="action-panel")
+    assert panel.has_attr("hx-trigger") and panel.has_attr("data-poll")
+
+    emulator.clear_faults()
+    deadline = time.monotonic() + 30
+    response = stale
+    while response.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.25)
+        response = support_client.get(url, **HTMX)
+    assert response.status_code == 286
+    assert not soup(response).find(id="action-panel").has_attr("hx-trigger")

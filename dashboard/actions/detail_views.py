@@ -59,8 +59,9 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
         return render(request, PAGE, context)
     if request.GET.get(SEEN_PARAM) != panel.action.status:
         context["announce"] = _announcement(panel)
-    if panel.is_terminal:
+    if panel.is_terminal and not panel.stale:
         # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.
+        # A stale terminal state (the final read was refused) keeps polling for the result.
         return HttpResponseStopPolling(render_to_string(PANEL, context, request))
     return render(request, PANEL, context)
 
