@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.accounts.middleware.LoginRequiredMiddleware",
+    "dashboard.accounts.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -170,7 +171,10 @@ if VOUCHERIFY_POLLING_MODE not in ("economy", "naive"):
 
 # --- Accounts and hardening ------------------------------------------------------------
 SESSION_COOKIE_AGE = env.integer("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True  # expiry after inactivity, not after login
+# Expiry after inactivity, not after login: SessionIdleMiddleware renews the session at most
+# once per SESSION_TOUCH_SECONDS, so polls do not write the session store on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_SECONDS = env.integer("DJANGO_SESSION_TOUCH_SECONDS", 60, minimum=1)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # htmx reads the token from <meta name="csrf-token">
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.boolean("DJANGO_SECURE_COOKIES", not DEBUG)

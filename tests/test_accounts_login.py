@@ -142,11 +142,25 @@ def test_password_change_needs_a_login(client):
     assert response["Location"] == f"{LOGIN}?next=/accounts/password/"
 
 
-def test_every_response_renews_the_idle_session_cookie(operator_client, settings):
+def test_activity_renews_the_idle_session_cookie(operator_client, settings):
     response = operator_client.get("/accounts/password/")
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
     assert cookie["httponly"]
+
+
+def test_polls_renew_the_session_at_most_once_a_minute(operator_client, settings):
+    operator_client.get("/accounts/password/")
+    before = Session.objects.get().expire_date
+    # Within SESSION_TOUCH_SECONDS no request writes the session store again.
+    response = operator_client.get("/accounts/password/", HTTP_HX_REQUEST="true")
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert Session.objects.get().expire_date == before
+    # Once that long has passed, the next request renews the expiry.
+    settings.SESSION_TOUCH_SECONDS = 0
+    response = operator_client.get("/accounts/password/", HTTP_HX_REQUEST="true")
+    assert settings.SESSION_COOKIE_NAME in response.cookies
+    assert Session.objects.get().expire_date >= before
 
 
 def test_an_idle_session_expires(operator_client):

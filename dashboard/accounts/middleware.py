@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -35,3 +37,26 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
         response = HttpResponse("Your session has ended. Please log in again.", status=401)
         response["HX-Redirect"] = target
         return response
+
+
+class SessionIdleMiddleware:
+    """Idle expiry without a session write on every poll.
+
+    The session's expiry moves forward when it is saved. Saving it on every request
+    (SESSION_SAVE_EVERY_REQUEST) would write the session store on each htmx poll of every open
+    panel; instead it is saved at most once per SESSION_TOUCH_SECONDS, which is all the
+    precision an idle timeout of minutes or hours needs.
+    """
+
+    KEY = "_last_seen"
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is not None and request.user.is_authenticated:
+            now = int(time.time())
+            if now - int(session.get(self.KEY, 0)) >= settings.SESSION_TOUCH_SECONDS:
+                session[self.KEY] = now  # marks the session modified: saved, expiry renewed
+        return self.get_response(request)
