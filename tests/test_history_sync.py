@@ -161,3 +161,13 @@ def test_a_run_that_lost_its_lock_stops_calling(archive):
     progress = Sync(upstream.get_client(), max_calls=1000, keep_lock=lambda: False).run()
     assert progress.problem == "another run took over the sync lock"
     assert archive.count() == 1  # the first page, then nothing more
+
+
+def test_sync_pays_from_the_shared_budget_and_gives_up_when_it_stays_short(archive, settings):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 3
+    waits: list[float] = []
+    progress = Sync(upstream.get_client(), max_calls=50, sleep=waits.append).run()
+    assert archive.count() == progress.calls == 3
+    assert waits and sum(waits) <= 300
+    assert "budget" in progress.problem
+    assert SyncState.load().covered_to is not None  # what it read is kept

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from dashboard.actions import upstream
 from dashboard.actions.params import STATUSES, ListState
+from dashboard.history.query import archived_rest
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import VoucherifyError
@@ -35,6 +36,7 @@ class Listing:
     fetched_at: datetime | None = None  # the oldest upstream read behind the page
     stale: bool = False
     problem: VoucherifyError | None = None  # why the data is stale or the scan stopped early
+    archive_synced_to: datetime | None = None  # older rows came from the archive (history app)
 
     @property
     def stopped_early(self) -> bool:
@@ -81,7 +83,13 @@ def scan(state: ListState, *, budget: int) -> Listing:
     problem: VoucherifyError | None = None
     following: Cursor | None = cursor
     budget_spent = False
+    archived = None
     while True:
+        archived = archived_rest(state, cursor, wanted - len(rows))
+        if archived is not None:  # the archive holds everything older: no upstream call
+            rows.extend(archived.rows)
+            following = archived.next_cursor
+            break
         if calls >= budget:
             budget_spent = True
             break
@@ -118,6 +126,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
         fetched_at=min((f.fetched_at for f in fetches), default=None),
         stale=any(f.stale for f in fetches),
         problem=problem or next((f.problem for f in fetches if f.problem), None),
+        archive_synced_to=archived.synced_to if archived is not None else None,
     )
 
 

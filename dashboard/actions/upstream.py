@@ -25,6 +25,7 @@ from django.dispatch import receiver
 
 from dashboard.actions.polling import budget, economy, stats
 from dashboard.actions.polling.store import Fetched
+from dashboard.history import hooks as history
 from dashboard.observability import upstream_observer
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor
@@ -85,14 +86,21 @@ def fetch_page(
     """One page of actions, newest first (cursor=None) or older (cursor from the last page)."""
     if naive():
         return Fetched(get_client().list_actions(limit=limit, cursor=cursor), _now())
-    return economy.fetch_page(get_client(), limit=limit, cursor=cursor, background=background)
+    fetched = economy.fetch_page(get_client(), limit=limit, cursor=cursor, background=background)
+    history.saw_page(fetched.value, cursor, fetched.fetched_at)  # archive its finished actions
+    return fetched
 
 
 def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]:
     """One action; its `result` once it is terminal (a live one may come from the list)."""
     if naive():
         return Fetched(get_client().get_action(action_id), _now())
-    return economy.fetch_action(get_client(), action_id, background=background)
+    archived = history.archived(action_id)  # a finished action the archive holds: no call
+    if archived is not None:
+        return Fetched(*archived)
+    fetched = economy.fetch_action(get_client(), action_id, background=background)
+    history.saw_action(fetched.value, stale=fetched.stale)
+    return fetched
 
 
 def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
@@ -100,7 +108,10 @@ def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
     out (the row keeps what it showed). Background priority."""
     if naive():
         return {action_id: fetch_action(action_id) for action_id in dict.fromkeys(ids)}
-    return economy.refresh_live(get_client(), ids)
+    latest = economy.refresh_live(get_client(), ids)
+    for fetched in latest.values():
+        history.saw_action(fetched.value, stale=fetched.stale)
+    return latest
 
 
 def poll_interval() -> float:

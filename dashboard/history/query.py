@@ -86,3 +86,19 @@ def coverage() -> SyncState | None:
         logger.exception("Reading the archive's sync state failed")
         return None
     return state if state is not None and state.synced else None
+
+
+def archived_rest(state: object, cursor: Cursor | None, wanted: int) -> ArchiveAnswer | None:
+    """For the list's scan (a ListState): the rest of a filtered page from `cursor` on, when
+    the archive holds that range; the newest page (cursor None) always comes from upstream."""
+    if cursor is None or wanted < 1 or not getattr(state, "filtered", False):
+        return None
+    request = getattr(state, "search_kind", None) == "request"
+    return archived_matches(
+        context=getattr(state, "context", None),
+        type=getattr(state, "type", None),
+        status=getattr(state, "status", None),
+        before=cursor,
+        limit=wanted,
+        request_id=getattr(state, "q", None) if request else None,
+    )

@@ -95,6 +95,7 @@ class Sync:
                 pause = max(1.0, min(short.retry_after, 60.0))
                 if waited + pause > MAX_BUDGET_WAIT:
                     self.progress.problem = str(short)
+                    self.max_calls = self.progress.calls  # no more waiting in this run
                     raise CapReached from None
                 self._sleep(pause)
                 waited += pause
