@@ -21,30 +21,31 @@ def boolean(name: str, default: bool, environ: Mapping[str, str] = os.environ) -
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no or on/off, not {raw!r}.")
+    raise ImproperlyConfigured(
+        f"{name} must be one of 1/0, true/false, yes/no or on/off, not {raw!r}."
+    )
 
 
-def integer(name: str, default: int, environ: Mapping[str, str] = os.environ, *, minimum: int = 0) -> int:
+def integer(
+    name: str, default: int, environ: Mapping[str, str] = os.environ, *, minimum: int = 0
+) -> int:
+    return _bounded(name, default, environ, int, "a whole number", minimum)
+
+
+def number(
+    name: str, default: float, environ: Mapping[str, str] = os.environ, *, minimum: float = 0
+) -> float:
+    return _bounded(name, default, environ, float, "a number", minimum)
+
+
+def _bounded(name, default, environ, convert, kind: str, minimum):
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw)
+        value = convert(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
-    return value
-
-
-def number(name: str, default: float, environ: Mapping[str, str] = os.environ, *, minimum: float = 0) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {kind}, not {raw!r}.") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
     return value
