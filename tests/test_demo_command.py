@@ -70,6 +70,24 @@ def test_demo_serves_the_login_page_and_one_ctrl_c_stops_both(demo_env):
     assert port_is_free(port) and port_is_free(emulator_port)
 
 
+def test_demo_stopped_by_sigterm_leaves_no_server_behind(demo_env):
+    port, emulator_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--port", str(port),
+         "--emulator-port", str(emulator_port)],
+        cwd=ROOT, env=demo_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for_line(process, "Press Ctrl-C")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (port_is_free(port) and port_is_free(emulator_port)):
+        time.sleep(0.2)
+    assert port_is_free(port) and port_is_free(emulator_port)
+
+
 def test_demo_refuses_a_busy_port_with_a_sentence(demo_env):
     import socket
 

@@ -44,6 +44,10 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30.0) -
     return False
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Start the Voucherify emulator and the dashboard against it (Ctrl-C stops both)."
 
@@ -67,6 +71,9 @@ class Command(BaseCommand):
         }
         for name in ("VOUCHERIFY_CLUSTER", "VOUCHERIFY_BEARER_TOKEN", "VOUCHERIFY_AUTH"):
             env.pop(name, None)
+        # A SIGTERM or a closed terminal stops both servers too, like Ctrl-C.
+        for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop_signal, _interrupt)
         manage = [sys.executable, "manage.py"]
         processes: list[subprocess.Popen] = []
         try:
@@ -76,6 +83,12 @@ class Command(BaseCommand):
             processes.append(emulator)
             if not wait_for_port(emulator_port, emulator):
                 raise CommandError("The emulator did not start; see its output above.")
+            # Fill the archive so the overview and purge audit have history from the start.
+            try:
+                subprocess.run([*manage, "sync_actions", "--max-calls", "30"], env=env,
+                               stdout=subprocess.DEVNULL, check=False, timeout=60)
+            except subprocess.TimeoutExpired:
+                self.stderr.write("History sync took too long; the overview starts empty.")
             dashboard = subprocess.Popen(
                 [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], env=env
             )
@@ -85,6 +98,7 @@ class Command(BaseCommand):
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(f"Dashboard: http://127.0.0.1:{port}/"))
             self.stdout.write(f"Emulated Voucherify API: http://127.0.0.1:{emulator_port}/")
+            self.stdout.write("Demo logins (username, password):")
             call_command("demo_users", stdout=self.stdout)
             self.stdout.write("Press Ctrl-C to stop both.")
             while all(process.poll() is None for process in processes):

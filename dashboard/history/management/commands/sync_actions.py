@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import uuid
 from datetime import datetime
@@ -29,6 +30,10 @@ def describe(progress: Progress) -> str:
         f"{progress.phase}: {progress.pages} page(s), {progress.archived} action(s) archived, "
         f"{progress.details} detail(s), {progress.calls} call(s), oldest reached {oldest}"
     )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -63,12 +68,18 @@ class Command(BaseCommand):
             )
             return
         tty = self.stdout.isatty()
+        # Stopped by cron's timeout or a service manager: release the lock on the way out.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             progress = Sync(
                 get_client(), max_calls=cap, since=since_moment,
                 on_progress=lambda p: self._show(p, tty),
                 keep_lock=lambda: acquire_lock(owner),
             ).run()
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Interrupted; what was archived is kept and the next run resumes from there."
+            ) from None
         finally:
             release_lock(owner)
         if tty:
