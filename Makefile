@@ -26,7 +26,7 @@ test: setup
 
 # The production configuration on this machine: hashed, compressed static files and gunicorn.
 serve: $(STAMP)
-	@test -n "$$DJANGO_SECRET_KEY$$DJANGO_SECRET_KEY_FILE" || { echo "Set DJANGO_SECRET_KEY (a long random string) first: make serve runs the production settings, which refuse to start without it. See docs/production.md."; exit 2; }
+	@test -n "$$DJANGO_SECRET_KEY$$DJANGO_SECRET_KEY_FILE" || { echo "Set DJANGO_SECRET_KEY (a long random string) first: make serve runs the production settings, which refuse to start without it. See README.md, Running in production."; exit 2; }
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/gunicorn -c gunicorn.conf.py dashboard.wsgi

@@ -1,6 +1,6 @@
 """gunicorn's production configuration: `gunicorn -c gunicorn.conf.py dashboard.wsgi`.
 
-Every value comes from the environment (see docs/production.md). Workers are processes,
+Every value comes from the environment (see README.md). Workers are processes,
 threads serve concurrent polls inside each; metrics from all workers are merged through
 prometheus-client's multiprocess directory.
 """

@@ -4,7 +4,7 @@ Starts the emulator, Redis (REDIS_URL, or a private redis-server) and the dashbo
 gunicorn with 2 workers; V simulated viewers each poll P live detail panels plus the list's
 live rows every interval for S seconds while live actions complete. Run once in the project's
 mode and once with the layer bypassed (VOUCHERIFY_POLLING_MODE=naive, shorter, against an
-emulator with a huge rate limit). The last line printed is one JSON object. See docs/polling.md.
+emulator with a huge rate limit). The last line printed is one JSON object. See README.md.
 
     .venv/bin/python bench/polling.py [--viewers 20] [--panels 10] [--interval 2] [--seconds 60]
 """

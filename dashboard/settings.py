@@ -212,7 +212,7 @@ LOGIN_FAILURE_LIMIT_PER_IP = env.integer("DJANGO_LOGIN_FAILURE_LIMIT_PER_IP", 20
 LOGIN_FAILURE_WINDOW = env.integer("DJANGO_LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env.integer("DJANGO_LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
 
-# --- Observability (docs/production.md) ------------------------------------------------
+# --- Observability (README.md: Running in production) ---------------------------
 # /metrics answers only a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; off if unset.
 METRICS_TOKEN = env.secret("METRICS_TOKEN")
 LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text" if DEBUG else "json").strip().lower()

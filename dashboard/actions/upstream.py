@@ -1,6 +1,6 @@
 """The only way views reach Voucherify: every upstream read goes through these functions.
 
-Behind them is the polling economy (dashboard/actions/polling/, docs/polling.md): a shared
+Behind them is the polling economy (dashboard/actions/polling/; README.md): a shared
 cache, single flight, one list call refreshing every live action on the newest page, terminal
 actions read once, and a hard per-minute budget shared by all processes. They raise
 VoucherifyError only when nothing is known to serve; otherwise a short budget or a failing

@@ -1,5 +1,5 @@
 """The polling economy behind dashboard.actions.upstream: shared cache, single flight, budget.
 
 Everything lives in Django's cache (local memory in one process, Redis across several), so
-every process and thread shares one budget and one copy of what is known. See docs/polling.md.
+every process and thread shares one budget and one copy of what is known. See README.md.
 """
