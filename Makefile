@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMULATOR_PORT ?= 8001
 STAMP := $(VENV)/.installed
+# The demo keeps its own database: its users have public passwords (admin is a superuser) and
+# its archive holds the emulator's made-up history; neither belongs in the db.sqlite3 that
+# `make serve` uses.
+DEMO_DB ?= demo.sqlite3
 
 .PHONY: demo test setup lint serve bench clean
 
@@ -18,8 +22,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
-demo: setup
-	DJANGO_DEBUG=1 $(BIN)/python manage.py demo --port $(PORT) --emulator-port $(EMULATOR_PORT)
+demo: $(STAMP)
+	DJANGO_DEBUG=1 DJANGO_SQLITE_PATH=$(DEMO_DB) $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=1 DJANGO_SQLITE_PATH=$(DEMO_DB) $(BIN)/python manage.py demo \
+		--port $(PORT) --emulator-port $(EMULATOR_PORT)
 
 test: setup
 	$(BIN)/python -m pytest
@@ -38,4 +44,4 @@ bench: setup
 	$(BIN)/python bench/polling.py
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles db.sqlite3 $(DEMO_DB) .pytest_cache .ruff_cache

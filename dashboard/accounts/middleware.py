@@ -57,6 +57,9 @@ class SessionIdleMiddleware:
         session = getattr(request, "session", None)
         if session is not None and request.user.is_authenticated:
             now = int(time.time())
-            if now - int(session.get(self.KEY, 0)) >= settings.SESSION_TOUCH_SECONDS:
+            # Renew well within the idle limit, whatever the settings say: touching only
+            # every 60 s a session that ends after 60 s idle would log out an active user.
+            every = min(settings.SESSION_TOUCH_SECONDS, settings.SESSION_COOKIE_AGE // 2)
+            if now - int(session.get(self.KEY, 0)) >= every:
                 session[self.KEY] = now  # marks the session modified: saved, expiry renewed
         return self.get_response(request)

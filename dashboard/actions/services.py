@@ -184,6 +184,8 @@ class LiveRows:
     still_live: list[str]
     announcements: list[str]
     table: ActionTable | None = None
+    problem: VoucherifyError | None = None  # why the rows could not be refreshed
+    stale_age: float | None = None  # seconds since the oldest stale row was read
 
     def context(self) -> dict[str, object]:
         return {
@@ -192,20 +194,26 @@ class LiveRows:
             "live_ids": self.still_live,
             "live_url": live_url(self.still_live) if self.still_live else "",
             "poll_seconds": f"{upstream.poll_interval():g}",
+            "live_problem": self.problem,
+            "live_stale_age": self.stale_age,
         }
 
 
 def refresh_rows(ids: Sequence[str]) -> LiveRows:
     """One refresh for every live row of a page; rows nothing is known of keep their state."""
+    problem: VoucherifyError | None = None
     try:
         fetched = upstream.refresh_live(ids)
-    except VoucherifyError:  # nothing known to serve: the rows keep what they show
-        fetched = {}
+    except VoucherifyError as exc:  # nothing known to serve: the rows keep what they show
+        fetched, problem = {}, exc
     rows = [fetched[i].value for i in ids if i in fetched]
     known = {action.id for action in rows}
     still_live = [a.id for a in rows if a.is_live] + [i for i in ids if i not in known]
     announcements = [announcement(a) for a in rows if not a.is_live]
-    return LiveRows(rows, still_live, announcements, ActionTable(rows))
+    stale = [f for f in fetched.values() if f.stale]
+    problem = problem or next((f.problem for f in stale if f.problem), None)
+    stale_age = max((f.age_seconds for f in stale), default=None)
+    return LiveRows(rows, still_live, announcements, ActionTable(rows), problem, stale_age)
 
 
 def parse_live_ids(raw: str) -> list[str]:

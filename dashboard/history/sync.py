@@ -47,6 +47,7 @@ class Progress:
     oldest: datetime | None = None
     phase: str = "starting"
     problem: str | None = None
+    upstream_failed: bool = False  # the problem is an upstream error, not a short budget
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Sync:
         on_progress: Callable[[Progress], None] | None = None,
         keep_lock: Callable[[], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.client = client
         self.max_calls = max_calls
@@ -79,12 +81,15 @@ class Sync:
         self._on_progress = on_progress or (lambda progress: None)
         self._keep_lock = keep_lock or (lambda: None)
         self._sleep = sleep
+        self._should_stop = should_stop
         self._tried: set[str] = set()
 
     # --- calls -------------------------------------------------------------------------
 
     def _spend(self) -> None:
-        if self.progress.calls >= self.max_calls:
+        # A stop request ends the run like a spent cap: what was read is saved, so the
+        # next run resumes from there instead of walking the same pages again.
+        if self.progress.calls >= self.max_calls or self._should_stop():
             raise CapReached
         waited = 0.0
         while True:
@@ -99,6 +104,8 @@ class Sync:
                     raise CapReached from None
                 self._sleep(pause)
                 waited += pause
+                if self._should_stop():
+                    raise CapReached from None
         self.progress.calls += 1
 
     def _call(self, read: Callable[[], T]) -> T:
@@ -110,6 +117,10 @@ class Sync:
             raise
         finally:
             budget.note_rate_state(self.client.rate_limit)
+
+    def _failed(self, error: VoucherifyError) -> None:
+        self.progress.problem = str(error)
+        self.progress.upstream_failed = True
 
     def _report(self, phase: str) -> None:
         self.progress.phase = phase
@@ -132,7 +143,7 @@ class Sync:
             except CapReached:
                 return end
             except VoucherifyError as error:
-                self.progress.problem = str(error)
+                self._failed(error)
                 end.reason = "error"
                 return end
             end.pages += 1
@@ -177,7 +188,7 @@ class Sync:
                     logger.warning("Archived action %s is gone upstream.", action_id)
                     continue
                 except VoucherifyError as error:
-                    self.progress.problem = str(error)
+                    self._failed(error)
                     return
                 if archive_action(action, detail=True):
                     self.progress.details += 1

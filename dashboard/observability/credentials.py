@@ -6,11 +6,13 @@ the customer's API budget.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 from typing import Literal
 
+from django.conf import settings
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,17 @@ class Outcome:
     state: State
     status: int | None = None  # the HTTP status that decided it
     at: float | None = None  # epoch seconds
+
+
+def _key() -> str:
+    """The outcome belongs to the credentials it was found with. Replicas redeployed with
+    corrected keys must not read the old keys' 401 from the shared cache: unready, they
+    would get no traffic, make no call, and never find out that the new keys work."""
+    config = settings.VOUCHERIFY
+    material = "\0".join(str(part or "") for part in (
+        config.base_url, config.auth, config.app_id, config.app_token, config.bearer_token,
+    ))
+    return f"{CACHE_KEY}:{hashlib.sha256(material.encode()).hexdigest()[:24]}"
 
 
 def outcome_for(status: int) -> State | None:
@@ -40,14 +53,14 @@ def record(status: int) -> None:
     if state is None:
         return
     try:
-        cache.set(CACHE_KEY, {"state": state, "status": status, "at": time.time()}, None)
+        cache.set(_key(), {"state": state, "status": status, "at": time.time()}, None)
     except Exception:  # the cache being down must never break an upstream call
         logger.warning("Could not record the upstream auth outcome in the cache.", exc_info=True)
 
 
 def last() -> Outcome:
     """The last recorded outcome; raises whatever the cache raises when it is unreachable."""
-    value = cache.get(CACHE_KEY)
+    value = cache.get(_key())
     if not isinstance(value, dict) or value.get("state") not in ("good", "bad"):
         return Outcome("unknown")
     return Outcome(value["state"], value.get("status"), value.get("at"))

@@ -61,7 +61,8 @@ def check_upstream_credentials() -> Check:
         return Check("unknown", f"The last auth outcome is in the cache, which failed "
                                 f"({type(exc).__name__}).")
     if outcome.state == "unknown":
-        return Check("unknown", "No call to Voucherify yet since the cache was emptied.")
+        return Check("unknown", "No call to Voucherify with these credentials since the cache "
+                                "was emptied.")
     ago = f"{max(0, round(time.time() - (outcome.at or time.time())))} s ago"
     if outcome.state == "bad":
         return Check("failing", f"Voucherify rejected the credentials (HTTP {outcome.status}, "

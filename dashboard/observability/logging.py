@@ -113,12 +113,26 @@ class JsonFormatter(logging.Formatter):
         return payload
 
 
+class ClientMistakeFilter(logging.Filter):
+    """A Host header not in ALLOWED_HOSTS is the client's mistake (a scanner, a probe sent
+    without the right Host): one WARNING line, not an ERROR with a traceback every probe."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def logging_config(fmt: str, level: str) -> dict[str, Any]:
     """Django's LOGGING: everything to stderr, as JSON lines or as plain text."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
+        "filters": {
+            "request_id": {"()": RequestIdFilter},
+            "client_mistake": {"()": ClientMistakeFilter},
+        },
+        "loggers": {"django.security.DisallowedHost": {"filters": ["client_mistake"]}},
         "formatters": {
             "json": {"()": JsonFormatter},
             "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},

@@ -17,6 +17,57 @@
       evt.preventDefault();
     }
   });
+  // A live poll swaps rows in place; each group's counts per status follow its rows.
+  var LIFECYCLE = ["ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"];
+  function rank(status) {
+    var known = LIFECYCLE.indexOf(status);
+    return known === -1 ? LIFECYCLE.length : known;
+  }
+  function recountGroup(group) {
+    var list = group.querySelector(".status-counts");
+    if (!list) {
+      return;
+    }
+    var counts = {};
+    var samples = {};
+    group.querySelectorAll("tbody tr[data-status]").forEach(function (row) {
+      var status = row.getAttribute("data-status");
+      counts[status] = (counts[status] || 0) + 1;
+      samples[status] = samples[status] || row.querySelector(".status");
+    });
+    Array.prototype.slice.call(list.children).forEach(function (item) {
+      if (!counts[item.getAttribute("data-status")]) {
+        item.remove();
+      }
+    });
+    Object.keys(counts).forEach(function (status) {
+      var item = list.querySelector('li[data-status="' + CSS.escape(status) + '"]');
+      if (!item && samples[status]) {
+        item = document.createElement("li");
+        item.setAttribute("data-status", status);
+        item.appendChild(samples[status].cloneNode(true));
+        item.appendChild(document.createTextNode(" "));
+        var count = document.createElement("span");
+        count.className = "count";
+        item.appendChild(count);
+      }
+      if (item) {
+        item.querySelector(".count").textContent = String(counts[status]);
+        list.appendChild(item);
+      }
+    });
+    Array.prototype.slice.call(list.children)
+      .sort(function (a, b) {
+        return rank(a.getAttribute("data-status")) - rank(b.getAttribute("data-status"));
+      })
+      .forEach(function (item) { list.appendChild(item); });
+  }
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    if (evt.detail.elt && evt.detail.elt.id === "live-poller") {
+      document.querySelectorAll(".action-group").forEach(recountGroup);
+    }
+  });
+
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && window.htmx) {
       document.querySelectorAll("[data-poll]").forEach(function (elt) {

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django import template
 
+from dashboard.actions.polling.budget import BudgetShortError
 from dashboard.voucherify import errors
 
 register = template.Library()
@@ -17,12 +18,20 @@ class ProblemInfo:
     kind: str  # a CSS-friendly name of the failure state
     sentence: str  # what happened
     advice: str  # what to check or what happens next
-    upstream_message: str | None  # Voucherify's own words, when they add something
+    upstream_message: str | None  # the error's own words, when they add something
     request_id: str | None
     retry_at: datetime | None = None
+    # True when upstream_message came in an HTTP error answer; a dropped connection, an
+    # unreadable body or the dashboard's own budget are the dashboard's words, not Voucherify's.
+    said_by_upstream: bool = False
 
 
 _SENTENCES: tuple[tuple[type[errors.VoucherifyError], str, str, str], ...] = (
+    # Before RateLimitedError, its base: no call was made, the dashboard held it back.
+    (BudgetShortError, "held-back",
+     "The dashboard is holding back its calls to Voucherify for the moment.",
+     "Its calls count against the project's own API limit, so it makes only "
+     "VOUCHERIFY_CALLS_PER_MINUTE a minute and waits whenever Voucherify asks it to."),
     (errors.AuthenticationError, "credentials",
      "Voucherify rejected the dashboard's credentials, so no actions can be read.",
      "Check VOUCHERIFY_APP_ID and VOUCHERIFY_APP_TOKEN (the project's server-side keys, or "
@@ -80,4 +89,5 @@ def problem_info(problem: errors.VoucherifyError | None) -> ProblemInfo | None:
         upstream_message=upstream_message,
         request_id=problem.request_id,
         retry_at=getattr(problem, "retry_at", None),
+        said_by_upstream=problem.status is not None and problem.status >= 400,
     )

@@ -38,5 +38,10 @@ class Command(BaseCommand):
                 user.save()
                 if username in ROLES:
                     user.groups.add(ensure_role(username))
-            note = "created" if created else "exists, password unchanged"
+            if created:
+                note = "created"
+            elif user.check_password(password):
+                note = "exists"
+            else:  # changed on the password page: printing the demo one would mislead
+                note = "exists; its password was changed, this one no longer works"
             self.stdout.write(f"{username:<10} {password:<26} ({note})")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +18,9 @@ from dashboard.voucherify.dates import format_timestamp
 # project's rate limit, which the customer's production integration shares.
 MAX_LIST_CALLS = 10
 FAILED_ROWS_SHOWN = 20
+STATUSES = ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED")
+# The client logs each upstream failure; at a terminal the command's one line says it all.
+QUIET_LOGGERS = ("dashboard.voucherify", "urllib3")
 
 
 class Command(BaseCommand):
@@ -25,7 +30,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{list,show}")
         listing = sub.add_parser("list", help="Newest actions first.")
         listing.add_argument("--limit", type=_limit, default=20, help="How many (1-100).")
-        listing.add_argument("--status", help="Only this status, e.g. IN_PROGRESS or FAILED.")
+        listing.add_argument(
+            "--status", type=_status, help=f"Only this status: {', '.join(STATUSES)}."
+        )
         listing.add_argument(
             "--type", dest="action_type", help="Only this type (VOUCHERS.IMPORT) or context."
         )
@@ -35,6 +42,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         client = VoucherifyClient(settings.VOUCHERIFY)
+        quiet = options["verbosity"] < 2
+        with _quieted(QUIET_LOGGERS if quiet else ()):
+            self._run(client, options)
+
+    def _run(self, client: VoucherifyClient, options: dict[str, Any]) -> None:
         try:
             if options["subcommand"] == "list":
                 self._list(client, options["limit"], options["status"], options["action_type"])
@@ -79,6 +91,27 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(action.raw, indent=2, sort_keys=True, default=str))
             return
         self.stdout.write("\n".join(_describe(action)))
+
+
+@contextmanager
+def _quieted(names: tuple[str, ...]):
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _status(value: str) -> str:
+    # A typo would otherwise scan MAX_LIST_CALLS pages of the project's budget for nothing.
+    status = value.strip().upper()
+    if status not in STATUSES:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(STATUSES)}")
+    return status
 
 
 def _limit(value: str) -> int:

@@ -12,6 +12,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 
 
@@ -44,7 +45,10 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30.0) -
     return False
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _interrupt_once(signum: int, frame: object) -> None:
+    # A second Ctrl-C while the servers stop must not interrupt the clean-up with a traceback.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -72,8 +76,9 @@ class Command(BaseCommand):
         for name in ("VOUCHERIFY_CLUSTER", "VOUCHERIFY_BEARER_TOKEN", "VOUCHERIFY_AUTH"):
             env.pop(name, None)
         # A SIGTERM or a closed terminal stops both servers too, like Ctrl-C.
-        for stop_signal in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(stop_signal, _interrupt)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(stop_signal) is not signal.SIG_IGN:  # nohup, `&`: stay deaf
+                signal.signal(stop_signal, _interrupt_once)
         manage = [sys.executable, "manage.py"]
         processes: list[subprocess.Popen] = []
         try:
@@ -83,6 +88,10 @@ class Command(BaseCommand):
             processes.append(emulator)
             if not wait_for_port(emulator_port, emulator):
                 raise CommandError("The emulator did not start; see its output above.")
+            # The emulator makes its history up anew at each start (the same ids, times
+            # relative to now): an archive of an earlier run's would disagree with it.
+            ArchivedAction.objects.all().delete()
+            SyncState.objects.all().delete()
             # Fill the archive so the overview and purge audit have history from the start.
             try:
                 subprocess.run([*manage, "sync_actions", "--max-calls", "30"], env=env,
@@ -107,9 +116,11 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping.")
         finally:
+            # SIGTERM, not SIGINT: started in the background (`make demo &`, nohup) the
+            # children ignore SIGINT, and each would be waited for and then killed.
             for process in processes:
                 if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
+                    process.terminate()
             for process in processes:
                 try:
                     process.wait(timeout=10)

@@ -39,7 +39,9 @@ class Command(BaseCommand):
             rate_limit=options["rate_limit"], seed=options["seed"],
             live_every=options["live_every"], verbose=options["verbose_requests"],
         )
-        signal.signal(signal.SIGTERM, _interrupt)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(stop_signal) is not signal.SIG_IGN:  # nohup, `&`: stay deaf
+                signal.signal(stop_signal, _interrupt_once)
         self.stdout.write(f"Voucherify emulator listening on {server.url}", ending="\n")
         self.stdout.flush()
         try:
@@ -48,5 +50,9 @@ class Command(BaseCommand):
             self.stdout.write("Voucherify emulator stopped.")
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _interrupt_once(signum: int, frame: object) -> None:
+    # Ctrl-C reaches every process of the terminal's group, and `demo` then stops its
+    # children too: a second signal while stopping must not end in a traceback.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_IGN)
     raise KeyboardInterrupt

@@ -32,8 +32,29 @@ def describe(progress: Progress) -> str:
     )
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class StopRequest:
+    """Ctrl-C or SIGTERM (cron's timeout, a service manager): the first asks the run to stop
+    after the call in flight and save its position; a second one stops it at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopRequest:
+        for stop_signal in self.SIGNALS:
+            self._previous[stop_signal] = signal.signal(stop_signal, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for stop_signal, handler in self._previous.items():
+            signal.signal(stop_signal, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
 
 
 class Command(BaseCommand):
@@ -68,25 +89,33 @@ class Command(BaseCommand):
             )
             return
         tty = self.stdout.isatty()
-        # Stopped by cron's timeout or a service manager: release the lock on the way out.
-        signal.signal(signal.SIGTERM, _interrupt)
         try:
-            progress = Sync(
-                get_client(), max_calls=cap, since=since_moment,
-                on_progress=lambda p: self._show(p, tty),
-                keep_lock=lambda: acquire_lock(owner),
-            ).run()
+            with StopRequest() as stop:
+                progress = Sync(
+                    get_client(), max_calls=cap, since=since_moment,
+                    on_progress=lambda p: self._show(p, tty),
+                    keep_lock=lambda: acquire_lock(owner),
+                    should_stop=lambda: stop.requested,
+                ).run()
         except KeyboardInterrupt:
             raise CommandError(
-                "Interrupted; what was archived is kept and the next run resumes from there."
+                "Interrupted twice, so at once: what was archived is kept, but this run's "
+                "position is not saved and the next run walks its pages again."
             ) from None
         finally:
             release_lock(owner)
         if tty:
             self.stdout.write("")
-        if progress.problem:
+        if progress.problem and not progress.upstream_failed:
             self.stderr.write(f"Stopped early: {progress.problem}")
-        self.stdout.write(self.style.SUCCESS(describe(progress)))
+        summary = describe(progress)
+        self.stdout.write(summary if progress.problem else self.style.SUCCESS(summary))
+        if progress.upstream_failed:  # a non-zero exit, so cron and its monitors notice
+            raise CommandError(f"Stopped early: {progress.problem}")
+        if stop.requested:
+            raise CommandError(
+                "Interrupted; what was archived is kept and the next run resumes from there."
+            )
 
     def _show(self, progress: Progress, tty: bool) -> None:
         if progress.phase == "done":
@@ -95,4 +124,5 @@ class Command(BaseCommand):
             self.stdout.write("\r" + describe(progress).ljust(110), ending="")
             self.stdout.flush()
         else:
-            self.stdout.write(describe(progress))
+            summary = describe(progress)
+        self.stdout.write(summary if progress.problem else self.style.SUCCESS(summary))
