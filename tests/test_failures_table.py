@@ -42,7 +42,7 @@ def test_only_one_page_of_rows_is_in_the_html(big_action, support_client):
     assert text_of(rows[0].td) == "CODE-0000"
     assert "CODE-0100" not in response.content.decode()  # not in the table, nor the raw JSON
     assert text_of(html.select_one(".table-summary")) == "Showing 1–50 of 3000."
-    assert text_of(html.select_one(".pager")) == "Page 1 of 60 Next ›"
+    assert text_of(html.select_one(".pager")) == "‹ Previous Page 1 of 60 Next ›"
     next_link = html.select_one(".pager a[rel=next]")
     assert next_link["href"] == f"/actions/{big_action}/?rows_page=2#failures"
     assert len(response.content) < 200_000
