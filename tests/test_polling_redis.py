@@ -85,7 +85,19 @@ def _terminal_ids(emulator, count: int) -> list[str]:
     return [a["id"] for a in page if a["status"] in ("DONE", "FAILED")][:count]
 
 
-def test_two_processes_share_one_budget_through_redis(emulator, redis_url):
+@pytest.fixture
+def worker_database(tmp_path) -> str:
+    """A database of the workers' own: never the developer's db.sqlite3, whose archive would
+    serve actions without an upstream call (and which the workers would write to)."""
+    path = str(tmp_path / "workers.sqlite3")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
+           "DJANGO_SQLITE_PATH": path}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    return path
+
+
+def test_two_processes_share_one_budget_through_redis(emulator, redis_url, worker_database):
     ids = _terminal_ids(emulator, 21)
     emulator.clear_stats()
     start = time.time() + 3  # both processes past Django's start-up, then off together
@@ -94,6 +106,7 @@ def test_two_processes_share_one_budget_through_redis(emulator, redis_url):
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
+            "DJANGO_SQLITE_PATH": worker_database,
             "REDIS_URL": redis_url,
             "VOUCHERIFY_API_URL": emulator.url,
             "VOUCHERIFY_APP_ID": TEST_APP_ID,
