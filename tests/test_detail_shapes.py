@@ -104,6 +104,7 @@ def test_failed_rows_and_errors_together_get_a_kind_column(emulator, support_cli
     panel = panel_of(support_client, emulator, body)
     headers = [text_of(th) for th in panel.select("table.failure-table thead th")]
     assert headers == ["Kind", "Code", "Reason", "Message"]
+    assert text_of(panel.select_one("#failures-title")) == "Failed items (2)"
 
 
 def test_user_log_id_and_unknown_type(emulator, support_client):

@@ -57,7 +57,7 @@ class FailureSet:
 
     columns: tuple[str, ...]
     items: tuple[Failure, ...]
-    noun: str = "rows"  # "rows", "errors" or "failures" (both), for sentences
+    noun: str = "rows"  # "rows", "errors" or "items" (rows and errors together), for sentences
 
     def __len__(self) -> int:
         return len(self.items)
@@ -161,7 +161,7 @@ def failures_of(action: Action) -> FailureSet:
         Failure(cells={column: cells.get(column) for column in columns}, reason=reason)
         for cells, reason in records
     )
-    noun = "failures" if both else ("errors" if result.errors else "rows")
+    noun = "items" if both else ("errors" if result.errors else "rows")
     return FailureSet(columns=tuple(columns), items=items, noun=noun)
 
 
