@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -27,7 +28,9 @@ def test_running_rows_get_a_progress_bar_and_one_poller(operator_client, emulato
     element = poller(response)
     assert element.has_attr("data-poll")
     assert element["hx-trigger"] == "every 3s, poll-resume"
-    ids = element["hx-get"].split("ids=", 1)[1].split(",")
+    query = parse_qs(urlsplit(element["hx-get"]).query)
+    ids = query["ids"][0].split(",")
+    assert query["seen"] == [",".join(["ENQUEUED"] * len(ids))]
     assert sorted(ids) == sorted(a["id"] for a in created)
     assert len(soup(response).select("[hx-get]")) == 1  # one poll for the page, not one per row
 
@@ -111,3 +114,29 @@ def test_live_poll_keeps_polling_for_rows_nothing_is_known_of(operator_client, e
     assert response.status_code == 200
     assert poller(response).has_attr("hx-trigger")
     assert oob_rows(response) == []
+
+
+def test_a_row_starting_to_run_is_announced_once(operator_client, emulator, settings):
+    settings.ACTIONS_POLL_INTERVAL = 0.2
+    action = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=20)  # ENQUEUED for ~2 s
+    url = poller(operator_client.get("/actions/"))["hx-get"]
+    assert parse_qs(urlsplit(url).query)["seen"] == ["ENQUEUED"]
+    for _ in range(60):
+        time.sleep(0.2)
+        response = operator_client.get(url)
+        next_url = poller(response)["hx-get"]
+        if parse_qs(urlsplit(next_url).query)["seen"] == ["IN_PROGRESS"]:
+            break
+    announcer = soup(response).select_one("#live-announcer[hx-swap-oob]")
+    assert f"{action['id']} is now In progress" in announcer.get_text()
+    # The next poll carries what the page now shows: nothing new to announce.
+    again = operator_client.get(next_url)
+    assert again.status_code == 200
+    assert soup(again).select_one("#live-announcer[hx-swap-oob]") is None
+
+
+def test_an_unreadable_seen_list_only_costs_the_announcements(operator_client, emulator):
+    action = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=60)
+    response = operator_client.get(f"/actions/live/?ids={action['id']}&seen=<b>,junk,,")
+    assert response.status_code == 200
+    assert soup(response).select_one("#live-announcer[hx-swap-oob]") is None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
@@ -50,6 +51,7 @@ class ListPage:
     newer_url: str | None = None
     older_url: str | None = None
     live_ids: list[str] = field(default_factory=list)
+    live_statuses: dict[str, str] = field(default_factory=dict)
 
     def url(self, state: ListState) -> str:
         return self.base_url + state.query()
@@ -133,7 +135,7 @@ class ListPage:
 
     @property
     def live_url(self) -> str:
-        return live_url(self.live_ids)
+        return live_url(self.live_ids, self.live_statuses)
 
 
 def list_page(state: ListState, base_url: str) -> ListPage:
@@ -164,7 +166,8 @@ def list_page(state: ListState, base_url: str) -> ListPage:
         page.newer_url = page.url(newer) if newer else None
     if listing.next_cursor is not None:
         page.older_url = page.url(state.older(listing.next_cursor))
-    page.live_ids = [action.id for action in listing.rows if action.is_live]
+    page.live_statuses = {a.id: a.status for a in listing.rows if a.is_live}
+    page.live_ids = list(page.live_statuses)
     return page
 
 
@@ -172,8 +175,22 @@ def upstream_age(moment: datetime) -> float:
     return max(0.0, (timezone.now() - moment).total_seconds())
 
 
-def live_url(ids: Sequence[str]) -> str:
-    return f"{reverse('actions:live')}?ids={','.join(ids)}"
+def live_url(ids: Sequence[str], statuses: Mapping[str, str]) -> str:
+    """The live poll: the ids, and the status each row shows now (`seen`), so that the poll
+    can announce every change, ENQUEUED to IN_PROGRESS included."""
+    seen = ",".join(statuses.get(action_id, "") for action_id in ids)
+    query = urlencode({"ids": ",".join(ids), "seen": seen}, safe=",")
+    return f"{reverse('actions:live')}?{query}"
+
+
+def parse_live_seen(raw: str, ids: Sequence[str]) -> dict[str, str]:
+    """The statuses the page shows, by id; anything unreadable just means no announcement."""
+    statuses = raw.split(",")
+    return {
+        action_id: status
+        for action_id, status in zip(ids, statuses, strict=False)
+        if status in STATUSES
+    }
 
 
 @dataclass
@@ -183,6 +200,7 @@ class LiveRows:
     rows: list[Action]
     still_live: list[str]
     announcements: list[str]
+    statuses: dict[str, str] = field(default_factory=dict)  # what each still-live row shows
     table: ActionTable | None = None
     problem: VoucherifyError | None = None  # why the rows could not be refreshed
     stale_age: float | None = None  # seconds since the oldest stale row was read
@@ -192,15 +210,19 @@ class LiveRows:
             "table": self.table,
             "announcements": self.announcements,
             "live_ids": self.still_live,
-            "live_url": live_url(self.still_live) if self.still_live else "",
+            "live_url": live_url(self.still_live, self.statuses) if self.still_live else "",
             "poll_seconds": f"{upstream.poll_interval():g}",
             "live_problem": self.problem,
             "live_stale_age": self.stale_age,
         }
 
 
-def refresh_rows(ids: Sequence[str]) -> LiveRows:
-    """One refresh for every live row of a page; rows nothing is known of keep their state."""
+def refresh_rows(ids: Sequence[str], seen: Mapping[str, str] | None = None) -> LiveRows:
+    """One refresh for every live row of a page; rows nothing is known of keep their state.
+
+    `seen` is what the page shows: a row whose status differs is announced. Without it only
+    rows that finished are."""
+    seen = seen or {}
     problem: VoucherifyError | None = None
     try:
         fetched = upstream.refresh_live(ids)
@@ -209,11 +231,17 @@ def refresh_rows(ids: Sequence[str]) -> LiveRows:
     rows = [fetched[i].value for i in ids if i in fetched]
     known = {action.id for action in rows}
     still_live = [a.id for a in rows if a.is_live] + [i for i in ids if i not in known]
-    announcements = [announcement(a) for a in rows if not a.is_live]
+    announcements = [
+        announcement(a) for a in rows
+        if (a.status != seen[a.id] if a.id in seen else not a.is_live)
+    ]
+    statuses = {a.id: a.status for a in rows if a.is_live}
+    statuses.update({i: seen[i] for i in ids if i not in known and i in seen})
     stale = [f for f in fetched.values() if f.stale]
     problem = problem or next((f.problem for f in stale if f.problem), None)
     stale_age = max((f.age_seconds for f in stale), default=None)
-    return LiveRows(rows, still_live, announcements, ActionTable(rows), problem, stale_age)
+    return LiveRows(rows, still_live, announcements, statuses, ActionTable(rows), problem,
+                    stale_age)
 
 
 def parse_live_ids(raw: str) -> list[str]:

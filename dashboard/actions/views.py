@@ -47,7 +47,7 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         ids = services.parse_live_ids(request.GET.get("ids", ""))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    live = services.refresh_rows(ids)
+    live = services.refresh_rows(ids, services.parse_live_seen(request.GET.get("seen", ""), ids))
     response = render(request, "actions/_live.html", live.context())
     if not live.still_live:
         return HttpResponseStopPolling(response.content)
