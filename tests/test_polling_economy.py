@@ -121,12 +121,24 @@ def test_smaller_newest_pages_are_slices_of_the_shared_list(layer):
 
 
 def test_older_pages_are_cached_by_cursor(layer):
-    cursor = upstream.fetch_page(limit=25).value.next_cursor
+    cursor = upstream.fetch_page(limit=100).value.next_cursor  # below the newest list
     first = upstream.fetch_page(limit=25, cursor=cursor).value
     again = upstream.fetch_page(limit=25, cursor=cursor, background=True).value
 
     assert first == again and first.actions[0].created_at <= cursor.before
     assert upstream_calls(layer, LIST) == 2
+
+
+def test_older_pages_inside_the_newest_list_are_slices_of_it(layer):
+    walked, page = [], upstream.fetch_page(limit=25).value
+    walked += page.actions
+    for _ in range(3):  # Older, Older, Older: still inside the newest hundred
+        page = upstream.fetch_page(limit=25, cursor=page.next_cursor).value
+        walked += page.actions
+
+    assert upstream_calls(layer, LIST) == 1
+    direct = upstream.get_client().list_actions(limit=100).actions  # one more, to compare
+    assert [a.id for a in walked] == [a.id for a in direct]  # none lost, none repeated
 
 
 def test_nothing_is_asked_upstream_without_requests(layer):

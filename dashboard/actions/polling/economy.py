@@ -27,7 +27,7 @@ from dashboard.voucherify.errors import (
     VoucherifyError,
 )
 from dashboard.voucherify.models import Action, ActionPage
-from dashboard.voucherify.paging import MAX_LIMIT, build_page
+from dashboard.voucherify.paging import MAX_LIMIT, build_page, fresh_actions
 
 from . import budget, singleflight, stats, store
 from .store import Entry, Fetched
@@ -162,6 +162,20 @@ def _sliced(entry_fetched: Fetched[ActionPage], limit: int) -> Fetched[ActionPag
     return Fetched(shorter, entry_fetched.fetched_at, entry_fetched.stale, entry_fetched.problem)
 
 
+def _older_from_newest(cursor: Cursor, limit: int) -> Fetched[ActionPage] | None:
+    """An older page that lies inside the shared newest-100 list is a slice of it: paging
+    Older through the first hundred actions costs no call beyond that one list."""
+    newest = store.load(NEWEST_KEY)
+    if newest is None or not newest.is_fresh(older_page_max_age()):
+        return None
+    rest = fresh_actions(newest.value.actions, cursor)
+    # A whole page left below the cursor, or the list holds every action there is.
+    if len(rest) < limit and newest.value.has_more:
+        return None
+    page = build_page(rest, newest.value.has_more, cursor, limit)
+    return Fetched(page, newest.fetched_at, False, None)
+
+
 def fetch_page(
     client: VoucherifyClient, *, limit: int, cursor: Cursor | None, background: bool
 ) -> Fetched[ActionPage]:
@@ -177,6 +191,10 @@ def fetch_page(
         except VoucherifyError as error:
             return _sliced(_stale_or_raise(known, error), limit)
         return _sliced(entry.served(), limit)
+    from_newest = _older_from_newest(cursor, limit)
+    if from_newest is not None:
+        stats.record_lookup(hit=True)
+        return from_newest
     name = page_key(limit, cursor)
     known = store.load(name)
     if known is not None and known.is_fresh(older_page_max_age()):
