@@ -27,9 +27,9 @@ from dashboard.voucherify.errors import (
     VoucherifyError,
 )
 from dashboard.voucherify.models import Action, ActionPage
-from dashboard.voucherify.paging import MAX_LIMIT, build_page, fresh_actions
+from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import budget, singleflight, stats, store
+from . import budget, singleflight, slices, stats, store
 from .store import Entry, Fetched
 
 T = TypeVar("T")
@@ -155,25 +155,16 @@ def _newest(client: VoucherifyClient, *, background: bool, known: Entry[ActionPa
 
 
 def _sliced(entry_fetched: Fetched[ActionPage], limit: int) -> Fetched[ActionPage]:
-    page = entry_fetched.value
-    if limit >= len(page.actions):
-        return entry_fetched
-    shorter = build_page(page.actions, page.has_more, None, limit)
-    return Fetched(shorter, entry_fetched.fetched_at, entry_fetched.stale, entry_fetched.problem)
+    page = slices.newest_slice(entry_fetched.value, limit)
+    return Fetched(page, entry_fetched.fetched_at, entry_fetched.stale, entry_fetched.problem)
 
 
 def _older_from_newest(cursor: Cursor, limit: int) -> Fetched[ActionPage] | None:
-    """An older page that lies inside the shared newest-100 list is a slice of it: paging
-    Older through the first hundred actions costs no call beyond that one list."""
     newest = store.load(NEWEST_KEY)
     if newest is None or not newest.is_fresh(older_page_max_age()):
         return None
-    rest = fresh_actions(newest.value.actions, cursor)
-    # A whole page left below the cursor, or the list holds every action there is.
-    if len(rest) < limit and newest.value.has_more:
-        return None
-    page = build_page(rest, newest.value.has_more, cursor, limit)
-    return Fetched(page, newest.fetched_at, False, None)
+    page = slices.older_slice(newest.value, cursor, limit)
+    return None if page is None else Fetched(page, newest.fetched_at, False, None)
 
 
 def fetch_page(
