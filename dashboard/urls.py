@@ -12,3 +12,5 @@ urlpatterns = [
     path("actions/", include("dashboard.actions.urls")),
     path("status/", polling_status, name="status"),
 ]
+
+handler500 = "dashboard.observability.errors.server_error"

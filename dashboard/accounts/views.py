@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import EmptyPage, PageNotAnInteger
@@ -19,6 +20,8 @@ EXPORTS_PER_PAGE = 50
 
 class LoginView(auth_views.LoginView):
     """Django's login, refusing a username or an address after repeated failures."""
+
+    redirect_authenticated_user = True  # no login form for someone already logged in
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         lock = lockout.current_lock(self._username(), client_ip(request))
@@ -43,6 +46,15 @@ class LoginView(auth_views.LoginView):
         context = self.get_context_data(form=self.form_class(self.request), locked=lock)
         response = self.render_to_response(context, status=429)
         response["Retry-After"] = str(lock.minutes_left * 60)
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout, saying so on the login page it leads to."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You have been logged out.")
         return response
 
 

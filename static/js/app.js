@@ -68,6 +68,31 @@
     }
   });
 
+  // Relative times ("3 min ago") keep counting while a page stays open; the server wrote
+  // the first text, in the same coarse units (see action_format.relative_time).
+  function coarse(seconds) {
+    var units = [[172800, 86400, "d"], [3600, 3600, "h"], [60, 60, "min"], [1, 1, "s"]];
+    for (var i = 0; i < units.length; i++) {
+      if (seconds >= units[i][0]) {
+        return Math.floor(seconds / units[i][1]) + " " + units[i][2];
+      }
+    }
+    return "0 s";
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-relative][datetime]").forEach(function (elt) {
+      var moment = Date.parse(elt.getAttribute("datetime"));
+      if (isNaN(moment)) {
+        return;
+      }
+      var delta = (now - moment) / 1000;
+      elt.textContent = Math.abs(delta) < 5 ? "just now"
+        : delta > 0 ? coarse(delta) + " ago" : "in " + coarse(-delta);
+    });
+  }
+  window.setInterval(tick, 15000);
+
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && window.htmx) {
       document.querySelectorAll("[data-poll]").forEach(function (elt) {
