@@ -56,7 +56,7 @@ def test_polling_pauses_while_the_tab_is_hidden(emulator, live_server, page, bro
     page.on("request", lambda request: polls.append(request.url)
             if panel_path in request.url and request.headers.get("hx-request") else None)
     page.goto(live_server.url + panel_path)
-    page.wait_for_function("document.querySelector('#action-panel[data-poll]') !== null")
+    page.wait_for_selector("#action-panel[data-poll]", state="attached")
     with page.expect_request(lambda request: panel_path in request.url, timeout=15_000):
         pass  # polling runs while the tab is shown
 
