@@ -46,46 +46,54 @@ def wait_for_line(process: subprocess.Popen, text: str, seconds: float = 60) -> 
     raise AssertionError(f"{text!r} never printed; output:\n{''.join(lines)}")
 
 
-def test_demo_serves_the_login_page_and_one_ctrl_c_stops_both(demo_env):
-    port, emulator_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port),
-         "--emulator-port", str(emulator_port)],
-        cwd=ROOT, env=demo_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        output = "".join(wait_for_line(process, "Press Ctrl-C"))
-        assert f"http://127.0.0.1:{port}/" in output
-        for role in ("operator", "support", "auditor", "admin"):
-            assert role in output  # the demo logins are printed
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/") as response:
-            assert response.status == 200
-            assert b"id_username" in response.read()
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (port_is_free(port) and port_is_free(emulator_port)):
-        time.sleep(0.2)
-    assert port_is_free(port) and port_is_free(emulator_port)
+class RunningDemo:
+    """`manage.py demo` on free ports, started and waited for until it prints its logins."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port, self.emulator_port = free_port(), free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "demo", "--port", str(self.port),
+             "--emulator-port", str(self.emulator_port)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.output = "".join(wait_for_line(self.process, "Press Ctrl-C"))
+
+    def stop(self, stop_signal: int) -> None:
+        self.process.send_signal(stop_signal)
+        self.process.wait(timeout=20)
+
+    def ports_freed(self) -> bool:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if port_is_free(self.port) and port_is_free(self.emulator_port):
+                return True
+            time.sleep(0.2)
+        return False
 
 
-def test_demo_stopped_by_sigterm_leaves_no_server_behind(demo_env):
-    port, emulator_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port),
-         "--emulator-port", str(emulator_port)],
-        cwd=ROOT, env=demo_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        wait_for_line(process, "Press Ctrl-C")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (port_is_free(port) and port_is_free(emulator_port)):
-        time.sleep(0.2)
-    assert port_is_free(port) and port_is_free(emulator_port)
+@pytest.fixture
+def demo(demo_env):
+    running = RunningDemo(demo_env)
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
+def test_demo_serves_the_login_page_and_one_ctrl_c_stops_both(demo):
+    assert f"http://127.0.0.1:{demo.port}/" in demo.output
+    for role in ("operator", "support", "auditor", "admin"):
+        assert role in demo.output  # the demo logins are printed
+    with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/accounts/login/") as response:
+        assert response.status == 200
+        assert b"id_username" in response.read()
+    demo.stop(signal.SIGINT)
+    assert demo.ports_freed()
+
+
+def test_demo_stopped_by_sigterm_leaves_no_server_behind(demo):
+    demo.stop(signal.SIGTERM)
+    assert demo.ports_freed()
 
 
 def test_demo_refuses_a_busy_port_with_a_sentence(demo_env):
