@@ -207,3 +207,14 @@ def test_health_check_needs_no_login(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_password_change_errors_are_tied_to_their_fields(operator_client):
+    response = operator_client.post(
+        "/accounts/password/",
+        {"old_password": "not-it", "new_password1": "a", "new_password2": "b"},
+    )
+    page = BeautifulSoup(response.content, "html.parser")
+    old = page.select_one("#id_old_password")
+    assert old["aria-invalid"] == "true"
+    assert page.select_one(f"#{old['aria-describedby']}").get_text(strip=True)
