@@ -28,6 +28,7 @@ demo: $(STAMP)
 		--port $(PORT) --emulator-port $(EMULATOR_PORT)
 
 test: setup
+	bash .ci/system-packages
 	$(BIN)/python -m pytest
 
 # The production configuration on this machine: hashed, compressed static files and gunicorn.
