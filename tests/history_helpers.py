@@ -10,6 +10,7 @@ from dashboard.actions import upstream
 from dashboard.history.sync import Progress, Sync
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.dates import format_timestamp
+from tests.polling_helpers import fresh_layer
 
 LIST = "/v1/async-actions"
 DETAIL = "/v1/async-actions/{id}"
@@ -19,13 +20,7 @@ SEEDED = 320  # dashboard/emulator/seed.py HISTORY_SIZE
 @pytest.fixture
 def archive(emulator, settings, db):
     """The emulator as upstream, a budget that never makes a test wait, counters cleared."""
-    settings.VOUCHERIFY_CALLS_PER_MINUTE = 100_000
-    settings.VOUCHERIFY_BUDGET_RESERVE = 0
-    settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
-    settings.VOUCHERIFY_POLLING_MODE = "economy"
-    upstream._interval_memo = None
-    emulator.clear_stats()
-    return emulator
+    return fresh_layer(emulator, settings, calls_per_minute=100_000, reserve=0)
 
 
 def run_sync(max_calls: int = 10_000, since: datetime | None = None) -> Progress:

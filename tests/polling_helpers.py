@@ -34,17 +34,22 @@ def clock(monkeypatch) -> Clock:
     return moved
 
 
-@pytest.fixture
-def layer(emulator, settings, clock):
-    """The emulator behind a fresh layer with known settings (2 s interval, roomy budget)."""
-    settings.ACTIONS_POLL_INTERVAL = 2.0
-    settings.VOUCHERIFY_CALLS_PER_MINUTE = 40
-    settings.VOUCHERIFY_BUDGET_RESERVE = 4
+def fresh_layer(emulator, settings, *, calls_per_minute: int, reserve: int):
+    """The emulator behind the polling layer with known budget settings, counters cleared."""
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = calls_per_minute
+    settings.VOUCHERIFY_BUDGET_RESERVE = reserve
     settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
     settings.VOUCHERIFY_POLLING_MODE = "economy"
     upstream._interval_memo = None
     emulator.clear_stats()
     return emulator
+
+
+@pytest.fixture
+def layer(emulator, settings, clock):
+    """The emulator behind a fresh layer with known settings (2 s interval, roomy budget)."""
+    settings.ACTIONS_POLL_INTERVAL = 2.0
+    return fresh_layer(emulator, settings, calls_per_minute=40, reserve=4)
 
 
 def live_action(emulator, *, minutes_old: float | None = None, status: str = "IN_PROGRESS",
