@@ -75,3 +75,22 @@ def test_polling_pauses_while_the_tab_is_hidden(emulator, live_server, page, bro
             document.dispatchEvent(new Event("visibilitychange"));
         }""")
     assert page.locator("#action-panel .status").count() == 1
+
+
+@pytest.mark.browser
+def test_panel_polls_keep_the_failed_rows_filters_of_the_address_bar(
+    emulator, live_server, page, browser_login, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 1
+    browser_login("support")
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
+    panel_path = f"/actions/{created['id']}/"
+    page.goto(live_server.url + panel_path)
+    page.wait_for_selector("#action-panel[data-poll]", state="attached")
+    # What filtering the table does to the address bar (it pushes its URL).
+    page.evaluate("history.replaceState(null, '', location.pathname + '?reason=Duplicated+code')")
+    with page.expect_request(lambda request: panel_path in request.url
+                             and request.headers.get("hx-request"), timeout=15_000) as poll:
+        pass
+    assert "reason=Duplicated+code" in poll.value.url
+    assert "seen=" in poll.value.url

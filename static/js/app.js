@@ -10,6 +10,25 @@
     }
   });
 
+  // The detail panel's poll redraws the failed-rows table too: it asks with the filters the
+  // address bar holds now (the table's own paging and filtering push them there).
+  var FAILURE_PARAMS = ["reason", "q", "rows_page"];
+  document.addEventListener("htmx:configRequest", function (evt) {
+    if (evt.detail.elt.id !== "action-panel") {
+      return;
+    }
+    var here = new URLSearchParams(window.location.search);
+    var url = new URL(evt.detail.path, window.location.href);
+    FAILURE_PARAMS.forEach(function (name) {
+      if (here.has(name)) {
+        url.searchParams.set(name, here.get(name));
+      } else {
+        url.searchParams.delete(name);
+      }
+    });
+    evt.detail.path = url.pathname + url.search;
+  });
+
   // Polling pauses while the tab is hidden: cancel polls that fire then, and refresh
   // every polled element once when the tab is shown again.
   document.addEventListener("htmx:confirm", function (evt) {
