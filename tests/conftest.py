@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.users",
     "tests.fixtures.browser",
+    "tests.fixtures.panels",
 ]

@@ -46,17 +46,11 @@ def test_panel_reaches_done_live_and_then_sends_nothing_more(
 
 
 @pytest.mark.browser
-def test_polling_pauses_while_the_tab_is_hidden(emulator, live_server, page, browser_login,
-                                                settings):
-    settings.ACTIONS_POLL_INTERVAL = 1
-    browser_login("support")
-    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
-    panel_path = f"/actions/{created['id']}/"
+def test_polling_pauses_while_the_tab_is_hidden(page, open_live_panel):
+    panel_path = open_live_panel("support")
     polls: list[str] = []
     page.on("request", lambda request: polls.append(request.url)
             if panel_path in request.url and request.headers.get("hx-request") else None)
-    page.goto(live_server.url + panel_path)
-    page.wait_for_selector("#action-panel[data-poll]", state="attached")
     with page.expect_request(lambda request: panel_path in request.url, timeout=15_000):
         pass  # polling runs while the tab is shown
 
@@ -78,15 +72,8 @@ def test_polling_pauses_while_the_tab_is_hidden(emulator, live_server, page, bro
 
 
 @pytest.mark.browser
-def test_panel_polls_keep_the_failed_rows_filters_of_the_address_bar(
-    emulator, live_server, page, browser_login, settings
-):
-    settings.ACTIONS_POLL_INTERVAL = 1
-    browser_login("support")
-    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
-    panel_path = f"/actions/{created['id']}/"
-    page.goto(live_server.url + panel_path)
-    page.wait_for_selector("#action-panel[data-poll]", state="attached")
+def test_panel_polls_keep_the_failed_rows_filters_of_the_address_bar(page, open_live_panel):
+    panel_path = open_live_panel("support")
     # What filtering the table does to the address bar (it pushes its URL).
     page.evaluate("history.replaceState(null, '', location.pathname + '?reason=Duplicated+code')")
     with page.expect_request(lambda request: panel_path in request.url

@@ -18,6 +18,16 @@ def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.content, "html.parser")
 
 
+def poll_until_stopped(client, url: str, seconds: float = 30):
+    """Poll like htmx until an answer is not a plain 200 (the 286 that ends polling)."""
+    deadline = time.monotonic() + seconds
+    response = client.get(url, **HTMX)
+    while response.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.25)
+        response = client.get(url, **HTMX)
+    return response
+
+
 def test_live_action_page_polls_at_the_server_interval(emulator, support_client, settings):
     settings.ACTIONS_POLL_INTERVAL = 3
     created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
@@ -67,11 +77,7 @@ def test_terminal_answer_is_286_with_the_final_panel(emulator, support_client, s
     assert first.status_code == 200
     assert soup(first).find(id="action-panel").has_attr("hx-trigger")
 
-    deadline = time.monotonic() + 30
-    response = first
-    while response.status_code == 200 and time.monotonic() < deadline:
-        time.sleep(0.25)
-        response = support_client.get(url, **HTMX)
+    response = poll_until_stopped(support_client, url)
     assert response.status_code == 286
     final = soup(response)
     panel = final.find(id="action-panel")
@@ -113,10 +119,6 @@ def test_a_finished_action_whose_result_could_not_be_read_keeps_polling(
     assert panel.has_attr("hx-trigger") and panel.has_attr("data-poll")
 
     emulator.clear_faults()
-    deadline = time.monotonic() + 30
-    response = stale
-    while response.status_code == 200 and time.monotonic() < deadline:
-        time.sleep(0.25)
-        response = support_client.get(url, **HTMX)
+    response = poll_until_stopped(support_client, url)
     assert response.status_code == 286
     assert not soup(response).find(id="action-panel").has_attr("hx-trigger")

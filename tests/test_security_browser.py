@@ -57,15 +57,8 @@ def test_the_browser_blocks_inline_script(live_server, page, browser_login):
 
 
 @pytest.mark.browser
-def test_an_expired_session_sends_a_polling_page_to_login(
-    emulator, live_server, page, browser_login, settings
-):
-    settings.ACTIONS_POLL_INTERVAL = 1
-    browser_login("operator")
-    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
-    detail = f"/actions/{created['id']}/"
-    page.goto(live_server.url + detail)
-    page.wait_for_selector("#action-panel[data-poll]")
+def test_an_expired_session_sends_a_polling_page_to_login(page, open_live_panel):
+    detail = open_live_panel("operator")
     page.context.clear_cookies()  # as if the session had expired
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=" + re.escape(detail)),
                              timeout=15_000)
