@@ -7,7 +7,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,8 +14,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import suppress
 from pathlib import Path
+
+from dashboard.emulator.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -24,21 +24,11 @@ APP_ID, APP_TOKEN = "bench-app-id", "bench-app-token"
 USERNAME, PASSWORD = "bench-admin", "bench-" + secrets.token_hex(12)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited at start (status {process.returncode}).")
-        with suppress(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        time.sleep(0.1)
+def wait_for(port: int, process: subprocess.Popen, what: str, seconds: float = 30) -> None:
+    if wait_for_port(port, process, seconds):
+        return
+    if process.poll() is not None:
+        raise SystemExit(f"{what} exited at start (status {process.returncode}).")
     raise SystemExit(f"{what} did not listen on port {port} within {seconds:.0f} s.")
 
 
@@ -115,7 +105,7 @@ class Stack:
         emulator = self._spawn(
             [PYTHON, "manage.py", "emulator", "--port", str(self.emulator_port),
              "--live-every", "0", "--rate-limit", "100"], "emulator.log")
-        wait_for_port(self.emulator_port, emulator, "The emulator")
+        wait_for(self.emulator_port, emulator, "The emulator")
         for command in (["migrate", "--noinput", "--verbosity", "0"],
                         ["collectstatic", "--noinput", "--verbosity", "0"]):
             subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=self.env, check=True)
@@ -137,7 +127,7 @@ class Stack:
         port = free_port()
         redis = self._spawn([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(self.workdir)], "redis.log")
-        wait_for_port(port, redis, "redis-server")
+        wait_for(port, redis, "redis-server")
         self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         self.redis_note = (f"a private redis-server on port {port} (REDIS_URL was not set, "
                            "and without Redis the 2 workers would not share one cache)")
@@ -148,7 +138,7 @@ class Stack:
         self.dashboard = self._spawn(
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"],
             f"gunicorn-{mode}.log", env)
-        wait_for_port(self.dashboard_port, self.dashboard, "gunicorn")
+        wait_for(self.dashboard_port, self.dashboard, "gunicorn")
 
     def login(self) -> str:
         """Log in through the login form; the Cookie header every viewer sends."""

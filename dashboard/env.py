@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+from dashboard.voucherify.config import ConfigurationError, read_secret
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -60,15 +61,7 @@ def strings(name: str, default: list[str], environ: Mapping[str, str] = os.envir
 
 def secret(name: str, environ: Mapping[str, str] = os.environ) -> str | None:
     """A secret from NAME, or from the file named by NAME_FILE (Docker/Kubernetes secrets)."""
-    value = environ.get(name)
-    file_name = environ.get(f"{name}_FILE")
-    if value and file_name:
-        raise ImproperlyConfigured(f"Set either {name} or {name}_FILE, not both.")
-    if file_name:
-        try:
-            return Path(file_name).read_text().strip() or None
-        except OSError as exc:
-            raise ImproperlyConfigured(
-                f"{name}_FILE names {file_name!r}, which cannot be read ({exc.strerror})."
-            ) from None
-    return value.strip() if value and value.strip() else None
+    try:
+        return read_secret(name, environ)
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from None

@@ -63,6 +63,21 @@ def test_show_prints_an_action_with_its_result(emulator):
     assert "row 1, code FALL2023: Voucher Type is required" in out
 
 
+@pytest.mark.parametrize(
+    ("user", "shown"),
+    [({"id": "user_1", "email": "ada@example.com"}, "ada@example.com"),
+     ({"id": "user_2", "username": "ops-bot"}, "ops-bot"),
+     ("grace", "grace")],
+)
+def test_show_names_who_started_it_as_the_purge_audit_does(emulator, user, shown):
+    created = emulator.insert_action({
+        "id": "aa_cli0000000000002", "type": "VOUCHERS.METADATA_KEY_PURGE", "status": "DONE",
+        "created_at": "2026-01-05T10:00:00.000Z", "user": user, "object": "async_action",
+    })
+    out, _ = run("show", created["id"])
+    assert f"Started by:       {shown}\n" in out
+
+
 def test_show_json_prints_the_raw_object(emulator):
     action = VoucherifyClient(emulator.config).list_actions(limit=1).actions[0]
     out, _ = run("show", action.id, "--json")

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
+from dashboard import env
 from dashboard.voucherify.config import (
     CLUSTERS,
     DEMO_APP_ID,
@@ -59,6 +61,27 @@ def test_secrets_can_come_from_files(tmp_path):
         "VOUCHERIFY_APP_TOKEN_FILE": str(token_file),
     })
     assert config.app_token == "token-from-file"
+
+
+def test_django_secrets_follow_the_same_file_rules(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("key-from-file\n")
+    # A blank NAME beside NAME_FILE is unset, as for the Voucherify settings.
+    environ = {"DJANGO_SECRET_KEY": " ", "DJANGO_SECRET_KEY_FILE": str(key_file)}
+    assert env.secret("DJANGO_SECRET_KEY", environ) == "key-from-file"
+    assert env.secret("DJANGO_SECRET_KEY", {"DJANGO_SECRET_KEY": "  "}) is None
+
+
+@pytest.mark.parametrize(
+    "environ,fragment",
+    [
+        ({"METRICS_TOKEN": "t", "METRICS_TOKEN_FILE": "/etc/hosts"}, "not both"),
+        ({"METRICS_TOKEN_FILE": "/nonexistent/x"}, "cannot be read"),
+    ],
+)
+def test_django_secret_mistakes_are_django_configuration_errors(environ, fragment):
+    with pytest.raises(ImproperlyConfigured, match=fragment):
+        env.secret("METRICS_TOKEN", environ)
 
 
 def test_timeouts_and_retries_are_configurable():

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,3 +45,12 @@ def test_command_serves_and_stops_cleanly_on_sigterm():
             process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+def test_a_busy_port_is_a_one_line_command_error():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(CommandError, match=f"Cannot listen on 127.0.0.1:{port}: .*in use"):
+            call_command("emulator", "--port", str(port))

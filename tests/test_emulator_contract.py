@@ -12,9 +12,10 @@ from jsonschema import Draft4Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from dashboard.emulator.results import KNOWN_TYPES
+from dashboard.emulator.results import COUNTED, IMPORT_ROWS, KNOWN_TYPES, REPORTED
 from dashboard.emulator.seed import UNKNOWN_TYPE
 from dashboard.emulator.timeutil import format_ms, parse_end_date
+from dashboard.voucherify import catalog
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "emulator" / "openapi"
 ASYNC_DOC = "async-actions.openapi.json"
@@ -77,10 +78,17 @@ def _plus_one_ms(stamp: str) -> str:
     return format_ms(parse_end_date(stamp) + 1)
 
 
-def test_known_types_match_the_documented_enum():
+@pytest.mark.parametrize(
+    "known", [KNOWN_TYPES, tuple(catalog.KNOWN_TYPES)], ids=["emulator", "dashboard catalog"]
+)
+def test_known_types_match_the_documented_enum(known):
     schema = _load(ASYNC_DOC)["components"]["schemas"]["AsyncActionBase"]
-    assert set(KNOWN_TYPES) == set(schema["properties"]["type"]["enum"])
-    assert len(KNOWN_TYPES) == 22
+    assert set(known) == set(schema["properties"]["type"]["enum"])
+    assert len(known) == 22
+
+
+def test_every_known_type_has_a_documented_result_shape():
+    assert sorted([*IMPORT_ROWS, *COUNTED, *REPORTED]) == sorted(KNOWN_TYPES)
 
 
 def test_every_seeded_action_validates_as_a_get_response(emulator):

@@ -34,7 +34,9 @@ REPORTED = {  # bulk and metadata updates: type -> the field naming the failed o
     "VOUCHERS.BULK_UPDATE": "code",
     "VOUCHERS.METADATA_UPDATE": "code",
 }
-# In the order of the enum in the OpenAPI document.
+# In the order of the enum in the OpenAPI document. Kept apart from the dashboard's
+# catalog on purpose: the emulator stands in for Voucherify, so its list answers to the
+# documents (a contract test checks both lists), and this order drives the seeded shuffle.
 KNOWN_TYPES: tuple[str, ...] = (
     "CAMPAIGN.VOUCHERS_IMPORT", "CAMPAIGN.VOUCHERS_IMPORT_CSV", "CAMPAIGN.VOUCHERS_UPDATE",
     "CAMPAIGN.VOUCHERS_DELETE", "CAMPAIGN.VOUCHERS_GENERATE", "CAMPAIGNS.METADATA_KEY_PURGE",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,7 +84,7 @@ class VoucherifyConfig:
         cls, environ: Mapping[str, str] = os.environ, *, allow_emulator_default: bool = False
     ) -> VoucherifyConfig:
         """Build the configuration; raise ConfigurationError with one sentence when it is wrong."""
-        get = _reader(environ)
+        get = partial(read_secret, environ=environ)
         cluster = get("VOUCHERIFY_CLUSTER")
         url = get("VOUCHERIFY_API_URL")
         app_id = get("VOUCHERIFY_APP_ID")
@@ -147,22 +148,22 @@ class VoucherifyConfig:
         )
 
 
-def _reader(environ: Mapping[str, str]):
-    def get(name: str) -> str | None:
-        file_name = environ.get(f"{name}_FILE", "").strip()
-        if file_name and environ.get(name, "").strip():
-            raise ConfigurationError(f"Set {name} or {name}_FILE, not both.")
-        if file_name:
-            try:
-                return Path(file_name).read_text().strip() or None
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"{name}_FILE names {file_name!r}, which cannot be read ({exc.strerror})."
-                ) from None
-        value = environ.get(name, "").strip()
-        return value or None
+def read_secret(name: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """NAME, or the contents of the file NAME_FILE names (Docker/Kubernetes secrets).
 
-    return get
+    Blank counts as unset. Also used by dashboard.env, which turns the error into Django's.
+    """
+    file_name = environ.get(f"{name}_FILE", "").strip()
+    if file_name and environ.get(name, "").strip():
+        raise ConfigurationError(f"Set {name} or {name}_FILE, not both.")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip() or None
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{name}_FILE names {file_name!r}, which cannot be read ({exc.strerror})."
+            ) from None
+    return environ.get(name, "").strip() or None
 
 
 def _check_base_url(base_url: str) -> None:

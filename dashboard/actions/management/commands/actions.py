@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dashboard.history.purges import user_text
 from dashboard.voucherify import Action, VoucherifyClient, VoucherifyError
 from dashboard.voucherify.dates import format_timestamp
 
@@ -163,7 +164,7 @@ def _describe(action: Action) -> list[str]:
     if action.log_id:
         lines.append(f"Audit log entry:  {action.log_id}")
     if action.user:
-        lines.append(f"Started by:       {_user(action.user)}")
+        lines.append(f"Started by:       {user_text(action.user) or action.user}")
     result = action.result
     if result is None:
         lines.append("Result:           none yet")
@@ -197,11 +198,3 @@ def _describe(action: Action) -> list[str]:
 
 def _count(value: int | None) -> str:
     return "-" if value is None else str(value)
-
-
-def _user(user: Any) -> str:
-    if isinstance(user, dict):
-        for key in ("email", "name", "id"):
-            if user.get(key):
-                return str(user[key])
-    return str(user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.emulator.seed import DEFAULT_SEED
 from dashboard.emulator.server import EmulatorServer
@@ -32,13 +32,18 @@ class Command(BaseCommand):
                             help="log every request to stderr")
 
     def handle(self, *args, **options) -> None:
-        server = EmulatorServer(
-            host=options["host"], port=options["port"],
-            app_id=os.environ.get("VOUCHERIFY_APP_ID") or DEMO_APP_ID,
-            app_token=os.environ.get("VOUCHERIFY_APP_TOKEN") or DEMO_APP_TOKEN,
-            rate_limit=options["rate_limit"], seed=options["seed"],
-            live_every=options["live_every"], verbose=options["verbose_requests"],
-        )
+        try:
+            server = EmulatorServer(
+                host=options["host"], port=options["port"],
+                app_id=os.environ.get("VOUCHERIFY_APP_ID") or DEMO_APP_ID,
+                app_token=os.environ.get("VOUCHERIFY_APP_TOKEN") or DEMO_APP_TOKEN,
+                rate_limit=options["rate_limit"], seed=options["seed"],
+                live_every=options["live_every"], verbose=options["verbose_requests"],
+            )
+        except OSError as exc:  # a busy port or an address this machine does not have
+            raise CommandError(
+                f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}."
+            ) from None
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(stop_signal) is not signal.SIG_IGN:  # nohup, `&`: stay deaf
                 signal.signal(stop_signal, _interrupt_once)
