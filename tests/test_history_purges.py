@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.accounts.models import ExportRecord
-from dashboard.history import purges
+from dashboard.history import purges, views
 from dashboard.history.models import ArchivedAction
 from tests.history_helpers import (
     archive,
@@ -166,3 +166,25 @@ def test_dates_on_the_boundaries_are_in_the_range(db):
             status="DONE", created_at=created, first_seen=day, last_synced=day,
         )
     assert [row.id for row in purges.purge_rows(selected)] == ["aa_2", "aa_1"]
+
+
+def test_the_audit_pages_through_purges_newest_first_and_counts_all_of_them(
+    db, auditor_client, monkeypatch
+):
+    monkeypatch.setattr(views, "PURGES_PER_PAGE", 2)
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    for hours, id_ in ((1, "aa_1"), (2, "aa_2"), (3, "aa_3")):
+        ArchivedAction.objects.create(
+            id=id_, type="ORDERS.METADATA_KEY_PURGE", context="METADATA_KEY_PURGE",
+            status="DONE", created_at=day + timedelta(hours=hours), first_seen=day,
+            last_synced=day, has_detail=id_ != "aa_2",
+        )
+    pages = {page: auditor_client.get(PAGE, {"page": page}) for page in ("1", "2", "x", "99")}
+    assert [row["id"] for row in rows_of(pages["1"])] == ["aa_3", "aa_2"]
+    assert [row["id"] for row in rows_of(pages["2"])] == ["aa_1"]
+    assert rows_of(pages["x"]) == rows_of(pages["1"])  # a bad page number: the first page
+    assert rows_of(pages["99"]) == rows_of(pages["2"])  # past the end: the last page
+    soup = BeautifulSoup(pages["2"].content, "html.parser")
+    assert soup.select_one(".purge-summary").get_text(" ", strip=True).startswith("3 purges")
+    assert soup.select_one(".purge-partial").get_text(" ", strip=True).startswith("1 of them")
+    assert "Page 2 of 2" in soup.select_one("nav.pager").get_text(" ", strip=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from dashboard.voucherify.models import Action, ActionResult
@@ -196,13 +196,18 @@ def neutralise(value: object) -> object:
     return "" if value is None else value
 
 
+def csv_stream(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """The header and each row as one CSV line, cells neutralised, for a streaming response."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(headers)
+    for row in rows:
+        yield writer.writerow([neutralise(value) for value in row])
+
+
 def csv_lines(failures: FailureSet) -> Iterator[str]:
-    """The header and one line per failure, encoded one by one for a streaming response."""
-    buffer = _Echo()
-    writer = csv.writer(buffer)
-    yield writer.writerow(failures.headers)
-    for item in failures.items:
-        yield writer.writerow([neutralise(item.cells[column]) for column in failures.columns])
+    """The header and one line per failure."""
+    rows = ([item.cells[column] for column in failures.columns] for item in failures.items)
+    return csv_stream(failures.headers, rows)
 
 
 def csv_filename(action: Action) -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
-from dashboard.actions.failures import neutralise
+from django.db.models import QuerySet
+
+from dashboard.actions.failures import csv_stream
 from dashboard.voucherify import catalog
 
 from .models import ArchivedAction
@@ -86,8 +87,8 @@ def _day(query: Mapping[str, str], name: str, errors: list) -> date | None:
         return None
 
 
-def purge_rows(selected: PurgeFilter) -> Iterator[PurgeRow]:
-    """Purges newest first, as the filter selects them."""
+def purge_queryset(selected: PurgeFilter) -> QuerySet[ArchivedAction]:
+    """Purges newest first, as the filter selects them (without `raw`: rows never need it)."""
     rows = ArchivedAction.objects.filter(context="METADATA_KEY_PURGE")
     if selected.object_type:
         types = [t for t, o in catalog.PURGE_OBJECT_TYPES.items() if o == selected.object_type]
@@ -96,7 +97,12 @@ def purge_rows(selected: PurgeFilter) -> Iterator[PurgeRow]:
         rows = rows.filter(created_at__gte=_midnight(selected.start))
     if selected.end:
         rows = rows.filter(created_at__lt=_midnight(selected.end + timedelta(days=1)))
-    for row in rows.order_by("-created_at", "-id").iterator(chunk_size=500):
+    return rows.order_by("-created_at", "-id").defer("raw")
+
+
+def purge_rows(selected: PurgeFilter) -> Iterator[PurgeRow]:
+    """Every selected purge, read in chunks (for the CSV)."""
+    for row in purge_queryset(selected).iterator(chunk_size=500):
         yield to_row(row)
 
 
@@ -145,22 +151,12 @@ def user_text(user: object) -> str | None:
 
 
 def csv_lines(rows: Iterable[PurgeRow]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADERS)
-    for row in rows:
-        yield writer.writerow([
-            neutralise(value) for value in (
-                row.id, row.object_type, row.created_at.astimezone(UTC).isoformat(),
-                row.user, row.status, row.records_updated, row.duration_ms, row.request_id,
-                row.log_id,
-            )
-        ])
+    return csv_stream(CSV_HEADERS, (
+        (row.id, row.object_type, row.created_at.astimezone(UTC).isoformat(), row.user,
+         row.status, row.records_updated, row.duration_ms, row.request_id, row.log_id)
+        for row in rows
+    ))
 
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value

@@ -33,15 +33,14 @@ def overview(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW_PURGE_AUDIT, raise_exception=True)
 def purge_audit(request: HttpRequest) -> HttpResponse:
     selected = purges.parse_filter(request.GET)
-    rows = list(purges.purge_rows(selected))
-    paginator = Paginator(rows, PURGES_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    selection = purges.purge_queryset(selected)
+    page = Paginator(selection, PURGES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "history/purges.html", {
         "filter": selected,
         "page": page,
-        "rows": page.object_list,
-        "total": len(rows),
-        "without_detail": sum(1 for row in rows if not row.has_detail),
+        "rows": [purges.to_row(row) for row in page.object_list],
+        "total": page.paginator.count,
+        "without_detail": selection.filter(has_detail=False).count(),
         "coverage": coverage(),
         "object_types": purges.OBJECT_TYPES,
     }, status=400 if selected.errors else 200)
@@ -53,8 +52,8 @@ def purge_csv(request: HttpRequest) -> HttpResponse:
     selected = purges.parse_filter(request.GET)
     if selected.errors:
         return purge_audit(request)
-    rows = list(purges.purge_rows(selected))
-    record_export(request, what="purges.csv", rows=len(rows))
+    record_export(request, what="purges.csv", rows=purges.purge_queryset(selected).count())
+    rows = purges.purge_rows(selected)  # streamed: read in chunks while the CSV is sent
     response = StreamingHttpResponse(purges.csv_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="metadata-key-purges-{stamp}.csv"'

@@ -16,6 +16,13 @@ from django.core.cache import cache
 WINDOW_SECONDS = 60
 _PREFIX = "observability:viewers"
 
+# The sessions this process already counted in the current window: a panel polling every
+# few seconds then costs no cache round trip per poll, only one per session, window and
+# process. (A set's add and membership test are atomic; a lost race only repeats the
+# `cache.add`, which the cache deduplicates anyway. A cache emptied mid-window undercounts
+# until the next window.)
+_counted: tuple[int, set[str]] = (-1, set())
+
 
 def _window(now: float | None = None) -> int:
     return int((time.time() if now is None else now) // WINDOW_SECONDS)
@@ -23,8 +30,15 @@ def _window(now: float | None = None) -> int:
 
 def seen(session_key: str, now: float | None = None) -> None:
     """Count this session once in the current window."""
+    global _counted
     window = _window(now)
     digest = hashlib.sha256(session_key.encode()).hexdigest()[:24]
+    counted_window, counted = _counted
+    if counted_window != window:
+        counted = set()
+        _counted = (window, counted)
+    elif digest in counted:
+        return
     ttl = WINDOW_SECONDS * 3
     if cache.add(f"{_PREFIX}:{window}:{digest}", 1, ttl):
         counter = f"{_PREFIX}:{window}"
@@ -33,6 +47,7 @@ def seen(session_key: str, now: float | None = None) -> None:
             cache.incr(counter)
         except ValueError:  # expired between add and incr: start it again
             cache.set(counter, 1, ttl)
+    counted.add(digest)  # only once the cache has it: a cache outage is retried next poll
 
 
 def active(now: float | None = None) -> int:
