@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from bs4 import BeautifulSoup
 
 from dashboard.accounts.models import ExportRecord
 from dashboard.actions.failures import neutralise
@@ -121,3 +122,16 @@ def test_filename_keeps_only_safe_characters(emulator, support_client):
     disposition = support_client.get(f"/actions/{action_id}/failures.csv")["Content-Disposition"]
     assert disposition == (f'attachment; filename="{action_id}-X_filename_evil.exe_Set-Cookie_a_b'
                            '-failures.csv"')
+
+
+def test_upstream_down_is_the_detail_page_that_recovers_by_itself(emulator, support_client):
+    emulator.set_faults(error_rate=1.0, error_status=503)
+    response = support_client.get("/actions/aa_0d0000000000000c02/failures.csv")
+    assert response.status_code == 502
+    assert not ExportRecord.objects.exists()
+    soup = BeautifulSoup(response.content, "html.parser")
+    assert soup.select_one(".upstream-problem") is not None
+    # Like the detail page, its panel polls the detail address until the upstream answers.
+    panel = soup.find(id="action-panel")
+    assert panel["hx-get"].split("?")[0] == "/actions/aa_0d0000000000000c02/"
+    assert panel["hx-trigger"].endswith("s, poll-resume")

@@ -42,16 +42,9 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     """The page; for htmx polls the panel alone, with 286 once the action has finished."""
     polled = bool(request.htmx) and not request.htmx.boosted
     context = _context(request, action_id)
-    try:
-        fetched = _fetch(action_id, background=polled)
-    except NotFoundError:
-        return _missing(request, context, NOT_FOUND.format(id=action_id), polled)
-    except InvalidActionIdError:
-        return _missing(request, context, MALFORMED, polled)
-    except VoucherifyError as exc:
-        context.update(problem=exc, poll_every=_poll_every())
-        return render(request, PANEL if polled else PAGE, context,
-                      status=200 if polled else _problem_status(exc))
+    fetched = _fetch_or_answer(request, context, polled=polled)
+    if isinstance(fetched, HttpResponse):
+        return fetched
     panel = build_panel(fetched, can_view_failures=context["can_view_failures"],
                         params=request.GET)
     context.update(panel=panel, poll_every=_poll_every() if panel.is_live or panel.stale else None)
@@ -77,7 +70,7 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
         return redirect(f"{page_url or reverse('actions:list')}{'?' + query if query else ''}")
     context = _context(request, action_id)
     try:
-        fetched = _fetch(action_id, background=False)
+        fetched = upstream.fetch_action(action_id)
     except VoucherifyError as exc:
         context["problem"] = exc
         return render(request, FAILURES, context)
@@ -91,15 +84,9 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
 def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     """Every failed row or error, streamed as CSV; a 404 page when there is nothing to export."""
     context = _context(request, action_id)
-    try:
-        fetched = _fetch(action_id, background=False)
-    except NotFoundError:
-        return _missing(request, context, NOT_FOUND.format(id=action_id), False)
-    except InvalidActionIdError:
-        return _missing(request, context, MALFORMED, False)
-    except VoucherifyError as exc:
-        context.update(problem=exc)
-        return render(request, PAGE, context, status=_problem_status(exc))
+    fetched = _fetch_or_answer(request, context, polled=False)
+    if isinstance(fetched, HttpResponse):
+        return fetched
     action = fetched.value
     failures = failures_of(action)
     if not failures:
@@ -113,11 +100,25 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     return response
 
 
-def _fetch(action_id: str, *, background: bool) -> upstream.Fetched:
-    """No upstream request for an id that cannot exist (and cannot reach another endpoint)."""
-    if not is_valid_action_id(action_id):
-        raise InvalidActionIdError()
-    return upstream.fetch_action(action_id, background=background)
+def _fetch_or_answer(
+    request: HttpRequest, context: dict, *, polled: bool
+) -> upstream.Fetched | HttpResponse:
+    """The action, or the page (the panel, for a poll) saying why there is none: a missing or
+    malformed id ends polling; an upstream problem keeps polling until it clears.
+
+    A malformed id never reaches the upstream: the polling layer and the client refuse it."""
+    action_id = context["action_id"]
+    try:
+        return upstream.fetch_action(action_id, background=polled)
+    except NotFoundError:
+        return _missing(request, context, NOT_FOUND.format(id=action_id), polled)
+    except InvalidActionIdError:
+        return _missing(request, context, MALFORMED, polled)
+    except VoucherifyError as exc:
+        context.update(problem=exc, poll_every=_poll_every())
+        if polled:
+            return render(request, PANEL, context)
+        return render(request, PAGE, context, status=_problem_status(exc))
 
 
 def _context(request: HttpRequest, action_id: str) -> dict:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import django_tables2 as tables
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from dashboard.actions.params import TYPE_PARAM
@@ -23,11 +23,7 @@ STATUS_CELL = (
 
 
 def detail_url(action_id: str) -> str:
-    """The detail page of an action (its route belongs to the detail pages)."""
-    try:
-        return reverse("actions:detail", args=[action_id])
-    except NoReverseMatch:  # the detail routes are not installed yet
-        return f"{reverse('actions:list')}{action_id}/"
+    return reverse("actions:detail", args=[action_id])
 
 
 class ActionTable(tables.Table):

@@ -36,6 +36,14 @@
       evt.preventDefault();
     }
   });
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && window.htmx) {
+      document.querySelectorAll("[data-poll]").forEach(function (elt) {
+        window.htmx.trigger(elt, "poll-resume");
+      });
+    }
+  });
+
   // A live poll swaps rows in place; each group's counts per status follow its rows.
   var LIFECYCLE = ["ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"];
   function rank(status) {
@@ -111,12 +119,4 @@
     });
   }
   window.setInterval(tick, 15000);
-
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && window.htmx) {
-      document.querySelectorAll("[data-poll]").forEach(function (elt) {
-        window.htmx.trigger(elt, "poll-resume");
-      });
-    }
-  });
 })();

@@ -1,0 +1,43 @@
+"""The list's scan notice when the archive answered the older part of a filtered page."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+
+from dashboard.history.models import SyncState
+from tests.history_helpers import archive, synced
+
+__all__ = ["archive", "synced"]  # fixtures
+
+
+def notice_of(client, query: str) -> str:
+    response = client.get(f"/actions/?{query}", follow=True)
+    assert response.status_code == 200
+    notice = BeautifulSoup(response.content, "html.parser").select_one(".scan-notice")
+    return " ".join(notice.get_text(" ").split())
+
+
+def covered_cursor() -> str:
+    return SyncState.load().covered_to.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@pytest.mark.parametrize("query, said", [
+    ("context=CUSTOMERS&status=FAILED&end_date={cursor}", "with no call to Voucherify"),
+    ("context=CUSTOMERS&status=FAILED", "older than the newest 100 read from Voucherify"),
+])
+def test_a_page_from_the_archive_does_not_claim_an_upstream_scan(
+    synced, archive, operator_client, query, said
+):
+    text = notice_of(operator_client, query.format(cursor=covered_cursor()))
+    assert "Served from the archive" in text and said in text
+    assert "matches." in text
+    assert "scanned" not in text  # no "8 matches among 0 actions scanned"
+
+
+def test_no_archived_match_says_so_without_a_scan(synced, archive, operator_client):
+    text = notice_of(operator_client,
+                     f"type=VOUCHERS.NO_SUCH_TYPE&status=DONE&end_date={covered_cursor()}")
+    assert "no actions match these filters before" in text
+    assert "scanned 0 actions" not in text
+    assert archive.count() == 0
