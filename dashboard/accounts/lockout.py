@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard.counters import bump
+
 
 @dataclass(frozen=True)
 class Lock:
@@ -52,12 +54,7 @@ def record_failure(username: str, ip: str | None) -> Lock | None:
     lock = None
     for scope, value, limit in _subjects(username, ip):
         key = _key("failures", value, scope)
-        cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)
-        try:
-            failures = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
-            failures = 1
+        failures = bump(key, settings.LOGIN_FAILURE_WINDOW)
         if failures >= limit:
             until = time.time() + settings.LOGIN_LOCKOUT_SECONDS
             cache.set(_key("lock", value, scope), until, timeout=settings.LOGIN_LOCKOUT_SECONDS)

@@ -13,6 +13,8 @@ import time
 
 from django.core.cache import cache
 
+from dashboard.counters import bump
+
 WINDOW_SECONDS = 60
 _PREFIX = "observability:viewers"
 
@@ -41,12 +43,7 @@ def seen(session_key: str, now: float | None = None) -> None:
         return
     ttl = WINDOW_SECONDS * 3
     if cache.add(f"{_PREFIX}:{window}:{digest}", 1, ttl):
-        counter = f"{_PREFIX}:{window}"
-        cache.add(counter, 0, ttl)
-        try:
-            cache.incr(counter)
-        except ValueError:  # expired between add and incr: start it again
-            cache.set(counter, 1, ttl)
+        bump(f"{_PREFIX}:{window}", ttl)
     counted.add(digest)  # only once the cache has it: a cache outage is retried next poll
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard.counters import bump
 from dashboard.voucherify.errors import RateLimitedError
 from dashboard.voucherify.models import RateLimitState
 
@@ -119,11 +120,7 @@ def spend(*, background: bool) -> None:
     if until is not None:
         raise _short(until - now, "Voucherify asked the dashboard to hold back")
     name = _counter(int(now))
-    cache.add(name, 0, COUNTER_TTL)
-    try:
-        cache.incr(name)
-    except ValueError:  # expired between add and incr: start the second again
-        cache.set(name, 1, COUNTER_TTL)
+    bump(name, COUNTER_TTL)
     allowed = allowance().for_priority(background)
     if spent(now) > allowed:
         try:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from dashboard.counters import bump
+
 from . import store
 
 WINDOW_SECONDS = 60
@@ -24,15 +26,6 @@ class CallCount:
     count: int
 
 
-def _bump(name: str) -> None:
-    if cache.add(name, 1, COUNTER_TTL):
-        return
-    try:
-        cache.incr(name)
-    except ValueError:
-        cache.set(name, 1, COUNTER_TTL)
-
-
 def _kind(method: str, endpoint: str, status: int | None) -> str:
     # No spaces: Django warns about cache keys memcached could not hold.
     return f"{method}|{endpoint}|{status if status is not None else 'none'}"
@@ -44,11 +37,11 @@ def record_call(method: str, endpoint: str, status: int | None, elapsed: float) 
     kinds = cache.get(KINDS_KEY) or []
     if kind not in kinds:  # rare: a new endpoint/status pair; a lost race only hides a row
         cache.set(KINDS_KEY, sorted({*kinds, kind}), store.KEEP_SECONDS)
-    _bump(store.key("stats", "call", kind, int(store.now())))
+    bump(store.key("stats", "call", kind, int(store.now())), COUNTER_TTL)
 
 
 def record_lookup(hit: bool) -> None:
-    _bump(store.key("stats", "hit" if hit else "miss", int(store.now())))
+    bump(store.key("stats", "hit" if hit else "miss", int(store.now())), COUNTER_TTL)
 
 
 def _last_minute(prefix: tuple[str, ...], now: float) -> int:
