@@ -24,6 +24,8 @@ from email.message import Message
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+from dashboard.emulator.ports import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 40.0
 
@@ -46,12 +48,6 @@ def find_binary(name: str, package: str) -> str:
     raise MissingService(
         f"{name} is not installed: `apt-get install {package}` (.ci/run installs it when missing)."
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until(ready, what: str, process: subprocess.Popen | None = None,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.emulator import TEST_APP_ID, TEST_APP_TOKEN
+from tests.replica_services import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CAP = 6
@@ -39,45 +38,14 @@ print(json.dumps(outcome))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def redis_url(tmp_path):
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not os.access(binary, os.X_OK):
-        pytest.fail(
-            "redis-server is not installed: the cross-process budget test needs a real Redis "
-            "(apt-get install redis-server; .ci/run installs it)."
-        )
-    port = _free_port()
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )
+    """A private redis-server on a free port (it fails, never skips, when not installed)."""
+    server = RedisServer(tmp_path).start()
     try:
-        _wait_for_port(port, server)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _wait_for_port(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"redis-server exited at start with status {server.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail("redis-server did not start listening within 10 s")
+        server.stop()
 
 
 def _terminal_ids(emulator, count: int) -> list[str]:
