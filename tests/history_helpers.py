@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.actions import upstream
 from dashboard.history.sync import Progress, Sync
+from dashboard.polling import reads as upstream
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.dates import format_timestamp
 from tests.polling_helpers import fresh_layer

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.actions import upstream
-from dashboard.actions.polling import store
+from dashboard.polling import reads as upstream
+from dashboard.polling import store
 
 LIST = "/v1/async-actions"
 DETAIL = "/v1/async-actions/{id}"

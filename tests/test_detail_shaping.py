@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.actions.detail import (
+from dashboard.actions.detail_failures import FailureQuery, failures_of, page_of, parse_query
+from dashboard.actions.detail_page import (
     RAW_LIST_LIMIT,
     outcome_sentence,
     raw_json,
     success_share,
     time_left,
 )
-from dashboard.actions.failures import FailureQuery, failures_of, page_of, parse_query
 from dashboard.voucherify.models import Action
 
 NOW = datetime(2024, 5, 1, 10, 0, 40, tzinfo=UTC)

@@ -9,9 +9,9 @@ import urllib.error
 
 import pytest
 
-from dashboard.emulator.admin import is_loopback
 from dashboard.emulator.app import Emulator, Request
 from dashboard.emulator.control import ControlError
+from dashboard.emulator.control_api import is_loopback
 from dashboard.emulator.limits import RateLimiter
 
 LIST = "/v1/async-actions"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard.actions.failures import PAGE_SIZE
+from dashboard.actions.detail_failures import PAGE_SIZE
 
 UNIT = "unit: must be a number"
 TYPE = "Voucher Type is required"

@@ -6,8 +6,8 @@ import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
 
-from dashboard.actions import upstream
 from dashboard.history.models import ArchivedAction, SyncState
+from dashboard.polling import reads as upstream
 from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_timestamp
 from tests.history_helpers import (
@@ -72,7 +72,7 @@ def test_the_newest_page_keeps_the_covered_range_up_to_date(synced, archive, db)
 def test_a_database_fault_never_breaks_a_page(archive, operator_client, monkeypatch):
     from django.db import DatabaseError
 
-    from dashboard.history import hooks
+    from dashboard.history import polling_archive as hooks
 
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")

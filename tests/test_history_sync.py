@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboard.actions import upstream
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.history.state import acquire_lock, release_lock
 from dashboard.history.sync import Sync
+from dashboard.polling import reads as upstream
 from tests.history_helpers import (
     DETAIL,
     LIST,

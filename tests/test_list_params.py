@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.http import QueryDict
 
-from dashboard.actions.params import (
+from dashboard.actions.list_params import (
     MAX_TRAIL,
     NEWEST,
     ListState,

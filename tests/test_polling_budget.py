@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.actions import upstream
-from dashboard.actions.polling import budget
+from dashboard.polling import budget
+from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import RateLimitedError
 from tests.polling_helpers import LIST, clock, layer, live_action, upstream_calls
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashboard.actions import upstream
+from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
 from tests.polling_helpers import DETAIL, LIST, clock, layer, live_action, upstream_calls
 

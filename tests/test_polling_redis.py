@@ -22,7 +22,7 @@ WORKER = """
 import json, os, time
 import django
 django.setup()
-from dashboard.actions import upstream
+from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import VoucherifyError
 
 shared, own = json.loads(os.environ["POLLING_TEST_IDS"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard.actions import upstream
+from dashboard.polling import reads as upstream
 from tests.polling_helpers import clock, layer
 
 __all__ = ["clock", "layer"]  # fixtures

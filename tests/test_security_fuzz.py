@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from dashboard.actions.params import PARAM_ORDER, parse_list_params
+from dashboard.actions.list_params import PARAM_ORDER, parse_list_params
 from dashboard.voucherify.cursor import is_valid_action_id
 
 FUZZ = hypothesis_settings(

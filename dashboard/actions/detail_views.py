@@ -13,10 +13,10 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 
 from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
-from dashboard.actions import upstream
-from dashboard.actions.detail import build_panel
-from dashboard.actions.failures import csv_filename, csv_lines, failures_of
+from dashboard.actions.detail_failures import csv_filename, csv_lines, failures_of
+from dashboard.actions.detail_page import build_panel
 from dashboard.actions.templatetags.action_format import status_label
+from dashboard.polling import reads
 from dashboard.voucherify import (
     InvalidActionIdError,
     NotFoundError,
@@ -70,7 +70,7 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
         return redirect(f"{page_url or reverse('actions:list')}{'?' + query if query else ''}")
     context = _context(request, action_id)
     try:
-        fetched = upstream.fetch_action(action_id)
+        fetched = reads.fetch_action(action_id)
     except VoucherifyError as exc:
         context["problem"] = exc
         return render(request, FAILURES, context)
@@ -102,14 +102,14 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
 
 def _fetch_or_answer(
     request: HttpRequest, context: dict, *, polled: bool
-) -> upstream.Fetched | HttpResponse:
+) -> reads.Fetched | HttpResponse:
     """The action, or the page (the panel, for a poll) saying why there is none: a missing or
     malformed id ends polling; an upstream problem keeps polling until it clears.
 
     A malformed id never reaches the upstream: the polling layer and the client refuse it."""
     action_id = context["action_id"]
     try:
-        return upstream.fetch_action(action_id, background=polled)
+        return reads.fetch_action(action_id, background=polled)
     except NotFoundError:
         return _missing(request, context, NOT_FOUND.format(id=action_id), polled)
     except InvalidActionIdError:
@@ -147,7 +147,7 @@ def _problem_status(exc: VoucherifyError) -> int:
 
 def _poll_every() -> str:
     """hx-trigger's interval; the server may slow clients down by answering a longer one."""
-    return f"{upstream.poll_interval():g}s"
+    return f"{reads.poll_interval():g}s"
 
 
 def _announcement(panel) -> str:

@@ -8,12 +8,11 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from dashboard.accounts.roles import VIEW_STATUS
-from dashboard.actions import upstream
-from dashboard.actions.polling import status
+from dashboard.polling import reads, status
 
 
 @never_cache
 @permission_required(VIEW_STATUS, raise_exception=True)
 def polling_status(request: HttpRequest) -> HttpResponse:
-    snapshot = status.current(upstream.poll_interval())
+    snapshot = status.current(reads.poll_interval())
     return render(request, "actions/status.html", {"status": snapshot})

@@ -1,12 +1,12 @@
 from django.urls import path
 
-from dashboard.actions import detail_views, views
+from dashboard.actions import detail_views, list_views
 
 app_name = "actions"
 
 urlpatterns = [
-    path("", views.action_list, name="list"),
-    path("live/", views.live_rows, name="live"),  # before <action_id>/, which would match it
+    path("", list_views.action_list, name="list"),
+    path("live/", list_views.live_rows, name="live"),  # before <action_id>/, which would match it
     path("<str:action_id>/", detail_views.action_detail, name="detail"),
     path("<str:action_id>/failures/", detail_views.failures_fragment, name="failures"),
     path("<str:action_id>/failures.csv", detail_views.failures_csv, name="failures_csv"),

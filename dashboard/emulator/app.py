@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import api
-from .admin import handle_control
 from .auth import DEFAULT_TOKEN_TTL, Auth
+from .control_api import handle_control
 from .faults import Faults
 from .limits import RateLimiter
 from .responses import JSON_TYPE, Response, error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from .actions import Action
+from .live_actions import Action
 from .results import (
     COUNTED,
     IMPORT_ROWS,

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .actions import Action, VerbatimAction
+from .live_actions import Action, VerbatimAction
 from .seed import DEFAULT_SEED, live_arrival, new_action, seed_history
 from .timeutil import to_ms
 

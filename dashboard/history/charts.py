@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
-from dashboard.actions import upstream
+from dashboard.polling import reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
@@ -159,7 +159,7 @@ def type_figures(rows: Iterable[tuple[str, str, str, int | None]]) -> list[TypeF
 def live_now() -> LiveNow:
     """Actions running now, from the polling layer's shared newest page (one read at most)."""
     try:
-        fetched = upstream.fetch_page(limit=100)
+        fetched = reads.fetch_page(limit=100)
     except VoucherifyError as error:
         return LiveNow(problem=error)
     live = [action for action in fetched.value.actions if action.is_live]

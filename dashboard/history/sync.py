@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from django.utils import timezone
 
-from dashboard.actions.polling import budget
+from dashboard.polling import budget
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import NotFoundError, RateLimitedError, VoucherifyError

@@ -89,14 +89,14 @@ class SharedStateCollector(Collector):
 
 
 def _budget_left() -> float:
-    from dashboard.actions.polling import budget
+    from dashboard.polling import budget
 
     return budget.tokens_left()
 
 
 def _lookups(index: int) -> Callable[[], float]:
     def read() -> float:
-        from dashboard.actions.polling import stats
+        from dashboard.polling import stats
 
         return stats.lookups_last_minute()[index]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django import template
 
-from dashboard.actions.polling.budget import BudgetShortError
+from dashboard.polling.budget import BudgetShortError
 from dashboard.voucherify import errors
 
 register = template.Library()

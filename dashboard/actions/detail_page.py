@@ -8,8 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dashboard.actions.failures import FailurePage, FailureSet, failures_of, page_of, parse_query
-from dashboard.actions.upstream import Fetched
+from dashboard.actions.detail_failures import (
+    FailurePage,
+    FailureSet,
+    failures_of,
+    page_of,
+    parse_query,
+)
+from dashboard.polling.reads import Fetched
 from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action, ActionResult
 

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.actions import upstream
-from dashboard.actions.listing import Group, Listing, group_by_context, scan
-from dashboard.actions.params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
-from dashboard.actions.tables import ActionTable, announcement
+from dashboard.actions.list_params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
+from dashboard.actions.list_scan import Group, Listing, group_by_context, scan
+from dashboard.actions.list_table import ActionTable, announcement
+from dashboard.polling import reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
 from dashboard.voucherify.errors import RateLimitedError, VoucherifyError
@@ -131,7 +131,7 @@ class ListPage:
 
     @property
     def poll_seconds(self) -> str:
-        return f"{upstream.poll_interval():g}"
+        return f"{reads.poll_interval():g}"
 
     @property
     def live_url(self) -> str:
@@ -211,7 +211,7 @@ class LiveRows:
             "announcements": self.announcements,
             "live_ids": self.still_live,
             "live_url": live_url(self.still_live, self.statuses) if self.still_live else "",
-            "poll_seconds": f"{upstream.poll_interval():g}",
+            "poll_seconds": f"{reads.poll_interval():g}",
             "live_problem": self.problem,
             "live_stale_age": self.stale_age,
         }
@@ -225,7 +225,7 @@ def refresh_rows(ids: Sequence[str], seen: Mapping[str, str] | None = None) -> L
     seen = seen or {}
     problem: VoucherifyError | None = None
     try:
-        fetched = upstream.refresh_live(ids)
+        fetched = reads.refresh_live(ids)
     except VoucherifyError as exc:  # nothing known to serve: the rows keep what they show
         fetched, problem = {}, exc
     rows = [fetched[i].value for i in ids if i in fetched]

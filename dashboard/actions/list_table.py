@@ -9,7 +9,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from dashboard.actions.params import TYPE_PARAM
+from dashboard.actions.list_params import TYPE_PARAM
 from dashboard.actions.templatetags.action_format import duration_ms, short_id, status_label
 from dashboard.voucherify.models import Action
 

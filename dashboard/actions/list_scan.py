@@ -1,6 +1,6 @@
 """Filtering the upstream lacks: scan its pages until the page is full or the budget is spent.
 
-Plain Python over `upstream.fetch_page`: what a list page holds, where the next older page
+Plain Python over `reads.fetch_page`: what a list page holds, where the next older page
 starts (exact across `created_at` ties) and how far the scan got.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dashboard.actions import upstream
-from dashboard.actions.params import STATUSES, ListState
+from dashboard.actions.list_params import STATUSES, ListState
 from dashboard.history.query import archived_rest
+from dashboard.polling import reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import VoucherifyError
@@ -94,7 +94,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
             budget_spent = True
             break
         try:
-            fetched = upstream.fetch_page(limit=UPSTREAM_PAGE_SIZE, cursor=cursor)
+            fetched = reads.fetch_page(limit=UPSTREAM_PAGE_SIZE, cursor=cursor)
         except VoucherifyError as exc:
             if not calls:
                 raise

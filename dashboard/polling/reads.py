@@ -1,6 +1,6 @@
 """The only way views reach Voucherify: every upstream read goes through these functions.
 
-Behind them is the polling economy (dashboard/actions/polling/; README.md): a shared
+Behind them is the polling economy (dashboard/polling/; README.md): a shared
 cache, single flight, one list call refreshing every live action on the newest page, terminal
 actions read once, and a hard per-minute budget shared by all processes. They raise
 VoucherifyError only when nothing is known to serve; otherwise a short budget or a failing
@@ -23,10 +23,10 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from dashboard.actions.polling import budget, economy, stats
-from dashboard.actions.polling.store import Fetched
-from dashboard.history import hooks as history
+from dashboard.history import polling_archive as history
 from dashboard.observability import upstream_observer
+from dashboard.polling import budget, economy, stats
+from dashboard.polling.store import Fetched
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action, ActionPage

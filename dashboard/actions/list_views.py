@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import services
-from dashboard.actions.params import ListState, parse_list_params
-from dashboard.actions.tables import detail_url
+from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
+from dashboard.actions.list_params import ListState, parse_list_params
+from dashboard.actions.list_table import detail_url
 
 
 @require_GET
@@ -25,7 +25,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
         return redirect(detail_url(state.q))
     if not state.errors and not _is_canonical(request, state):
         return redirect(reverse("actions:list") + state.query())  # one state, one URL
-    page = services.list_page(state, reverse("actions:list"))
+    page = list_page(state, reverse("actions:list"))
     response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
     if page.older_url:
         response["Link"] = f'<{request.build_absolute_uri(page.older_url)}>; rel="next"'
@@ -44,10 +44,10 @@ def _is_canonical(request: HttpRequest, state: ListState) -> bool:
 def live_rows(request: HttpRequest) -> HttpResponse:
     """One poll for every live row of a page; 286 stops the polling once none is live."""
     try:
-        ids = services.parse_live_ids(request.GET.get("ids", ""))
+        ids = parse_live_ids(request.GET.get("ids", ""))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    live = services.refresh_rows(ids, services.parse_live_seen(request.GET.get("seen", ""), ids))
+    live = refresh_rows(ids, parse_live_seen(request.GET.get("seen", ""), ids))
     response = render(request, "actions/_live.html", live.context())
     if not live.still_live:
         return HttpResponseStopPolling(response.content)
