@@ -24,7 +24,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	DJANGO_DEBUG=1 DJANGO_SQLITE_PATH=$(DEMO_DB) $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=1 DJANGO_SQLITE_PATH=$(DEMO_DB) $(BIN)/python manage.py demo \
+	DJANGO_DEBUG=1 DASHBOARD_EMULATOR=1 DJANGO_SQLITE_PATH=$(DEMO_DB) $(BIN)/python manage.py demo \
 		--port $(PORT) --emulator-port $(EMULATOR_PORT)
 
 test: setup

@@ -39,9 +39,13 @@ INSTALLED_APPS = [
     "template_partials",
     "dashboard.accounts",
     "dashboard.actions",
-    "dashboard.emulator",
     "dashboard.history",
+    "dashboard.observability",
 ]
+# The Voucherify emulator (its `emulator` and `demo` commands) is for the demo and the tests,
+# not for production: DASHBOARD_EMULATOR=1 (on by default with DJANGO_DEBUG) installs it.
+if env.boolean("DASHBOARD_EMULATOR", DEBUG):
+    INSTALLED_APPS.append("dashboard.emulator")
 
 MIDDLEWARE = [
     "dashboard.observability.logging.RequestIdMiddleware",

@@ -7,6 +7,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-dep
 os.environ.setdefault("VOUCHERIFY_API_URL", "http://127.0.0.1:9")
 os.environ.setdefault("VOUCHERIFY_APP_ID", "unused-test-app-id")
 os.environ.setdefault("VOUCHERIFY_APP_TOKEN", "unused-test-app-token")
+# The tests drive the emulator (and its commands) over real HTTP.
+os.environ.setdefault("DASHBOARD_EMULATOR", "1")
 
 from dashboard.settings import *  # noqa: E402,F403
 

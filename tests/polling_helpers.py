@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.polling import reads as upstream
-from dashboard.polling import store
+from dashboard.polling import archiving, store
 
 LIST = "/v1/async-actions"
 DETAIL = "/v1/async-actions/{id}"
@@ -40,16 +39,18 @@ def fresh_layer(emulator, settings, *, calls_per_minute: int, reserve: int):
     settings.VOUCHERIFY_BUDGET_RESERVE = reserve
     settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
     settings.VOUCHERIFY_POLLING_MODE = "economy"
-    upstream._interval_memo = None
     emulator.clear_stats()
     return emulator
 
 
 @pytest.fixture
 def layer(emulator, settings, clock):
-    """The emulator behind a fresh layer with known settings (2 s interval, roomy budget)."""
+    """The emulator behind a fresh layer with known settings (2 s interval, roomy budget), and
+    no archive, as without the history app: these tests have no database."""
     settings.ACTIONS_POLL_INTERVAL = 2.0
-    return fresh_layer(emulator, settings, calls_per_minute=40, reserve=4)
+    previous = archiving.register(archiving.NoArchive())
+    yield fresh_layer(emulator, settings, calls_per_minute=40, reserve=4)
+    archiving.register(previous)
 
 
 def live_action(emulator, *, minutes_old: float | None = None, status: str = "IN_PROGRESS",

@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.accounts.models import ExportRecord
-from dashboard.actions.detail_failures import neutralise
+from dashboard.csvsafe import neutralise
 
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"
 

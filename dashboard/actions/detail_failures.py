@@ -6,12 +6,12 @@ the page only ever carries one page of rows.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from dashboard.csvsafe import csv_stream
 from dashboard.voucherify.models import Action, ActionResult
 
 # Query-string names, shared by the view, the templates and the tests.
@@ -35,8 +35,6 @@ COLUMN_LABELS = {
     "key": "Key",
 }
 NO_REASON = "(no reason given)"
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -189,21 +187,6 @@ def page_of(failures: FailureSet, query: FailureQuery, page_size: int = PAGE_SIZ
     )
 
 
-def neutralise(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return "" if value is None else value
-
-
-def csv_stream(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """The header and each row as one CSV line, cells neutralised, for a streaming response."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(headers)
-    for row in rows:
-        yield writer.writerow([neutralise(value) for value in row])
-
-
 def csv_lines(failures: FailureSet) -> Iterator[str]:
     """The header and one line per failure."""
     rows = ([item.cells[column] for column in failures.columns] for item in failures.items)
@@ -216,11 +199,7 @@ def csv_filename(action: Action) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:150] + ".csv"
 
 
-class _Echo:
-    """A file-like object whose write returns what it was given (csv.writer needs a file)."""
 
-    def write(self, value: str) -> str:
-        return value
 
 
 def _wanted(item: Failure, query: FailureQuery) -> bool:
@@ -274,4 +253,3 @@ def _plain(value: object) -> object:
 def _reason(text: str | None) -> str:
     text = (text or "").strip()
     return text or NO_REASON
-

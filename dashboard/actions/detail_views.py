@@ -20,7 +20,7 @@ from dashboard.polling import reads
 from dashboard.voucherify import (
     InvalidActionIdError,
     NotFoundError,
-    RateLimitedError,
+    RetryLaterError,
     UnavailableError,
     VoucherifyError,
     is_valid_action_id,
@@ -142,7 +142,7 @@ def _missing(request: HttpRequest, context: dict, sentence: str, polled: bool) -
 
 
 def _problem_status(exc: VoucherifyError) -> int:
-    return 503 if isinstance(exc, RateLimitedError | UnavailableError) else 502
+    return 503 if isinstance(exc, RetryLaterError | UnavailableError) else 502
 
 
 def _poll_every() -> str:

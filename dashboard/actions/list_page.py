@@ -17,7 +17,7 @@ from dashboard.actions.list_table import ActionTable, announcement
 from dashboard.polling import reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
-from dashboard.voucherify.errors import RateLimitedError, VoucherifyError
+from dashboard.voucherify.errors import RetryLaterError, VoucherifyError
 from dashboard.voucherify.models import Action
 
 MAX_LIVE_IDS = 100
@@ -62,12 +62,12 @@ class ListPage:
         if self.state.errors:
             return 400
         if self.listing is None and self.problem is not None:
-            return 503 if isinstance(self.problem, RateLimitedError) else 502
+            return 503 if isinstance(self.problem, RetryLaterError) else 502
         return 200
 
     @property
     def retry_after(self) -> int | None:
-        if self.listing is None and isinstance(self.problem, RateLimitedError):
+        if self.listing is None and isinstance(self.problem, RetryLaterError):
             return max(1, round(self.problem.retry_after))
         return None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dashboard.actions.list_params import STATUSES, ListState
-from dashboard.history.query import archived_rest
+from dashboard.history.query import ListFilter, archived_rest
 from dashboard.polling import reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor
@@ -68,6 +68,15 @@ def matcher(state: ListState) -> Callable[[Action], bool]:
     return matches
 
 
+def archive_filter(state: ListState) -> ListFilter | None:
+    """What of the state the archive can answer; None for an unfiltered list."""
+    if not state.filtered:
+        return None
+    request_id = state.q if state.search_kind == "request" else None
+    return ListFilter(context=state.context, type=state.type, status=state.status,
+                      request_id=request_id)
+
+
 def scan(state: ListState, *, budget: int) -> Listing:
     """The rows of the page starting at `state.cursor`, within `budget` upstream pages.
 
@@ -84,8 +93,9 @@ def scan(state: ListState, *, budget: int) -> Listing:
     following: Cursor | None = cursor
     budget_spent = False
     archived = None
+    filters = archive_filter(state)
     while True:
-        archived = archived_rest(state, cursor, wanted - len(rows))
+        archived = archived_rest(filters, cursor, wanted - len(rows))
         if archived is not None:  # the archive holds everything older: no upstream call
             rows.extend(archived.rows)
             following = archived.next_cursor

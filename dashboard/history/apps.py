@@ -5,3 +5,9 @@ class HistoryConfig(AppConfig):
     name = "dashboard.history"
     label = "history"
     verbose_name = "Async action history"
+
+    def ready(self) -> None:
+        from dashboard.history.polling_archive import DatabaseArchive
+        from dashboard.polling import archiving
+
+        archiving.register(DatabaseArchive())  # finished actions the polling layer reads

@@ -1,6 +1,8 @@
-"""What the polling layer calls: the archive in front of detail reads, and archiving what it
-reads. None of these may break a page: any fault (a database error, no database at all) is
-logged and the page goes on without the archive."""
+"""The archive as the polling layer sees it (dashboard.polling.archiving.Archive).
+
+Registered by HistoryConfig.ready(). A database fault never breaks a page: it is logged and
+the page goes on without the archive.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
+from django.db import DatabaseError
+
+from dashboard.polling.store import Fetched
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
@@ -20,46 +25,50 @@ logger = logging.getLogger(__name__)
 # Pages already archived, by (cursor, fetched_at): a page served again from the polling
 # cache costs no database write.
 _MEMO_SIZE = 256
-_archived_pages: OrderedDict[tuple[str, datetime], None] = OrderedDict()
-_memo_lock = threading.Lock()
 
 
-def archived(action_id: str) -> tuple[Action, datetime] | None:
-    """The archived detail of a terminal action, so the page needs no upstream call."""
-    if not is_valid_action_id(action_id):
-        return None
-    try:
-        return archived_detail(action_id)
-    except Exception:  # the archive is optional for every page
-        logger.exception("Reading action %s from the archive failed", action_id)
-        return None
+class DatabaseArchive:
+    """Terminal actions the polling layer reads go into ArchivedAction; finished ones are
+    served from there without an upstream call."""
 
+    def __init__(self) -> None:
+        self._archived_pages: OrderedDict[tuple[str, datetime], None] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
-def saw_action(action: Action, *, stale: bool = False) -> None:
-    """A terminal action the layer read: fresh ones come from the detail endpoint; a stale one
-    may be a list item, so it is stored list-level."""
-    if not action.is_terminal:
-        return
-    try:
-        archive_action(action, detail=not stale)
-    except Exception:  # the archive is optional for every page
-        logger.exception("Archiving action %s failed", action.id)
+    def archived(self, action_id: str) -> Fetched[Action] | None:
+        if not is_valid_action_id(action_id):
+            return None
+        try:
+            found = archived_detail(action_id)
+        except DatabaseError:
+            logger.exception("Reading action %s from the archive failed", action_id)
+            return None
+        return Fetched(*found) if found is not None else None
 
-
-def saw_page(page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:
-    """Archive a page's terminal actions (list-level), once per upstream read of it."""
-    memo = (cursor.to_param() if cursor else "", fetched_at)
-    with _memo_lock:
-        if memo in _archived_pages:
+    def saw_action(self, action: Action, *, detail: bool) -> None:
+        """Fresh detail reads are stored with their result; a stale one may be a list item,
+        so it is stored list-level."""
+        if not action.is_terminal:
             return
-        _archived_pages[memo] = None
-        while len(_archived_pages) > _MEMO_SIZE:
-            _archived_pages.popitem(last=False)
-    try:
-        archive_actions(page.actions)
-        if cursor is None:
-            extend_from_newest(page.actions)
-    except Exception:  # the archive is optional for every page
-        logger.exception("Archiving a page of actions failed")
-        with _memo_lock:
-            _archived_pages.pop(memo, None)
+        try:
+            archive_action(action, detail=detail)
+        except DatabaseError:
+            logger.exception("Archiving action %s failed", action.id)
+
+    def saw_page(self, page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:
+        """Archive a page's terminal actions (list-level), once per upstream read of it."""
+        memo = (cursor.to_param() if cursor else "", fetched_at)
+        with self._memo_lock:
+            if memo in self._archived_pages:
+                return
+            self._archived_pages[memo] = None
+            while len(self._archived_pages) > _MEMO_SIZE:
+                self._archived_pages.popitem(last=False)
+        try:
+            archive_actions(page.actions)
+            if cursor is None:
+                extend_from_newest(page.actions)
+        except DatabaseError:
+            logger.exception("Archiving a page of actions failed")
+            with self._memo_lock:
+                self._archived_pages.pop(memo, None)

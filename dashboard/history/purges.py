@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 
-from dashboard.actions.detail_failures import csv_stream
+from dashboard.csvsafe import csv_stream
 from dashboard.voucherify import catalog
 
 from .models import ArchivedAction

@@ -88,17 +88,28 @@ def coverage() -> SyncState | None:
     return state if state is not None and state.synced else None
 
 
-def archived_rest(state: object, cursor: Cursor | None, wanted: int) -> ArchiveAnswer | None:
-    """For the list's scan (a ListState): the rest of a filtered page from `cursor` on, when
-    the archive holds that range; the newest page (cursor None) always comes from upstream."""
-    if cursor is None or wanted < 1 or not getattr(state, "filtered", False):
+@dataclass(frozen=True)
+class ListFilter:
+    """The filters of a list page the archive can answer (the list page builds it)."""
+
+    context: str | None = None
+    type: str | None = None
+    status: str | None = None
+    request_id: str | None = None
+
+
+def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
+                  wanted: int) -> ArchiveAnswer | None:
+    """For the list's scan: the rest of a filtered page (`filters` None: unfiltered) from
+    `cursor` on, when the archive holds that range; the newest page (cursor None) always
+    comes from upstream."""
+    if filters is None or cursor is None or wanted < 1:
         return None
-    request = getattr(state, "search_kind", None) == "request"
     return archived_matches(
-        context=getattr(state, "context", None),
-        type=getattr(state, "type", None),
-        status=getattr(state, "status", None),
+        context=filters.context,
+        type=filters.type,
+        status=filters.status,
         before=cursor,
         limit=wanted,
-        request_id=getattr(state, "q", None) if request else None,
+        request_id=filters.request_id,
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from dashboard.actions.templatetags.action_format import format_duration
+from dashboard.formatting import format_duration
 
 from .charts import SERIES, DayBar, TypeFigures
 

@@ -3,8 +3,8 @@
 Each run first catches up on the newest actions down to the covered range, then goes on
 older from where the last run stopped, then spends what is left of its cap on details:
 metadata key purges first (who started them, how many records), then FAILED actions.
-Every call is paid from the polling layer's shared budget at background priority, so a run
-from cron never takes the calls that people's page loads need.
+Every call passes the polling layer's gate at background priority, so a run from cron never
+takes the calls that people's page loads need.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import TypeVar
 
 from django.utils import timezone
 
-from dashboard.polling import budget
+from dashboard.polling import gate
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor
-from dashboard.voucherify.errors import NotFoundError, RateLimitedError, VoucherifyError
+from dashboard.voucherify.errors import BudgetExhaustedError, NotFoundError, VoucherifyError
 from dashboard.voucherify.models import Action, ActionPage
 
 from .archive import archive_action, archive_actions, missing_details
@@ -86,7 +86,9 @@ class Sync:
 
     # --- calls -------------------------------------------------------------------------
 
-    def _spend(self) -> None:
+    def _call(self, read: Callable[[], T]) -> T:
+        """One call through the shared gate at background priority; while the budget is short,
+        wait for it (up to MAX_BUDGET_WAIT in all)."""
         # A stop request ends the run like a spent cap: what was read is saved, so the
         # next run resumes from there instead of walking the same pages again.
         if self.progress.calls >= self.max_calls or self._should_stop():
@@ -94,9 +96,9 @@ class Sync:
         waited = 0.0
         while True:
             try:
-                budget.spend(background=True)
-                break
-            except budget.BudgetShortError as short:
+                with gate.priority(background=True):
+                    value = read()
+            except BudgetExhaustedError as short:
                 pause = max(1.0, min(short.retry_after, 60.0))
                 if waited + pause > MAX_BUDGET_WAIT:
                     self.progress.problem = str(short)
@@ -106,17 +108,12 @@ class Sync:
                 waited += pause
                 if self._should_stop():
                     raise CapReached from None
-        self.progress.calls += 1
-
-    def _call(self, read: Callable[[], T]) -> T:
-        self._spend()
-        try:
-            return read()
-        except RateLimitedError as error:
-            budget.note_rate_limited(error)
-            raise
-        finally:
-            budget.note_rate_state(self.client.rate_limit)
+                continue
+            except VoucherifyError:
+                self.progress.calls += 1
+                raise
+            self.progress.calls += 1
+            return value
 
     def _failed(self, error: VoucherifyError) -> None:
         self.progress.problem = str(error)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 
 def upstream_observer(method: str, endpoint: str, status: int, elapsed: float) -> None:
-    """The VoucherifyClient `on_response` hook: count the call, remember the auth outcome."""
+    """Told of every upstream exchange (registered with the polling gate by ObservabilityConfig):
+    count the call, remember the auth outcome."""
     from dashboard.observability import credentials, metrics
 
     metrics.observe_upstream(method, endpoint, status, elapsed)

@@ -30,6 +30,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from dashboard.observability import viewers
+from dashboard.polling import budget, stats
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +90,11 @@ class SharedStateCollector(Collector):
 
 
 def _budget_left() -> float:
-    from dashboard.polling import budget
-
     return budget.tokens_left()
 
 
 def _lookups(index: int) -> Callable[[], float]:
     def read() -> float:
-        from dashboard.polling import stats
-
         return stats.lookups_last_minute()[index]
 
     return read
@@ -149,7 +146,7 @@ def authorized(request: HttpRequest, token: str) -> bool:
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """/metrics for a scraper holding METRICS_TOKEN; absent (404) when no token is set."""
-    token = getattr(settings, "METRICS_TOKEN", None)
+    token = settings.METRICS_TOKEN
     if not token:
         raise Http404("Metrics are off: set METRICS_TOKEN to turn them on.")
     if not authorized(request, token):

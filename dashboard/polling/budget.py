@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from dashboard.counters import bump
-from dashboard.voucherify.errors import RateLimitedError
+from dashboard.voucherify.errors import BudgetExhaustedError
 from dashboard.voucherify.models import RateLimitState
 
 from . import store
@@ -33,12 +33,6 @@ RETRY_AT_KEY = store.key("retry_at")
 RATE_STATE_KEY = store.key("rate_limit")
 # With no X-Rate-Limit-Retry, a low Remaining is believed for this long.
 UPSTREAM_WINDOW_SECONDS = 60.0
-
-
-class BudgetShortError(RateLimitedError):
-    """The dashboard holds back its call: its own budget or the upstream's is spent for now."""
-
-    default_message = "The dashboard's budget of upstream calls is spent for the moment."
 
 
 @dataclass(frozen=True)
@@ -52,12 +46,12 @@ class Allowance:
 
 def allowance() -> Allowance:
     cap = int(settings.VOUCHERIFY_CALLS_PER_MINUTE)
-    reserve = min(int(getattr(settings, "VOUCHERIFY_BUDGET_RESERVE", 0)), cap - 1)
+    reserve = min(int(settings.VOUCHERIFY_BUDGET_RESERVE), cap - 1)
     return Allowance(cap=cap, reserve=max(0, reserve))
 
 
 def upstream_reserve() -> int:
-    return int(getattr(settings, "VOUCHERIFY_UPSTREAM_RESERVE", 0))
+    return int(settings.VOUCHERIFY_UPSTREAM_RESERVE)
 
 
 def _counter(second: int) -> str:
@@ -114,7 +108,7 @@ def seconds_until_tokens(background: bool, now: float | None = None) -> float:
 
 
 def spend(*, background: bool) -> None:
-    """Take one token or raise BudgetShortError; never lets the window exceed the cap."""
+    """Take one token or raise BudgetExhaustedError; never lets the window exceed the cap."""
     now = store.now()
     until = blocked_until(now)
     if until is not None:
@@ -131,18 +125,18 @@ def spend(*, background: bool) -> None:
         raise _short(wait, f"the dashboard's budget of {allowance().cap} calls a minute is spent")
 
 
-def _short(wait: float, reason: str) -> BudgetShortError:
+def _short(wait: float, reason: str) -> BudgetExhaustedError:
     wait = max(0.0, wait)
-    return BudgetShortError(
+    return BudgetExhaustedError(
         f"Not asking Voucherify for now: {reason}; next call in about {math.ceil(wait)} s.",
         retry_after=wait,
         key="dashboard_budget",
     )
 
 
-def note_rate_limited(error: RateLimitedError) -> None:
+def note_retry_after(seconds: float) -> None:
     """Remember a 429's retry moment for every process."""
-    retry_at = error.retry_at.timestamp()
+    retry_at = store.now() + seconds
     current = cache.get(RETRY_AT_KEY)
     if not isinstance(current, int | float) or current < retry_at:
         cache.set(RETRY_AT_KEY, retry_at, max(1, math.ceil(retry_at - store.now()) + 5))

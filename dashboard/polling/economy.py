@@ -19,9 +19,10 @@ from django.core.cache import cache
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.errors import (
+    BudgetExhaustedError,
     InvalidActionIdError,
     NotFoundError,
-    RateLimitedError,
+    RetryLaterError,
     UnavailableError,
     UpstreamError,
     VoucherifyError,
@@ -29,7 +30,7 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import budget, singleflight, slices, stats, store
+from . import gate, singleflight, slices, stats, store
 from .store import Entry, Fetched
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ def interval() -> float:
 
 
 def older_page_max_age() -> float:
-    return max(interval(), float(getattr(settings, "ACTIONS_OLDER_PAGE_MAX_AGE", 30.0)))
+    return max(interval(), float(settings.ACTIONS_OLDER_PAGE_MAX_AGE))
 
 
 def action_key(action_id: str) -> str:
@@ -65,7 +66,7 @@ def page_key(limit: int, cursor: Cursor) -> str:
 
 def _backoff(error: VoucherifyError) -> float:
     """How long after this error nobody asks again for the same resource."""
-    if isinstance(error, RateLimitedError):
+    if isinstance(error, RetryLaterError):
         return 1.0  # the budget itself knows when calls may resume; it is cheap to ask
     if isinstance(error, UnavailableError | UpstreamError):
         return 2 * interval()
@@ -94,25 +95,21 @@ def _obtain(
     """A fresh entry, from the cache or from one shared, budgeted upstream call."""
     problem = _recent_problem(resource)
     # A background refusal does not hold back a page load, which may spend the reserve.
-    if problem is not None and (background or not isinstance(problem, budget.BudgetShortError)):
+    if problem is not None and (background or not isinstance(problem, BudgetExhaustedError)):
         raise problem
 
     def fresh() -> Entry[Any] | None:
         entry = read()
         return entry if entry is not None and entry.is_fresh(max_age) else None
 
-    def spend_and_call() -> Entry[T]:
-        budget.spend(background=background)
+    def gated_call() -> Entry[T]:
+        # Each exchange of the call is paid from the budget by the client's gate.
         try:
-            value = call()
-        except RateLimitedError as error:
-            budget.note_rate_limited(error)
-            raise
+            with gate.priority(background=background):
+                value = call()
         except (UnavailableError, UpstreamError):
             cache.set(FAILING_KEY, store.now(), 60)
             raise
-        finally:
-            budget.note_rate_state(client.rate_limit)
         cache.delete(FAILING_KEY)
         return save(value)
 
@@ -122,7 +119,7 @@ def _obtain(
     return singleflight.run(
         resource,
         fresh,
-        spend_and_call,
+        gated_call,
         lock_seconds=lock_seconds,
         wait_seconds=SHORT_WAIT_SECONDS if has_fallback else lock_seconds,
     )

@@ -12,24 +12,17 @@ benchmark's comparison only.
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
-from dashboard.history import polling_archive as history
-from dashboard.observability import upstream_observer
-from dashboard.polling import budget, economy, stats
-from dashboard.polling.store import Fetched
-from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action, ActionPage
+
+from . import archiving, budget, economy
+from .gate import get_client
+from .store import Fetched
 
 __all__ = [
     "Fetched",
@@ -40,40 +33,9 @@ __all__ = [
     "refresh_live",
 ]
 
-_client_lock = threading.Lock()
-_client: tuple[object, VoucherifyClient] | None = None
-_interval_memo: tuple[float, float] | None = None  # (computed at, seconds)
-_INTERVAL_MEMO_SECONDS = 0.5
-
-
-def get_client() -> VoucherifyClient:
-    """One client per settings.VOUCHERIFY; a new one when the setting changes.
-
-    Its transport does not retry: a retry would be an upstream call the budget did not
-    grant. A failed read is served stale and tried again on a later poll instead.
-    """
-    global _client
-    config = settings.VOUCHERIFY
-    with _client_lock:
-        if _client is None or _client[0] is not config:
-            client = VoucherifyClient(dataclasses.replace(config, retries=0))
-            client.on_response.append(stats.record_call)
-            client.on_response.append(upstream_observer)  # Prometheus + readiness
-            _client = (config, client)
-        return _client[1]
-
-
-@receiver(setting_changed)
-def _forget_client(*, setting: str, **kwargs: Any) -> None:
-    global _client, _interval_memo
-    if setting in ("VOUCHERIFY", "ACTIONS_POLL_INTERVAL", "VOUCHERIFY_CALLS_PER_MINUTE"):
-        with _client_lock:
-            _client = None
-        _interval_memo = None
-
 
 def naive() -> bool:
-    return getattr(settings, "VOUCHERIFY_POLLING_MODE", "economy") == "naive"
+    return settings.VOUCHERIFY_POLLING_MODE == "naive"
 
 
 def _now() -> datetime:
@@ -87,7 +49,7 @@ def fetch_page(
     if naive():
         return Fetched(get_client().list_actions(limit=limit, cursor=cursor), _now())
     fetched = economy.fetch_page(get_client(), limit=limit, cursor=cursor, background=background)
-    history.saw_page(fetched.value, cursor, fetched.fetched_at)  # archive its finished actions
+    archiving.current().saw_page(fetched.value, cursor, fetched.fetched_at)
     return fetched
 
 
@@ -95,11 +57,12 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
     """One action; its `result` once it is terminal (a live one may come from the list)."""
     if naive():
         return Fetched(get_client().get_action(action_id), _now())
-    archived = history.archived(action_id)  # a finished action the archive holds: no call
+    archive = archiving.current()
+    archived = archive.archived(action_id)  # a finished action the archive holds: no call
     if archived is not None:
-        return Fetched(*archived)
+        return archived
     fetched = economy.fetch_action(get_client(), action_id, background=background)
-    history.saw_action(fetched.value, stale=fetched.stale)
+    archive.saw_action(fetched.value, detail=not fetched.stale)
     return fetched
 
 
@@ -109,8 +72,9 @@ def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
     if naive():
         return {action_id: fetch_action(action_id) for action_id in dict.fromkeys(ids)}
     latest = economy.refresh_live(get_client(), ids)
+    archive = archiving.current()
     for fetched in latest.values():
-        history.saw_action(fetched.value, stale=fetched.stale)
+        archive.saw_action(fetched.value, detail=not fetched.stale)
     return latest
 
 
@@ -121,17 +85,11 @@ def poll_interval() -> float:
     token frees up or the upstream's retry moment) or while the upstream is failing; never
     more than ACTIONS_MAX_POLL_INTERVAL.
     """
-    global _interval_memo
     base = float(settings.ACTIONS_POLL_INTERVAL)
     if naive():
         return base
-    now = time.monotonic()
-    if _interval_memo is not None and now - _interval_memo[0] < _INTERVAL_MEMO_SECONDS:
-        return _interval_memo[1]
-    longest = max(base, float(getattr(settings, "ACTIONS_MAX_POLL_INTERVAL", 30.0)))
+    longest = max(base, float(settings.ACTIONS_MAX_POLL_INTERVAL))
     seconds = max(base, budget.seconds_until_tokens(background=True))
     if economy.upstream_failing():
         seconds = max(seconds, 3 * base)
-    seconds = round(min(longest, seconds), 1)
-    _interval_memo = (now, seconds)
-    return seconds
+    return round(min(longest, seconds), 1)

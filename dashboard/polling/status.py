@@ -67,7 +67,7 @@ def current(poll_interval: float) -> PollingStatus:
         )
     hits, misses = stats.lookups_last_minute(now)
     return PollingStatus(
-        mode=getattr(settings, "VOUCHERIFY_POLLING_MODE", "economy"),
+        mode=settings.VOUCHERIFY_POLLING_MODE,
         calls_per_minute=allowance.cap,
         reserve=allowance.reserve,
         upstream_reserve=budget.upstream_reserve(),

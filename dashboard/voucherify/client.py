@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -16,7 +17,6 @@ from urllib3.exceptions import (
     NewConnectionError,
     ReadTimeoutError,
 )
-from urllib3.util.retry import Retry
 
 from dashboard import __version__
 
@@ -30,6 +30,7 @@ from .errors import (
     UnavailableError,
     VoucherifyError,
     error_from_response,
+    retry_after_seconds,
 )
 from .models import Action, ActionPage, RateLimitState
 from .paging import MAX_LIMIT, build_page, fresh_actions, upstream_limit
@@ -43,35 +44,43 @@ USER_AGENT = (
 LIST_ENDPOINT = "/v1/async-actions"
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"
 RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_METHODS = frozenset({"GET", "HEAD"})
 
 # (method, endpoint template, HTTP status or 0 when no response came, seconds taken)
 ResponseHook = Callable[[str, str, int, float], None]
 
 
-def build_session(config: VoucherifyConfig) -> requests.Session:
-    """A session whose adapter retries idempotent calls on connection faults and 502/503/504.
+class Gate(Protocol):
+    """Stands before every HTTP exchange: each attempt, retries, token requests included."""
 
-    429 is deliberately not retried here: waiting out Retry-After inside a web request would
-    hold the page for a minute, so the caller gets RateLimitedError with `retry_after`.
-    """
-    retry = Retry(
-        total=config.retries,
-        connect=config.retries,
-        read=config.retries,
-        status=config.retries,
-        other=0,
-        redirect=0,
-        allowed_methods=frozenset({"GET", "HEAD"}),
-        status_forcelist=RETRY_STATUSES,
-        backoff_factor=config.backoff_factor,
-        backoff_max=config.backoff_max,
-        backoff_jitter=config.backoff_factor,
-        respect_retry_after_header=False,
-        raise_on_status=False,
-        raise_on_redirect=False,
-    )
+    def admit(self) -> None:
+        """Called before an exchange is sent; raises a VoucherifyError to refuse it."""
+        ...
+
+    def observe(
+        self, status: int, rate_limit: RateLimitState | None, retry_after: float | None
+    ) -> None:
+        """Called after each answer: its status, X-Rate-Limit-* state and a 429's wait."""
+        ...
+
+
+class OpenGate:
+    """Lets every exchange through: the plain client, outside the dashboard."""
+
+    def admit(self) -> None:
+        return None
+
+    def observe(
+        self, status: int, rate_limit: RateLimitState | None, retry_after: float | None
+    ) -> None:
+        return None
+
+
+def build_session(config: VoucherifyConfig) -> requests.Session:
+    """A session that never retries by itself: the client retries, so that every attempt
+    passes its gate (see VoucherifyClient._send)."""
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
+    adapter = HTTPAdapter(max_retries=0, pool_maxsize=10)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT
@@ -84,10 +93,20 @@ def _no_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:
 
 
 class VoucherifyClient:
+    """Idempotent calls are retried on connection faults and 502/503/504, with capped
+    exponential backoff and jitter. 429 is deliberately not retried: waiting out Retry-After
+    inside a web request would hold the page for a minute, so the caller gets
+    RateLimitedError with `retry_after`."""
+
     def __init__(
-        self, config: VoucherifyConfig, *, session: requests.Session | None = None
+        self,
+        config: VoucherifyConfig,
+        *,
+        session: requests.Session | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.config = config
+        self.gate: Gate = gate if gate is not None else OpenGate()
         self._session = session if session is not None else build_session(config)
         self._auth = authenticator_for(config, self._fetch_token)
         self.rate_limit: RateLimitState | None = None
@@ -212,33 +231,59 @@ class VoucherifyClient:
         params: dict[str, Any] | None = None,
         data: dict[str, str] | None = None,
     ) -> requests.Response:
-        started = time.perf_counter()
-        try:
-            response = self._session.request(
-                method,
-                self.config.api_url + path,
-                params=params,
-                data=data,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
-                timeout=(self.config.connect_timeout, self.config.read_timeout),
-                auth=_no_netrc,
-                allow_redirects=False,  # a redirect must never carry the keys to another host
-            )
-        except requests.RequestException as exc:
+        """One exchange, retried where safe; every attempt passes the gate first."""
+        attempts = 1 + (self.config.retries if method in RETRY_METHODS else 0)
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            self.gate.admit()
+            started = time.perf_counter()
+            try:
+                response = self._session.request(
+                    method,
+                    self.config.api_url + path,
+                    params=params,
+                    data=data,
+                    headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
+                    timeout=(self.config.connect_timeout, self.config.read_timeout),
+                    auth=_no_netrc,
+                    allow_redirects=False,  # a redirect must never carry the keys to another host
+                )
+            except requests.RequestException as exc:
+                elapsed = time.perf_counter() - started
+                self._notify(method, template, 0, elapsed)
+                logger.warning("%s %s failed after %.2f s: %s", method, template, elapsed,
+                               type(exc).__name__)
+                if last or not _retryable(exc):
+                    raise UnavailableError(_unavailable_message(exc, self.config)) from None
+                self.pause(self.backoff(attempt))
+                continue
             elapsed = time.perf_counter() - started
-            self._notify(method, template, 0, elapsed)
-            logger.warning("%s %s failed after %.2f s: %s", method, template, elapsed,
-                           type(exc).__name__)
-            raise UnavailableError(_unavailable_message(exc, self.config)) from None
-        elapsed = time.perf_counter() - started
-        for attempt in getattr(getattr(response.raw, "retries", None), "history", ()):
-            self._notify(method, template, attempt.status or 0, 0.0)
-        self._notify(method, template, response.status_code, elapsed)
-        state = RateLimitState.from_headers(response.headers)
-        if state is not None:
-            self.rate_limit = state
-        logger.debug("%s %s -> %s in %.2f s", method, template, response.status_code, elapsed)
-        return response
+            self._notify(method, template, response.status_code, elapsed)
+            state = RateLimitState.from_headers(response.headers)
+            if state is not None:
+                self.rate_limit = state
+            wait = retry_after_seconds(response.headers) if response.status_code == 429 else None
+            self.gate.observe(response.status_code, state, wait)
+            logger.debug("%s %s -> %s in %.2f s", method, template, response.status_code, elapsed)
+            if last or response.status_code not in RETRY_STATUSES:
+                return response
+            response.close()
+            self.pause(self.backoff(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retry number `attempt`: none before the first, then exponential,
+        with jitter, capped at backoff_max."""
+        if attempt <= 1:
+            return 0.0
+        factor = self.config.backoff_factor
+        delay = factor * 2 ** (attempt - 1) + random.uniform(0, factor)
+        return min(self.config.backoff_max, delay)
+
+    def pause(self, seconds: float) -> None:
+        """Waits between retries (tests may replace it)."""
+        if seconds > 0:
+            time.sleep(seconds)
 
     def _notify(self, method: str, template: str, status: int, elapsed: float) -> None:
         for hook in list(self.on_response):
@@ -252,6 +297,11 @@ def _checked_limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}.")
     return limit
+
+
+def _retryable(exc: requests.RequestException) -> bool:
+    """Connection faults and timeouts; not a body that could not be decoded, say."""
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
 
 
 def _unavailable_message(exc: requests.RequestException, config: VoucherifyConfig) -> str:
@@ -278,4 +328,4 @@ def _root_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
-__all__ = ["VoucherifyClient", "VoucherifyError", "build_session"]
+__all__ = ["Gate", "OpenGate", "VoucherifyClient", "VoucherifyError", "build_session"]

@@ -68,10 +68,8 @@ class NotFoundError(VoucherifyError):
     default_message = "Voucherify has no such resource."
 
 
-class RateLimitedError(VoucherifyError):
-    """429: the project's request budget is spent until `retry_at`."""
-
-    default_message = "Voucherify's request limit for this project is reached."
+class RetryLaterError(VoucherifyError):
+    """No answer for now, and a known moment to try again: `retry_after` seconds from now."""
 
     def __init__(
         self, message: str | None = None, *, retry_after: float = DEFAULT_RETRY_AFTER, **kwargs: Any
@@ -82,6 +80,19 @@ class RateLimitedError(VoucherifyError):
 
     def __str__(self) -> str:
         return f"{super().__str__()}; retry in {self.retry_after:.0f} s"
+
+
+class RateLimitedError(RetryLaterError):
+    """429: the project's request budget is spent until `retry_at`."""
+
+    default_message = "Voucherify's request limit for this project is reached."
+
+
+class BudgetExhaustedError(RetryLaterError):
+    """Not an upstream answer: the dashboard refused to send the call, because its shared
+    per-minute budget (or the upstream's last word on its limit) allows none for now."""
+
+    default_message = "The dashboard's budget of upstream calls is spent for the moment."
 
 
 class UpstreamError(VoucherifyError):

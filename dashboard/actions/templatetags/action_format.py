@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from django import template
 from django.utils import timezone
 
+from dashboard.formatting import format_duration
+
 register = template.Library()
 
 STATUS_LABELS = {
@@ -29,26 +31,6 @@ def status_label(status: str | None) -> str:
 def status_class(status: str | None) -> str:
     """A CSS class for the status colour; unknown statuses get a neutral one."""
     return f"status-{status}" if status in STATUS_LABELS else "status-UNKNOWN"
-
-
-def format_duration(seconds: float | None) -> str:
-    """Compact human duration: 850 ms, 4.2 s, 3 min 5 s, 2 h 10 min."""
-    if seconds is None:
-        return "—"
-    if seconds < 0:
-        seconds = 0
-    if seconds < 1:
-        return f"{round(seconds * 1000)} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{round(seconds)} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 @register.filter

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django import template
 
-from dashboard.polling.budget import BudgetShortError
 from dashboard.voucherify import errors
 
 register = template.Library()
@@ -28,7 +27,7 @@ class ProblemInfo:
 
 _SENTENCES: tuple[tuple[type[errors.VoucherifyError], str, str, str], ...] = (
     # Before RateLimitedError, its base: no call was made, the dashboard held it back.
-    (BudgetShortError, "held-back",
+    (errors.BudgetExhaustedError, "held-back",
      "The dashboard is holding back its calls to Voucherify for the moment.",
      "Its calls count against the project's own API limit, so it makes only "
      "VOUCHERIFY_CALLS_PER_MINUTE a minute and waits whenever Voucherify asks it to."),

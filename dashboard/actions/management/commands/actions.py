@@ -8,15 +8,15 @@ import logging
 from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.history.purges import user_text
+from dashboard.polling.gate import get_client
 from dashboard.voucherify import Action, VoucherifyClient, VoucherifyError
 from dashboard.voucherify.dates import format_timestamp
 
-# Upstream list calls one `list` may spend looking for matches: each is paid from the
-# project's rate limit, which the customer's production integration shares.
+# Upstream list calls one `list` may spend looking for matches: each is paid from the shared
+# budget and the project's rate limit, which the customer's production integration shares.
 MAX_LIST_CALLS = 10
 FAILED_ROWS_SHOWN = 20
 STATUSES = ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED")
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         show.add_argument("--json", action="store_true", help="Print the raw JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        client = VoucherifyClient(settings.VOUCHERIFY)
+        client = get_client()  # the dashboard's one gated client: every call is budgeted
         quiet = options["verbosity"] < 2
         with _quieted(QUIET_LOGGERS if quiet else ()):
             self._run(client, options)

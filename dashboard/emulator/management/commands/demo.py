@@ -40,6 +40,7 @@ class Command(BaseCommand):
         env = {
             **os.environ,
             "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1"),
+            "DASHBOARD_EMULATOR": "1",  # its `emulator` command serves the made-up project
             "VOUCHERIFY_API_URL": f"http://127.0.0.1:{emulator_port}",
             "VOUCHERIFY_APP_ID": DEMO_APP_ID,
             "VOUCHERIFY_APP_TOKEN": DEMO_APP_TOKEN,

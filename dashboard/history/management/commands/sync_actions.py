@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.history.state import acquire_lock, lock_holder, release_lock
 from dashboard.history.sync import Progress, Sync
-from dashboard.polling.reads import get_client
+from dashboard.polling.gate import get_client
 from dashboard.voucherify.dates import parse_user_datetime
 
 DEFAULT_MAX_CALLS = 100

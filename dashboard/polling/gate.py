@@ -1,0 +1,89 @@
+"""The one gate to Voucherify, and the one client behind it.
+
+Every HTTP exchange the dashboard has with the upstream (pages, `manage.py actions`,
+`sync_actions`, OAuth token requests, the renewal after a 401, each retry) goes through
+`get_client()`, whose gate spends one token of the shared per-minute budget before the
+exchange is sent, and records what the answer says about the upstream's own limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from dashboard.voucherify.client import ResponseHook, VoucherifyClient
+from dashboard.voucherify.config import VoucherifyConfig
+from dashboard.voucherify.models import RateLimitState
+
+from . import budget, stats
+
+logger = logging.getLogger(__name__)
+
+# Background (polls, the backfill) leaves VOUCHERIFY_BUDGET_RESERVE to page loads.
+_background: ContextVar[bool] = ContextVar("upstream_background", default=False)
+_observers: list[ResponseHook] = []
+
+
+@contextmanager
+def priority(*, background: bool) -> Iterator[None]:
+    """Calls made inside are paid at this priority (a page load a person asked for, or not)."""
+    token = _background.set(background)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+class BudgetGate:
+    """voucherify.client.Gate over the shared budget (dashboard/polling/budget.py)."""
+
+    def admit(self) -> None:
+        budget.spend(background=_background.get())
+
+    def observe(
+        self, status: int, rate_limit: RateLimitState | None, retry_after: float | None
+    ) -> None:
+        budget.note_rate_state(rate_limit)
+        if retry_after is not None:
+            budget.note_retry_after(retry_after)
+
+
+def add_observer(hook: ResponseHook) -> None:
+    """Also tell `hook` about every exchange (observability registers its metrics here)."""
+    if hook not in _observers:
+        _observers.append(hook)
+
+
+def _tell_observers(method: str, endpoint: str, status: int, elapsed: float) -> None:
+    for hook in list(_observers):
+        hook(method, endpoint, status, elapsed)
+
+
+def get_client() -> VoucherifyClient:
+    """The client for settings.VOUCHERIFY; a new one when the setting changes."""
+    return _client_for(settings.VOUCHERIFY)
+
+
+@functools.lru_cache(maxsize=1)
+def _client_for(config: VoucherifyConfig) -> VoucherifyClient:
+    # No retries: a failed read is served stale and tried again on a later poll, which
+    # costs no more than a retry and holds no page.
+    client = VoucherifyClient(dataclasses.replace(config, retries=0), gate=BudgetGate())
+    client.on_response.append(stats.record_call)
+    client.on_response.append(_tell_observers)
+    return client
+
+
+@receiver(setting_changed)
+def _forget_client(*, setting: str, **kwargs: Any) -> None:
+    if setting == "VOUCHERIFY":
+        _client_for.cache_clear()
