@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -82,10 +82,10 @@ def blocked_until(now: float | None = None) -> float | None:
     """Epoch second before which no call may be made (429 or upstream reserve), else None."""
     now = store.now() if now is None else now
     moments = [cache.get(RETRY_AT_KEY)]
-    state = cache.get(RATE_STATE_KEY)
-    if isinstance(state, dict) and state.get("remaining") is not None:
-        if state["remaining"] <= upstream_reserve():
-            moments.append(state.get("retry_at") or state["observed_at"] + UPSTREAM_WINDOW_SECONDS)
+    state = rate_state()
+    if state is not None and state.remaining is not None and state.remaining <= upstream_reserve():
+        until = state.retry_at or state.observed_at + timedelta(seconds=UPSTREAM_WINDOW_SECONDS)
+        moments.append(until.timestamp())
     future = [moment for moment in moments if isinstance(moment, int | float) and moment > now]
     return max(future) if future else None
 
@@ -144,24 +144,13 @@ def note_retry_after(seconds: float) -> None:
 
 def note_rate_state(state: RateLimitState | None) -> None:
     """Keep the upstream's latest X-Rate-Limit-* headers for the budget and the status page."""
-    if state is None:
-        return
-    cache.set(
-        RATE_STATE_KEY,
-        {
-            "limit": state.limit,
-            "remaining": state.remaining,
-            "retry_at": state.retry_at.timestamp() if state.retry_at else None,
-            "type": state.type,
-            "observed_at": state.observed_at.timestamp(),
-        },
-        store.KEEP_SECONDS,
-    )
+    if state is not None:
+        cache.set(RATE_STATE_KEY, state, store.KEEP_SECONDS)
 
 
-def rate_state() -> dict | None:
+def rate_state() -> RateLimitState | None:
     state = cache.get(RATE_STATE_KEY)
-    return state if isinstance(state, dict) else None
+    return state if isinstance(state, RateLimitState) else None
 
 
 def retry_at() -> datetime | None:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -31,7 +32,7 @@ from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
 from . import gate, singleflight, slices, stats, store
-from .store import Entry, Fetched
+from .store import Fetched
 
 T = TypeVar("T")
 NEWEST_KEY = store.key("newest")
@@ -84,25 +85,25 @@ def _recent_problem(resource: str) -> VoucherifyError | None:
 def _obtain(
     client: VoucherifyClient,
     resource: str,
-    read: Callable[[], Entry[Any] | None],
+    read: Callable[[], Fetched[Any] | None],
     call: Callable[[], T],
-    save: Callable[[T], Entry[T]],
+    save: Callable[[T], Fetched[T]],
     *,
     max_age: float,
     background: bool,
     has_fallback: bool,
-) -> Entry[Any]:
+) -> Fetched[Any]:
     """A fresh entry, from the cache or from one shared, budgeted upstream call."""
     problem = _recent_problem(resource)
     # A background refusal does not hold back a page load, which may spend the reserve.
     if problem is not None and (background or not isinstance(problem, BudgetExhaustedError)):
         raise problem
 
-    def fresh() -> Entry[Any] | None:
+    def fresh() -> Fetched[Any] | None:
         entry = read()
         return entry if entry is not None and entry.is_fresh(max_age) else None
 
-    def gated_call() -> Entry[T]:
+    def gated_call() -> Fetched[T]:
         # Each exchange of the call is paid from the budget by the client's gate.
         try:
             with gate.priority(background=background):
@@ -125,10 +126,10 @@ def _obtain(
     )
 
 
-def _stale_or_raise(known: Entry[T] | None, error: VoucherifyError) -> Fetched[T]:
+def _stale_or_raise(known: Fetched[T] | None, error: VoucherifyError) -> Fetched[T]:
     if known is None or isinstance(error, NotFoundError):
         raise error
-    return known.served(problem=error)
+    return known.stale_because(error)
 
 
 def upstream_failing() -> bool:
@@ -138,7 +139,7 @@ def upstream_failing() -> bool:
 # --- pages ---------------------------------------------------------------------------
 
 
-def _newest(client: VoucherifyClient, *, background: bool, known: Entry[ActionPage] | None):
+def _newest(client: VoucherifyClient, *, background: bool, known: Fetched[ActionPage] | None):
     return _obtain(
         client,
         "newest",
@@ -151,9 +152,8 @@ def _newest(client: VoucherifyClient, *, background: bool, known: Entry[ActionPa
     )
 
 
-def _sliced(entry_fetched: Fetched[ActionPage], limit: int) -> Fetched[ActionPage]:
-    page = slices.newest_slice(entry_fetched.value, limit)
-    return Fetched(page, entry_fetched.fetched_at, entry_fetched.stale, entry_fetched.problem)
+def _sliced(fetched: Fetched[ActionPage], limit: int) -> Fetched[ActionPage]:
+    return dataclasses.replace(fetched, value=slices.newest_slice(fetched.value, limit))
 
 
 def _older_from_newest(cursor: Cursor, limit: int) -> Fetched[ActionPage] | None:
@@ -161,7 +161,7 @@ def _older_from_newest(cursor: Cursor, limit: int) -> Fetched[ActionPage] | None
     if newest is None or not newest.is_fresh(older_page_max_age()):
         return None
     page = slices.older_slice(newest.value, cursor, limit)
-    return None if page is None else Fetched(page, newest.fetched_at, False, None)
+    return None if page is None else Fetched(page, newest.fetched_at)
 
 
 def fetch_page(
@@ -173,12 +173,12 @@ def fetch_page(
         known = store.load(NEWEST_KEY)
         if known is not None and known.is_fresh(interval()):
             stats.record_lookup(hit=True)
-            return _sliced(known.served(), limit)
+            return _sliced(known, limit)
         try:
             entry = _newest(client, background=background, known=known)
         except VoucherifyError as error:
             return _sliced(_stale_or_raise(known, error), limit)
-        return _sliced(entry.served(), limit)
+        return _sliced(entry, limit)
     from_newest = _older_from_newest(cursor, limit)
     if from_newest is not None:
         stats.record_lookup(hit=True)
@@ -187,7 +187,7 @@ def fetch_page(
     known = store.load(name)
     if known is not None and known.is_fresh(older_page_max_age()):
         stats.record_lookup(hit=True)
-        return known.served()
+        return known
     try:
         entry = _obtain(
             client,
@@ -201,33 +201,33 @@ def fetch_page(
         )
     except VoucherifyError as error:
         return _stale_or_raise(known, error)
-    return entry.served()
+    return entry
 
 
 # --- actions -------------------------------------------------------------------------
 
 
-def _listed(newest: Entry[ActionPage] | None, action_id: str) -> Entry[Action] | None:
+def _listed(newest: Fetched[ActionPage] | None, action_id: str) -> Fetched[Action] | None:
     if newest is None:
         return None
     for action in newest.value.actions:
         if action.id == action_id:
-            return Entry(action, newest.fetched_at)
+            return Fetched(action, newest.fetched_at)
     return None
 
 
-def _save_detail(action: Action) -> Entry[Action]:
+def _save_detail(action: Action) -> Fetched[Action]:
     if action.is_terminal:  # immutable from now on: never asked for again
         return store.save(final_key(action.id), action, forever=True)
     return store.save(action_key(action.id), action)
 
 
 def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool):
-    def read() -> Entry[Action] | None:
+    def read() -> Fetched[Action] | None:
         found = store.load_many([final_key(action_id), action_key(action_id)])
         final = found.get(final_key(action_id))
         if final is not None:  # a final entry is fresh forever
-            return Entry(final.value, store.now())
+            return store.read_now(final.value)
         return found.get(action_key(action_id))
 
     entry = _obtain(
@@ -255,13 +255,13 @@ def fetch_action(
     final = found.get(final_key(action_id))
     if final is not None:
         stats.record_lookup(hit=True)
-        return final.served()
+        return final
     newest = found.get(NEWEST_KEY)
     listed = _listed(newest, action_id)
     known = store.newest([found.get(action_key(action_id)), listed])
     if known is not None and known.value.is_live and known.is_fresh(interval()):
         stats.record_lookup(hit=True)
-        return known.served()
+        return known
     maybe_listed = listed is not None or newest is None or (
         from_list and known is None and not newest.is_fresh(interval())
     )
@@ -274,7 +274,7 @@ def fetch_action(
             return _stale_or_raise(known, error)
         listed = _listed(newest, action_id)
         if listed is not None and listed.value.is_live:
-            return listed.served()
+            return listed
         known = store.newest([known, listed])
     # Older than the newest page, or just became terminal there: its own detail call. The
     # latter is needed once per action and carries the result, so it may use the reserve.
@@ -284,7 +284,7 @@ def fetch_action(
                         has_fallback=known is not None)
     except VoucherifyError as error:
         return _stale_or_raise(known, error)
-    return entry.served()
+    return entry
 
 
 def refresh_live(client: VoucherifyClient, ids: Sequence[str]) -> dict[str, Fetched[Action]]:

@@ -35,12 +35,12 @@ def problem_key(resource: str) -> str:
 
 def run(
     resource: str,
-    is_done: Callable[[], store.Entry[Any] | None],
-    call: Callable[[], store.Entry[T]],
+    is_done: Callable[[], store.Fetched[Any] | None],
+    call: Callable[[], store.Fetched[T]],
     *,
     lock_seconds: float,
     wait_seconds: float,
-) -> store.Entry[T]:
+) -> store.Fetched[T]:
     """`call` once for everyone wanting `resource` now; `is_done` says whether someone has.
 
     `is_done` returns the fresh entry when one is already there (checked again under the

@@ -59,11 +59,11 @@ def current(poll_interval: float) -> PollingStatus:
     limits = None
     if state is not None:
         limits = UpstreamLimits(
-            limit=state.get("limit"),
-            remaining=state.get("remaining"),
-            resets_at=_moment(state.get("retry_at")),
-            type=state.get("type"),
-            observed_at=_moment(state["observed_at"]) or datetime.now(UTC),
+            limit=state.limit,
+            remaining=state.remaining,
+            resets_at=state.retry_at,
+            type=state.type,
+            observed_at=state.observed_at,
         )
     hits, misses = stats.lookups_last_minute(now)
     return PollingStatus(
