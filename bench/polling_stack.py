@@ -104,7 +104,8 @@ class Stack:
         self._start_redis()
         emulator = self._spawn(
             [PYTHON, "manage.py", "emulator", "--port", str(self.emulator_port),
-             "--live-every", "0", "--rate-limit", "100"], "emulator.log")
+             "--live-every", "0", "--rate-limit", "100"], "emulator.log",
+            {**self.env, "DASHBOARD_EMULATOR": "1"})  # production settings leave it out
         wait_for(self.emulator_port, emulator, "The emulator")
         for command in (["migrate", "--noinput", "--verbosity", "0"],
                         ["collectstatic", "--noinput", "--verbosity", "0"]):
@@ -135,6 +136,8 @@ class Stack:
     def start_dashboard(self, mode: str) -> None:
         stop(self.dashboard)
         env = {**self.env, "VOUCHERIFY_POLLING_MODE": mode}
+        if mode == "naive":  # the comparison: what polling costs with no economy and no cap
+            env.update(VOUCHERIFY_CALLS_PER_MINUTE="1000000", VOUCHERIFY_UPSTREAM_RESERVE="0")
         self.dashboard = self._spawn(
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"],
             f"gunicorn-{mode}.log", env)

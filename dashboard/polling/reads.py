@@ -6,8 +6,8 @@ actions read once, and a hard per-minute budget shared by all processes. They ra
 VoucherifyError only when nothing is known to serve; otherwise a short budget or a failing
 upstream gives a `Fetched` marked `stale` with the `problem`.
 
-VOUCHERIFY_POLLING_MODE=naive bypasses all of it (every read is an upstream call), for the
-benchmark's comparison only.
+VOUCHERIFY_POLLING_MODE=naive bypasses all of it but the budget's gate (every read is an
+upstream call), for the benchmark's comparison only.
 """
 
 from __future__ import annotations
