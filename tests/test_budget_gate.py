@@ -57,6 +57,17 @@ def test_the_oauth_token_request_passes_the_gate(emulator):
     assert counting.admitted == emulator.count() == 2
 
 
+def test_the_renewal_after_a_401_passes_the_gate_for_each_exchange(emulator):
+    counting = CountingGate()
+    client = _client(emulator, counting, auth="oauth")
+    client.list_actions(limit=5)  # token, list
+    emulator.revoke_tokens()
+    client.list_actions(limit=5)  # list (401), a new token, the list again
+    assert emulator.count(status=401) == 1
+    assert emulator.count(endpoint=TOKEN) == 2
+    assert counting.admitted == emulator.count() == 5
+
+
 def test_a_refused_exchange_is_never_sent(emulator):
     client = _client(emulator, CountingGate(allow=1), auth="oauth", retries=2)
     with pytest.raises(BudgetExhaustedError) as caught:
