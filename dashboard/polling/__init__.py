@@ -1,5 +1,8 @@
-"""The polling economy behind dashboard.polling.reads: shared cache, single flight, budget.
+"""The polling economy: every upstream exchange the dashboard makes, and what it knows.
 
-Everything lives in Django's cache (local memory in one process, Redis across several), so
-every process and thread shares one budget and one copy of what is known. See README.md.
+`reads` is what views and commands call; `gate` holds the one client, whose every exchange
+is paid from the shared per-minute `budget`; `economy`, `store` and `singleflight` keep
+upstream calls independent of viewers. Everything lives in Django's cache (local memory in one
+process, Redis across several), so every process and thread shares one budget and one copy of
+what is known. See ARCHITECTURE.md and README.md.
 """
