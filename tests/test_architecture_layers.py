@@ -150,6 +150,17 @@ def test_the_plain_client_uses_no_django(unit):
     assert used == []
 
 
+def test_only_the_plain_client_speaks_http_to_voucherify():
+    speakers = sorted({
+        module_name(path)
+        for path in source_files()
+        if unit_of(module_name(path)) != "dashboard.voucherify"
+        for imported, _line in imports_of(path)
+        if imported.split(".")[0] in ("requests", "urllib3")
+    })
+    assert speakers == []
+
+
 def test_the_checker_sees_an_upward_import_and_a_cycle(tmp_path, monkeypatch):
     """The checks above can fail: a planted upward import and a planted cycle are found."""
     tree = tmp_path / "dashboard"
