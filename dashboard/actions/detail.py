@@ -70,6 +70,14 @@ class Panel:
         return self.action.is_terminal
 
     @property
+    def is_queued(self) -> bool:
+        return self.action.status == catalog.ENQUEUED
+
+    @property
+    def has_failed(self) -> bool:
+        return self.action.status == catalog.FAILED
+
+    @property
     def has_failures(self) -> bool:
         return bool(self.failures) or bool(self.failed_count)
 
@@ -124,7 +132,7 @@ def time_left(action: Action, now: datetime) -> tuple[float | None, float | None
     if not action.is_live:
         return elapsed, None
     progress = action.progress
-    if action.status != "IN_PROGRESS" or progress is None or not elapsed:
+    if action.status != catalog.IN_PROGRESS or progress is None or not elapsed:
         return elapsed, None
     if not 0 < progress < 100:
         return elapsed, None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dashboard.actions import upstream
-from dashboard.actions.params import STATUSES, ListState
+from dashboard.actions.params import ListState
 from dashboard.history.query import archived_rest
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor
@@ -147,9 +147,7 @@ def _take(
 def status_counts(rows: Sequence[Action]) -> list[tuple[str, int]]:
     """Counts per status, in lifecycle order, then any status nobody documented."""
     counts = Counter(action.status for action in rows)
-    known = [(status, counts[status]) for status in STATUSES if counts[status]]
-    others = sorted((s, n) for s, n in counts.items() if s not in STATUSES)
-    return known + others
+    return sorted(counts.items(), key=lambda item: (catalog.status_rank(item[0]), item[0]))
 
 
 def group_by_context(rows: Sequence[Action]) -> list[Group]:

@@ -15,9 +15,10 @@ from dashboard.actions import upstream
 from dashboard.actions.listing import Group, Listing, group_by_context, scan
 from dashboard.actions.params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
 from dashboard.actions.tables import ActionTable, announcement
+from dashboard.polling import problems
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
-from dashboard.voucherify.errors import RateLimitedError, VoucherifyError
+from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
 MAX_LIVE_IDS = 100
@@ -58,17 +59,14 @@ class ListPage:
 
     @property
     def http_status(self) -> int:
-        """400 for bad parameters; 502/503 when the upstream failed and nothing is shown."""
-        if self.state.errors:
-            return 400
-        if self.listing is None and self.problem is not None:
-            return 503 if isinstance(self.problem, RateLimitedError) else 502
-        return 200
+        """400 for bad parameters; 200 while there is a listing to show (see `failure`)."""
+        return 400 if self.state.errors else 200
 
     @property
-    def retry_after(self) -> int | None:
-        if self.listing is None and isinstance(self.problem, RateLimitedError):
-            return max(1, round(self.problem.retry_after))
+    def failure(self) -> problems.Problem | None:
+        """Why nothing could be shown: it decides the page's status and Retry-After."""
+        if self.listing is None and self.problem is not None:
+            return problems.describe(self.problem)
         return None
 
     @property

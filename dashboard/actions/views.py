@@ -15,6 +15,7 @@ from dashboard.accounts.roles import VIEW_ACTIONS
 from dashboard.actions import services
 from dashboard.actions.params import ListState, parse_list_params
 from dashboard.actions.tables import detail_url
+from dashboard.polling import problems
 
 
 @require_GET
@@ -29,8 +30,8 @@ def action_list(request: HttpRequest) -> HttpResponse:
     response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
     if page.older_url:
         response["Link"] = f'<{request.build_absolute_uri(page.older_url)}>; rel="next"'
-    if page.retry_after:
-        response["Retry-After"] = str(page.retry_after)
+    if page.failure is not None:
+        problems.answer(response, page.failure)
     return response
 
 

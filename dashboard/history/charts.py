@@ -23,7 +23,7 @@ from .models import ArchivedAction, SyncState
 from .query import coverage
 
 WINDOW_DAYS = 30
-SERIES = ("DONE", "FAILED")  # the archive holds terminal actions only
+SERIES = catalog.TERMINAL_STATUSES  # the archive holds terminal actions only
 TOP = 5
 
 
@@ -115,7 +115,7 @@ def percentile(values: Sequence[int], fraction: float) -> int | None:
 
 
 def is_failure(status: str, operation_status: str) -> bool:
-    return status == "FAILED" or operation_status == "FAILED"
+    return catalog.FAILED in (status, operation_status)
 
 
 def day_bars(rows: Iterable[tuple[datetime, str]], end: date,

@@ -1,13 +1,56 @@
-"""The async action types Voucherify documents: context, human label and generating endpoint.
+"""What Voucherify's async actions can be: their statuses and types, each with its one label.
 
-Taken from the type table in the description of `GET /v1/async-actions`
-(shared/voucherify/async-actions.openapi.json). A type nobody knows yet still gets a context
-from its prefix ("Other" when the prefix is unknown too) and a label made from its name.
+Statuses: the lifecycle ENQUEUED → IN_PROGRESS → DONE | FAILED, with a label, a tone (the
+CSS class that colours it) and whether it still changes. Types: taken from the type table in
+the description of `GET /v1/async-actions` (shared/voucherify/async-actions.openapi.json). A
+type nobody knows yet still gets a context from its prefix ("Other" when the prefix is unknown
+too) and a label made from its name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str
+    label: str
+    tone: str  # CSS-friendly: `status-<tone>` colours the status wherever it is shown
+    live: bool  # still changes; the other statuses are final
+
+
+ENQUEUED, IN_PROGRESS, DONE, FAILED = "ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"
+UNKNOWN_STATUS = "UNKNOWN"  # what a parsed action without a status gets
+STATUSES: tuple[Status, ...] = (  # in lifecycle order
+    Status(ENQUEUED, "Enqueued", "queued", live=True),
+    Status(IN_PROGRESS, "In progress", "live", live=True),
+    Status(DONE, "Done", "done", live=False),
+    Status(FAILED, "Failed", "failed", live=False),
+)
+STATUS_KEYS = tuple(status.key for status in STATUSES)
+LIVE_STATUSES = frozenset(status.key for status in STATUSES if status.live)
+TERMINAL_STATUSES = tuple(status.key for status in STATUSES if not status.live)
+_STATUS_BY_KEY = {status.key: status for status in STATUSES}
+
+
+def status_label(status: str | None) -> str:
+    """Human text for a status; unknown statuses are shown as received."""
+    if not status:
+        return "Unknown"
+    known = _STATUS_BY_KEY.get(status)
+    return known.label if known else str(status)
+
+
+def status_class(status: str | None) -> str:
+    """The CSS class for the status colour; unknown statuses get a neutral one."""
+    known = _STATUS_BY_KEY.get(status or "")
+    return f"status-{known.tone if known else 'unknown'}"
+
+
+def status_rank(status: str) -> int:
+    """Lifecycle position, for ordering; statuses nobody documented come last."""
+    return STATUS_KEYS.index(status) if status in _STATUS_BY_KEY else len(STATUS_KEYS)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""How times, durations and ids read on a page: plain functions, registered as template filters
+by dashboard/actions/templatetags/action_format.py and called directly by Python code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+
+def format_duration(seconds: float | None) -> str:
+    """Compact human duration: 850 ms, 4.2 s, 3 min 5 s, 2 h 10 min."""
+    if seconds is None:
+        return "—"
+    if seconds < 0:
+        seconds = 0
+    if seconds < 1:
+        return f"{round(seconds * 1000)} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{round(seconds)} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def duration_ms(value: int | float | None) -> str:
+    """Processing time in milliseconds, as a human duration."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return format_duration(float(value) / 1000)
+    except (TypeError, ValueError):
+        return "—"
+
+
+def duration_s(value: int | float | None) -> str:
+    """A number of seconds, as a human duration."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return format_duration(float(value))
+    except (TypeError, ValueError):
+        return "—"
+
+
+def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
+    """'5 s ago', '3 min ago', 'in 2 h' — coarse, for scanning a table."""
+    if moment is None:
+        return "—"
+    now = now or timezone.now()
+    delta = (now - moment).total_seconds()
+    if abs(delta) < 5:
+        return "just now"
+    text = format_duration(abs(delta)).split(" ")
+    # Keep the leading unit only ("3 min", not "3 min 5 s") for readability in tables.
+    short = " ".join(text[:2])
+    return f"{short} ago" if delta > 0 else f"in {short}"
+
+
+def utc_iso(moment: datetime | None) -> str:
+    """Exact machine-readable UTC time for <time datetime=...>."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def utc_text(moment: datetime | None) -> str:
+    """Exact human-readable UTC time."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def short_id(action_id: str | None) -> str:
+    """The tail of an id, enough to tell actions apart in a table ("…b6113f")."""
+    if not action_id:
+        return ""
+    return action_id if len(action_id) <= 12 else f"…{action_id[-8:]}"
