@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dashboard.actions import upstream
+from dashboard.actions.live_counts import ordered
 from dashboard.actions.params import ListState
 from dashboard.history.query import archived_rest
 from dashboard.voucherify import catalog
@@ -144,19 +145,14 @@ def _take(
     return consumed
 
 
-def status_counts(rows: Sequence[Action]) -> list[tuple[str, int]]:
-    """Counts per status, in lifecycle order, then any status nobody documented."""
-    counts = Counter(action.status for action in rows)
-    return sorted(counts.items(), key=lambda item: (catalog.status_rank(item[0]), item[0]))
-
-
 def group_by_context(rows: Sequence[Action]) -> list[Group]:
     """Non-empty groups in Voucherify's order of contexts, Other last."""
     by_context: dict[str, list[Action]] = {}
     for action in rows:
         by_context.setdefault(action.context, []).append(action)
     return [
-        Group(key, catalog.CONTEXT_LABELS[key], by_context[key], status_counts(by_context[key]))
+        Group(key, catalog.CONTEXT_LABELS[key], by_context[key],
+              ordered(Counter(action.status for action in by_context[key])))
         for key in catalog.CONTEXT_KEYS
         if key in by_context
     ]

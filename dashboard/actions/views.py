@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import services
+from dashboard.actions import live_counts, services
 from dashboard.actions.params import ListState, parse_list_params
 from dashboard.actions.tables import detail_url
 from dashboard.polling import problems
@@ -48,8 +48,14 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         ids = services.parse_live_ids(request.GET.get("ids", ""))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    live = services.refresh_rows(ids, services.parse_live_seen(request.GET.get("seen", ""), ids))
-    response = render(request, "actions/_live.html", live.context())
+    live = services.refresh_rows(
+        ids,
+        services.parse_live_seen(request.GET.get("seen", ""), ids),
+        live_counts.parse_contexts(request.GET.get(live_counts.CONTEXTS_PARAM, ""), ids),
+        live_counts.parse_settled(request.GET[live_counts.SETTLED_PARAM])
+        if live_counts.SETTLED_PARAM in request.GET else None,
+    )
+    response = render(request, "actions/list.html#live", live.context())
     if not live.still_live:
         return HttpResponseStopPolling(response.content)
     return response
