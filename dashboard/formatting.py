@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 
 def format_duration(seconds: float | None) -> str:
@@ -81,3 +83,13 @@ def short_id(action_id: str | None) -> str:
     if not action_id:
         return ""
     return action_id if len(action_id) <= 12 else f"…{action_id[-8:]}"
+
+
+def exact_time(moment: datetime) -> SafeString:
+    """A <time> element with the exact UTC time, for sentences built in Python."""
+    return format_html('<time datetime="{}">{}</time>', utc_iso(moment), utc_text(moment))
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """'1 action', '3 actions', '2 matches'."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

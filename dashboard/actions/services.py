@@ -15,6 +15,7 @@ from django.utils import timezone
 from dashboard.actions import live_counts, upstream
 from dashboard.actions.listing import Group, Listing, group_by_context, scan
 from dashboard.actions.params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
+from dashboard.actions.scan_notice import ScanNotice, scan_notice
 from dashboard.actions.tables import ActionTable, announcement
 from dashboard.polling import problems
 from dashboard.voucherify import catalog
@@ -121,6 +122,10 @@ class ListPage:
         if chosen and chosen not in catalog.KNOWN_TYPES:
             choices.append(("Not documented", [(chosen, catalog.label_of(chosen))]))
         return [(label, types) for label, types in choices if types]
+
+    @property
+    def scan_notice(self) -> ScanNotice | None:
+        return scan_notice(self.state, self.listing) if self.listing is not None else None
 
     @property
     def empty_project(self) -> bool:
