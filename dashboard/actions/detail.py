@@ -145,7 +145,7 @@ def outcome_sentence(
     """What failed, in words, for a FAILED action or a DONE one with failures."""
     what = label[0].lower() + label[1:] if label else "action"
     counted = _counted(failed, done, failures.noun)
-    if action.status == "FAILED":
+    if action.status == catalog.FAILED:
         reason = _first_reason(action, failures)
         sentence = f"This {what} failed"
         if reason:
@@ -153,9 +153,9 @@ def outcome_sentence(
         elif not counted:
             sentence += ", and Voucherify gave no reason"
         return sentence + (f". {counted}" if counted else ".")
-    if action.status == "DONE" and (failed or failures):
+    if action.status == catalog.DONE and (failed or failures):
         return f"This {what} finished, but not everything succeeded. {counted}"
-    if action.operation_status == "FAILED":
+    if action.operation_status == catalog.FAILED:
         return f"Voucherify reports the operation of this {what} as FAILED."
     return None
 

@@ -11,11 +11,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.formatting import format_duration
-from dashboard.voucherify.catalog import status_label
+from dashboard.voucherify.catalog import DONE, FAILED, status_label
 
 from .charts import SERIES, DayBar, TypeFigures
 
-COLOURS = {"DONE": "#1e7b3a", "FAILED": "#b3261e", "p50": "#2852c7", "p95": "#9db1e8"}
+COLOURS = {DONE: "#1e7b3a", FAILED: "#b3261e", "p50": "#2852c7", "p95": "#9db1e8"}
 WIDTH = 720
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 46
 
@@ -118,7 +118,7 @@ def failure_shares(types: Sequence[TypeFigures], chart_id: str = "chart-failures
                f"({figures.failed} of {figures.total})")
         body.append(_rect(label_w, y + 4, plot_w, row_h - 8, "bar bar-track", "#eef0f4", tip))
         body.append(_rect(label_w, y + 4, plot_w * figures.failure_share, row_h - 8,
-                          "bar bar-FAILED", COLOURS["FAILED"], tip))
+                          f"bar bar-{FAILED}", COLOURS[FAILED], tip))
         body.append(_text(label_w + plot_w + 6, y + 15, f"{figures.failure_percent} %"))
     worst = max(types, key=lambda t: t.failure_share, default=None)
     desc = (f"Share of failed actions for {len(types)} types; highest {worst.label} at "
