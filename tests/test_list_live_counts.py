@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
 
 from dashboard.actions import live_counts
-from tests.list_html import soup
+from tests.list_html import poll_until_stopped, soup
 
 
 def counts_in(node) -> dict[str, int]:
@@ -26,12 +25,7 @@ def test_a_poll_answers_the_groups_counts_once_a_row_finishes(operator_client, e
     page = operator_client.get("/actions/?context=ORDERS")
     shown = soup(page).select_one("#status-counts-ORDERS")
     assert counts_in(shown) == row_statuses(page, "ORDERS")  # the page and the poll: one partial
-    url = soup(page).select_one("#live-poller")["hx-get"]
-    for _ in range(40):
-        time.sleep(0.25)
-        response = operator_client.get(url)
-        if response.status_code != 200:
-            break
+    response = poll_until_stopped(operator_client, soup(page).select_one("#live-poller")["hx-get"])
     assert response.status_code == 286
     expected = row_statuses(page, "ORDERS")
     before = soup(page).select_one(f"#row-{action['id']}")["data-status"]
