@@ -36,6 +36,11 @@ class DayBar:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def series_counts(self) -> list[int]:
+        """The counts in the order of SERIES, for the table beside the chart."""
+        return [self.counts.get(status, 0) for status in SERIES]
+
 
 @dataclass(frozen=True)
 class TypeFigures:
@@ -83,6 +88,10 @@ class Overview:
     @property
     def total(self) -> int:
         return sum(day.total for day in self.days)
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        return SERIES
 
     @property
     def slowest(self) -> list[TypeFigures]:
