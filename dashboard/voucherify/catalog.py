@@ -1,10 +1,11 @@
 """What Voucherify's async actions can be: their statuses and types, each with its one label.
 
-Statuses: the lifecycle ENQUEUED → IN_PROGRESS → DONE | FAILED, with a label, a tone (the
-CSS class that colours it) and whether it still changes. Types: taken from the type table in
-the description of `GET /v1/async-actions` (shared/voucherify/async-actions.openapi.json). A
-type nobody knows yet still gets a context from its prefix ("Other" when the prefix is unknown
-too) and a label made from its name.
+Statuses: the lifecycle ENQUEUED → IN_PROGRESS → DONE | FAILED, with a label and whether it
+still changes; `status_class` names the CSS class that colours it.
+
+Types: taken from the type table in the description of `GET /v1/async-actions`
+(shared/voucherify/async-actions.openapi.json). A type nobody knows yet still gets a context
+from its prefix ("Other" when the prefix is unknown too) and a label made from its name.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ from dataclasses import dataclass
 class Status:
     key: str
     label: str
-    tone: str  # CSS-friendly: `status-<tone>` colours the status wherever it is shown
     live: bool  # still changes; the other statuses are final
 
 
 ENQUEUED, IN_PROGRESS, DONE, FAILED = "ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"
 UNKNOWN_STATUS = "UNKNOWN"  # what a parsed action without a status gets
 STATUSES: tuple[Status, ...] = (  # in lifecycle order
-    Status(ENQUEUED, "Enqueued", "queued", live=True),
-    Status(IN_PROGRESS, "In progress", "live", live=True),
-    Status(DONE, "Done", "done", live=False),
-    Status(FAILED, "Failed", "failed", live=False),
+    Status(ENQUEUED, "Enqueued", live=True),
+    Status(IN_PROGRESS, "In progress", live=True),
+    Status(DONE, "Done", live=False),
+    Status(FAILED, "Failed", live=False),
 )
 STATUS_KEYS = tuple(status.key for status in STATUSES)
 LIVE_STATUSES = frozenset(status.key for status in STATUSES if status.live)
@@ -44,8 +44,7 @@ def status_label(status: str | None) -> str:
 
 def status_class(status: str | None) -> str:
     """The CSS class for the status colour; unknown statuses get a neutral one."""
-    known = _STATUS_BY_KEY.get(status or "")
-    return f"status-{known.tone if known else 'unknown'}"
+    return f"status-{status if status in _STATUS_BY_KEY else UNKNOWN_STATUS}"
 
 
 def status_rank(status: str) -> int:
