@@ -8,6 +8,9 @@ import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
 
+from dashboard.polling import problems
+from dashboard.voucherify import errors
+
 PAGES = ("/actions/", "/actions/{id}/", "/actions/{id}/failures.csv")
 FAULTS = [  # (injected fault, status of a page with nothing to show, problem kind)
     pytest.param({"force_429": True, "retry_after": 40}, 503, "rate-limited", id="429"),
@@ -74,3 +77,15 @@ def test_the_budget_holding_back_is_the_same_answer_everywhere_and_not_a_429(
     assert "Voucherify's rate limit was reached" in limited
     assert "holding back" not in limited and "protect your API limit" not in limited
     assert "rate limit was reached" not in held_back
+
+
+def test_every_error_class_has_its_own_words_and_anything_else_is_a_500():
+    classes = [c for c in vars(errors).values()
+               if isinstance(c, type) and issubclass(c, errors.VoucherifyError)]
+    kinds = {cls: problems.describe(cls()).kind for cls in classes
+             if cls is not errors.VoucherifyError}
+    assert "error" not in kinds.values()  # none falls through to the generic wording
+    assert len(set(kinds.values())) == len(kinds)
+    unexpected = problems.describe(RuntimeError("boom"))
+    assert (unexpected.http_status, unexpected.retry_after) == (500, None)
+    assert "boom" not in unexpected.sentence  # an exception's text is not for the page

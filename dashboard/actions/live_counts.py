@@ -59,6 +59,16 @@ def parse_settled(raw: str) -> Settled | None:
     return settled
 
 
+def parse_query(
+    query: Mapping[str, str], ids: Sequence[str]
+) -> tuple[dict[str, str], Settled | None]:
+    """The running rows' contexts and the settled counts a poll's address carries (None when
+    it carries none: the poll then answers no counts)."""
+    raw = query.get(SETTLED_PARAM)
+    settled = parse_settled(raw) if raw is not None else None
+    return parse_contexts(query.get(CONTEXTS_PARAM, ""), ids), settled
+
+
 def contexts_param(ids: Sequence[str], contexts: Mapping[str, str]) -> str:
     return ",".join(contexts.get(action_id, "") for action_id in ids)
 

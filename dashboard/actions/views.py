@@ -48,13 +48,8 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         ids = services.parse_live_ids(request.GET.get("ids", ""))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    live = services.refresh_rows(
-        ids,
-        services.parse_live_seen(request.GET.get("seen", ""), ids),
-        live_counts.parse_contexts(request.GET.get(live_counts.CONTEXTS_PARAM, ""), ids),
-        live_counts.parse_settled(request.GET[live_counts.SETTLED_PARAM])
-        if live_counts.SETTLED_PARAM in request.GET else None,
-    )
+    seen = services.parse_live_seen(request.GET.get("seen", ""), ids)
+    live = services.refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids))
     response = render(request, "actions/list.html#live", live.context())
     if not live.still_live:
         return HttpResponseStopPolling(response.content)
