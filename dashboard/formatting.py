@@ -1,6 +1,13 @@
-"""Plain-text formatting shared by pages, charts and template filters. Plain Python."""
+"""How times, durations and ids read on a page: plain functions, registered as template filters
+by dashboard/actions/templatetags/action_format.py and called directly by Python code."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 
 def format_duration(seconds: float | None) -> str:
@@ -21,3 +28,68 @@ def format_duration(seconds: float | None) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def duration_ms(value: int | float | None) -> str:
+    """Processing time in milliseconds, as a human duration."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return format_duration(float(value) / 1000)
+    except (TypeError, ValueError):
+        return "—"
+
+
+def duration_s(value: int | float | None) -> str:
+    """A number of seconds, as a human duration."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return format_duration(float(value))
+    except (TypeError, ValueError):
+        return "—"
+
+
+def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
+    """'5 s ago', '3 min ago', 'in 2 h' — coarse, for scanning a table."""
+    if moment is None:
+        return "—"
+    now = now or timezone.now()
+    delta = (now - moment).total_seconds()
+    if abs(delta) < 5:
+        return "just now"
+    text = format_duration(abs(delta)).split(" ")
+    # Keep the leading unit only ("3 min", not "3 min 5 s") for readability in tables.
+    short = " ".join(text[:2])
+    return f"{short} ago" if delta > 0 else f"in {short}"
+
+
+def utc_iso(moment: datetime | None) -> str:
+    """Exact machine-readable UTC time for <time datetime=...>."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def utc_text(moment: datetime | None) -> str:
+    """Exact human-readable UTC time."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def short_id(action_id: str | None) -> str:
+    """The tail of an id, enough to tell actions apart in a table ("…b6113f")."""
+    if not action_id:
+        return ""
+    return action_id if len(action_id) <= 12 else f"…{action_id[-8:]}"
+
+
+def exact_time(moment: datetime) -> SafeString:
+    """A <time> element with the exact UTC time, for sentences built in Python."""
+    return format_html('<time datetime="{}">{}</time>', utc_iso(moment), utc_text(moment))
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """'1 action', '3 actions', '2 matches'."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

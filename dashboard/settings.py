@@ -180,7 +180,7 @@ SESSION_COOKIE_AGE = env.integer("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimu
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_TOUCH_SECONDS = env.integer("DJANGO_SESSION_TOUCH_SECONDS", 60, minimum=1)
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = True  # htmx reads the token from <meta name="csrf-token">
+CSRF_COOKIE_HTTPONLY = True  # forms carry the token; no script reads the cookie
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.boolean("DJANGO_SECURE_COOKIES", not DEBUG)
 SECURE_SSL_REDIRECT = env.boolean("DJANGO_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]  # probes and scrapers use plain HTTP

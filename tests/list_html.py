@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from bs4 import BeautifulSoup
 
 
@@ -47,3 +49,13 @@ def oob_rows(response) -> list:
     for template in soup(response).find_all("template"):
         rows += BeautifulSoup(template.decode_contents(), "html.parser").select("tr[hx-swap-oob]")
     return rows
+
+
+def poll_until_stopped(client, url: str, *, tries: int = 40, pause: float = 0.25):
+    """Poll a live URL as htmx would until it stops answering 200 (286 ends polling)."""
+    for _ in range(tries):
+        time.sleep(pause)
+        response = client.get(url)
+        if response.status_code != 200:
+            break
+    return response

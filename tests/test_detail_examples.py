@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard.actions.templatetags.action_format import duration_ms
+from dashboard.formatting import duration_ms
 from dashboard.voucherify import catalog
 
 OPENAPI = (Path(__file__).resolve().parent.parent / "dashboard" / "emulator" / "openapi"

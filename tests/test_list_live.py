@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.list_html import oob_rows, soup
+from tests.list_html import oob_rows, poll_until_stopped, soup
 
 LIST = "/v1/async-actions"
 DETAIL = "/v1/async-actions/{id}"
@@ -58,12 +58,7 @@ def test_polling_stops_with_286_when_the_last_live_row_is_done(
     settings.ACTIONS_POLL_INTERVAL = 0.2
     action = emulator.create_action("VOUCHERS.BULK_UPDATE", outcome="DONE", duration=0.5)
     page = operator_client.get("/actions/")
-    url = poller(page)["hx-get"]
-    for _ in range(30):
-        time.sleep(0.25)
-        response = operator_client.get(url)
-        if response.status_code != 200:
-            break
+    response = poll_until_stopped(operator_client, poller(page)["hx-get"], tries=30)
     assert response.status_code == 286
     (row,) = [tr for tr in oob_rows(response) if tr["id"] == f"row-{action['id']}"]
     assert row["data-status"] == "DONE"

@@ -76,6 +76,14 @@ class Panel:
         return self.action.is_terminal
 
     @property
+    def is_queued(self) -> bool:
+        return self.action.status == catalog.ENQUEUED
+
+    @property
+    def has_failed(self) -> bool:
+        return self.action.status == catalog.FAILED
+
+    @property
     def has_failures(self) -> bool:
         return bool(self.failures) or bool(self.failed_count)
 
@@ -130,7 +138,7 @@ def time_left(action: Action, now: datetime) -> tuple[float | None, float | None
     if not action.is_live:
         return elapsed, None
     progress = action.progress
-    if action.status != "IN_PROGRESS" or progress is None or not elapsed:
+    if action.status != catalog.IN_PROGRESS or progress is None or not elapsed:
         return elapsed, None
     if not 0 < progress < 100:
         return elapsed, None
@@ -143,7 +151,7 @@ def outcome_sentence(
     """What failed, in words, for a FAILED action or a DONE one with failures."""
     what = label[0].lower() + label[1:] if label else "action"
     counted = _counted(failed, done, failures.noun)
-    if action.status == "FAILED":
+    if action.status == catalog.FAILED:
         reason = _first_reason(action, failures)
         sentence = f"This {what} failed"
         if reason:
@@ -151,9 +159,9 @@ def outcome_sentence(
         elif not counted:
             sentence += ", and Voucherify gave no reason"
         return sentence + (f". {counted}" if counted else ".")
-    if action.status == "DONE" and (failed or failures):
+    if action.status == catalog.DONE and (failed or failures):
         return f"This {what} finished, but not everything succeeded. {counted}"
-    if action.operation_status == "FAILED":
+    if action.operation_status == catalog.FAILED:
         return f"Voucherify reports the operation of this {what} as FAILED."
     return None
 

@@ -15,24 +15,19 @@ from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
 from dashboard.actions.detail_failures import csv_filename, csv_lines, failures_of
 from dashboard.actions.detail_page import build_panel
-from dashboard.actions.templatetags.action_format import status_label
-from dashboard.polling import reads
+from dashboard.polling import problems, reads
 from dashboard.voucherify import (
     InvalidActionIdError,
     NotFoundError,
-    RetryLaterError,
-    UnavailableError,
     VoucherifyError,
     is_valid_action_id,
 )
+from dashboard.voucherify.catalog import status_label
 
 PAGE = "actions/detail.html"
 PANEL = "actions/detail.html#panel"
 FAILURES = "actions/detail.html#failures"
 SEEN_PARAM = "seen"  # the status the polling browser shows, so changes can be announced
-NOT_FOUND = "There is no async action with the id {id}. Check the link, or find it in the list."
-MALFORMED = ("That is not an async action id: ids look like aa_0c5543f00797b6113f "
-             "(aa_ followed by letters and digits).")
 
 
 @require_GET
@@ -91,8 +86,8 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     failures = failures_of(action)
     if not failures:
         context.update(back_url=context["detail_url"], notice_title="Nothing to export")
-        return _missing(request, context, "This action has no failed rows or errors to export.",
-                        False)
+        context["notice"] = "This action has no failed rows or errors to export."
+        return render(request, PAGE, context, status=404)
     record_export(request, what="failures.csv", action_id=action.id, rows=len(failures))
     response = StreamingHttpResponse(csv_lines(failures), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{csv_filename(action)}"'
@@ -110,15 +105,13 @@ def _fetch_or_answer(
     action_id = context["action_id"]
     try:
         return reads.fetch_action(action_id, background=polled)
-    except NotFoundError:
-        return _missing(request, context, NOT_FOUND.format(id=action_id), polled)
-    except InvalidActionIdError:
-        return _missing(request, context, MALFORMED, polled)
+    except (NotFoundError, InvalidActionIdError) as exc:
+        return _missing(request, context, problems.describe(exc, action_id=action_id), polled)
     except VoucherifyError as exc:
         context.update(problem=exc, poll_every=_poll_every())
         if polled:
             return render(request, PANEL, context)
-        return render(request, PAGE, context, status=_problem_status(exc))
+        return problems.answer(render(request, PAGE, context), problems.describe(exc))
 
 
 def _context(request: HttpRequest, action_id: str) -> dict:
@@ -134,15 +127,13 @@ def _context(request: HttpRequest, action_id: str) -> dict:
     }
 
 
-def _missing(request: HttpRequest, context: dict, sentence: str, polled: bool) -> HttpResponse:
-    context["notice"] = sentence
+def _missing(
+    request: HttpRequest, context: dict, problem: problems.Problem, polled: bool
+) -> HttpResponse:
+    context["notice"] = f"{problem.sentence} {problem.advice}"
     if polled:  # the action is gone: show why and stop polling
         return HttpResponseStopPolling(render_to_string(PANEL, context, request))
-    return render(request, PAGE, context, status=404)
-
-
-def _problem_status(exc: VoucherifyError) -> int:
-    return 503 if isinstance(exc, RetryLaterError | UnavailableError) else 502
+    return problems.answer(render(request, PAGE, context), problem)
 
 
 def _poll_every() -> str:

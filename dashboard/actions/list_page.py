@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,13 +12,15 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.actions import live_counts
 from dashboard.actions.list_params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
 from dashboard.actions.list_scan import Group, Listing, group_by_context, scan
 from dashboard.actions.list_table import ActionTable, announcement
-from dashboard.polling import reads
+from dashboard.actions.scan_notice import ScanNotice, scan_notice
+from dashboard.polling import problems, reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
-from dashboard.voucherify.errors import RetryLaterError, VoucherifyError
+from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
 MAX_LIVE_IDS = 100
@@ -52,23 +55,22 @@ class ListPage:
     older_url: str | None = None
     live_ids: list[str] = field(default_factory=list)
     live_statuses: dict[str, str] = field(default_factory=dict)
+    live_contexts: dict[str, str] = field(default_factory=dict)
+    settled: live_counts.Settled = field(default_factory=Counter)
 
     def url(self, state: ListState) -> str:
         return self.base_url + state.query()
 
     @property
     def http_status(self) -> int:
-        """400 for bad parameters; 502/503 when the upstream failed and nothing is shown."""
-        if self.state.errors:
-            return 400
-        if self.listing is None and self.problem is not None:
-            return 503 if isinstance(self.problem, RetryLaterError) else 502
-        return 200
+        """400 for bad parameters; 200 while there is a listing to show (see `failure`)."""
+        return 400 if self.state.errors else 200
 
     @property
-    def retry_after(self) -> int | None:
-        if self.listing is None and isinstance(self.problem, RetryLaterError):
-            return max(1, round(self.problem.retry_after))
+    def failure(self) -> problems.Problem | None:
+        """Why nothing could be shown: it decides the page's status and Retry-After."""
+        if self.listing is None and self.problem is not None:
+            return problems.describe(self.problem)
         return None
 
     @property
@@ -122,6 +124,10 @@ class ListPage:
         return [(label, types) for label, types in choices if types]
 
     @property
+    def scan_notice(self) -> ScanNotice | None:
+        return scan_notice(self.state, self.listing) if self.listing is not None else None
+
+    @property
     def empty_project(self) -> bool:
         """No action at all: the newest unfiltered page came back empty."""
         return (
@@ -135,7 +141,7 @@ class ListPage:
 
     @property
     def live_url(self) -> str:
-        return live_url(self.live_ids, self.live_statuses)
+        return live_url(self.live_ids, self.live_statuses, self.live_contexts, self.settled)
 
 
 def list_page(state: ListState, base_url: str) -> ListPage:
@@ -167,7 +173,9 @@ def list_page(state: ListState, base_url: str) -> ListPage:
     if listing.next_cursor is not None:
         page.older_url = page.url(state.older(listing.next_cursor))
     page.live_statuses = {a.id: a.status for a in listing.rows if a.is_live}
+    page.live_contexts = {a.id: a.context for a in listing.rows if a.is_live}
     page.live_ids = list(page.live_statuses)
+    page.settled = live_counts.settled_of(listing.rows)
     return page
 
 
@@ -175,12 +183,21 @@ def upstream_age(moment: datetime) -> float:
     return max(0.0, (timezone.now() - moment).total_seconds())
 
 
-def live_url(ids: Sequence[str], statuses: Mapping[str, str]) -> str:
-    """The live poll: the ids, and the status each row shows now (`seen`), so that the poll
-    can announce every change, ENQUEUED to IN_PROGRESS included."""
-    seen = ",".join(statuses.get(action_id, "") for action_id in ids)
-    query = urlencode({"ids": ",".join(ids), "seen": seen}, safe=",")
-    return f"{reverse('actions:live')}?{query}"
+def live_url(
+    ids: Sequence[str], statuses: Mapping[str, str], contexts: Mapping[str, str],
+    settled: live_counts.Settled | None,
+) -> str:
+    """The live poll: the ids, the status each row shows now (`seen`), so that the poll can
+    announce every change, ENQUEUED to IN_PROGRESS included, and what the group counts need
+    (see live_counts; left out when they are not known)."""
+    params = {
+        "ids": ",".join(ids),
+        "seen": ",".join(statuses.get(action_id, "") for action_id in ids),
+    }
+    if settled is not None:
+        params[live_counts.CONTEXTS_PARAM] = live_counts.contexts_param(ids, contexts)
+        params[live_counts.SETTLED_PARAM] = live_counts.settled_param(settled)
+    return f"{reverse('actions:live')}?{urlencode(params, safe=',:')}"
 
 
 def parse_live_seen(raw: str, ids: Sequence[str]) -> dict[str, str]:
@@ -204,24 +221,35 @@ class LiveRows:
     table: ActionTable | None = None
     problem: VoucherifyError | None = None  # why the rows could not be refreshed
     stale_age: float | None = None  # seconds since the oldest stale row was read
+    contexts: dict[str, str] = field(default_factory=dict)  # of each still-live row
+    settled: live_counts.Settled | None = None  # None: the poll cannot tell the counts
+    groups: list[live_counts.GroupCounts] = field(default_factory=list)
 
     def context(self) -> dict[str, object]:
         return {
             "table": self.table,
             "announcements": self.announcements,
             "live_ids": self.still_live,
-            "live_url": live_url(self.still_live, self.statuses) if self.still_live else "",
+            "live_url": live_url(self.still_live, self.statuses, self.contexts, self.settled)
+            if self.still_live else "",
             "poll_seconds": f"{reads.poll_interval():g}",
             "live_problem": self.problem,
             "live_stale_age": self.stale_age,
+            "live_groups": self.groups,
         }
 
 
-def refresh_rows(ids: Sequence[str], seen: Mapping[str, str] | None = None) -> LiveRows:
+def refresh_rows(
+    ids: Sequence[str],
+    seen: Mapping[str, str] | None = None,
+    contexts: Mapping[str, str] | None = None,
+    settled: live_counts.Settled | None = None,
+) -> LiveRows:
     """One refresh for every live row of a page; rows nothing is known of keep their state.
 
     `seen` is what the page shows: a row whose status differs is announced. Without it only
-    rows that finished are."""
+    rows that finished are. With `settled` and the `contexts` of the rows the answer also
+    carries every group's counts (rows that finish move into `settled`)."""
     seen = seen or {}
     problem: VoucherifyError | None = None
     try:
@@ -240,8 +268,22 @@ def refresh_rows(ids: Sequence[str], seen: Mapping[str, str] | None = None) -> L
     stale = [f for f in fetched.values() if f.stale]
     problem = problem or next((f.problem for f in stale if f.problem), None)
     stale_age = max((f.age_seconds for f in stale), default=None)
-    return LiveRows(rows, still_live, announcements, statuses, ActionTable(rows), problem,
+    live = LiveRows(rows, still_live, announcements, statuses, ActionTable(rows), problem,
                     stale_age)
+    if settled is not None:
+        _count_groups(live, dict(contexts or {}), settled)
+    return live
+
+
+def _count_groups(live: LiveRows, contexts: dict[str, str], settled: live_counts.Settled) -> None:
+    """Rows that finished join the settled counts; running rows are counted as they show."""
+    contexts.update({a.id: a.context for a in live.rows})
+    live.settled = settled + live_counts.settled_of(live.rows)
+    live.contexts = {i: contexts[i] for i in live.still_live if i in contexts}
+    if len(live.contexts) < len(live.still_live):
+        return  # a running row of unknown group: leave the counts the page shows alone
+    running = [(contexts[i], live.statuses.get(i, catalog.UNKNOWN_STATUS)) for i in live.still_live]
+    live.groups = live_counts.group_counts(live.settled, running)
 
 
 def parse_live_ids(raw: str) -> list[str]:

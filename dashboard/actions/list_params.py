@@ -33,7 +33,7 @@ PARAM_ORDER = (
 
 LIMITS = (10, 25, 50, 100)
 DEFAULT_LIMIT = 25
-STATUSES = ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED")
+STATUSES = catalog.STATUS_KEYS
 SORTABLE = ("type", "status", "created_at", "updated_at", "processing_time")
 # Stands for the newest page (no cursor) inside the trail.
 NEWEST = "newest"

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dashboard.actions.list_params import STATUSES, ListState
+from dashboard.actions.list_params import ListState
+from dashboard.actions.live_counts import ordered
 from dashboard.history.query import ListFilter, archived_rest
 from dashboard.polling import reads
 from dashboard.voucherify import catalog
@@ -154,21 +155,14 @@ def _take(
     return consumed
 
 
-def status_counts(rows: Sequence[Action]) -> list[tuple[str, int]]:
-    """Counts per status, in lifecycle order, then any status nobody documented."""
-    counts = Counter(action.status for action in rows)
-    known = [(status, counts[status]) for status in STATUSES if counts[status]]
-    others = sorted((s, n) for s, n in counts.items() if s not in STATUSES)
-    return known + others
-
-
 def group_by_context(rows: Sequence[Action]) -> list[Group]:
     """Non-empty groups in Voucherify's order of contexts, Other last."""
     by_context: dict[str, list[Action]] = {}
     for action in rows:
         by_context.setdefault(action.context, []).append(action)
     return [
-        Group(key, catalog.CONTEXT_LABELS[key], by_context[key], status_counts(by_context[key]))
+        Group(key, catalog.CONTEXT_LABELS[key], by_context[key],
+              ordered(Counter(action.status for action in by_context[key])))
         for key in catalog.CONTEXT_KEYS
         if key in by_context
     ]

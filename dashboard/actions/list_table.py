@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from dashboard.actions.list_params import TYPE_PARAM
-from dashboard.actions.templatetags.action_format import duration_ms, short_id, status_label
+from dashboard.formatting import duration_ms, short_id
+from dashboard.voucherify.catalog import status_label
 from dashboard.voucherify.models import Action
 
 TIME_CELL = '{% include "actions/_time.html" with moment=value %}'

@@ -12,9 +12,11 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
+from dashboard.actions import live_counts
 from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
+from dashboard.polling import problems
 
 
 @require_GET
@@ -29,8 +31,8 @@ def action_list(request: HttpRequest) -> HttpResponse:
     response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
     if page.older_url:
         response["Link"] = f'<{request.build_absolute_uri(page.older_url)}>; rel="next"'
-    if page.retry_after:
-        response["Retry-After"] = str(page.retry_after)
+    if page.failure is not None:
+        problems.answer(response, page.failure)
     return response
 
 
@@ -47,8 +49,9 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         ids = parse_live_ids(request.GET.get("ids", ""))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    live = refresh_rows(ids, parse_live_seen(request.GET.get("seen", ""), ids))
-    response = render(request, "actions/_live.html", live.context())
+    seen = parse_live_seen(request.GET.get("seen", ""), ids)
+    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids))
+    response = render(request, "actions/list.html#live", live.context())
     if not live.still_live:
         return HttpResponseStopPolling(response.content)
     return response

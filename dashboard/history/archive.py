@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action
 
 from .models import ArchivedAction
@@ -119,5 +120,5 @@ def missing_details(*, purges_only: bool, limit: int, exclude: Iterable[str] = (
     if purges_only:
         rows = rows.filter(context="METADATA_KEY_PURGE")
     else:
-        rows = rows.filter(status="FAILED")
+        rows = rows.filter(status=catalog.FAILED)
     return list(rows.order_by("-created_at", "-id").values_list("pk", flat=True)[:limit])

@@ -23,7 +23,7 @@ from .models import ArchivedAction, SyncState
 from .query import coverage
 
 WINDOW_DAYS = 30
-SERIES = ("DONE", "FAILED")  # the archive holds terminal actions only
+SERIES = catalog.TERMINAL_STATUSES  # the archive holds terminal actions only
 TOP = 5
 
 
@@ -35,6 +35,11 @@ class DayBar:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def series_counts(self) -> list[int]:
+        """The counts in the order of SERIES, for the table beside the chart."""
+        return [self.counts.get(status, 0) for status in SERIES]
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,10 @@ class Overview:
         return sum(day.total for day in self.days)
 
     @property
+    def series(self) -> tuple[str, ...]:
+        return SERIES
+
+    @property
     def slowest(self) -> list[TypeFigures]:
         timed = [t for t in self.types if t.p95_ms is not None]
         return sorted(timed, key=lambda t: (-(t.p95_ms or 0), t.type))[:TOP]
@@ -115,7 +124,7 @@ def percentile(values: Sequence[int], fraction: float) -> int | None:
 
 
 def is_failure(status: str, operation_status: str) -> bool:
-    return status == "FAILED" or operation_status == "FAILED"
+    return catalog.FAILED in (status, operation_status)
 
 
 def day_bars(rows: Iterable[tuple[datetime, str]], end: date,

@@ -9,8 +9,9 @@ from datetime import datetime
 from django.db import DatabaseError
 from django.db.models import Q
 
+from dashboard.voucherify.catalog import TERMINAL_STATUSES
 from dashboard.voucherify.cursor import Cursor
-from dashboard.voucherify.models import TERMINAL_STATUSES, Action
+from dashboard.voucherify.models import Action
 from dashboard.voucherify.paging import next_cursor
 
 from .archive import to_action

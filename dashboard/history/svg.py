@@ -11,11 +11,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.formatting import format_duration
+from dashboard.voucherify.catalog import DONE, FAILED, status_label
 
 from .charts import SERIES, DayBar, TypeFigures
 
-COLOURS = {"DONE": "#1e7b3a", "FAILED": "#b3261e", "p50": "#2852c7", "p95": "#9db1e8"}
-STATUS_WORDS = {"DONE": "done", "FAILED": "failed"}
+COLOURS = {DONE: "#1e7b3a", FAILED: "#b3261e", "p50": "#2852c7", "p95": "#9db1e8"}
 WIDTH = 720
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 46
 
@@ -58,7 +58,7 @@ def nice_ceiling(value: int) -> int:
 
 
 def day_summary(bar: DayBar) -> str:
-    parts = ", ".join(f"{bar.counts[s]} {STATUS_WORDS[s]}" for s in SERIES)
+    parts = ", ".join(f"{bar.counts[s]} {status_label(s).lower()}" for s in SERIES)
     return f"{bar.day.isoformat()}: {parts}"
 
 
@@ -86,7 +86,7 @@ def stacked_days(days: Sequence[DayBar], chart_id: str = "chart-days") -> SafeSt
             h = plot_h * count / top_value
             base -= h
             body.append(_rect(x, base, slot * 0.7, h, f"bar bar-{status}", COLOURS[status],
-                              f"{bar.day.isoformat()}: {count} {STATUS_WORDS[status]}"))
+                              f"{bar.day.isoformat()}: {count} {status_label(status).lower()}"))
         body.append("</g>")
         if index % 5 == 0 or index == len(days) - 1:
             body.append(_text(x + slot * 0.35, TOP + plot_h + 16, bar.day.strftime("%m-%d"),
@@ -96,7 +96,7 @@ def stacked_days(days: Sequence[DayBar], chart_id: str = "chart-days") -> SafeSt
         x = LEFT + n * 110
         body.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" '
                     f'class="legend-key bar-{status}" fill="{COLOURS[status]}"/>')
-        body.append(_text(x + 18, legend_y, STATUS_WORDS[status].capitalize()))
+        body.append(_text(x + 18, legend_y, status_label(status)))
     total = sum(bar.total for bar in days)
     first, last = (days[0].day, days[-1].day) if days else (None, None)
     desc = (f"Stacked bars of archived actions per day from {first} to {last}, done and "
@@ -118,7 +118,7 @@ def failure_shares(types: Sequence[TypeFigures], chart_id: str = "chart-failures
                f"({figures.failed} of {figures.total})")
         body.append(_rect(label_w, y + 4, plot_w, row_h - 8, "bar bar-track", "#eef0f4", tip))
         body.append(_rect(label_w, y + 4, plot_w * figures.failure_share, row_h - 8,
-                          "bar bar-FAILED", COLOURS["FAILED"], tip))
+                          f"bar bar-{FAILED}", COLOURS[FAILED], tip))
         body.append(_text(label_w + plot_w + 6, y + 15, f"{figures.failure_percent} %"))
     worst = max(types, key=lambda t: t.failure_share, default=None)
     desc = (f"Share of failed actions for {len(types)} types; highest {worst.label} at "

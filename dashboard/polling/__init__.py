@@ -1,4 +1,5 @@
-"""The polling economy: every upstream exchange the dashboard makes, and what it knows.
+"""The polling economy: every upstream exchange the dashboard makes, and what it knows, and what
+its failures mean for a person (`problems`).
 
 `reads` is what views and commands call; `gate` holds the one client, whose every exchange
 is paid from the shared per-minute `budget`; `economy`, `store` and `singleflight` keep

@@ -1,6 +1,9 @@
-"""The async action types Voucherify documents: context, human label and generating endpoint.
+"""What Voucherify's async actions can be: their statuses and types, each with its one label.
 
-Taken from the type table in the description of `GET /v1/async-actions`
+Statuses: the lifecycle ENQUEUED → IN_PROGRESS → DONE | FAILED, with a label and whether it
+still changes; `status_class` names the CSS class that colours it.
+
+Types: taken from the type table in the description of `GET /v1/async-actions`
 (shared/voucherify/async-actions.openapi.json). A type nobody knows yet still gets a context
 from its prefix ("Other" when the prefix is unknown too) and a label made from its name.
 """
@@ -8,6 +11,45 @@ from its prefix ("Other" when the prefix is unknown too) and a label made from i
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str
+    label: str
+    live: bool  # still changes; the other statuses are final
+
+
+ENQUEUED, IN_PROGRESS, DONE, FAILED = "ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"
+UNKNOWN_STATUS = "UNKNOWN"  # what a parsed action without a status gets
+STATUSES: tuple[Status, ...] = (  # in lifecycle order
+    Status(ENQUEUED, "Enqueued", live=True),
+    Status(IN_PROGRESS, "In progress", live=True),
+    Status(DONE, "Done", live=False),
+    Status(FAILED, "Failed", live=False),
+)
+STATUS_KEYS = tuple(status.key for status in STATUSES)
+LIVE_STATUSES = frozenset(status.key for status in STATUSES if status.live)
+TERMINAL_STATUSES = tuple(status.key for status in STATUSES if not status.live)
+_STATUS_BY_KEY = {status.key: status for status in STATUSES}
+
+
+def status_label(status: str | None) -> str:
+    """Human text for a status; unknown statuses are shown as received."""
+    if not status:
+        return "Unknown"
+    known = _STATUS_BY_KEY.get(status)
+    return known.label if known else str(status)
+
+
+def status_class(status: str | None) -> str:
+    """The CSS class for the status colour; unknown statuses get a neutral one."""
+    return f"status-{status if status in _STATUS_BY_KEY else UNKNOWN_STATUS}"
+
+
+def status_rank(status: str) -> int:
+    """Lifecycle position, for ordering; statuses nobody documented come last."""
+    return STATUS_KEYS.index(status) if status in _STATUS_BY_KEY else len(STATUS_KEYS)
 
 
 @dataclass(frozen=True)

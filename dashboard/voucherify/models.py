@@ -28,10 +28,6 @@ __all__ = [
     "is_valid_action_id",
 ]
 
-TERMINAL_STATUSES = frozenset({"DONE", "FAILED"})
-LIVE_STATUSES = frozenset({"ENQUEUED", "IN_PROGRESS"})
-UNKNOWN_STATUS = "UNKNOWN"
-
 
 @dataclass(frozen=True)
 class FailedRow:
@@ -140,11 +136,11 @@ class Action:
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status in catalog.TERMINAL_STATUSES
 
     @property
     def is_live(self) -> bool:
-        return self.status in LIVE_STATUSES
+        return self.status in catalog.LIVE_STATUSES
 
     @property
     def elapsed_ms(self) -> int | None:
@@ -184,7 +180,7 @@ class Action:
         return cls(
             id=action_id,
             type=_text(data.get("type")) or "",
-            status=status.upper() if status else UNKNOWN_STATUS,
+            status=status.upper() if status else catalog.UNKNOWN_STATUS,
             created_at=created_at,
             updated_at=parse_timestamp(data.get("updated_at")),
             request_id=_text(data.get("request_id")),

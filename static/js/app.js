@@ -2,14 +2,6 @@
 (function () {
   "use strict";
 
-  // Django's CSRF check for htmx POSTs: the token comes from <meta name="csrf-token">.
-  document.addEventListener("htmx:configRequest", function (evt) {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    if (meta) {
-      evt.detail.headers["X-CSRFToken"] = meta.content;
-    }
-  });
-
   // The detail panel's poll redraws the failed-rows table too: it asks with the filters the
   // address bar holds now (the table's own paging and filtering push them there).
   var FAILURE_PARAMS = ["reason", "q", "rows_page"];
@@ -44,59 +36,9 @@
     }
   });
 
-  // A live poll swaps rows in place; each group's counts per status follow its rows.
-  var LIFECYCLE = ["ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"];
-  function rank(status) {
-    var known = LIFECYCLE.indexOf(status);
-    return known === -1 ? LIFECYCLE.length : known;
-  }
-  function recountGroup(group) {
-    var list = group.querySelector(".status-counts");
-    if (!list) {
-      return;
-    }
-    var counts = {};
-    var samples = {};
-    group.querySelectorAll("tbody tr[data-status]").forEach(function (row) {
-      var status = row.getAttribute("data-status");
-      counts[status] = (counts[status] || 0) + 1;
-      samples[status] = samples[status] || row.querySelector(".status");
-    });
-    Array.prototype.slice.call(list.children).forEach(function (item) {
-      if (!counts[item.getAttribute("data-status")]) {
-        item.remove();
-      }
-    });
-    Object.keys(counts).forEach(function (status) {
-      var item = list.querySelector('li[data-status="' + CSS.escape(status) + '"]');
-      if (!item && samples[status]) {
-        item = document.createElement("li");
-        item.setAttribute("data-status", status);
-        item.appendChild(samples[status].cloneNode(true));
-        item.appendChild(document.createTextNode(" "));
-        var count = document.createElement("span");
-        count.className = "count";
-        item.appendChild(count);
-      }
-      if (item) {
-        item.querySelector(".count").textContent = String(counts[status]);
-        list.appendChild(item);
-      }
-    });
-    Array.prototype.slice.call(list.children)
-      .sort(function (a, b) {
-        return rank(a.getAttribute("data-status")) - rank(b.getAttribute("data-status"));
-      })
-      .forEach(function (item) { list.appendChild(item); });
-  }
-  document.addEventListener("htmx:afterSettle", function (evt) {
-    if (evt.detail.elt && evt.detail.elt.id === "live-poller") {
-      document.querySelectorAll(".action-group").forEach(recountGroup);
-    }
-  });
-
-  // Relative times ("3 min ago") keep counting while a page stays open; the server wrote
-  // the first text, in the same coarse units (see action_format.relative_time).
+  // Relative times ("3 min ago") keep counting while a page stays open and nothing polls: the
+  // server wrote the text and the exact moment (datetime); this only redraws the text in the
+  // same coarse units (see dashboard/formatting.relative_time).
   function coarse(seconds) {
     var units = [[172800, 86400, "d"], [3600, 3600, "h"], [60, 60, "min"], [1, 1, "s"]];
     for (var i = 0; i < units.length; i++) {

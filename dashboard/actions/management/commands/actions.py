@@ -13,13 +13,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from dashboard.history.purges import user_text
 from dashboard.polling.gate import get_client
 from dashboard.voucherify import Action, VoucherifyClient, VoucherifyError
+from dashboard.voucherify.catalog import STATUS_KEYS
 from dashboard.voucherify.dates import format_timestamp
 
 # Upstream list calls one `list` may spend looking for matches: each is paid from the shared
 # budget and the project's rate limit, which the customer's production integration shares.
 MAX_LIST_CALLS = 10
 FAILED_ROWS_SHOWN = 20
-STATUSES = ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED")
 # The client logs each upstream failure; at a terminal the command's one line says it all.
 QUIET_LOGGERS = ("dashboard.voucherify", "urllib3")
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         listing = sub.add_parser("list", help="Newest actions first.")
         listing.add_argument("--limit", type=_limit, default=20, help="How many (1-100).")
         listing.add_argument(
-            "--status", type=_status, help=f"Only this status: {', '.join(STATUSES)}."
+            "--status", type=_status, help=f"Only this status: {', '.join(STATUS_KEYS)}."
         )
         listing.add_argument(
             "--type", dest="action_type", help="Only this type (VOUCHERS.IMPORT) or context."
@@ -110,8 +110,8 @@ def _quieted(names: tuple[str, ...]):
 def _status(value: str) -> str:
     # A typo would otherwise scan MAX_LIST_CALLS pages of the project's budget for nothing.
     status = value.strip().upper()
-    if status not in STATUSES:
-        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(STATUSES)}")
+    if status not in STATUS_KEYS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(STATUS_KEYS)}")
     return status
 
 
