@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.polling.askers.AskerMiddleware",
     "dashboard.accounts.middleware.LoginRequiredMiddleware",
     "dashboard.accounts.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -98,7 +99,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis, or each process's own memory while Redis is down (dashboard/sharedcache.py).
+            "BACKEND": "dashboard.sharedcache.FailoverRedisCache",
             "LOCATION": REDIS_URL,
             # A stopped Redis fails fast (and /readyz says so) instead of hanging requests.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
@@ -161,6 +163,16 @@ ACTIONS_SCAN_BUDGET = env.integer("ACTIONS_SCAN_BUDGET", 3, minimum=1)
 VOUCHERIFY_CALLS_PER_MINUTE = env.integer("VOUCHERIFY_CALLS_PER_MINUTE", 40, minimum=1)
 # Of those, calls background refreshes leave for page loads a person asked for.
 VOUCHERIFY_BUDGET_RESERVE = env.integer("VOUCHERIFY_BUDGET_RESERVE", 4)
+# Fair shares of that minute: one person (user or session) may spend at most this part of it,
+# live updates (htmx polls) and background work (sync_actions, commands) at most theirs.
+VOUCHERIFY_USER_SHARE = env.number("VOUCHERIFY_USER_SHARE", 0.25, minimum=0.0)
+VOUCHERIFY_POLL_SHARE = env.number("VOUCHERIFY_POLL_SHARE", 0.75, minimum=0.0)
+VOUCHERIFY_SYNC_SHARE = env.number("VOUCHERIFY_SYNC_SHARE", 0.5, minimum=0.0)
+# While Redis cannot be reached each process counts calls on its own: its cap then, per process
+# (at most VOUCHERIFY_CALLS_PER_MINUTE divided by replicas times workers keeps the sum in bounds).
+VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE = env.integer(
+    "VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE", max(1, VOUCHERIFY_CALLS_PER_MINUTE // 10), minimum=1
+)
 # No call while the upstream's X-Rate-Limit-Remaining is at or below this (the customer's own
 # integration shares that limit).
 VOUCHERIFY_UPSTREAM_RESERVE = env.integer("VOUCHERIFY_UPSTREAM_RESERVE", 10)

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from django.utils import timezone
 
-from dashboard.polling import gate
+from dashboard.polling import askers, gate
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import BudgetExhaustedError, NotFoundError, VoucherifyError
@@ -96,7 +96,9 @@ class Sync:
         waited = 0.0
         while True:
             try:
-                with gate.priority(background=True):
+                with gate.priority(background=True), askers.asking(
+                    person=askers.current().person, purpose=askers.SYNC
+                ):
                     value = read()
             except BudgetExhaustedError as short:
                 pause = max(1.0, min(short.retry_after, 60.0))

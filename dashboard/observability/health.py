@@ -42,13 +42,16 @@ def check_database() -> Check:
 
 
 def check_cache() -> Check:
+    # The shared cache itself, not the per-process memory that stands in while it is down.
+    shared = getattr(cache, "primary", cache)
     key = "observability:readyz:" + uuid.uuid4().hex
     try:
-        cache.set(key, 1, 10)
-        answered = cache.get(key) == 1
-        cache.delete(key)
+        shared.set(key, 1, 10)
+        answered = shared.get(key) == 1
+        shared.delete(key)
     except Exception as exc:
-        return Check("failing", f"The cache did not answer ({type(exc).__name__}).")
+        fallback = "" if shared is cache else " (each process serves from its own memory)"
+        return Check("failing", f"The cache did not answer ({type(exc).__name__}){fallback}.")
     if not answered:
         return Check("failing", "The cache did not return what was just stored.")
     return Check("ok", f"{type(caches['default']).__name__} answered.")

@@ -8,6 +8,15 @@ token can both be refused, never both let through: the window never holds more s
 than the cap. 61 counters, not 60, so that any 60 s of real time is covered whatever the
 sub-second phase.
 
+Each asker gets a fair share of the same window (dashboard/polling/askers.py): one person
+(user or session) may spend at most VOUCHERIFY_USER_SHARE of it, polls at most
+VOUCHERIFY_POLL_SHARE and background work at most VOUCHERIFY_SYNC_SHARE, each counted with
+per-second counters of its own beside the shared ones, in the same way. So one session asking
+for id after unknown id cannot spend the minute everyone else's pages need.
+
+While the shared cache cannot be reached (dashboard/sharedcache.py) every process counts on
+its own in local memory, so the cap is VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process.
+
 Besides its own cap the budget obeys the upstream: no call before a 429's retry moment, and
 none while X-Rate-Limit-Remaining says no more than VOUCHERIFY_UPSTREAM_RESERVE are left.
 """
@@ -21,11 +30,12 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard import sharedcache
 from dashboard.counters import bump
-from dashboard.voucherify.errors import BudgetExhaustedError
+from dashboard.voucherify.errors import BudgetExhaustedError, ShareExhaustedError
 from dashboard.voucherify.models import RateLimitState
 
-from . import store
+from . import askers, store
 
 WINDOW_SECONDS = 61
 COUNTER_TTL = 2 * WINDOW_SECONDS
@@ -46,27 +56,59 @@ class Allowance:
 
 def allowance() -> Allowance:
     cap = int(settings.VOUCHERIFY_CALLS_PER_MINUTE)
+    if sharedcache.degraded():  # counted per process now: a conservative part of the cap
+        cap = min(cap, int(settings.VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE))
     reserve = min(int(settings.VOUCHERIFY_BUDGET_RESERVE), cap - 1)
     return Allowance(cap=cap, reserve=max(0, reserve))
+
+
+def share(fraction: float, cap: int) -> int:
+    """A share of the window: never fewer than 2 calls (a page and its detail), nor the cap."""
+    return min(cap, max(2, math.ceil(cap * fraction)))
+
+
+_PURPOSE_SHARES = {askers.POLL: "VOUCHERIFY_POLL_SHARE", askers.SYNC: "VOUCHERIFY_SYNC_SHARE"}
+_PURPOSE_LABELS = {askers.POLL: "live updates", askers.SYNC: "background work"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One window of per-second counters, and how many calls it may hold."""
+
+    parts: tuple[str, ...]  # () for the budget everyone shares
+    allowed: int
+
+
+def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
+    """The windows a call of this asker is counted in; the shared one first."""
+    whole = allowance()
+    scopes = [Scope((), whole.for_priority(background))]
+    if asker.purpose in _PURPOSE_SHARES:
+        fraction = float(getattr(settings, _PURPOSE_SHARES[asker.purpose]))
+        scopes.append(Scope(("purpose", asker.purpose), share(fraction, whole.cap)))
+    if asker.person is not None:
+        fraction = float(settings.VOUCHERIFY_USER_SHARE)
+        scopes.append(Scope(("person", asker.person), share(fraction, whole.cap)))
+    return scopes
 
 
 def upstream_reserve() -> int:
     return int(settings.VOUCHERIFY_UPSTREAM_RESERVE)
 
 
-def _counter(second: int) -> str:
-    return store.key("spent", second)
+def _counter(second: int, parts: tuple[str, ...] = ()) -> str:
+    return store.key("spent", *parts, second)
 
 
-def _window(now: float) -> list[str]:
+def _window(now: float, parts: tuple[str, ...] = ()) -> list[str]:
     current = int(now)
-    return [_counter(second) for second in range(current - WINDOW_SECONDS + 1, current + 1)]
+    return [_counter(second, parts) for second in range(current - WINDOW_SECONDS + 1, current + 1)]
 
 
-def spent_by_second(now: float | None = None) -> dict[int, int]:
+def spent_by_second(now: float | None = None, parts: tuple[str, ...] = ()) -> dict[int, int]:
     """Calls spent in each second of the window (seconds with none are left out)."""
     now = store.now() if now is None else now
-    found = cache.get_many(_window(now))
+    found = cache.get_many(_window(now, parts))
     return {int(name.rsplit(":", 1)[1]): int(count) for name, count in found.items() if count}
 
 
@@ -97,32 +139,62 @@ def seconds_until_tokens(background: bool, now: float | None = None) -> float:
     until = blocked_until(now)
     if until is not None:
         waits.append(until - now)
-    by_second = spent_by_second(now)
-    excess = sum(by_second.values()) - allowance().for_priority(background) + 1
+    waits.append(_seconds_until_room(spent_by_second(now), allowance().for_priority(background),
+                                     now))
+    return max(waits)
+
+
+def _seconds_until_room(by_second: dict[int, int], allowed: int, now: float) -> float:
+    """How long until a window spent `by_second` holds fewer than `allowed` calls."""
+    wait = 0.0
+    excess = sum(by_second.values()) - allowed + 1
     for second in sorted(by_second):
         if excess <= 0:
             break
         excess -= by_second[second]
-        waits.append(second + WINDOW_SECONDS - now)
-    return max(waits)
+        wait = second + WINDOW_SECONDS - now
+    return wait
 
 
 def spend(*, background: bool) -> None:
-    """Take one token or raise BudgetExhaustedError; never lets the window exceed the cap."""
+    """Take one token or raise BudgetExhaustedError; never lets the shared window exceed the
+    cap, nor the asker's own windows their shares."""
     now = store.now()
     until = blocked_until(now)
     if until is not None:
         raise _short(until - now, "Voucherify asked the dashboard to hold back")
-    name = _counter(int(now))
-    bump(name, COUNTER_TTL)
-    allowed = allowance().for_priority(background)
-    if spent(now) > allowed:
+    scopes = _scopes(background, askers.current())
+    names = [_counter(int(now), scope.parts) for scope in scopes]
+    for name in names:
+        bump(name, COUNTER_TTL)
+    for scope in scopes:
+        by_second = spent_by_second(now, scope.parts)
+        if sum(by_second.values()) > scope.allowed:
+            _give_back(names)
+            wait = max(1.0, _seconds_until_room(by_second, scope.allowed, now))
+            raise _refusal(scope, wait)
+
+
+def _give_back(names: list[str]) -> None:
+    for name in names:
         try:
             cache.decr(name)
         except ValueError:
             pass
-        wait = max(1.0, seconds_until_tokens(background, now))
-        raise _short(wait, f"the dashboard's budget of {allowance().cap} calls a minute is spent")
+
+
+def _refusal(scope: Scope, wait: float) -> BudgetExhaustedError:
+    if not scope.parts:
+        return _short(wait, f"the dashboard's budget of {allowance().cap} calls a minute is spent")
+    if scope.parts[0] == "person":
+        return ShareExhaustedError(
+            f"Not asking Voucherify for you now: your share of {scope.allowed} calls a minute is "
+            f"spent; next call in about {math.ceil(wait)} s.",
+            retry_after=wait,
+            key="person_share",
+        )
+    label = _PURPOSE_LABELS[scope.parts[1]]
+    return _short(wait, f"the share of {scope.allowed} calls a minute for {label} is spent")
 
 
 def _short(wait: float, reason: str) -> BudgetExhaustedError:

@@ -39,6 +39,9 @@ NEWEST_KEY = store.key("newest")
 FAILING_KEY = store.key("failing")
 # A waiter that has something to serve waits this long for another request's call at most.
 SHORT_WAIT_SECONDS = 1.0
+# An id Voucherify does not know is not asked about again for this long: repeating it (a
+# stale link, someone trying ids) costs no call.
+NOT_FOUND_SECONDS = float(singleflight.PROBLEM_SECONDS)
 
 
 def interval() -> float:
@@ -67,6 +70,8 @@ def page_key(limit: int, cursor: Cursor) -> str:
 
 def _backoff(error: VoucherifyError) -> float:
     """How long after this error nobody asks again for the same resource."""
+    if isinstance(error, NotFoundError):
+        return NOT_FOUND_SECONDS
     if isinstance(error, RetryLaterError):
         return 1.0  # the budget itself knows when calls may resume; it is cheap to ask
     if isinstance(error, UnavailableError | UpstreamError):

@@ -57,6 +57,13 @@ _NOT_FOUND = 404
 
 # First match wins: subclasses before their bases.
 WORDINGS: tuple[tuple[type[BaseException], Wording], ...] = (
+    (errors.ShareExhaustedError, Wording(
+        "own-share",
+        "You have used your share of the dashboard's calls to Voucherify for this minute.",
+        "Each person may make only part of the minute's calls (VOUCHERIFY_USER_SHARE), so "
+        "that one busy session cannot hold back everyone else's pages; this page works again "
+        "in a moment, and what others see is not affected.",
+        _WAITING)),
     (errors.BudgetExhaustedError, Wording(
         "held-back",
         "The dashboard is holding back its calls to Voucherify to protect your API limit.",

@@ -15,13 +15,15 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
-from dashboard.voucherify.errors import UnavailableError, VoucherifyError
+from dashboard.voucherify.errors import ShareExhaustedError, UnavailableError, VoucherifyError
 
 from . import store
 
 T = TypeVar("T")
 
 _FIRST_PAUSE = 0.005
+# How long a caller's error is kept for the others (economy.py decides how long it counts).
+PROBLEM_SECONDS = 60
 _LONGEST_PAUSE = 0.05
 
 
@@ -59,8 +61,10 @@ def run(
                     return done
                 try:
                     return call()
+                except ShareExhaustedError:
+                    raise  # the caller's own share, not the resource's: others may still ask
                 except VoucherifyError as error:
-                    cache.set(problem_key(resource), (store.now(), error), 60)
+                    cache.set(problem_key(resource), (store.now(), error), PROBLEM_SECONDS)
                     raise
             finally:
                 if cache.get(lock_key(resource)) == token:

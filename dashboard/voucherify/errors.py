@@ -95,6 +95,13 @@ class BudgetExhaustedError(RetryLaterError):
     default_message = "The dashboard's budget of upstream calls is spent for the moment."
 
 
+class ShareExhaustedError(BudgetExhaustedError):
+    """The dashboard refused the call because the person asking has spent their own share of
+    the budget; the others' shares are untouched."""
+
+    default_message = "Your share of the dashboard's upstream calls is spent for the moment."
+
+
 class UpstreamError(VoucherifyError):
     default_message = "Voucherify had an internal error."
 

@@ -1,0 +1,138 @@
+"""The shared cache (Redis), with a per-process fallback while Redis cannot be reached.
+
+Everything that keeps state in Django's cache (the polling layer's budget and reads, the
+counters, the login lockout, the viewer count) goes through this backend, so a stopped or
+unreachable Redis degrades the dashboard instead of failing every request: each process
+keeps working from its own local memory (and the database archive), the polling budget
+shrinks to VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process (dashboard/polling/budget.py),
+and /readyz reports the cache as failing. The outage is logged once when it starts and once
+when it ends; Redis is tried again every RETRY_SECONDS, and used again as soon as it answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# While Redis is down, one call in this many seconds tries it again: a Redis that does not
+# answer costs each of those calls socket_connect_timeout, not every request.
+RETRY_SECONDS = 5.0
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_LOCAL_LOCATION = "dashboard-sharedcache-fallback"
+
+
+class _Outage:
+    """Whether this process currently works without Redis (one per process, for all threads:
+    Django makes a cache backend per thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.since: float | None = None  # time.time() the outage was noticed
+        self.retry_at = 0.0  # time.monotonic() of the next try
+
+    def should_try(self) -> bool:
+        with self._lock:
+            if self.since is None:
+                return True
+            if time.monotonic() < self.retry_at:
+                return False
+            self.retry_at = time.monotonic() + RETRY_SECONDS  # this caller probes, others wait
+            return True
+
+    def failed(self, location: str, error: BaseException) -> None:
+        with self._lock:
+            self.retry_at = time.monotonic() + RETRY_SECONDS
+            if self.since is not None:
+                return
+            self.since = time.time()
+        logger.error(
+            "The shared cache at %s cannot be reached (%s); this process serves from its own "
+            "memory and a smaller budget of upstream calls until it answers again.",
+            location, type(error).__name__,
+        )
+
+    def answered(self, location: str) -> None:
+        if self.since is None:  # the common case: no lock taken
+            return
+        with self._lock:
+            if self.since is None:
+                return
+            lasted, self.since = time.time() - self.since, None
+        logger.warning("The shared cache at %s answers again after %.0f s.", location, lasted)
+
+
+_outage = _Outage()
+
+
+def degraded() -> bool:
+    """True while this process works without the shared cache."""
+    return _outage.since is not None
+
+
+class FailoverRedisCache(BaseCache):
+    """Django's RedisCache, falling back to per-process local memory while Redis is down."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        self._location = server
+        self.primary = RedisCache(server, params)
+        local_options = {"MAX_ENTRIES": 20000}
+        self.fallback = LocMemCache(_LOCAL_LOCATION, {**params, "OPTIONS": local_options})
+
+    def _use(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if _outage.should_try():
+            try:
+                result = getattr(self.primary, method)(*args, **kwargs)
+            except _UNREACHABLE as error:
+                _outage.failed(self._location, error)
+            else:
+                _outage.answered(self._location)
+                return result
+        return getattr(self.fallback, method)(*args, **kwargs)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._use("add", key, value, timeout=timeout, version=version)
+
+    def get(self, key, default=None, version=None):
+        return self._use("get", key, default, version=version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._use("set", key, value, timeout=timeout, version=version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._use("touch", key, timeout=timeout, version=version)
+
+    def delete(self, key, version=None):
+        return self._use("delete", key, version=version)
+
+    def get_many(self, keys, version=None):
+        return self._use("get_many", keys, version=version)
+
+    def has_key(self, key, version=None):
+        return self._use("has_key", key, version=version)
+
+    def incr(self, key, delta=1, version=None):
+        return self._use("incr", key, delta, version=version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._use("set_many", data, timeout=timeout, version=version)
+
+    def delete_many(self, keys, version=None):
+        return self._use("delete_many", keys, version=version)
+
+    def clear(self):
+        self.fallback.clear()
+        return self._use("clear")
+
+    def close(self, **kwargs):
+        self.primary.close(**kwargs)
