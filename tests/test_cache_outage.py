@@ -1,0 +1,150 @@
+"""Redis going away under a running dashboard: pages degrade, nothing answers 500, the login
+works, /readyz names the cache, and everything is shared through Redis again once it is back.
+
+A real redis-server is started and stopped; the dashboard reads the emulator over HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import pytest
+import redis
+from bs4 import BeautifulSoup
+from django.core.cache import cache
+from django.test import Client
+
+from dashboard import sharedcache
+from tests.fixtures.users import ROLE_PASSWORD
+from tests.polling_helpers import DETAIL, upstream_calls
+from tests.replica_services import RedisServer
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+OUTAGE_CAP = 3
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A private redis-server on a free port (it fails, never skips, when not installed)."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shared_cache(emulator, redis_server, settings, monkeypatch):
+    """The production cache backend over the real Redis; Redis is tried again on every call
+    during an outage, so the test needs no waiting."""
+    monkeypatch.setattr(sharedcache, "RETRY_SECONDS", 0.0)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "dashboard.sharedcache.FailoverRedisCache",
+            "LOCATION": redis_server.url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 40
+    settings.VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE = OUTAGE_CAP
+    settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
+    yield redis_server
+    if redis_server.process is None:
+        redis_server.start()
+    for _ in range(3):  # a pooled connection to the stopped server may fail once more
+        cache.get("polling:probe")
+    assert not sharedcache.degraded()  # the next test starts with Redis in use
+
+
+def logged_in(username: str, user_factory) -> Client:
+    user_factory("auditor", username)  # the role that also sees /status/
+    client = Client()
+    answer = client.post("/accounts/login/", {"username": username, "password": ROLE_PASSWORD})
+    assert answer.status_code == 302
+    return client
+
+
+def pages(finished: str, live: str) -> dict[str, dict]:
+    return {
+        "/actions/": {},
+        f"/actions/{finished}/": {},
+        f"/actions/{live}/": HTMX,  # the open panel's poll
+        f"/actions/live/?ids={live}": HTMX,
+        "/overview/": {},
+        "/status/": {},
+    }
+
+
+def sentence(response) -> str:
+    problem = BeautifulSoup(response.content, "html.parser").select_one(".upstream-problem")
+    return problem.get_text(" ", strip=True) if problem is not None else ""
+
+
+def test_with_redis_down_every_page_answers_and_the_login_works(
+    shared_cache, emulator, user_factory, caplog
+):
+    finished = emulator.create_action("CUSTOMERS.IMPORT_CSV", outcome="FAILED", duration=0)
+    live = emulator.create_action("VOUCHERS.IMPORT", duration=600)
+    reader = logged_in("reader", user_factory)
+    user_factory("support", "latecomer")
+    wanted = pages(finished["id"], live["id"])
+    assert {path: reader.get(path, **headers).status_code for path, headers in wanted.items()}[
+        f"/actions/{finished['id']}/"] == 200  # read once: the archive holds it now
+
+    shared_cache.stop()
+    caplog.set_level(logging.ERROR, logger="dashboard.sharedcache")
+    during = {path: reader.get(path, **headers) for path, headers in wanted.items()}
+    late = Client()
+    login = late.post("/accounts/login/", {"username": "latecomer", "password": ROLE_PASSWORD})
+    wrong = Client().post("/accounts/login/", {"username": "latecomer", "password": "not-it"})
+    ready = Client().get("/readyz")
+
+    assert {path: answer.status_code for path, answer in during.items()} == {
+        path: 200 for path in wanted}
+    assert finished["id"] in during[f"/actions/{finished['id']}/"].content.decode()
+    assert login.status_code == 302 and late.get("/actions/").status_code == 200
+    assert wrong.status_code == 200 and b"username" in wrong.content
+    assert ready.status_code == 503
+    assert ready.json()["failing"] == ["cache"]
+    assert "ConnectionError" in ready.json()["checks"]["cache"]["detail"]
+    assert sharedcache.degraded()
+    outage_logs = [record for record in caplog.records if record.name == "dashboard.sharedcache"]
+    assert len(outage_logs) == 1  # once per outage, not per request
+
+
+def test_with_redis_down_upstream_calls_stay_within_the_per_process_cap(
+    shared_cache, emulator, user_factory
+):
+    reader = logged_in("reader", user_factory)
+    shared_cache.stop()
+    emulator.clear_stats()
+    answers = [reader.get(f"/actions/aa_{secrets.token_hex(9)}/") for _ in range(10)]
+    assert sorted({answer.status_code for answer in answers}) == [404, 503]
+    assert upstream_calls(emulator, DETAIL) <= OUTAGE_CAP
+    refused = next(answer for answer in answers if answer.status_code == 503)
+    assert int(refused["Retry-After"]) >= 1 and sentence(refused)
+
+
+def test_the_lockout_still_locks_with_redis_down(shared_cache, emulator, user_factory, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    user_factory("support", "target")
+    shared_cache.stop()
+    guesses = [Client().post("/accounts/login/", {"username": "target", "password": f"guess{n}"})
+               for n in range(3)]
+    right = Client().post("/accounts/login/", {"username": "target", "password": ROLE_PASSWORD})
+    assert [guess.status_code for guess in guesses] == [200, 200, 429]
+    assert right.status_code == 429 and right["Retry-After"]
+
+
+def test_once_redis_is_back_it_is_shared_again(shared_cache, emulator, user_factory):
+    reader = logged_in("reader", user_factory)
+    shared_cache.stop()
+    assert reader.get("/actions/").status_code == 200
+    assert sharedcache.degraded()
+
+    shared_cache.start()
+    answers = [reader.get("/actions/").status_code for _ in range(3)]
+    assert answers == [200, 200, 200]
+    assert not sharedcache.degraded()
+    assert Client().get("/readyz").json()["checks"]["cache"]["status"] == "ok"
+    stored = redis.Redis.from_url(shared_cache.url).keys("*polling*")
+    assert stored  # the newest page was read into Redis again, for every process
