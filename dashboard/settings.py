@@ -167,7 +167,7 @@ VOUCHERIFY_BUDGET_RESERVE = env.integer("VOUCHERIFY_BUDGET_RESERVE", 4)
 # live updates (htmx polls) and background work (sync_actions, commands) at most theirs.
 VOUCHERIFY_USER_SHARE = env.number("VOUCHERIFY_USER_SHARE", 0.25, minimum=0.0)
 VOUCHERIFY_POLL_SHARE = env.number("VOUCHERIFY_POLL_SHARE", 0.75, minimum=0.0)
-VOUCHERIFY_SYNC_SHARE = env.number("VOUCHERIFY_SYNC_SHARE", 0.5, minimum=0.0)
+VOUCHERIFY_SYNC_SHARE = env.number("VOUCHERIFY_SYNC_SHARE", 0.75, minimum=0.0)
 # While Redis cannot be reached each process counts calls on its own: its cap then, per process
 # (at most VOUCHERIFY_CALLS_PER_MINUTE divided by replicas times workers keeps the sum in bounds).
 VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE = env.integer(

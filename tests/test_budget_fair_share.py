@@ -24,7 +24,7 @@ HAMMERED = 60
 def budget(emulator, settings):
     settings.VOUCHERIFY_USER_SHARE = SHARE
     settings.VOUCHERIFY_POLL_SHARE = 0.75
-    settings.VOUCHERIFY_SYNC_SHARE = 0.5
+    settings.VOUCHERIFY_SYNC_SHARE = 0.6
     return fresh_layer(emulator, settings, calls_per_minute=CAP, reserve=4)
 
 
@@ -111,7 +111,7 @@ def terminal_ids(emulator, count: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("purpose", "share", "wording"), [
-    (askers.SYNC, 0.5, "background work"),
+    (askers.SYNC, 0.6, "background work"),
     (askers.POLL, 0.75, "live updates"),
 ])
 def test_a_purpose_spends_at_most_its_share_and_page_loads_still_read(
