@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from dashboard import sharedcache
+from dashboard.accounts.models import LockoutEntry
 from tests.fixtures.users import ROLE_PASSWORD
 from tests.polling_helpers import DETAIL, upstream_calls
 from tests.replica_services import RedisServer
@@ -133,6 +134,15 @@ def test_the_lockout_still_locks_with_redis_down(shared_cache, emulator, user_fa
     right = Client().post("/accounts/login/", {"username": "target", "password": ROLE_PASSWORD})
     assert [guess.status_code for guess in guesses] == [200, 200, 429]
     assert right.status_code == 429 and right["Retry-After"]
+    assert "Too many failed logins" in BeautifulSoup(right.content, "html.parser").get_text()
+    # Kept in the database, which every process shares, and honoured once Redis is back.
+    assert LockoutEntry.objects.filter(key__startswith="login-lock:user:").count() == 1
+    shared_cache.start()
+    for _ in range(3):
+        cache.get("polling:probe")
+    assert not sharedcache.degraded()
+    after = Client().post("/accounts/login/", {"username": "target", "password": ROLE_PASSWORD})
+    assert after.status_code == 429
 
 
 def test_once_redis_is_back_it_is_shared_again(shared_cache, emulator, user_factory):

@@ -44,3 +44,15 @@ class ExportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} exported {self.what} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LockoutEntry(models.Model):
+    """A failed-login count or lock, kept here while the shared cache cannot be reached
+    (dashboard/accounts/lockout.py), so every process still counts the same failures."""
+
+    key = models.CharField(max_length=100, unique=True)
+    value = models.FloatField()  # a count of failures, or the epoch second a lock ends
+    expires_at = models.FloatField(db_index=True)  # epoch seconds
+
+    def __str__(self) -> str:
+        return self.key
