@@ -13,7 +13,7 @@ from django.test import Client
 
 from dashboard.polling import askers, problems, reads
 from dashboard.voucherify.errors import BudgetExhaustedError, ShareExhaustedError
-from tests.polling_helpers import DETAIL, LIST, fresh_layer, upstream_calls
+from tests.polling_helpers import DETAIL, LIST, fresh_layer, live_action, upstream_calls
 
 CAP = 40
 SHARE = 0.25  # 10 calls a minute for one person
@@ -91,6 +91,17 @@ def test_an_unknown_id_asked_again_costs_no_call(budget, user_factory):
     statuses = [reader.get(f"/actions/{action_id}/").status_code for _ in range(20)]
     assert statuses == [404] * 20
     assert upstream_calls(budget, DETAIL) == 1
+
+
+def test_a_remembered_unknown_id_is_read_once_the_list_shows_it(budget, user_factory):
+    reader = logged_in(user_factory, "reader")
+    action_id = unknown_ids(1)[0]
+    assert reader.get(f"/actions/{action_id}/").status_code == 404
+    live_action(budget, status="DONE", action_id=action_id, result={"message": "Done."})
+    assert action_id in reader.get("/actions/").content.decode()
+    detail = reader.get(f"/actions/{action_id}/")
+    assert detail.status_code == 200 and "Done." in detail.content.decode()
+    assert upstream_calls(budget, DETAIL) == 2
 
 
 def test_one_persons_polls_share_the_refusal_only_with_that_person(budget, user_factory):

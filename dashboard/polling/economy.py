@@ -100,6 +100,8 @@ def _obtain(
 ) -> Fetched[Any]:
     """A fresh entry, from the cache or from one shared, budgeted upstream call."""
     problem = _recent_problem(resource)
+    if has_fallback and isinstance(problem, NotFoundError):
+        problem = None  # a remembered 404 does not hide an action the list has shown since
     # A background refusal does not hold back a page load, which may spend the reserve.
     if problem is not None and (background or not isinstance(problem, BudgetExhaustedError)):
         raise problem
