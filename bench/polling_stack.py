@@ -83,6 +83,9 @@ class Stack:
             "GUNICORN_BIND": f"127.0.0.1:{self.dashboard_port}",
             "GUNICORN_WORKERS": "2",
             "GUNICORN_MAX_REQUESTS": "0",
+            # Every simulated viewer sends the one login's cookie: as one person they would
+            # share one person's part of the budget, which is not what is measured here.
+            "VOUCHERIFY_USER_SHARE": "1",
         }
 
     @property
