@@ -54,23 +54,37 @@ def test_one_person_hammering_unknown_ids_leaves_another_persons_pages_readable(
     statuses = [hammer.get(f"/actions/{action_id}/").status_code
                 for action_id in unknown_ids(HAMMERED)]
 
-    own_share = budget_share = int(CAP * SHARE)
-    assert statuses.count(404) == own_share
-    assert statuses.count(503) == HAMMERED - own_share
-    assert upstream_calls(budget, DETAIL) == budget_share
+    # Their share, then more only while another share is left for everyone else.
+    hammered = CAP - int(CAP * SHARE)
+    assert statuses.count(404) == hammered
+    assert statuses.count(503) == HAMMERED - hammered
+    assert upstream_calls(budget, DETAIL) == hammered
 
     listed = reader.get("/actions/")
     detail = reader.get(f"/actions/{action['id']}/")
     assert (listed.status_code, detail.status_code) == (200, 200)
     assert problem_of(listed) is None and problem_of(detail) is None
-    assert upstream_calls(budget, LIST) + upstream_calls(budget, DETAIL) > budget_share
+    assert upstream_calls(budget, LIST) + upstream_calls(budget, DETAIL) > hammered
+
+
+def test_after_one_person_took_the_spare_calls_the_next_still_gets_their_whole_share(
+    budget, user_factory
+):
+    first = logged_in(user_factory, "first")
+    second = logged_in(user_factory, "second")
+    for action_id in unknown_ids(HAMMERED):
+        first.get(f"/actions/{action_id}/")
+    statuses = [second.get(f"/actions/{action_id}/").status_code
+                for action_id in unknown_ids(int(CAP * SHARE) + 1)]
+    assert statuses == [404] * int(CAP * SHARE) + [503]
+    assert upstream_calls(budget, DETAIL) == CAP
 
 
 def test_the_refused_person_gets_503_retry_after_and_a_sentence_about_their_share(
     budget, user_factory
 ):
     hammer = logged_in(user_factory, "hammer")
-    for action_id in unknown_ids(int(CAP * SHARE)):
+    for action_id in unknown_ids(CAP - int(CAP * SHARE)):
         hammer.get(f"/actions/{action_id}/")
     budget.clear_stats()
 
@@ -109,7 +123,7 @@ def test_one_persons_polls_share_the_refusal_only_with_that_person(budget, user_
     same list is not handed the first one's refusal."""
     hammer = logged_in(user_factory, "hammer")
     reader = logged_in(user_factory, "reader")
-    for action_id in unknown_ids(int(CAP * SHARE)):
+    for action_id in unknown_ids(CAP - int(CAP * SHARE)):
         hammer.get(f"/actions/{action_id}/")
     assert problem_of(hammer.get("/actions/")).get("data-problem") == "own-share"
     listed = reader.get("/actions/")

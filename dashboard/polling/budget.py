@@ -8,11 +8,12 @@ token can both be refused, never both let through: the window never holds more s
 than the cap. 61 counters, not 60, so that any 60 s of real time is covered whatever the
 sub-second phase.
 
-Each asker gets a fair share of the same window (dashboard/polling/askers.py): one person
-(user or session) may spend at most VOUCHERIFY_USER_SHARE of it, polls at most
-VOUCHERIFY_POLL_SHARE and background work at most VOUCHERIFY_SYNC_SHARE, each counted with
-per-second counters of its own beside the shared ones, in the same way. So one session asking
-for id after unknown id cannot spend the minute everyone else's pages need.
+Each asker gets a fair share of the same window (dashboard/polling/askers.py): polls may
+spend at most VOUCHERIFY_POLL_SHARE of it and background work VOUCHERIFY_SYNC_SHARE; one
+person (user or session) VOUCHERIFY_USER_SHARE, and beyond that only while another such share
+is left unspent for everyone else (so a lone viewer's polls are not cut short, yet one session
+asking for id after unknown id cannot spend the minute everyone else's pages need). Each is
+counted with per-second counters of its own beside the shared ones, in the same way.
 
 While the shared cache cannot be reached (dashboard/sharedcache.py) every process counts on
 its own in local memory, so the cap is VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process.
@@ -77,6 +78,9 @@ class Scope:
 
     parts: tuple[str, ...]  # () for the budget everyone shares
     allowed: int
+    # Beyond `allowed`, calls still pass while this many stay unspent in the shared window for
+    # everyone else (None: never): a share limits a person only when others could need it.
+    spare: int | None = None
 
 
 def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
@@ -88,7 +92,8 @@ def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
         scopes.append(Scope(("purpose", asker.purpose), share(fraction, whole.cap)))
     if asker.person is not None:
         fraction = float(settings.VOUCHERIFY_USER_SHARE)
-        scopes.append(Scope(("person", asker.person), share(fraction, whole.cap)))
+        person_share = share(fraction, whole.cap)
+        scopes.append(Scope(("person", asker.person), person_share, spare=person_share))
     return scopes
 
 
@@ -168,11 +173,20 @@ def spend(*, background: bool) -> None:
     for name in names:
         bump(name, COUNTER_TTL)
     for scope in scopes:
-        by_second = spent_by_second(now, scope.parts)
-        if sum(by_second.values()) > scope.allowed:
-            _give_back(names)
-            wait = max(1.0, _seconds_until_room(by_second, scope.allowed, now))
-            raise _refusal(scope, wait)
+        if sum(spent_by_second(now, scope.parts).values()) <= scope.allowed:
+            continue
+        if scope.spare is not None and allowance().cap - spent(now) >= scope.spare:
+            continue
+        _give_back(names)
+        raise _refusal(scope, max(1.0, _seconds_until_let_through(scope, now)))
+
+
+def _seconds_until_let_through(scope: Scope, now: float) -> float:
+    own = _seconds_until_room(spent_by_second(now, scope.parts), scope.allowed, now)
+    if scope.spare is None:
+        return own
+    others = _seconds_until_room(spent_by_second(now), allowance().cap - scope.spare, now)
+    return min(own, others)
 
 
 def _give_back(names: list[str]) -> None:
