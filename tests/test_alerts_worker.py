@@ -9,6 +9,7 @@ import pytest
 from dashboard.actions.polling import budget
 from dashboard.alerts.models import Delivery
 from dashboard.alerts.outbox import claim, due_ids
+from dashboard.alerts.subscriptions import create
 from dashboard.alerts.worker import Worker
 from tests.alerts_helpers import (
     PURGER,
@@ -226,3 +227,17 @@ def test_operators_may_not_receive_purges_but_every_other_rule(rule):
     assert "purge" not in rules.rules_for("operator")
     assert "purge" not in rules.rules_for("support")
     assert "purge" in rules.rules_for("auditor")
+
+
+def test_chat_services_through_apprise_urls(alerting, http_receiver):
+    # apprise's json:// posts {title, message, ...} to any HTTP server: here, the receiver.
+    target = http_receiver.url.replace("http://", "json://") + "/chat"
+    create({"rule": "failed", "audience": "operator"}, channel="apprise", target=target)
+    action = insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+
+    watch_once()
+
+    [message] = http_receiver.at("/chat")
+    assert message["title"] == f"[Voucherify alert] failed: {IMPORT}"
+    assert f"{IMPORT} action {action['id']} failed." in message["message"]
+    assert Delivery.objects.get().status == Delivery.SENT

@@ -28,6 +28,7 @@ class Command(BaseCommand):
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, stop)
         self.stdout.write(f"Watching async actions as {worker.name}; SIGTERM or Ctrl-C stops.")
+        self.stdout.flush()  # a pipe (demo, systemd) would hold the line back
         worker.run(report=self._report)
         self.stdout.write("Stopped.")
 
