@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 
+from dashboard.accounts.roles import ensure_role
 from dashboard.actions.polling import budget
+from dashboard.alerts import rules
+from dashboard.alerts.evaluate import evaluate
 from dashboard.alerts.models import Delivery
 from dashboard.alerts.outbox import claim, due_ids
 from dashboard.alerts.subscriptions import create
@@ -165,8 +169,6 @@ def test_a_receiver_that_keeps_failing_is_given_up_with_the_reason(alerting, htt
 def test_two_workers_never_claim_the_same_alert(alerting):
     subscribe("failed", to="ops@example.com")
     insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
-    from dashboard.alerts.evaluate import evaluate
-
     assert evaluate() == 1
     assert evaluate() == 0  # a second evaluation (another worker) adds nothing
     [delivery_id] = due_ids(Delivery.objects.get().next_attempt_at)
@@ -210,8 +212,6 @@ def test_an_unreadable_upstream_is_said_and_nothing_is_lost(alerting, smtp_serve
     watch_once()
     assert "Actions not read this time" in capsys.readouterr().err
     alerting.clear_faults()
-    from django.core.cache import cache
-
     cache.clear()  # forget the failure backoff instead of waiting for it
     watch_once()
 
@@ -221,8 +221,6 @@ def test_an_unreadable_upstream_is_said_and_nothing_is_lost(alerting, smtp_serve
 
 @pytest.mark.parametrize("rule", ["failed", "failed-rows", "stuck", "failure-share"])
 def test_operators_may_not_receive_purges_but_every_other_rule(rule):
-    from dashboard.alerts import rules
-
     assert rule in rules.rules_for("operator")
     assert "purge" not in rules.rules_for("operator")
     assert "purge" not in rules.rules_for("support")
@@ -241,3 +239,32 @@ def test_chat_services_through_apprise_urls(alerting, http_receiver):
     assert message["title"] == f"[Voucherify alert] failed: {IMPORT}"
     assert f"{IMPORT} action {action['id']} failed." in message["message"]
     assert Delivery.objects.get().status == Delivery.SENT
+
+
+def test_a_person_who_lost_a_role_no_longer_gets_what_it_allowed(alerting, smtp_server,
+                                                                user_factory):
+    person = user_factory("auditor", "former-auditor")
+    subscription = subscribe("purge", to="former@example.com", audience="auditor")
+    subscription.owner = person
+    subscription.save()
+    person.groups.clear()
+    person.groups.add(ensure_role("operator"))
+    insert(alerting, type_="CUSTOMERS.METADATA_KEY_PURGE", status="DONE",
+           created_ago=timedelta(seconds=5), user=PURGER, result={"done_count": 3})
+
+    watch_once()
+
+    assert smtp_server.messages == [] and not Delivery.objects.exists()
+
+
+def test_an_abandoned_claim_is_taken_over_after_its_lease(alerting, settings):
+    subscribe("failed", to="ops@example.com")
+    insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+    evaluate()
+    delivery = Delivery.objects.get()
+    moment = delivery.next_attempt_at
+    assert claim(delivery.id, "died-mid-send", moment) is not None
+    lease = timedelta(seconds=settings.ALERTS_CLAIM_SECONDS)
+    assert claim(delivery.id, "second", moment + lease) is None  # not before it expires
+    assert due_ids(moment + lease + timedelta(seconds=1)) == [delivery.id]
+    assert claim(delivery.id, "second", moment + lease + timedelta(seconds=1)) is not None

@@ -43,7 +43,7 @@ def evaluate(now: datetime | None = None) -> int:
     actions are unknown and cannot be read (budget short, upstream down).
     """
     now = now or timezone.now()
-    subscriptions = list(Subscription.objects.all())
+    subscriptions = _allowed(Subscription.objects.select_related("owner"))
     if not subscriptions:
         return 0
     # Read even for failure-share alone: the newest page also keeps the archive current.
@@ -52,6 +52,18 @@ def evaluate(now: datetime | None = None) -> int:
     events = _action_events(per_action, actions, now) if per_action else []
     events += _share_events([s for s in subscriptions if s.rule == rules.FAILURE_SHARE], now)
     return _enqueue(events, now)
+
+
+def _allowed(subscriptions: Iterable[Subscription]) -> list[Subscription]:
+    """A person's subscriptions carry their role as it is now: one who lost a role no longer
+    gets what it allowed (their subscription stays, silent, until the role returns)."""
+    allowed = []
+    for subscription in subscriptions:
+        if subscription.owner is not None:
+            subscription.audience = rules.audience_of(subscription.owner)
+        if subscription.audience in rules.RULE_AUDIENCES[subscription.rule]:
+            allowed.append(subscription)
+    return allowed
 
 
 def _action_events(subscriptions: list[Subscription], actions: list[Action],
