@@ -41,7 +41,6 @@ class Worker:
     def run_once(self) -> Round:
         """Evaluate once and deliver what is due; an unreadable upstream skips evaluation
         only (the outbox is still delivered)."""
-        close_old_connections()
         problem = None
         try:
             added = evaluate()
@@ -54,6 +53,7 @@ class Worker:
     def run(self, report=None) -> None:
         """Until stop is set (SIGTERM, SIGINT): the delivery in flight is finished first."""
         while not self.stop.is_set():
+            close_old_connections()  # a long-lived process: drop connections the DB closed
             result = self.run_once()
             if report is not None:
                 report(result)
