@@ -110,3 +110,11 @@ def test_demo_refuses_a_busy_port_with_a_sentence(demo_env):
     assert result.returncode != 0
     assert f"Port {port} is in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_starts_the_alert_worker_with_mails_on_the_console(demo):
+    assert "mails are printed here" in demo.output
+    if "Watching async actions" not in demo.output:  # the worker may print after the logins
+        wait_for_line(demo.process, "Watching async actions")
+    demo.stop(signal.SIGTERM)
+    assert demo.ports_freed()
