@@ -10,16 +10,7 @@ from dashboard.actions import upstream
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_timestamp
-from tests.history_helpers import (
-    DETAIL,
-    LIST,
-    archive,
-    insert_terminal,
-    synced,
-    upstream_history,
-)
-
-__all__ = ["archive", "synced"]  # fixtures
+from tests.helpers.upstream import DETAIL, LIST, insert_terminal, upstream_history
 
 
 def row_ids(response) -> list[str]:

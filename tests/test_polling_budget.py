@@ -7,9 +7,7 @@ import pytest
 from dashboard.actions import upstream
 from dashboard.actions.polling import budget
 from dashboard.voucherify.errors import RateLimitedError
-from tests.polling_helpers import LIST, clock, layer, live_action, upstream_calls
-
-__all__ = ["clock", "layer"]  # fixtures
+from tests.helpers.upstream import LIST, live_action, upstream_calls
 
 
 def _poll_newest_page(times: int, clock) -> list:

@@ -1,37 +1,17 @@
-"""Shared helpers for the polling economy tests: a movable clock and upstream counters."""
+"""Driving the upstream: the emulator's endpoints, actions made to order, syncs, its truth."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from dashboard.actions import upstream
-from dashboard.actions.polling import store
+from dashboard.history.sync import Progress, Sync
+from dashboard.voucherify.client import VoucherifyClient
+from dashboard.voucherify.dates import format_timestamp
 
 LIST = "/v1/async-actions"
 DETAIL = "/v1/async-actions/{id}"
-
-
-class Clock:
-    """The layer's clock, moved forward by tests instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    moved = Clock()
-    monkeypatch.setattr(store, "now", moved)
-    return moved
+SEEDED = 320  # dashboard/emulator/seed.py HISTORY_SIZE
 
 
 def fresh_layer(emulator, settings, *, calls_per_minute: int, reserve: int):
@@ -43,13 +23,6 @@ def fresh_layer(emulator, settings, *, calls_per_minute: int, reserve: int):
     upstream._interval_memo = None
     emulator.clear_stats()
     return emulator
-
-
-@pytest.fixture
-def layer(emulator, settings, clock):
-    """The emulator behind a fresh layer with known settings (2 s interval, roomy budget)."""
-    settings.ACTIONS_POLL_INTERVAL = 2.0
-    return fresh_layer(emulator, settings, calls_per_minute=40, reserve=4)
 
 
 def live_action(emulator, *, minutes_old: float | None = None, status: str = "IN_PROGRESS",
@@ -77,3 +50,40 @@ def live_action(emulator, *, minutes_old: float | None = None, status: str = "IN
 
 def upstream_calls(emulator, endpoint: str | None = None) -> int:
     return emulator.count(endpoint=endpoint)
+
+
+def run_sync(max_calls: int = 10_000, since: datetime | None = None) -> Progress:
+    return Sync(upstream.get_client(), max_calls=max_calls, since=since,
+                sleep=_no_sleep).run()
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError(f"the sync waited {seconds} s for the budget")
+
+
+def upstream_history(emulator) -> list[dict]:
+    """Every list item the emulator holds, newest first, read by a client of its own."""
+    client = VoucherifyClient(emulator.config)
+    return [action.raw for action in client.iter_actions(limit=100)]
+
+
+def detail(emulator, action_id: str) -> dict:
+    return emulator.api(f"{LIST}/{action_id}").json()
+
+
+def stamp(moment: datetime) -> str:
+    return format_timestamp(moment)
+
+
+def insert_terminal(emulator, action_id: str, *, type_: str = "VOUCHERS.IMPORT_CSV",
+                    status: str = "DONE", minutes_old: float = 0.0, **extra) -> dict:
+    """An exact terminal action created `minutes_old` ago (0: newer than the seeded ones)."""
+    created = datetime.now(UTC) - timedelta(minutes=minutes_old) + timedelta(seconds=1)
+    body = {
+        "id": action_id, "object": "async_action", "type": type_, "status": status,
+        "progress": 100, "created_at": stamp(created),
+        "updated_at": stamp(created + timedelta(seconds=3)), "request_id": "v-0c5543f0",
+        "processing_time": 3000, **extra,
+    }
+    emulator.insert_action(body)
+    return body

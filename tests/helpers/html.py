@@ -1,4 +1,4 @@
-"""Reading the actions list page the way a person does: rows, links, notices (BeautifulSoup)."""
+"""Reading pages the way a person does: rows, links, notices, words (BeautifulSoup)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from bs4 import BeautifulSoup
 
 def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.content, "html.parser")
+
+
+def text_of(node) -> str:
+    """The words of an element, spaces collapsed ("" for a missing element)."""
+    return " ".join(node.get_text(" ").split()) if node else ""
 
 
 def row_ids(response) -> list[str]:
