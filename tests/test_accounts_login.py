@@ -1,4 +1,5 @@
-"""Login, lockout after repeated failures, logout, password change and session expiry."""
+"""Login, lockout after repeated failures, logout, password change and session expiry (an
+active session is renewed even when the idle limit is at the touch period)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""In Chromium: the panel follows a live action to DONE without a reload, then goes quiet."""
+"""In Chromium: the panel follows a live action to DONE without a reload, then goes quiet;
+paging failed rows by keyboard keeps the focus in the pager."""
 
 from __future__ import annotations
 

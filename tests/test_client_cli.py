@@ -1,4 +1,5 @@
-"""`manage.py actions list|show`: the client at a terminal, for support staff."""
+"""`manage.py actions list|show`: the client at a terminal, for support staff; a mistyped
+status costs no call and an error is one line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""`make demo`'s command: emulator plus dashboard, the login page served, Ctrl-C stops both."""
+"""`make demo`'s command: emulator plus dashboard, the login page served, Ctrl-C stops both;
+it stops cleanly on Ctrl-C to the group, on SIGTERM when started with `&`, and on two
+signals at once."""
 
 from __future__ import annotations
 

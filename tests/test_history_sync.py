@@ -1,4 +1,5 @@
-"""The backfill: call cap, resuming, catching up, --since, and one run at a time."""
+"""The backfill: call cap, resuming, catching up, --since, one run at a time; a signal saves
+its position and an upstream fault exits non-zero with one line."""
 
 from __future__ import annotations
 

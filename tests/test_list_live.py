@@ -1,4 +1,5 @@
-"""Live rows: one poll refreshes every running row of the page, and stops when none remain."""
+"""Live rows: one poll refreshes every running row of the page, and stops when none remain;
+while Voucherify fails, the list says so with the rows' age and clears it after."""
 
 from __future__ import annotations
 

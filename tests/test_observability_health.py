@@ -1,4 +1,5 @@
-"""/healthz and /readyz: no login, no upstream call, and each dependency named when it fails."""
+"""/healthz and /readyz: no login, no upstream call, and each dependency named when it fails;
+corrected keys are not judged by the old keys' 401."""
 
 from __future__ import annotations
 

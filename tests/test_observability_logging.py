@@ -1,4 +1,5 @@
-"""JSON log lines: one object per line, with request id and user, and never a secret."""
+"""JSON log lines: one object per line, with request id and user, and never a secret; a
+disallowed Host is one WARNING line without a traceback."""
 
 from __future__ import annotations
 
