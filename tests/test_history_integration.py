@@ -10,12 +10,8 @@ from dashboard.actions import upstream
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_timestamp
+from tests.helpers.html import row_ids
 from tests.helpers.upstream import DETAIL, LIST, insert_terminal, upstream_history
-
-
-def row_ids(response) -> list[str]:
-    soup = BeautifulSoup(response.content, "html.parser")
-    return [tr["id"].removeprefix("row-") for tr in soup.select("tbody tr[id^=row-]")]
 
 
 def test_an_archived_action_detail_page_makes_no_upstream_call(synced, archive, operator_client):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from bs4 import BeautifulSoup
 
@@ -19,6 +16,7 @@ from tests.helpers.hostile import (
     UPDATE_ID,
     now,
 )
+from tests.helpers.html import csv_rows
 from tests.helpers.upstream import insert_terminal, run_sync
 
 
@@ -67,8 +65,7 @@ def test_the_failed_rows_fragment_is_inert(superuser_client, hostile):
 
 
 def csv_cells(response) -> list[str]:
-    text = b"".join(response.streaming_content).decode("utf-8")
-    return [cell for row in list(csv.reader(io.StringIO(text)))[1:] for cell in row]
+    return [cell for row in csv_rows(response)[1:] for cell in row]
 
 
 @pytest.mark.parametrize("action_id", [IMPORT_ID, UPDATE_ID])

@@ -1,6 +1,9 @@
-"""Reading pages the way a person does: rows, links, notices, words (BeautifulSoup)."""
+"""Reading responses the way a person does: rows, links, notices, words (BeautifulSoup), CSV."""
 
 from __future__ import annotations
+
+import csv
+import io
 
 from bs4 import BeautifulSoup
 
@@ -52,3 +55,9 @@ def oob_rows(response) -> list:
     for template in soup(response).find_all("template"):
         rows += BeautifulSoup(template.decode_contents(), "html.parser").select("tr[hx-swap-oob]")
     return rows
+
+
+def csv_rows(response) -> list[list[str]]:
+    """The rows of a streamed CSV download, header first."""
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.reader(io.StringIO(body)))
