@@ -13,17 +13,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.emulator.ports import free_port, port_is_free, wait_for_port
+from dashboard.emulator.stop_signals import interrupt_on_first
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 
 CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
-
-
-def _interrupt_once(signum: int, frame: object) -> None:
-    # A second Ctrl-C while the servers stop must not interrupt the clean-up with a traceback.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop_signal, signal.SIG_IGN)
-    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -51,12 +45,10 @@ class Command(BaseCommand):
         }
         for name in ("VOUCHERIFY_CLUSTER", "VOUCHERIFY_BEARER_TOKEN", "VOUCHERIFY_AUTH"):
             env.pop(name, None)
-        # A SIGTERM or a closed terminal stops both servers too, like Ctrl-C.
-        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(stop_signal) is not signal.SIG_IGN:  # nohup, `&`: stay deaf
-                signal.signal(stop_signal, _interrupt_once)
         manage = [sys.executable, "manage.py"]
         processes: list[subprocess.Popen] = []
+        # A SIGTERM or a closed terminal stops both servers too, like Ctrl-C.
+        interrupt_on_first(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         try:
             emulator = subprocess.Popen(
                 [*manage, "emulator", "--port", str(emulator_port)], env=env
