@@ -110,6 +110,9 @@ PURGE_OBJECT_TYPES = {
 }
 
 
+LABEL_LIMIT = 80
+
+
 def prefix_of(action_type: str) -> str:
     """The part before the first dot: Voucherify's own grouping of a type."""
     return action_type.split(".", 1)[0] if action_type else ""
@@ -131,6 +134,8 @@ def label_of(action_type: str) -> str:
     if known:
         return known.label
     words = action_type.replace(".", " ").replace("_", " ").strip().lower()
+    if len(words) > LABEL_LIMIT:  # a label names, it does not quote: the type is shown whole
+        words = words[:LABEL_LIMIT] + "…"
     return words.capitalize() if words else "Unknown type"
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
+
+from dashboard.actions.templatetags.long_text import clip_text
+from dashboard.voucherify.cursor import is_valid_action_id
 
 register = template.Library()
 
@@ -22,7 +26,7 @@ def status_label(status: str | None) -> str:
     """Human text for a status; unknown statuses are shown as received."""
     if not status:
         return "Unknown"
-    return STATUS_LABELS.get(status, str(status))
+    return STATUS_LABELS.get(status, clip_text(status, 40))
 
 
 @register.filter
@@ -114,3 +118,12 @@ def short_id(action_id: str | None) -> str:
     if not action_id:
         return ""
     return action_id if len(action_id) <= 12 else f"…{action_id[-8:]}"
+
+
+@register.filter
+def detail_url(action_id: object) -> str:
+    """The action's page; "" for an id that is not a valid one (Voucherify sent it, but no
+    page can have it: it is shown without a link)."""
+    if not is_valid_action_id(action_id):
+        return ""
+    return reverse("actions:detail", args=[action_id])
