@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, push_url
 
@@ -35,7 +35,7 @@ MALFORMED = ("That is not an async action id: ids look like aa_0c5543f00797b6113
              "(aa_ followed by letters and digits).")
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 @vary_on_headers("HX-Request")
 def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
@@ -59,7 +59,7 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     return render(request, PANEL, context)
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_FAILED_ROWS, raise_exception=True)
 @vary_on_headers("HX-Request")
 def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
@@ -79,7 +79,7 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
     return push_url(response, f"{page_url}{'?' + query if query else ''}")
 
 
-@require_GET
+@require_safe
 @permission_required(EXPORT_FAILURES, raise_exception=True)
 def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     """Every failed row or error, streamed as CSV; a 404 page when there is nothing to export."""
@@ -118,7 +118,10 @@ def _fetch_or_answer(
         context.update(problem=exc, poll_every=_poll_every())
         if polled:
             return render(request, PANEL, context)
-        return render(request, PAGE, context, status=_problem_status(exc))
+        response = render(request, PAGE, context, status=_problem_status(exc))
+        if response.status_code == 503:
+            response["Retry-After"] = str(_retry_after(exc))
+        return response
 
 
 def _context(request: HttpRequest, action_id: str) -> dict:
@@ -143,6 +146,12 @@ def _missing(request: HttpRequest, context: dict, sentence: str, polled: bool) -
 
 def _problem_status(exc: VoucherifyError) -> int:
     return 503 if isinstance(exc, RateLimitedError | UnavailableError) else 502
+
+
+def _retry_after(exc: VoucherifyError) -> int:
+    """Seconds until a retry may succeed: the limit's own wait, else the polling interval."""
+    wait = exc.retry_after if isinstance(exc, RateLimitedError) else upstream.poll_interval()
+    return max(1, round(wait))
 
 
 def _poll_every() -> str:
