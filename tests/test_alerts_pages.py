@@ -6,7 +6,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.alerts.models import Delivery, Subscription
-from tests.alerts_helpers import subscribe
+from tests.helpers.alerts import subscribe
 
 INDEX, SUBSCRIBE, HISTORY = "/alerts/", "/alerts/subscribe/", "/alerts/history/"
 

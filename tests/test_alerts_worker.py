@@ -15,7 +15,7 @@ from dashboard.alerts.outbox import claim, due_ids
 from dashboard.alerts.subscriptions import create
 from dashboard.alerts.worker import Worker
 from dashboard.polling import budget
-from tests.alerts_helpers import (
+from tests.helpers.alerts import (
     PURGER,
     failed_rows,
     insert,

@@ -66,7 +66,9 @@ def test_raw_json_cuts_long_lists_and_hides_failures_from_operators():
     hidden = json.loads(raw_json(body, hide_failures=True))
     assert hidden["result"]["failed"] == "[100 hidden: failed rows need the support role]"
     assert hidden["result"]["errors"] == "[1 hidden: failed rows need the support role]"
-    assert hidden["result"]["reports"] == ["https://x"]
+    # Issue 13: opening reports needs the support role, so their links are hidden here too.
+    assert hidden["result"]["reports"] == "[1 hidden: reports need the support role]"
+    assert shown["result"]["reports"] == ["https://x"]
     listed = json.loads(raw_json({"result": [{"code": "A"}]}, hide_failures=True))
     assert "hidden" in listed["result"]
 

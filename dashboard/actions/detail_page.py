@@ -15,13 +15,16 @@ from dashboard.actions.detail_failures import (
     page_of,
     parse_query,
 )
+from dashboard.formatting import clip_text
 from dashboard.polling.reads import Fetched
 from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action, ActionResult
 
 RAW_LIST_LIMIT = 20  # items of any list shown in the raw JSON; the table pages the rest
 RAW_TEXT_LIMIT = 2000
-FAILURE_LISTS = ("failed", "errors")
+REASON_LIMIT = 200  # characters of a message or reason quoted in the outcome sentence
+# What a viewer without the support role must not find in the raw JSON either.
+HIDDEN_RESULT_KEYS = {"failed": "failed rows", "errors": "failed rows", "reports": "reports"}
 KNOWN_RESULT_KEYS = frozenset({
     "message", "done_count", "failed_count", "failed", "errors", "reports",
     "reports_available_till",
@@ -66,6 +69,8 @@ class Panel:
     failure_page: FailurePage | None  # None when the viewer may not see failed rows
     notes: list[str] = field(default_factory=list)  # about result shapes nobody documented
     raw_json: str = ""
+    user_pairs: list[tuple[str, str]] | None = None  # `user` in its usual shape, as pairs
+    user_text: str | None = None  # `user` in any other shape, as plain text
 
     @property
     def is_live(self) -> bool:
@@ -113,13 +118,29 @@ def build_panel(
         success_share=success_share(done, failed),
         elapsed_seconds=elapsed,
         eta_seconds=eta,
-        outcome=outcome_sentence(action, label, failures, failed, done),
+        outcome=outcome_sentence(action, label, failures, failed, done,
+                                 quote_rows=can_view_failures),
         reports=reports_of(result, fetched.fetched_at),
         failures=failures,
         failure_page=page_of(failures, parse_query(params)) if can_view_failures else None,
         notes=shape_notes(action),
         raw_json=raw_json(action.raw, hide_failures=not can_view_failures),
+        **user_view(action.user),
     )
+
+
+def user_view(user: object) -> dict[str, object]:
+    """Who started the action: an object of plain values (its shape in Voucherify's examples,
+    `{"id": ..., "email": ...}`) as pairs; any other shape as text, never interpreted."""
+    if user is None:
+        return {}
+    if isinstance(user, Mapping) and all(
+        isinstance(value, str | int | float | bool) or value is None for value in user.values()
+    ):
+        return {"user_pairs": [(str(key), "" if value is None else str(value))
+                               for key, value in user.items()]}
+    text = user if isinstance(user, str) else json.dumps(user, ensure_ascii=False, default=str)
+    return {"user_text": text}
 
 
 def success_share(done: int | None, failed: int | None) -> float | None:
@@ -146,13 +167,18 @@ def time_left(action: Action, now: datetime) -> tuple[float | None, float | None
 
 
 def outcome_sentence(
-    action: Action, label: str, failures: FailureSet, failed: int | None, done: int | None
+    action: Action, label: str, failures: FailureSet, failed: int | None, done: int | None,
+    *, quote_rows: bool = True,
 ) -> str | None:
-    """What failed, in words, for a FAILED action or a DONE one with failures."""
+    """What failed, in words, for a FAILED action or a DONE one with failures.
+
+    Without `quote_rows` (a viewer who may not see failed rows) no row's reason is quoted:
+    reasons hold customers' data, such as their e-mail addresses."""
     what = label[0].lower() + label[1:] if label else "action"
     counted = _counted(failed, done, failures.noun)
     if action.status == catalog.FAILED:
-        reason = _first_reason(action, failures)
+        reason = _first_reason(action, failures if quote_rows else FailureSet((), ()))
+        reason = clip_text(reason, REASON_LIMIT) if reason else None
         sentence = f"This {what} failed"
         if reason:
             sentence += f": {reason.rstrip('.')}"
@@ -207,9 +233,10 @@ def _trimmed(value: object, *, hide_failures: bool, in_result: bool) -> object:
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if hide_failures and in_result and key in FAILURE_LISTS and item:
+            key = _cut(key)
+            if hide_failures and in_result and key in HIDDEN_RESULT_KEYS and item:
                 count = len(item) if isinstance(item, list) else 1
-                out[key] = f"[{count} hidden: failed rows need the support role]"
+                out[key] = f"[{count} hidden: {HIDDEN_RESULT_KEYS[key]} need the support role]"
                 continue
             out[key] = _trimmed(item, hide_failures=hide_failures,
                                 in_result=(key == "result" and not in_result))
@@ -222,6 +249,10 @@ def _trimmed(value: object, *, hide_failures: bool, in_result: bool) -> object:
         if len(value) > RAW_LIST_LIMIT:
             items.append(f"… {len(value) - RAW_LIST_LIMIT} more (see the table or the CSV)")
         return items
+    return _cut(value)
+
+
+def _cut(value: object) -> object:
     if isinstance(value, str) and len(value) > RAW_TEXT_LIMIT:
         return value[:RAW_TEXT_LIMIT] + f"… ({len(value) - RAW_TEXT_LIMIT} more characters)"
     return value

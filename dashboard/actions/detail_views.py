@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, push_url
 
@@ -30,7 +30,7 @@ FAILURES = "actions/detail.html#failures"
 SEEN_PARAM = "seen"  # the status the polling browser shows, so changes can be announced
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 @vary_on_headers("HX-Request")
 def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
@@ -54,7 +54,7 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     return render(request, PANEL, context)
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_FAILED_ROWS, raise_exception=True)
 @vary_on_headers("HX-Request")
 def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
@@ -74,7 +74,7 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
     return push_url(response, f"{page_url}{'?' + query if query else ''}")
 
 
-@require_GET
+@require_safe
 @permission_required(EXPORT_FAILURES, raise_exception=True)
 def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     """Every failed row or error, streamed as CSV; a 404 page when there is nothing to export."""
