@@ -1,16 +1,19 @@
 """Failed rows and errors of one action: normalised, grouped by reason, filtered, paged, CSV.
 
-Plain Python over the parsed result, so a 3,000-row failure list is shaped on the server and
-the page only ever carries one page of rows.
+`Failures` is what the table and the CSV read. `FailureSet` is plain Python over the parsed
+result (a live action, a small result); a big archived result is read from the database
+instead (dashboard/history/failed_items.py), so the page only ever carries one page of rows.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dashboard.voucherify.models import Action, ActionResult
 
@@ -47,20 +50,30 @@ class Failure:
     reason: str
 
     def matches(self, needle: str) -> bool:
-        cells = self.cells.values()
-        return any(needle in str(value).casefold() for value in cells if value is not None)
+        return any(needle in text for text in searchable(self.cells.values()))
 
 
-@dataclass(frozen=True)
-class FailureSet:
-    """Every failure of an action, with the columns their shapes have."""
+def searchable(cells: Iterable[object]) -> list[str]:
+    """What the search box compares a needle with (casefolded): each cell that has a value."""
+    return [str(value).casefold() for value in cells if value is not None]
+
+
+class Groups(NamedTuple):
+    """The most frequent reasons with their counts, and how many failures the rest hold."""
+
+    top: list[tuple[str, int]]
+    other_groups: int  # reasons beyond the top ones
+    other_count: int  # failures under those reasons
+
+
+class Failures:
+    """Every failure of an action, wherever they are kept; subclasses say how to read them."""
 
     columns: tuple[str, ...]
-    items: tuple[Failure, ...]
-    noun: str = "rows"  # "rows", "errors" or "items" (rows and errors together), for sentences
+    noun: str  # "rows", "errors" or "items" (rows and errors together), for sentences
 
     def __len__(self) -> int:
-        return len(self.items)
+        raise NotImplementedError
 
     @property
     def noun_one(self) -> str:
@@ -70,10 +83,60 @@ class FailureSet:
     def headers(self) -> list[str]:
         return [COLUMN_LABELS.get(column, column) for column in self.columns]
 
+    def top_groups(self) -> Groups:
+        raise NotImplementedError
+
+    def count_matching(self, query: FailureQuery) -> int:
+        raise NotImplementedError
+
+    def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        """Cells of the matching failures start..start+size, in the order Voucherify sent."""
+        raise NotImplementedError
+
+    def all_rows(self) -> Iterator[list[object]]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class FailureSet(Failures):
+    """Every failure of an action, in memory, with the columns their shapes have."""
+
+    columns: tuple[str, ...]
+    items: tuple[Failure, ...]
+    noun: str = "rows"
+
+    def __len__(self) -> int:
+        return len(self.items)
+
     def groups(self) -> list[tuple[str, int]]:
         """Reasons with how many failures each, the most frequent first."""
-        counts = Counter(item.reason for item in self.items)
-        return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+        return sorted_groups(Counter(item.reason for item in self.items))
+
+    def top_groups(self) -> Groups:
+        return top_of(self.groups())
+
+    def count_matching(self, query: FailureQuery) -> int:
+        return sum(1 for item in self.items if _wanted(item, query))
+
+    def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        matching = (item for item in self.items if _wanted(item, query))
+        return [self._cells(item) for item in itertools.islice(matching, start, start + size)]
+
+    def all_rows(self) -> Iterator[list[object]]:
+        return (self._cells(item) for item in self.items)
+
+    def _cells(self, item: Failure) -> list[object]:
+        return [item.cells[column] for column in self.columns]
+
+
+def sorted_groups(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Reasons by count, the most frequent first (ties by reason)."""
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def top_of(groups: list[tuple[str, int]]) -> Groups:
+    others = groups[TOP_GROUPS:]
+    return Groups(groups[:TOP_GROUPS], len(others), sum(count for _, count in others))
 
 
 @dataclass(frozen=True)
@@ -91,7 +154,7 @@ class FailureQuery:
 class FailurePage:
     """What the failed-rows table shows: one page of the filtered failures, and the groups."""
 
-    failures: FailureSet
+    failures: Failures
     query: FailureQuery
     rows: list[list[object]]
     matching: int
@@ -165,27 +228,26 @@ def failures_of(action: Action) -> FailureSet:
     return FailureSet(columns=tuple(columns), items=items, noun=noun)
 
 
-def page_of(failures: FailureSet, query: FailureQuery, page_size: int = PAGE_SIZE) -> FailurePage:
+def page_of(failures: Failures, query: FailureQuery, page_size: int = PAGE_SIZE) -> FailurePage:
     """The requested page of the failures that match the reason and search filters."""
-    matching = [item for item in failures.items if _wanted(item, query)]
-    pages = max(1, -(-len(matching) // page_size))
+    matching = failures.count_matching(query)
+    pages = max(1, -(-matching // page_size))
     page = min(query.page, pages)
     start = (page - 1) * page_size
-    shown = matching[start : start + page_size]
-    groups = failures.groups()
-    others = groups[TOP_GROUPS:]
+    shown = failures.rows_matching(query, start, page_size) if matching else []
+    groups = failures.top_groups()
     return FailurePage(
         failures=failures,
         query=query,
-        rows=[[item.cells[column] for column in failures.columns] for item in shown],
-        matching=len(matching),
+        rows=shown,
+        matching=matching,
         page=page,
         pages=pages,
         first=start + 1 if shown else 0,
         last=start + len(shown),
-        groups=groups[:TOP_GROUPS],
-        other_groups=len(others),
-        other_count=sum(count for _, count in others),
+        groups=groups.top,
+        other_groups=groups.other_groups,
+        other_count=groups.other_count,
     )
 
 
@@ -204,10 +266,9 @@ def csv_stream(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> Iter
         yield writer.writerow([neutralise(value) for value in row])
 
 
-def csv_lines(failures: FailureSet) -> Iterator[str]:
+def csv_lines(failures: Failures) -> Iterator[str]:
     """The header and one line per failure."""
-    rows = ([item.cells[column] for column in failures.columns] for item in failures.items)
-    return csv_stream(failures.headers, rows)
+    return csv_stream(failures.headers, failures.all_rows())
 
 
 def csv_filename(action: Action) -> str:

@@ -10,10 +10,15 @@ from typing import Any
 
 from dashboard.actions.detail_failures import (
     FailurePage,
-    FailureSet,
-    failures_of,
+    Failures,
     page_of,
     parse_query,
+)
+from dashboard.history.failed_items import (
+    KEPT_APART,
+    KEPT_IN_RESULT,
+    StoredFailures,
+    failures_for,
 )
 from dashboard.polling.reads import Fetched
 from dashboard.voucherify import catalog
@@ -62,7 +67,7 @@ class Panel:
     eta_seconds: float | None
     outcome: str | None  # a plain sentence saying what failed, when something did
     reports: Reports | None
-    failures: FailureSet
+    failures: Failures
     failure_page: FailurePage | None  # None when the viewer may not see failed rows
     notes: list[str] = field(default_factory=list)  # about result shapes nobody documented
     raw_json: str = ""
@@ -86,7 +91,7 @@ def build_panel(
     """The panel for a fetched action; failed rows only for viewers allowed to see them."""
     action = fetched.value
     result = action.result if isinstance(action.result, ActionResult) else None
-    failures = failures_of(action)
+    failures = failures_for(action)
     done, failed = _counts(result, failures)
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
@@ -109,7 +114,7 @@ def build_panel(
         reports=reports_of(result, fetched.fetched_at),
         failures=failures,
         failure_page=page_of(failures, parse_query(params)) if can_view_failures else None,
-        notes=shape_notes(action),
+        notes=shape_notes(action) + _kept_notes(action, failures),
         raw_json=raw_json(action.raw, hide_failures=not can_view_failures),
     )
 
@@ -138,7 +143,7 @@ def time_left(action: Action, now: datetime) -> tuple[float | None, float | None
 
 
 def outcome_sentence(
-    action: Action, label: str, failures: FailureSet, failed: int | None, done: int | None
+    action: Action, label: str, failures: Failures, failed: int | None, done: int | None
 ) -> str | None:
     """What failed, in words, for a FAILED action or a DONE one with failures."""
     what = label[0].lower() + label[1:] if label else "action"
@@ -189,37 +194,57 @@ def shape_notes(action: Action) -> list[str]:
     return []
 
 
+def _kept_notes(action: Action, failures: Failures) -> list[str]:
+    if KEPT_APART not in action.raw or isinstance(failures, StoredFailures):
+        return []
+    return [f"Only the first {KEPT_IN_RESULT} failed rows and errors of this action can be read "
+            "right now: the archive that holds the rest did not answer."]
+
+
 def raw_json(raw: object, *, hide_failures: bool) -> str:
-    """The action as received, pretty-printed, with long lists and texts cut for the page."""
-    shown = _trimmed(raw, hide_failures=hide_failures, in_result=False)
+    """The action as received, pretty-printed, with long lists and texts cut for the page.
+
+    A big result was archived with its first failed rows only; the lengths it had say how
+    many more there are."""
+    lengths: Mapping[str, int] = {}
+    if isinstance(raw, Mapping) and KEPT_APART in raw:
+        lengths = raw[KEPT_APART] if isinstance(raw[KEPT_APART], Mapping) else {}
+        raw = {key: value for key, value in raw.items() if key != KEPT_APART}
+    shown = _trimmed(raw, hide_failures=hide_failures, in_result=False, lengths=lengths)
     return json.dumps(shown, indent=2, ensure_ascii=False, default=str)
 
 
-def _trimmed(value: object, *, hide_failures: bool, in_result: bool) -> object:
+def _trimmed(
+    value: object, *, hide_failures: bool, in_result: bool,
+    lengths: Mapping[str, int], length: int | None = None,
+) -> object:
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
+            full = lengths.get(key) if in_result and key in FAILURE_LISTS else None
             if hide_failures and in_result and key in FAILURE_LISTS and item:
-                count = len(item) if isinstance(item, list) else 1
+                count = full or (len(item) if isinstance(item, list) else 1)
                 out[key] = f"[{count} hidden: failed rows need the support role]"
                 continue
             out[key] = _trimmed(item, hide_failures=hide_failures,
-                                in_result=(key == "result" and not in_result))
+                                in_result=(key == "result" and not in_result),
+                                lengths=lengths if key == "result" else {}, length=full)
         return out
     if isinstance(value, list):
+        total = length if length is not None else len(value)
         if hide_failures and in_result:
-            return f"[{len(value)} items hidden: failed rows need the support role]"
-        items = [_trimmed(item, hide_failures=hide_failures, in_result=False)
+            return f"[{total} items hidden: failed rows need the support role]"
+        items = [_trimmed(item, hide_failures=hide_failures, in_result=False, lengths={})
                  for item in value[:RAW_LIST_LIMIT]]
-        if len(value) > RAW_LIST_LIMIT:
-            items.append(f"… {len(value) - RAW_LIST_LIMIT} more (see the table or the CSV)")
+        if total > RAW_LIST_LIMIT:
+            items.append(f"… {total - RAW_LIST_LIMIT} more (see the table or the CSV)")
         return items
     if isinstance(value, str) and len(value) > RAW_TEXT_LIMIT:
         return value[:RAW_TEXT_LIMIT] + f"… ({len(value) - RAW_TEXT_LIMIT} more characters)"
     return value
 
 
-def _counts(result: ActionResult | None, failures: FailureSet) -> tuple[int | None, int | None]:
+def _counts(result: ActionResult | None, failures: Failures) -> tuple[int | None, int | None]:
     if result is None:
         return None, (len(failures) or None)
     failed = result.failed_count
@@ -236,11 +261,11 @@ def _counted(failed: int | None, done: int | None, noun: str) -> str:
     return f"{failed:,} {noun} failed."
 
 
-def _first_reason(action: Action, failures: FailureSet) -> str | None:
+def _first_reason(action: Action, failures: Failures) -> str | None:
     result = action.result
     if isinstance(result, ActionResult) and result.message:
         return result.message
-    groups = failures.groups()
+    groups = failures.top_groups().top
     if groups:
         reason, count = groups[0]
         return reason if count == len(failures) else f"{reason} (and other reasons)"

@@ -12,7 +12,7 @@ from datetime import datetime
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
-from .archive import archive_action, archive_actions, archived_detail
+from .archive import archive_action, archive_actions, archive_detail, archived_detail
 from .state import extend_from_newest
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,19 @@ def saw_action(action: Action, *, stale: bool = False) -> None:
         archive_action(action, detail=not stale)
     except Exception:  # the archive is optional for every page
         logger.exception("Archiving action %s failed", action.id)
+
+
+def kept_final(action: Action) -> Action:
+    """A terminal action just read from the detail endpoint, archived, as the cache should keep
+    it: without a big result's failed rows, which the archive now holds apart. Should the
+    archive fail, the action is kept whole, as before."""
+    if not action.is_terminal:
+        return action
+    try:
+        return archive_detail(action)[0]
+    except Exception:  # the archive is optional for every page
+        logger.exception("Archiving action %s failed", action.id)
+        return action
 
 
 def saw_page(page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:

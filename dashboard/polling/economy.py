@@ -219,13 +219,18 @@ def _listed(newest: Entry[ActionPage] | None, action_id: str) -> Entry[Action] |
     return None
 
 
-def _save_detail(action: Action) -> Entry[Action]:
-    if action.is_terminal:  # immutable from now on: never asked for again
-        return store.save(final_key(action.id), action, forever=True)
-    return store.save(action_key(action.id), action)
+def _keep_whole(action: Action) -> Action:
+    return action
 
 
-def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool):
+def _detail(
+    client: VoucherifyClient,
+    action_id: str,
+    *,
+    background: bool,
+    has_fallback: bool,
+    keep: Callable[[Action], Action],
+):
     def read() -> Entry[Action] | None:
         found = store.load_many([final_key(action_id), action_key(action_id)])
         final = found.get(final_key(action_id))
@@ -238,7 +243,7 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
         f"action:{action_id}",
         read,
         lambda: client.get_action(action_id),
-        _save_detail,
+        lambda action: _save_detail(action, keep),
         max_age=interval(),
         background=background,
         has_fallback=has_fallback,
@@ -247,11 +252,25 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
     return final if final is not None else entry
 
 
+def _save_detail(action: Action, keep: Callable[[Action], Action]) -> Entry[Action]:
+    if action.is_terminal:  # immutable from now on: never asked for again
+        return store.save(final_key(action.id), keep(action), forever=True)
+    return store.save(action_key(action.id), action)
+
+
 def fetch_action(
-    client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False
+    client: VoucherifyClient,
+    action_id: str,
+    *,
+    background: bool,
+    from_list: bool = False,
+    keep: Callable[[Action], Action] = _keep_whole,
 ) -> Fetched[Action]:
     """`from_list`: the id came from a list row, so an unknown one is probably on the newest
-    page, and a list call is the one that refreshes all of its neighbours too."""
+    page, and a list call is the one that refreshes all of its neighbours too.
+
+    `keep`: what of a terminal action the cache keeps for good (the archive takes a big
+    result's failed rows apart, so no cache entry holds them)."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
     found = store.load_many([final_key(action_id), action_key(action_id), NEWEST_KEY])
@@ -284,17 +303,23 @@ def fetch_action(
     finishing = known is not None and known.value.is_terminal
     try:
         entry = _detail(client, action_id, background=background and not finishing,
-                        has_fallback=known is not None)
+                        has_fallback=known is not None, keep=keep)
     except VoucherifyError as error:
         return _stale_or_raise(known, error)
     return entry.served()
 
 
-def refresh_live(client: VoucherifyClient, ids: Sequence[str]) -> dict[str, Fetched[Action]]:
+def refresh_live(
+    client: VoucherifyClient,
+    ids: Sequence[str],
+    *,
+    keep: Callable[[Action], Action] = _keep_whole,
+) -> dict[str, Fetched[Action]]:
     latest = {}
     for action_id in dict.fromkeys(ids):
         try:
-            latest[action_id] = fetch_action(client, action_id, background=True, from_list=True)
+            latest[action_id] = fetch_action(client, action_id, background=True, from_list=True,
+                                             keep=keep)
         except VoucherifyError:
             continue  # nothing known to serve: the row keeps what the page showed
     return latest

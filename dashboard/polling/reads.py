@@ -98,7 +98,8 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
     archived = history.archived(action_id)  # a finished action the archive holds: no call
     if archived is not None:
         return Fetched(*archived)
-    fetched = economy.fetch_action(get_client(), action_id, background=background)
+    fetched = economy.fetch_action(get_client(), action_id, background=background,
+                                   keep=history.kept_final)
     history.saw_action(fetched.value, stale=fetched.stale)
     return fetched
 
@@ -108,7 +109,7 @@ def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
     out (the row keeps what it showed). Background priority."""
     if naive():
         return {action_id: fetch_action(action_id) for action_id in dict.fromkeys(ids)}
-    latest = economy.refresh_live(get_client(), ids)
+    latest = economy.refresh_live(get_client(), ids, keep=history.kept_final)
     for fetched in latest.values():
         history.saw_action(fetched.value, stale=fetched.stale)
     return latest

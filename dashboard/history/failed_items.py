@@ -1,0 +1,180 @@
+"""Big results kept apart: a terminal action's failed rows in their own table, read a page at
+a time, and the action archived (and cached) with only the first few of them.
+
+A finished action never changes, so its result is split once, when its detail is archived.
+From then on the panel and its poll read one summary row, a failures page or filter reads
+one page of rows with an index, and the CSV streams the rows in chunks: no request parses or
+holds the whole result again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from dashboard.actions.detail_failures import (
+    FailureQuery,
+    Failures,
+    FailureSet,
+    Groups,
+    failures_of,
+    searchable,
+    sorted_groups,
+    top_of,
+)
+from dashboard.voucherify.models import Action, ActionResult
+
+from .models import FailedItem, FailureSummary
+
+logger = logging.getLogger(__name__)
+
+FAILURE_LISTS = ("failed", "errors")
+# Failed rows and errors left in the archived result: what its raw JSON shows. A result with
+# more is split; one with fewer stays whole (nothing to gain).
+KEPT_IN_RESULT = 20
+# Top-level key of a split action's raw object: how long each list was, as received.
+KEPT_APART = "dashboard_failures_kept_apart"
+_BATCH = 2000
+_SEPARATOR = "\x1f"  # between cells in search_text, so a search never spans two cells
+
+
+def kept_apart(action: Action) -> dict[str, int] | None:
+    """The lengths of the lists kept apart from this action's result, if they were."""
+    lengths = action.raw.get(KEPT_APART) if isinstance(action.raw, Mapping) else None
+    return lengths if isinstance(lengths, dict) else None
+
+
+def split(action: Action) -> tuple[Action, FailureSet | None]:
+    """The action as it is archived and cached and, for a big result, its failures apart."""
+    raw_result = action.raw.get("result")
+    if kept_apart(action) is not None or not action.is_terminal:
+        return action, None
+    if not isinstance(raw_result, Mapping):
+        return action, None
+    lengths = {name: len(raw_result[name]) for name in FAILURE_LISTS
+               if isinstance(raw_result.get(name), list)}
+    if sum(lengths.values()) <= KEPT_IN_RESULT:
+        return action, None
+    failures = failures_of(action)
+    result = dict(raw_result)
+    for name in lengths:
+        result[name] = raw_result[name][:KEPT_IN_RESULT]
+    raw = {**action.raw, "result": result, KEPT_APART: lengths}
+    return dataclasses.replace(action, result=ActionResult.from_json(result), raw=raw), failures
+
+
+def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:
+    """Replace the stored failures of an archived action (in the caller's transaction)."""
+    FailedItem.objects.filter(action_id=action_id).delete()
+    groups = top_of(sorted_groups(Counter(item.reason for item in failures.items)))
+    FailureSummary.objects.update_or_create(
+        action_id=action_id,
+        defaults={
+            "total": len(failures),
+            "columns": list(failures.columns),
+            "noun": failures.noun,
+            "groups": [list(pair) for pair in groups.top],
+            "other_groups": groups.other_groups,
+            "other_count": groups.other_count,
+            "list_lengths": dict(lengths),
+        },
+    )
+    columns = failures.columns
+    batch: list[FailedItem] = []
+    for position, item in enumerate(failures.items):
+        cells = [item.cells[column] for column in columns]
+        batch.append(FailedItem(
+            action_id=action_id, position=position, reason=item.reason,
+            reason_hash=reason_hash(item.reason), cells=cells,
+            search_text=_SEPARATOR.join(searchable(cells)),
+        ))
+        if len(batch) >= _BATCH:
+            FailedItem.objects.bulk_create(batch)
+            batch = []
+    FailedItem.objects.bulk_create(batch)
+
+
+def reason_hash(reason: str) -> str:
+    return hashlib.blake2b(reason.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredFailures(Failures):
+    """The failures of a split result, read from the database a page at a time."""
+
+    action_id: str
+    columns: tuple[str, ...]
+    noun: str
+    total: int
+    groups: Groups
+
+    def __len__(self) -> int:
+        return self.total
+
+    def top_groups(self) -> Groups:
+        return self.groups
+
+    def count_matching(self, query: FailureQuery) -> int:
+        if not query.is_filtered:
+            return self.total
+        if not query.search:
+            known = dict(self.groups.top)
+            if query.reason in known:
+                return known[query.reason]
+        return self._matching(query).count()
+
+    def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        cells = self._matching(query).order_by("position").values_list("cells", flat=True)
+        return [list(row) for row in cells[start : start + size]]
+
+    def all_rows(self) -> Iterator[list[object]]:
+        cells = (
+            FailedItem.objects.filter(action_id=self.action_id)
+            .order_by("position")
+            .values_list("cells", flat=True)
+        )
+        return (list(row) for row in cells.iterator(chunk_size=_BATCH))
+
+    def _matching(self, query: FailureQuery) -> QuerySet[FailedItem]:
+        rows = FailedItem.objects.filter(action_id=self.action_id)
+        if query.reason:
+            rows = rows.filter(reason_hash=reason_hash(query.reason), reason=query.reason)
+        if query.search:
+            rows = rows.filter(search_text__contains=query.search.casefold())
+        return rows
+
+
+def load(action_id: str) -> StoredFailures | None:
+    """The stored failures of an action (one query for the summary), or None."""
+    summary = FailureSummary.objects.filter(pk=action_id).first()
+    if summary is None:
+        return None
+    return StoredFailures(
+        action_id=action_id,
+        columns=tuple(summary.columns),
+        noun=summary.noun,
+        total=summary.total,
+        groups=Groups([(str(reason), int(count)) for reason, count in summary.groups],
+                      summary.other_groups, summary.other_count),
+    )
+
+
+def failures_for(action: Action) -> Failures:
+    """The failures of any action: from the database when its result was split, else from the
+    result itself (also when the database cannot be read: then only the rows it kept)."""
+    if kept_apart(action) is not None:
+        try:
+            stored = load(action.id)
+        except Exception:  # the archive is optional for every page
+            logger.exception("Reading the failed rows of %s failed", action.id)
+            stored = None
+        if stored is not None:
+            return stored
+    return failures_of(action)
+
