@@ -13,7 +13,7 @@ from .responses import Response
 from .seed import DEFAULT_SEED
 from .store import Clock
 
-MAX_BODY = 1 << 20
+MAX_BODY = 64 << 20  # control bodies may carry an action with 100,000 failed rows
 IDLE_TIMEOUT = 120  # seconds a kept-alive connection may stay silent
 
 
