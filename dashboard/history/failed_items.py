@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from dashboard.actions.detail_failures import (
@@ -85,19 +86,34 @@ def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> N
             "list_lengths": dict(lengths),
         },
     )
+    _insert(action_id, failures)
+
+
+def _insert(action_id: str, failures: FailureSet) -> None:
+    """Many rows at a time through the cursor: model instances would cost more than the rows."""
+    meta = FailedItem._meta
+    names = ("action", "position", "reason", "reason_hash", "cells", "search_text")
+    fields = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(meta.db_table)} "
+           f"({', '.join(quote(field.column) for field in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    as_json = connection.ops.adapt_json_value  # what JSONField does, without its checks
     columns = failures.columns
-    batch: list[FailedItem] = []
-    for position, item in enumerate(failures.items):
-        cells = [item.cells[column] for column in columns]
-        batch.append(FailedItem(
-            action_id=action_id, position=position, reason=item.reason,
-            reason_hash=reason_hash(item.reason), cells=cells,
-            search_text=_SEPARATOR.join(searchable(cells)),
-        ))
-        if len(batch) >= _BATCH:
-            FailedItem.objects.bulk_create(batch)
+    hashes: dict[str, str] = {}  # reasons repeat: hash each once
+    with connection.cursor() as cursor:
+        for start in range(0, len(failures.items), _BATCH):
             batch = []
-    FailedItem.objects.bulk_create(batch)
+            for position, item in enumerate(failures.items[start : start + _BATCH], start):
+                cells = [item.cells[column] for column in columns]
+                batch.append((
+                    action_id, position, item.reason,
+                    hashes.get(item.reason) or hashes.setdefault(item.reason,
+                                                                 reason_hash(item.reason)),
+                    as_json(cells, None),
+                    _SEPARATOR.join(searchable(cells)),
+                ))
+            cursor.executemany(sql, batch)
 
 
 def reason_hash(reason: str) -> str:
