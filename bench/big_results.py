@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,8 +44,8 @@ def big_result(rows: int) -> dict:
             "failed": failed}
 
 
-def worker_rss_kb(master_pid: int) -> dict[int, int]:
-    """Resident memory (kB) of each child of the gunicorn master."""
+def worker_memory_kb(master_pid: int) -> dict[int, tuple[int, int]]:
+    """Resident memory and its peak so far (kB) of each child of the gunicorn master."""
     found = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -53,7 +54,8 @@ def worker_rss_kb(master_pid: int) -> dict[int, int]:
         except OSError:
             continue
         if fields.get("PPid", "").strip() == str(master_pid) and "VmRSS" in fields:
-            found[int(status.parent.name)] = int(fields["VmRSS"].split()[0])
+            found[int(status.parent.name)] = (int(fields["VmRSS"].split()[0]),
+                                              int(fields["VmHWM"].split()[0]))
     return found
 
 
@@ -91,6 +93,20 @@ def timed(browser: Browser, path: str, repeat: int, *, htmx: bool = False) -> di
             "max_ms": round(1000 * max(times), 1)}
 
 
+def ten_viewers(browser: Browser, page: str, reason: str, repeat: int) -> dict:
+    """Ten viewers at once, each loading the page, polling it and filtering its rows."""
+    paths = [(page, False), (page + "?seen=DONE", True),
+             (f"{page}failures/?reason={reason}&rows_page=7", True)]
+
+    def viewer(_: int) -> list[float]:
+        return [browser.get(path, htmx=htmx)[0] for _ in range(repeat) for path, htmx in paths]
+
+    with ThreadPoolExecutor(10) as pool:
+        times = [moment for times in pool.map(viewer, range(10)) for moment in times]
+    return {"requests": len(times), "median_ms": round(1000 * statistics.median(times), 1),
+            "max_ms": round(1000 * max(times), 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -114,7 +130,7 @@ def run(stack: Stack, args: argparse.Namespace) -> dict:
     action_id = control.create_action("VOUCHERS.IMPORT_CSV", duration=0,
                                       result=big_result(args.rows))["id"]
     browser.get("/status/")  # both workers imported and warm before the baseline
-    before = worker_rss_kb(stack.dashboard.pid)
+    before = worker_memory_kb(stack.dashboard.pid)
     page = f"/actions/{action_id}/"
     first, body = browser.get(page)
     if f"({args.rows})".encode() not in body:
@@ -134,18 +150,21 @@ def run(stack: Stack, args: argparse.Namespace) -> dict:
     }
     for name in ("page", "poll", "reason_filter", "search", "last_page"):
         print(f"{name}: {figures[name]}", flush=True)
+    figures["ten_viewers"] = ten_viewers(browser, page, reason, args.repeat)
+    print(f"ten viewers at once: {figures['ten_viewers']}", flush=True)
     seconds, lines = browser.stream_csv(f"{page}failures.csv")
     if lines != args.rows:
         raise SystemExit(f"The CSV held {lines} rows, not {args.rows}.")
     figures["csv"] = {"rows": lines, "seconds": round(seconds, 2),
                       "rows_per_second": round(lines / seconds)}
     print(f"csv: {figures['csv']}", flush=True)
-    after = worker_rss_kb(stack.dashboard.pid)
+    after = worker_memory_kb(stack.dashboard.pid)
     figures["worker_rss_mb"] = {
-        str(pid): {"before": round(before.get(pid, 0) / 1024, 1),
-                   "after": round(kb / 1024, 1),
-                   "growth": round((kb - before.get(pid, 0)) / 1024, 1)}
-        for pid, kb in after.items()
+        str(pid): {"before": round(before.get(pid, (0, 0))[0] / 1024, 1),
+                   "after": round(rss / 1024, 1),
+                   "growth": round((rss - before.get(pid, (0, 0))[0]) / 1024, 1),
+                   "peak": round(peak / 1024, 1)}
+        for pid, (rss, peak) in after.items()
     }
     print(f"worker memory (MB): {figures['worker_rss_mb']}", flush=True)
     return figures

@@ -43,6 +43,8 @@ KEPT_IN_RESULT = 20
 KEPT_APART = "dashboard_failures_kept_apart"
 _BATCH = 2000
 _SEPARATOR = "\x1f"  # between cells in search_text, so a search never spans two cells
+# SQL's LIKE ends a text at NUL: search_text and the needle carry this character instead.
+_NUL_STANDIN = "\ufffd"
 
 
 def kept_apart(action: Action) -> dict[str, int] | None:
@@ -111,9 +113,13 @@ def _insert(action_id: str, failures: FailureSet) -> None:
                     hashes.get(item.reason) or hashes.setdefault(item.reason,
                                                                  reason_hash(item.reason)),
                     as_json(cells, None),
-                    _SEPARATOR.join(searchable(cells)),
+                    _search_text(cells),
                 ))
             cursor.executemany(sql, batch)
+
+
+def _search_text(cells: list[object]) -> str:
+    return _SEPARATOR.join(searchable(cells)).replace("\x00", _NUL_STANDIN)
 
 
 def reason_hash(reason: str) -> str:
@@ -162,7 +168,8 @@ class StoredFailures(Failures):
         if query.reason:
             rows = rows.filter(reason_hash=reason_hash(query.reason), reason=query.reason)
         if query.search:
-            rows = rows.filter(search_text__contains=query.search.casefold())
+            needle = query.search.casefold().replace("\x00", _NUL_STANDIN)
+            rows = rows.filter(search_text__contains=needle)
         return rows
 
 
