@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -135,6 +135,8 @@ class StoredFailures(Failures):
     noun: str
     total: int
     groups: Groups
+    # A search reads every row's text once per request: its matches, by query, for the page.
+    _searched: dict[FailureQuery, list[int]] = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
         return self.total
@@ -149,11 +151,27 @@ class StoredFailures(Failures):
             known = dict(self.groups.top)
             if query.reason in known:
                 return known[query.reason]
+        if query.search:
+            return len(self._search(query))
         return self._matching(query).count()
 
     def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        if query.search:
+            positions = self._search(query)[start : start + size]
+            found = dict(FailedItem.objects.filter(action_id=self.action_id,
+                                                   position__in=positions)
+                         .values_list("position", "cells"))
+            return [list(found[position]) for position in positions]
         cells = self._matching(query).order_by("position").values_list("cells", flat=True)
         return [list(row) for row in cells[start : start + size]]
+
+    def _search(self, query: FailureQuery) -> list[int]:
+        key = FailureQuery(reason=query.reason, search=query.search)  # any page
+        if key not in self._searched:
+            positions = self._matching(query).order_by("position").values_list("position",
+                                                                               flat=True)
+            self._searched[key] = list(positions)
+        return self._searched[key]
 
     def all_rows(self) -> Iterator[list[object]]:
         cells = (
