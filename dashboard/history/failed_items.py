@@ -26,8 +26,7 @@ from dashboard.actions.detail_failures import (
     Groups,
     failures_of,
     searchable,
-    sorted_groups,
-    top_of,
+    top_counts,
 )
 from dashboard.voucherify.models import Action, ActionResult
 
@@ -75,7 +74,7 @@ def split(action: Action) -> tuple[Action, FailureSet | None]:
 def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:
     """Replace the stored failures of an archived action (in the caller's transaction)."""
     FailedItem.objects.filter(action_id=action_id).delete()
-    groups = top_of(sorted_groups(Counter(item.reason for item in failures.items)))
+    groups = top_counts(Counter(item.reason for item in failures.items))
     FailureSummary.objects.update_or_create(
         action_id=action_id,
         defaults={
