@@ -202,3 +202,20 @@ def test_an_operator_sees_counts_but_no_row_of_a_big_result(big_action, operator
         assert f"[{ERRORS} hidden: failed rows need the support role]" in raw
     assert operator_client.get(f"/actions/{big_action}/failures/", **HTMX).status_code == 403
     assert operator_client.get(f"/actions/{big_action}/failures.csv").status_code == 403
+
+
+def test_an_action_archived_whole_earlier_is_split_on_its_first_view(emulator, support_client):
+    """Archives written before results were split hold them whole: the first view splits."""
+    failed = [{"code": f"OLD-{n:04d}", "row": n + 1, "reason": COMMON[n % 3]} for n in range(300)]
+    obj = {"id": ACTION_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+           "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}}
+    moment = "2024-05-01T11:00:00Z"
+    ArchivedAction.objects.create(id=ACTION_ID, type=obj["type"], context="VOUCHERS",
+                                  status="DONE", created_at=obj["created_at"], raw=obj,
+                                  result=obj["result"], has_detail=True, first_seen=moment,
+                                  last_synced=moment)
+    page = soup(support_client.get(f"/actions/{ACTION_ID}/", {"q": "old-0299"}))
+    assert table_rows(page) == [["OLD-0299", "300", COMMON[299 % 3]]]
+    assert len(ArchivedAction.objects.get(pk=ACTION_ID).result["failed"]) == KEPT_IN_RESULT
+    assert FailedItem.objects.filter(action_id=ACTION_ID).count() == 300
+    assert emulator.count() == 0  # served from the archive

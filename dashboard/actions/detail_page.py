@@ -1,4 +1,5 @@
-"""Shaping one fetched Action into what the detail panel shows. Plain Python, no requests."""
+"""Shaping one fetched Action into what the detail panel shows. No requests; a big result's
+failed rows are read from the archive (dashboard/history/failed_items.py), a page at a time."""
 
 from __future__ import annotations
 

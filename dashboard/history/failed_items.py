@@ -52,21 +52,32 @@ def kept_apart(action: Action) -> dict[str, int] | None:
     return lengths if isinstance(lengths, dict) else None
 
 
-def split(action: Action) -> tuple[Action, FailureSet | None]:
-    """The action as it is archived and cached and, for a big result, its failures apart."""
+def _list_lengths(action: Action) -> dict[str, int] | None:
+    """How long the failure lists of a terminal action's result are, when worth splitting."""
     raw_result = action.raw.get("result")
     if kept_apart(action) is not None or not action.is_terminal:
-        return action, None
+        return None
     if not isinstance(raw_result, Mapping):
-        return action, None
+        return None
     lengths = {name: len(raw_result[name]) for name in FAILURE_LISTS
                if isinstance(raw_result.get(name), list)}
-    if sum(lengths.values()) <= KEPT_IN_RESULT:
+    return lengths if sum(lengths.values()) > KEPT_IN_RESULT else None
+
+
+def needs_split(action: Action) -> bool:
+    """A big result still whole (one archived before results were split)."""
+    return _list_lengths(action) is not None
+
+
+def split(action: Action) -> tuple[Action, FailureSet | None]:
+    """The action as it is archived and cached and, for a big result, its failures apart."""
+    lengths = _list_lengths(action)
+    if lengths is None:
         return action, None
     failures = failures_of(action)
-    result = dict(raw_result)
+    result = dict(action.raw["result"])
     for name in lengths:
-        result[name] = raw_result[name][:KEPT_IN_RESULT]
+        result[name] = result[name][:KEPT_IN_RESULT]
     raw = {**action.raw, "result": result, KEPT_APART: lengths}
     return dataclasses.replace(action, result=ActionResult.from_json(result), raw=raw), failures
 

@@ -13,6 +13,7 @@ from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
 from .archive import archive_action, archive_actions, archive_detail, archived_detail
+from .failed_items import needs_split
 from .state import extend_from_newest
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,10 @@ def archived(action_id: str) -> tuple[Action, datetime] | None:
     if not is_valid_action_id(action_id):
         return None
     try:
-        return archived_detail(action_id)
+        found = archived_detail(action_id)
+        if found is not None and needs_split(found[0]):  # archived before results were split
+            return archive_detail(found[0])[0], found[1]
+        return found
     except Exception:  # the archive is optional for every page
         logger.exception("Reading action %s from the archive failed", action_id)
         return None
