@@ -184,12 +184,15 @@ class StoredFailures(Failures):
         return self._searched[key]
 
     def all_rows(self) -> Iterator[list[object]]:
-        cells = (
-            FailedItem.objects.filter(action_id=self.action_id)
-            .order_by("position")
-            .values_list("cells", flat=True)
-        )
-        return (list(row) for row in cells.iterator(chunk_size=_BATCH))
+        """Chunk by chunk, each a query of its own (keyset on position): a cursor kept open
+        for the whole download would hold SQLite's read lock and block every write."""
+        rows = FailedItem.objects.filter(action_id=self.action_id).order_by("position")
+        start = 0
+        while chunk := list(rows.filter(position__gte=start)
+                            .values_list("position", "cells")[:_BATCH]):
+            for _, cells in chunk:
+                yield list(cells)
+            start = chunk[-1][0] + 1
 
     def _matching(self, query: FailureQuery) -> QuerySet[FailedItem]:
         rows = FailedItem.objects.filter(action_id=self.action_id)
