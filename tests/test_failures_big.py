@@ -18,6 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.actions.detail_failures import PAGE_SIZE, TOP_GROUPS
+from dashboard.history import failed_items
 from dashboard.history.failed_items import KEPT_IN_RESULT
 from dashboard.history.models import ArchivedAction, FailedItem
 from dashboard.polling import economy
@@ -219,3 +220,14 @@ def test_an_action_archived_whole_earlier_is_split_on_its_first_view(emulator, s
     assert len(ArchivedAction.objects.get(pk=ACTION_ID).result["failed"]) == KEPT_IN_RESULT
     assert FailedItem.objects.filter(action_id=ACTION_ID).count() == 300
     assert emulator.count() == 0  # served from the archive
+
+
+@pytest.mark.parametrize("forged", [{"failed": "many"}, {"failed": 10**9, "x": None}, "x", {}])
+def test_an_upstream_object_forging_the_split_marker_breaks_nothing(emulator, support_client,
+                                                                   forged):
+    failed = [{"code": f"F-{n:03d}", "row": n + 1, "reason": COMMON[0]} for n in range(30)]
+    emulator.insert_action({"id": ACTION_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed},
+                            failed_items.KEPT_APART: forged})
+    response = support_client.get(f"/actions/{ACTION_ID}/", {"q": "f-029"})
+    assert table_rows(soup(response)) == [["F-029", "30", COMMON[0]]]

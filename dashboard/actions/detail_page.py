@@ -20,6 +20,7 @@ from dashboard.history.failed_items import (
     KEPT_IN_RESULT,
     StoredFailures,
     failures_for,
+    kept_lengths,
 )
 from dashboard.polling.reads import Fetched
 from dashboard.voucherify import catalog
@@ -196,7 +197,7 @@ def shape_notes(action: Action) -> list[str]:
 
 
 def _kept_notes(action: Action, failures: Failures) -> list[str]:
-    if KEPT_APART not in action.raw or isinstance(failures, StoredFailures):
+    if kept_lengths(action.raw) is None or isinstance(failures, StoredFailures):
         return []
     return [f"Only the first {KEPT_IN_RESULT} failed rows and errors of this action can be read "
             "right now: the archive that holds the rest did not answer."]
@@ -207,9 +208,8 @@ def raw_json(raw: object, *, hide_failures: bool) -> str:
 
     A big result was archived with its first failed rows only; the lengths it had say how
     many more there are."""
-    lengths: Mapping[str, int] = {}
+    lengths = kept_lengths(raw) or {}
     if isinstance(raw, Mapping) and KEPT_APART in raw:
-        lengths = raw[KEPT_APART] if isinstance(raw[KEPT_APART], Mapping) else {}
         raw = {key: value for key, value in raw.items() if key != KEPT_APART}
     shown = _trimmed(raw, hide_failures=hide_failures, in_result=False, lengths=lengths)
     return json.dumps(shown, indent=2, ensure_ascii=False, default=str)

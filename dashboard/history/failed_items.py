@@ -46,10 +46,19 @@ _SEPARATOR = "\x1f"  # between cells in search_text, so a search never spans two
 _NUL_STANDIN = "\ufffd"
 
 
+def kept_lengths(raw: object) -> dict[str, int] | None:
+    """The lengths of the lists kept apart from a raw action's result, if they were. Only
+    well-formed lengths count: an upstream object could carry the key too."""
+    lengths = raw.get(KEPT_APART) if isinstance(raw, Mapping) else None
+    if not isinstance(lengths, Mapping):
+        return None
+    found = {name: count for name, count in lengths.items()
+             if name in FAILURE_LISTS and type(count) is int and count >= 0}
+    return found or None
+
+
 def kept_apart(action: Action) -> dict[str, int] | None:
-    """The lengths of the lists kept apart from this action's result, if they were."""
-    lengths = action.raw.get(KEPT_APART) if isinstance(action.raw, Mapping) else None
-    return lengths if isinstance(lengths, dict) else None
+    return kept_lengths(action.raw)
 
 
 def _list_lengths(action: Action) -> dict[str, int] | None:
