@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.actions.detail_failures import FailureQuery, failures_of, page_of, parse_query
 from dashboard.actions.detail_page import (
     RAW_LIST_LIMIT,
     outcome_sentence,
@@ -15,6 +14,7 @@ from dashboard.actions.detail_page import (
     success_share,
     time_left,
 )
+from dashboard.history.failures import FailureQuery, failures_of, page_of, parse_query
 from dashboard.voucherify.models import Action
 
 NOW = datetime(2024, 5, 1, 10, 0, 40, tzinfo=UTC)

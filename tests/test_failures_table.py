@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard.actions.detail_failures import PAGE_SIZE
+from dashboard.history.failures import PAGE_SIZE
 from tests.helpers.html import text_of
 
 UNIT = "unit: must be a number"

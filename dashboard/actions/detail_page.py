@@ -1,4 +1,5 @@
-"""Shaping one fetched Action into what the detail panel shows. Plain Python, no requests."""
+"""Shaping one fetched Action into what the detail panel shows. No requests; a big result's
+failed rows are read from the archive (dashboard/history/failed_items.py), a page at a time."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dashboard.actions.detail_failures import (
+from dashboard.formatting import clip_text
+from dashboard.history.failed_items import (
+    KEPT_APART,
+    KEPT_IN_RESULT,
+    StoredFailures,
+    failures_for,
+    kept_lengths,
+)
+from dashboard.history.failures import (
     FailurePage,
+    Failures,
     FailureSet,
-    failures_of,
     page_of,
     parse_query,
 )
-from dashboard.formatting import clip_text
 from dashboard.polling.reads import Fetched
 from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action, ActionResult
@@ -24,6 +32,7 @@ RAW_LIST_LIMIT = 20  # items of any list shown in the raw JSON; the table pages 
 RAW_TEXT_LIMIT = 2000
 REASON_LIMIT = 200  # characters of a message or reason quoted in the outcome sentence
 # What a viewer without the support role must not find in the raw JSON either.
+FAILURE_LISTS = ("failed", "errors")
 HIDDEN_RESULT_KEYS = {"failed": "failed rows", "errors": "failed rows", "reports": "reports"}
 KNOWN_RESULT_KEYS = frozenset({
     "message", "done_count", "failed_count", "failed", "errors", "reports",
@@ -65,7 +74,7 @@ class Panel:
     eta_seconds: float | None
     outcome: str | None  # a plain sentence saying what failed, when something did
     reports: Reports | None
-    failures: FailureSet
+    failures: Failures
     failure_page: FailurePage | None  # None when the viewer may not see failed rows
     notes: list[str] = field(default_factory=list)  # about result shapes nobody documented
     raw_json: str = ""
@@ -99,7 +108,7 @@ def build_panel(
     """The panel for a fetched action; failed rows only for viewers allowed to see them."""
     action = fetched.value
     result = action.result if isinstance(action.result, ActionResult) else None
-    failures = failures_of(action)
+    failures = failures_for(action)
     done, failed = _counts(result, failures)
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
@@ -123,7 +132,7 @@ def build_panel(
         reports=reports_of(result, fetched.fetched_at),
         failures=failures,
         failure_page=page_of(failures, parse_query(params)) if can_view_failures else None,
-        notes=shape_notes(action),
+        notes=shape_notes(action) + _kept_notes(action, failures),
         raw_json=raw_json(action.raw, hide_failures=not can_view_failures),
         **user_view(action.user),
     )
@@ -167,7 +176,7 @@ def time_left(action: Action, now: datetime) -> tuple[float | None, float | None
 
 
 def outcome_sentence(
-    action: Action, label: str, failures: FailureSet, failed: int | None, done: int | None,
+    action: Action, label: str, failures: Failures, failed: int | None, done: int | None,
     *, quote_rows: bool = True,
 ) -> str | None:
     """What failed, in words, for a FAILED action or a DONE one with failures.
@@ -223,31 +232,50 @@ def shape_notes(action: Action) -> list[str]:
     return []
 
 
+def _kept_notes(action: Action, failures: Failures) -> list[str]:
+    if kept_lengths(action.raw) is None or isinstance(failures, StoredFailures):
+        return []
+    return [f"Only the first {KEPT_IN_RESULT} failed rows and errors of this action can be read "
+            "right now: the archive that holds the rest did not answer."]
+
+
 def raw_json(raw: object, *, hide_failures: bool) -> str:
-    """The action as received, pretty-printed, with long lists and texts cut for the page."""
-    shown = _trimmed(raw, hide_failures=hide_failures, in_result=False)
+    """The action as received, pretty-printed, with long lists and texts cut for the page.
+
+    A big result was archived with its first failed rows only; the lengths it had say how
+    many more there are."""
+    lengths = kept_lengths(raw) or {}
+    if isinstance(raw, Mapping) and KEPT_APART in raw:
+        raw = {key: value for key, value in raw.items() if key != KEPT_APART}
+    shown = _trimmed(raw, hide_failures=hide_failures, in_result=False, lengths=lengths)
     return json.dumps(shown, indent=2, ensure_ascii=False, default=str)
 
 
-def _trimmed(value: object, *, hide_failures: bool, in_result: bool) -> object:
+def _trimmed(
+    value: object, *, hide_failures: bool, in_result: bool,
+    lengths: Mapping[str, int], length: int | None = None,
+) -> object:
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             key = _cut(key)
+            full = lengths.get(key) if in_result and key in FAILURE_LISTS else None
             if hide_failures and in_result and key in HIDDEN_RESULT_KEYS and item:
-                count = len(item) if isinstance(item, list) else 1
+                count = full or (len(item) if isinstance(item, list) else 1)
                 out[key] = f"[{count} hidden: {HIDDEN_RESULT_KEYS[key]} need the support role]"
                 continue
             out[key] = _trimmed(item, hide_failures=hide_failures,
-                                in_result=(key == "result" and not in_result))
+                                in_result=(key == "result" and not in_result),
+                                lengths=lengths if key == "result" else {}, length=full)
         return out
     if isinstance(value, list):
+        total = length if length is not None else len(value)
         if hide_failures and in_result:
-            return f"[{len(value)} items hidden: failed rows need the support role]"
-        items = [_trimmed(item, hide_failures=hide_failures, in_result=False)
+            return f"[{total} items hidden: failed rows need the support role]"
+        items = [_trimmed(item, hide_failures=hide_failures, in_result=False, lengths={})
                  for item in value[:RAW_LIST_LIMIT]]
-        if len(value) > RAW_LIST_LIMIT:
-            items.append(f"… {len(value) - RAW_LIST_LIMIT} more (see the table or the CSV)")
+        if total > RAW_LIST_LIMIT:
+            items.append(f"… {total - RAW_LIST_LIMIT} more (see the table or the CSV)")
         return items
     return _cut(value)
 
@@ -258,7 +286,7 @@ def _cut(value: object) -> object:
     return value
 
 
-def _counts(result: ActionResult | None, failures: FailureSet) -> tuple[int | None, int | None]:
+def _counts(result: ActionResult | None, failures: Failures) -> tuple[int | None, int | None]:
     if result is None:
         return None, (len(failures) or None)
     failed = result.failed_count
@@ -275,11 +303,11 @@ def _counted(failed: int | None, done: int | None, noun: str) -> str:
     return f"{failed:,} {noun} failed."
 
 
-def _first_reason(action: Action, failures: FailureSet) -> str | None:
+def _first_reason(action: Action, failures: Failures) -> str | None:
     result = action.result
     if isinstance(result, ActionResult) and result.message:
         return result.message
-    groups = failures.groups()
+    groups = failures.top_groups().top
     if groups:
         reason, count = groups[0]
         return reason if count == len(failures) else f"{reason} (and other reasons)"

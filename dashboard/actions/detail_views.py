@@ -13,8 +13,9 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 
 from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
-from dashboard.actions.detail_failures import csv_filename, csv_lines, failures_of
 from dashboard.actions.detail_page import build_panel
+from dashboard.history.failed_items import failures_for
+from dashboard.history.failures import csv_filename, csv_lines
 from dashboard.polling import problems, reads
 from dashboard.voucherify import (
     InvalidActionIdError,
@@ -83,7 +84,7 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     if isinstance(fetched, HttpResponse):
         return fetched
     action = fetched.value
-    failures = failures_of(action)
+    failures = failures_for(action)
     if not failures:
         context.update(back_url=context["detail_url"], notice_title="Nothing to export")
         context["notice"] = "This action has no failed rows or errors to export."
