@@ -20,9 +20,10 @@ def neutralise(value: object) -> object:
 
 
 def csv_stream(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """The header and each row as one CSV line, cells neutralised, for a streaming response."""
+    """The header and each row as one CSV line, every cell neutralised (headers too: the
+    undocumented keys of failed rows become headers), for a streaming response."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(headers)
+    yield writer.writerow([neutralise(header) for header in headers])
     for row in rows:
         yield writer.writerow([neutralise(value) for value in row])
 

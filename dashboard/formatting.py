@@ -93,3 +93,14 @@ def exact_time(moment: datetime) -> SafeString:
 def counted(number: int, noun: str, plural: str | None = None) -> str:
     """'1 action', '3 actions', '2 matches'."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+CLIP_LIMIT = 300  # characters of an upstream text shown before "Show all"
+ELLIPSIS = "…"
+
+
+def clip_text(value: object, limit: int = CLIP_LIMIT) -> str:
+    """Plain text cut to `limit` characters with an ellipsis (for titles, tables, sentences):
+    a 1 MB single word laid out in full keeps a browser busy for minutes."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[:limit] + ELLIPSIS

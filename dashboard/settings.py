@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.actions",
     "dashboard.history",
+    "dashboard.alerts",
     "dashboard.observability",
 ]
 # The Voucherify emulator (its `emulator` and `demo` commands) is for the demo and the tests,
@@ -228,6 +229,31 @@ LOGIN_FAILURE_LIMIT = env.integer("DJANGO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_LIMIT_PER_IP = env.integer("DJANGO_LOGIN_FAILURE_LIMIT_PER_IP", 20, minimum=1)
 LOGIN_FAILURE_WINDOW = env.integer("DJANGO_LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env.integer("DJANGO_LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+
+# --- Alerts (README.md: Alerts) ---------------------------------------------------------
+# Mail through Django's SMTP backend; DJANGO_EMAIL_BACKEND=...console.EmailBackend prints them.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+).strip()
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost").strip()
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "").strip()
+EMAIL_HOST_PASSWORD = env.secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 20, minimum=1)
+ALERTS_FROM_EMAIL = os.environ.get("ALERTS_FROM_EMAIL", "alerts@localhost").strip()
+# The dashboard's address as receivers open it: alert links point at its action pages.
+ALERTS_DASHBOARD_URL = os.environ.get("ALERTS_DASHBOARD_URL", "http://127.0.0.1:8000").strip()
+# watch_actions evaluates every rule once per this many seconds (longer while the budget is
+# short); each evaluation reads the newest page through the shared cache and budget.
+ALERTS_POLL_INTERVAL = env.number("ALERTS_POLL_INTERVAL", 15.0, minimum=0.5)
+# A failed delivery is retried after 30 s, 60 s, 120 s... (at most ALERTS_RETRY_MAX_SECONDS),
+# and given up after ALERTS_MAX_ATTEMPTS attempts.
+ALERTS_RETRY_SECONDS = env.number("ALERTS_RETRY_SECONDS", 30.0)
+ALERTS_RETRY_MAX_SECONDS = env.number("ALERTS_RETRY_MAX_SECONDS", 3600.0)
+ALERTS_MAX_ATTEMPTS = env.integer("ALERTS_MAX_ATTEMPTS", 8, minimum=1)
+# A worker's claim on an alert it is sending; another worker may take it over after this.
+ALERTS_CLAIM_SECONDS = env.number("ALERTS_CLAIM_SECONDS", 120.0, minimum=30)
 
 # --- Observability (README.md: Running in production) ---------------------------
 # /metrics answers only a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; off if unset.

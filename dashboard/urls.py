@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("dashboard.history.urls")),
     path("", include("dashboard.observability.urls")),
     path("actions/", include("dashboard.actions.urls")),
+    path("alerts/", include("dashboard.alerts.urls")),
     path("status/", polling_status, name="status"),
 ]
 

@@ -1,7 +1,9 @@
-"""Login, lockout after repeated failures, logout, password change and session expiry."""
+"""Login, lockout after repeated failures, logout, password change and session expiry (an
+active session is renewed even when the idle limit is at the touch period)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
 
+from dashboard.accounts.middleware import SessionIdleMiddleware
 from tests.fixtures.users import ROLE_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +221,21 @@ def test_password_change_errors_are_tied_to_their_fields(operator_client):
     old = page.select_one("#id_old_password")
     assert old["aria-invalid"] == "true"
     assert page.select_one(f"#{old['aria-describedby']}").get_text(strip=True)
+
+
+@pytest.mark.django_db
+def test_a_session_idle_limit_at_or_below_the_touch_period_is_still_renewed(
+    operator_client, settings
+):
+    settings.SESSION_COOKIE_AGE = 60  # DJANGO_SESSION_IDLE_SECONDS at its minimum
+    settings.SESSION_TOUCH_SECONDS = 60  # the default
+    operator_client.get("/accounts/password/")
+    # The last renewal was 31 s ago: another 30 s without one would end an active session.
+    session = operator_client.session
+    session[SessionIdleMiddleware.KEY] = int(time.time()) - 31
+    session.save()
+    before = Session.objects.get().expire_date
+
+    response = operator_client.get("/accounts/password/", HTTP_HX_REQUEST="true")
+    assert settings.SESSION_COOKIE_NAME in response.cookies
+    assert Session.objects.get().expire_date > before

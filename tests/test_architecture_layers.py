@@ -25,6 +25,7 @@ LAYERS = {
     "dashboard.polling": 2,  # cache, single flight, the budget and its gate, the reads
     "dashboard.history": 3,  # the archive, the backfill, the audit and charts
     "dashboard.actions": 4,  # the list and detail pages
+    "dashboard.alerts": 4,  # rules, the outbox and its worker, the alert pages
     "dashboard.observability": 5,  # around everything: health, metrics, logs
     "dashboard.emulator": 5,  # the fake upstream for the demo and the tests
     "dashboard.settings": 6,  # the project's wiring

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -18,8 +17,8 @@ from dashboard.voucherify.config import (
     ConfigurationError,
     VoucherifyConfig,
 )
+from tests.helpers.repo import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"VOUCHERIFY_APP_ID": "id-secret-1234", "VOUCHERIFY_APP_TOKEN": "token-secret-5678"}
 
 

@@ -7,12 +7,10 @@ import time
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.helpers.html import text_of
+
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split()) if node else ""
 
 
 def test_unknown_id_is_a_404_page_with_a_sentence(emulator, support_client):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.formatting import duration_ms
 from dashboard.voucherify import catalog
+from tests.helpers.html import text_of
+from tests.helpers.repo import ROOT
 
-OPENAPI = (Path(__file__).resolve().parent.parent / "dashboard" / "emulator" / "openapi"
+OPENAPI = (ROOT / "dashboard" / "emulator" / "openapi"
            / "async-actions.openapi.json")
 DETAIL_PATH = "/v1/async-actions/{asyncActionId}"
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"  # as the emulator names it in its stats
@@ -25,10 +26,6 @@ def documented_examples() -> dict[str, dict]:
 
 
 EXAMPLES = documented_examples()
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split()) if node else ""
 
 
 def test_the_document_holds_22_examples():

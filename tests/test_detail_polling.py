@@ -5,17 +5,9 @@ from __future__ import annotations
 import re
 import time
 
-from bs4 import BeautifulSoup
+from tests.helpers.html import soup, text_of
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "action-panel"}
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split()) if node else ""
-
-
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.content, "html.parser")
 
 
 def poll_until_stopped(client, url: str, seconds: float = 30):

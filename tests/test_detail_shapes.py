@@ -7,11 +7,9 @@ import json
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.helpers.html import text_of
+
 ACTION_ID = "aa_0d0000000000000a01"
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split()) if node else ""
 
 
 def action(status: str = "DONE", **fields) -> dict:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.actions.detail_failures import FailureQuery, failures_of, page_of, parse_query
 from dashboard.actions.detail_page import (
     RAW_LIST_LIMIT,
     outcome_sentence,
@@ -15,6 +14,7 @@ from dashboard.actions.detail_page import (
     success_share,
     time_left,
 )
+from dashboard.history.failures import FailureQuery, failures_of, page_of, parse_query
 from dashboard.voucherify.models import Action
 
 NOW = datetime(2024, 5, 1, 10, 0, 40, tzinfo=UTC)
@@ -66,7 +66,9 @@ def test_raw_json_cuts_long_lists_and_hides_failures_from_operators():
     hidden = json.loads(raw_json(body, hide_failures=True))
     assert hidden["result"]["failed"] == "[100 hidden: failed rows need the support role]"
     assert hidden["result"]["errors"] == "[1 hidden: failed rows need the support role]"
-    assert hidden["result"]["reports"] == ["https://x"]
+    # Issue 13: opening reports needs the support role, so their links are hidden here too.
+    assert hidden["result"]["reports"] == "[1 hidden: reports need the support role]"
+    assert shown["result"]["reports"] == ["https://x"]
     listed = json.loads(raw_json({"result": [{"code": "A"}]}, hide_failures=True))
     assert "hidden" in listed["result"]
 

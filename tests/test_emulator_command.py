@@ -9,12 +9,11 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.repo import ROOT
 
 
 def test_command_serves_and_stops_cleanly_on_sigterm():

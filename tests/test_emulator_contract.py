@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft4Validator
@@ -16,8 +15,9 @@ from dashboard.emulator.results import COUNTED, IMPORT_ROWS, KNOWN_TYPES, REPORT
 from dashboard.emulator.seed import UNKNOWN_TYPE
 from dashboard.emulator.timeutil import format_ms, parse_end_date
 from dashboard.voucherify import catalog
+from tests.helpers.repo import ROOT
 
-DOCS_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "emulator" / "openapi"
+DOCS_DIR = ROOT / "dashboard" / "emulator" / "openapi"
 ASYNC_DOC = "async-actions.openapi.json"
 OAUTH_DOC = "oauth.openapi.json"
 

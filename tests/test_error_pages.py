@@ -20,7 +20,7 @@ def test_logging_out_says_so_on_the_login_page(operator_client):
 
 @pytest.mark.django_db
 def test_the_500_page_names_the_request_id_to_quote(settings, user_factory):
-    settings.ROOT_URLCONF = "tests.broken_urls"
+    settings.ROOT_URLCONF = "tests.helpers.broken_urls"
     client = Client(raise_request_exception=False)
     client.force_login(user_factory("operator"))
     response = client.get("/broken/", HTTP_X_REQUEST_ID="req-500-check")

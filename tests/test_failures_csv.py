@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.accounts.models import ExportRecord
 from dashboard.csvsafe import neutralise
+from tests.helpers.html import csv_rows
 
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"
-
-
-def rows_of(response) -> list[list[str]]:
-    body = b"".join(response.streaming_content).decode("utf-8")
-    return list(csv.reader(io.StringIO(body)))
 
 
 def insert(emulator, result: dict, type_: str = "CUSTOMERS.IMPORT_CSV",
@@ -37,7 +30,7 @@ def test_every_failed_row_with_the_columns_its_shape_has(emulator, support_clien
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == (
         f'attachment; filename="{action_id}-CUSTOMERS.IMPORT_CSV-failures.csv"')
-    assert rows_of(response) == [
+    assert csv_rows(response) == [
         ["Source id", "Row", "Reason"],
         ["a@example.com", "1", 'bad, "quoted" value'],
         ["", "2", "line\nbreak"],
@@ -47,7 +40,7 @@ def test_every_failed_row_with_the_columns_its_shape_has(emulator, support_clien
 def test_errors_export_with_their_columns(emulator, support_client):
     errors = [{"message": "Not found", "key": "not_found", "source_id": "c1"}]
     action_id = insert(emulator, {"errors": errors, "failed_count": 1}, "CUSTOMERS.BULK_UPDATE")
-    rows = rows_of(support_client.get(f"/actions/{action_id}/failures.csv"))
+    rows = csv_rows(support_client.get(f"/actions/{action_id}/failures.csv"))
     assert rows == [["Source id", "Message", "Key"], ["c1", "Not found", "not_found"]]
 
 
@@ -66,7 +59,7 @@ def test_errors_export_with_their_columns(emulator, support_client):
 )
 def test_formula_injection_is_neutralised(emulator, support_client, cell, safe):
     action_id = insert(emulator, {"failed": [{"code": cell, "reason": cell}]})
-    rows = rows_of(support_client.get(f"/actions/{action_id}/failures.csv"))
+    rows = csv_rows(support_client.get(f"/actions/{action_id}/failures.csv"))
     assert rows[1] == [safe, safe]
     assert neutralise(cell) == safe
 
@@ -79,14 +72,14 @@ def test_numbers_are_not_touched():
 def test_three_thousand_rows_stream_whole(emulator, support_client):
     failed = [{"code": f"C{n}", "reason": "r"} for n in range(3000)]
     action_id = insert(emulator, {"failed": failed}, "VOUCHERS.IMPORT")
-    rows = rows_of(support_client.get(f"/actions/{action_id}/failures.csv"))
+    rows = csv_rows(support_client.get(f"/actions/{action_id}/failures.csv"))
     assert len(rows) == 3001 and rows[-1] == ["C2999", "r"]
 
 
 def test_each_export_is_recorded(emulator, support_client):
     action_id = insert(emulator, {"failed": [{"code": "A", "reason": "r"}] * 4})
     response = support_client.get(f"/actions/{action_id}/failures.csv")
-    rows_of(response)
+    csv_rows(response)
     record = ExportRecord.objects.get()
     assert (record.what, record.action_id, record.rows) == ("failures.csv", action_id, 4)
     assert record.username == "support-user"

@@ -5,15 +5,12 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard.actions.detail_failures import PAGE_SIZE
+from dashboard.history.failures import PAGE_SIZE
+from tests.helpers.html import text_of
 
 UNIT = "unit: must be a number"
 TYPE = "Voucher Type is required"
 DUPLICATE = "Duplicated voucher code"
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split()) if node else ""
 
 
 def big_result() -> dict:

@@ -11,9 +11,7 @@ from bs4 import BeautifulSoup
 from dashboard.history import charts, svg
 from dashboard.history.archive import archive_action
 from dashboard.voucherify.models import Action
-from tests.history_helpers import LIST, archive, stamp, synced, upstream_history
-
-__all__ = ["archive", "synced"]  # fixtures
+from tests.helpers.upstream import LIST, stamp, upstream_history
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -10,21 +10,8 @@ from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.polling import reads as upstream
 from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_timestamp
-from tests.history_helpers import (
-    DETAIL,
-    LIST,
-    archive,
-    insert_terminal,
-    synced,
-    upstream_history,
-)
-
-__all__ = ["archive", "synced"]  # fixtures
-
-
-def row_ids(response) -> list[str]:
-    soup = BeautifulSoup(response.content, "html.parser")
-    return [tr["id"].removeprefix("row-") for tr in soup.select("tbody tr[id^=row-]")]
+from tests.helpers.html import row_ids
+from tests.helpers.upstream import DETAIL, LIST, insert_terminal, upstream_history
 
 
 def test_an_archived_action_detail_page_makes_no_upstream_call(synced, archive, operator_client):

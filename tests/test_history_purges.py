@@ -12,16 +12,7 @@ from bs4 import BeautifulSoup
 from dashboard.accounts.models import ExportRecord
 from dashboard.history import purges, views
 from dashboard.history.models import ArchivedAction
-from tests.history_helpers import (
-    archive,
-    detail,
-    insert_terminal,
-    run_sync,
-    synced,
-    upstream_history,
-)
-
-__all__ = ["archive", "synced"]  # fixtures
+from tests.helpers.upstream import detail, insert_terminal, run_sync, upstream_history
 
 PAGE, CSV_URL = "/audit/purges/", "/audit/purges.csv"
 

@@ -11,9 +11,7 @@ from dashboard.history.query import archived_matches
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.dates import parse_timestamp
-from tests.history_helpers import archive, run_sync, synced, upstream_history
-
-__all__ = ["archive", "synced"]  # fixtures
+from tests.helpers.upstream import run_sync, upstream_history
 
 
 def walk(before: Cursor, limit: int, **filters) -> list[str]:

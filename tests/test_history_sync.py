@@ -1,8 +1,11 @@
-"""The backfill: call cap, resuming, catching up, --since, and one run at a time."""
+"""The backfill: call cap, resuming, catching up, --since, one run at a time; a signal saves
+its position and an upstream fault exits non-zero with one line."""
 
 from __future__ import annotations
 
 import io
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,18 +15,7 @@ from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.history.state import acquire_lock, release_lock
 from dashboard.history.sync import Sync
 from dashboard.polling import reads as upstream
-from tests.history_helpers import (
-    DETAIL,
-    LIST,
-    SEEDED,
-    archive,
-    insert_terminal,
-    run_sync,
-    synced,
-    upstream_history,
-)
-
-__all__ = ["archive", "synced"]  # fixtures
+from tests.helpers.upstream import DETAIL, LIST, SEEDED, insert_terminal, run_sync, upstream_history
 
 
 @pytest.mark.parametrize("cap", [1, 3, 7])
@@ -171,3 +163,52 @@ def test_sync_pays_from_the_shared_budget_and_gives_up_when_it_stays_short(archi
     assert waits and sum(waits) <= 300
     assert "budget" in progress.problem
     assert SyncState.load().covered_to is not None  # what it read is kept
+
+
+class SignalAfterFirstPage(io.StringIO):
+    """stdout that sends this process `signum` once the first page is archived, as cron's
+    timeout or Ctrl-C would mid-run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__()
+        self.signum, self.sent = signum, False
+
+    def write(self, text: str) -> int:
+        if "history: 1 page" in text and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), self.signum)
+        return super().write(text)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_first_sync_keeps_its_position_and_the_next_run_resumes(archive, signum):
+    previous = signal.getsignal(signum)
+    with pytest.raises(CommandError, match="next run resumes from there"):
+        call_command("sync_actions", "--max-calls", "50", stdout=SignalAfterFirstPage(signum))
+    assert signal.getsignal(signum) == previous  # the command puts the handler back
+    state = SyncState.load()
+    assert state.lock_owner == ""  # released
+    assert state.covered_to is not None and state.resume_cursor  # the position is saved
+    assert archive.count(endpoint=LIST) == 1  # it stopped after the call in flight
+    first_oldest = state.covered_from
+
+    out = io.StringIO()
+    call_command("sync_actions", "--max-calls", "30", stdout=out)
+    # It catches up on the newest page, then goes on older than where the first run stopped.
+    assert "catching up" in out.getvalue()
+    assert SyncState.load().covered_from < first_oldest
+    assert ArchivedAction.objects.count() > 100
+
+
+@pytest.mark.parametrize("fault", [
+    {"error_rate": 1.0}, {"error_rate": 1.0, "error_status": 500}, {"drop_connection": True},
+    {"malformed_json": True}, {"force_429": True},
+])
+def test_a_sync_stopped_by_an_upstream_fault_exits_non_zero_with_one_line(archive, fault):
+    archive.set_faults(**fault)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="^Stopped early: ") as raised:
+        call_command("sync_actions", "--max-calls", "3", stdout=out)
+    assert "\n" not in str(raised.value)
+    assert "done: 0 page(s)" in out.getvalue()
+    assert SyncState.load().lock_owner == ""

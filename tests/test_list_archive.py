@@ -6,9 +6,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.history.models import SyncState
-from tests.history_helpers import archive, synced
-
-__all__ = ["archive", "synced"]  # fixtures
 
 
 def notice_of(client, query: str) -> str:

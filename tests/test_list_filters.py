@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.voucherify import catalog
-from tests.list_html import href, row_ids, soup, store_items, text
+from tests.helpers.html import href, row_ids, soup, store_items, text
 
 LIST = "/v1/async-actions"
 DETAIL = "/v1/async-actions/{id}"

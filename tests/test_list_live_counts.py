@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from dashboard.actions import live_counts
-from tests.list_html import poll_until_stopped, soup
+from tests.helpers.html import poll_until_stopped, soup
 
 
 def counts_in(node) -> dict[str, int]:

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.list_html import href, row_ids, soup, store_items, text, walk
+from tests.helpers.html import href, row_ids, soup, store_items, text, walk
 
 
 @pytest.fixture

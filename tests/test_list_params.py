@@ -14,7 +14,7 @@ from dashboard.actions.list_params import (
     parse_list_params,
 )
 from dashboard.voucherify.cursor import Cursor
-from tests.list_html import soup, text
+from tests.helpers.html import soup, text
 
 TIE = Cursor(datetime(2026, 10, 1, 12, 0, tzinfo=UTC), frozenset({"aa_01", "aa_02"}))
 

@@ -1,35 +1,15 @@
-"""JSON log lines: one object per line, with request id and user, and never a secret."""
+"""JSON log lines: one object per line, with request id and user, and never a secret; a
+disallowed Host is one WARNING line without a traceback."""
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 
 import pytest
 
-from dashboard.observability.logging import JsonFormatter, RequestIdFilter
-
-
-@pytest.fixture
-def json_log():
-    """The lines the root logger writes through the JSON formatter during the test."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-
-    def lines() -> list[dict]:
-        text = stream.getvalue()
-        assert all(line.startswith("{") for line in text.splitlines())
-        return [json.loads(line) for line in text.splitlines()]
-
-    lines.text = stream.getvalue  # type: ignore[attr-defined]
-    yield lines
-    root.removeHandler(handler)
+from dashboard.observability.logging import JsonFormatter
 
 
 @pytest.mark.django_db
@@ -95,3 +75,13 @@ def test_gunicorn_access_lines_keep_the_request_and_drop_its_headers():
     assert line["query"] == "status=DONE" and line["remote_addr"] == "10.0.0.7"
     text = json.dumps(line)
     assert "scrape-secret" not in text and "s3cr3t" not in text
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/actions/"])
+def test_a_disallowed_host_is_one_warning_line_without_a_traceback(client, json_log, path):
+    response = client.get(path, HTTP_HOST="10.0.0.7")  # a probe sent without the right Host
+    assert response.status_code == 400
+    [line] = [line for line in json_log() if line["logger"] == "django.security.DisallowedHost"]
+    assert line["level"] == "WARNING"
+    assert "10.0.0.7" in line["message"]
+    assert "Traceback" not in json_log.text()

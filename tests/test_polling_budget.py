@@ -7,9 +7,7 @@ import pytest
 from dashboard.polling import budget
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import BudgetExhaustedError, RateLimitedError
-from tests.polling_helpers import LIST, clock, layer, live_action, upstream_calls
-
-__all__ = ["clock", "layer"]  # fixtures
+from tests.helpers.upstream import LIST, live_action, upstream_calls
 
 
 def _poll_newest_page(times: int, clock) -> list:

@@ -9,9 +9,7 @@ import pytest
 
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
-from tests.polling_helpers import DETAIL, LIST, clock, layer, live_action, upstream_calls
-
-__all__ = ["clock", "layer"]  # fixtures
+from tests.helpers.upstream import DETAIL, LIST, live_action, upstream_calls
 
 
 def _terminal_id(emulator) -> str:

@@ -7,14 +7,13 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.fixtures.emulator import TEST_APP_ID, TEST_APP_TOKEN
-from tests.replica_services import RedisServer
+from tests.helpers.repo import ROOT
+from tests.helpers.services import RedisServer
 
-ROOT = Path(__file__).resolve().parent.parent
 CAP = 6
 
 # Each process reads one action both want, then ten of its own: far more than the budget.

@@ -6,9 +6,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.polling import reads as upstream
-from tests.polling_helpers import clock, layer
-
-__all__ = ["clock", "layer"]  # fixtures
 
 
 def _figures(response) -> dict[str, str]:

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.emulator.control import EmulatorControl
 from dashboard.emulator.server import EmulatorServer
-from tests.replica_services import (
+from tests.helpers.services import (
     Browser,
     MissingService,
     PostgresServer,

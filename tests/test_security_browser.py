@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_security_hostile import IMPORT_ID, SCRIPT, UPDATE_ID, hostile  # noqa: F401
+from tests.helpers.hostile import IMPORT_ID, SCRIPT, UPDATE_ID
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def dialogs(page):
 
 @pytest.mark.browser
 def test_pages_load_under_the_csp_and_hostile_data_stays_text(
-    emulator, hostile, live_server, page, browser_login, dialogs, settings  # noqa: F811
+    emulator, hostile, live_server, page, browser_login, dialogs, settings
 ):
     settings.VOUCHERIFY_CALLS_PER_MINUTE = 100_000
     browser_login("auditor")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter
 
 ACTION = "aa_0c0000000000005ec1"  # inserted by the `action` fixture, with one failed row
 LOGIN = "/accounts/login/"
@@ -43,6 +44,10 @@ MATRIX = {
     "history:overview": Rule("view_actions"),
     "history:purges": Rule("view_purge_audit"),
     "history:purges_csv": Rule("view_purge_audit"),
+    "alerts:index": Rule("view_actions"),
+    "alerts:history": Rule("view_actions"),
+    "alerts:subscribe": Rule("view_actions", ok=400, method="post"),  # empty form: errors
+    "alerts:remove": Rule("view_actions", ok=404, method="post"),  # no subscription 1
 }
 ROLE_PERMISSIONS = {
     "operator": {"view_actions"},
@@ -66,7 +71,9 @@ def walk(patterns=None, namespace: str | None = None):
 
 def sample_url(name: str, pattern: URLPattern) -> str:
     """The pattern's URL with a valid-looking value for each path parameter."""
-    params = {key: ACTION for key in pattern.pattern.regex.groupindex}
+    converters = getattr(pattern.pattern, "converters", {})
+    params = {key: 1 if isinstance(converters.get(key), IntConverter) else ACTION
+              for key in pattern.pattern.regex.groupindex}
     return reverse(name, kwargs=params)
 
 

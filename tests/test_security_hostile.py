@@ -2,61 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import UTC, datetime
-
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.history_helpers import archive, insert_terminal, run_sync
-
-__all__ = ["archive"]  # a fixture
-
-SCRIPT = "<script>alert(1)</script>"
-IMG = "<img src=x onerror=alert(1)>"
-SVG = '"><svg onload=alert(1)>'
-JS_LINK = "javascript:alert(1)"
-HYPERLINK = '=HYPERLINK("http://evil","x")'
-SAFE_REPORT = "https://download.voucherify.io/reports/r1.csv"
-FORMULAS = [HYPERLINK, "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
-IMPORT_ID = "aa_0c00000000000bad01"
-UPDATE_ID = "aa_0c00000000000bad02"
-ODD_TYPE_ID = "aa_0c00000000000bad03"
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture
-def hostile(emulator):
-    """Three actions whose every upstream string is an attack."""
-    emulator.insert_action({
-        "id": IMPORT_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE", "progress": 100,
-        "created_at": now(), "request_id": "v-0c00000000000bad01",
-        "user": {"name": SCRIPT, "email": IMG}, "log_id": SVG,
-        "result": {
-            "message": f"{SCRIPT} {IMG}", "done_count": 1, "failed_count": len(FORMULAS),
-            "failed": [{"code": SCRIPT, "row": n, "reason": cell, "source_id": IMG}
-                       for n, cell in enumerate(FORMULAS, 1)],
-        },
-    })
-    emulator.insert_action({
-        "id": UPDATE_ID, "type": "CUSTOMERS.METADATA_UPDATE", "status": "DONE", "progress": 100,
-        "created_at": now(), "request_id": "v-0c00000000000bad02",
-        "result": {
-            "message": SVG, "failed_count": 1,
-            "errors": [{"message": SCRIPT, "key": IMG, "details": SVG, "source_id": HYPERLINK}],
-            "reports": [JS_LINK, "http://evil.example/r.csv", f"data:text/html,{SCRIPT}",
-                        SAFE_REPORT],
-            "reports_available_till": "2999-01-01T00:00:00Z",
-        },
-    })
-    emulator.insert_action({
-        "id": ODD_TYPE_ID, "type": f"EVIL.{SCRIPT}", "status": "FAILED", "progress": 0,
-        "created_at": now(), "result": {"message": IMG},
-    })
+from tests.helpers.hostile import (
+    HYPERLINK,
+    IMG,
+    IMPORT_ID,
+    JS_LINK,
+    ODD_TYPE_ID,
+    SAFE_REPORT,
+    SCRIPT,
+    UPDATE_ID,
+    now,
+)
+from tests.helpers.html import csv_rows
+from tests.helpers.upstream import insert_terminal, run_sync
 
 
 def assert_inert(html: bytes) -> BeautifulSoup:
@@ -104,8 +65,7 @@ def test_the_failed_rows_fragment_is_inert(superuser_client, hostile):
 
 
 def csv_cells(response) -> list[str]:
-    text = b"".join(response.streaming_content).decode("utf-8")
-    return [cell for row in list(csv.reader(io.StringIO(text)))[1:] for cell in row]
+    return [cell for row in csv_rows(response)[1:] for cell in row]
 
 
 @pytest.mark.parametrize("action_id", [IMPORT_ID, UPDATE_ID])

@@ -6,14 +6,14 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 from django.template.loader import render_to_string
 from django.test import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.repo import ROOT
+
 PRODUCTION_ENV = {
     "DJANGO_DEBUG": "0",
     "DJANGO_ALLOWED_HOSTS": "dashboard.example.com",

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from dashboard.accounts import lockout
 from dashboard.accounts.exports import client_ip
@@ -58,6 +59,7 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+@require_safe
 @permission_required(VIEW_EXPORT_LOG, raise_exception=True)
 def export_log(request: HttpRequest) -> HttpResponse:
     table = ExportRecordTable(ExportRecord.objects.all(), order_by=request.GET.get("sort"))

@@ -1,4 +1,5 @@
-"""Shaping one fetched Action into what the detail panel shows. Plain Python, no requests."""
+"""Shaping one fetched Action into what the detail panel shows. No requests; a big result's
+failed rows are read from the archive (dashboard/history/failed_items.py), a page at a time."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dashboard.actions.detail_failures import (
+from dashboard.formatting import clip_text
+from dashboard.history.failed_items import (
+    KEPT_APART,
+    KEPT_IN_RESULT,
+    StoredFailures,
+    failures_for,
+    kept_lengths,
+)
+from dashboard.history.failures import (
     FailurePage,
+    Failures,
     FailureSet,
-    failures_of,
     page_of,
     parse_query,
 )
@@ -21,7 +30,10 @@ from dashboard.voucherify.models import Action, ActionResult
 
 RAW_LIST_LIMIT = 20  # items of any list shown in the raw JSON; the table pages the rest
 RAW_TEXT_LIMIT = 2000
+REASON_LIMIT = 200  # characters of a message or reason quoted in the outcome sentence
+# What a viewer without the support role must not find in the raw JSON either.
 FAILURE_LISTS = ("failed", "errors")
+HIDDEN_RESULT_KEYS = {"failed": "failed rows", "errors": "failed rows", "reports": "reports"}
 KNOWN_RESULT_KEYS = frozenset({
     "message", "done_count", "failed_count", "failed", "errors", "reports",
     "reports_available_till",
@@ -62,10 +74,12 @@ class Panel:
     eta_seconds: float | None
     outcome: str | None  # a plain sentence saying what failed, when something did
     reports: Reports | None
-    failures: FailureSet
+    failures: Failures
     failure_page: FailurePage | None  # None when the viewer may not see failed rows
     notes: list[str] = field(default_factory=list)  # about result shapes nobody documented
     raw_json: str = ""
+    user_pairs: list[tuple[str, str]] | None = None  # `user` in its usual shape, as pairs
+    user_text: str | None = None  # `user` in any other shape, as plain text
 
     @property
     def is_live(self) -> bool:
@@ -94,7 +108,7 @@ def build_panel(
     """The panel for a fetched action; failed rows only for viewers allowed to see them."""
     action = fetched.value
     result = action.result if isinstance(action.result, ActionResult) else None
-    failures = failures_of(action)
+    failures = failures_for(action)
     done, failed = _counts(result, failures)
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
@@ -113,13 +127,29 @@ def build_panel(
         success_share=success_share(done, failed),
         elapsed_seconds=elapsed,
         eta_seconds=eta,
-        outcome=outcome_sentence(action, label, failures, failed, done),
+        outcome=outcome_sentence(action, label, failures, failed, done,
+                                 quote_rows=can_view_failures),
         reports=reports_of(result, fetched.fetched_at),
         failures=failures,
         failure_page=page_of(failures, parse_query(params)) if can_view_failures else None,
-        notes=shape_notes(action),
+        notes=shape_notes(action) + _kept_notes(action, failures),
         raw_json=raw_json(action.raw, hide_failures=not can_view_failures),
+        **user_view(action.user),
     )
+
+
+def user_view(user: object) -> dict[str, object]:
+    """Who started the action: an object of plain values (its shape in Voucherify's examples,
+    `{"id": ..., "email": ...}`) as pairs; any other shape as text, never interpreted."""
+    if user is None:
+        return {}
+    if isinstance(user, Mapping) and all(
+        isinstance(value, str | int | float | bool) or value is None for value in user.values()
+    ):
+        return {"user_pairs": [(str(key), "" if value is None else str(value))
+                               for key, value in user.items()]}
+    text = user if isinstance(user, str) else json.dumps(user, ensure_ascii=False, default=str)
+    return {"user_text": text}
 
 
 def success_share(done: int | None, failed: int | None) -> float | None:
@@ -146,13 +176,18 @@ def time_left(action: Action, now: datetime) -> tuple[float | None, float | None
 
 
 def outcome_sentence(
-    action: Action, label: str, failures: FailureSet, failed: int | None, done: int | None
+    action: Action, label: str, failures: Failures, failed: int | None, done: int | None,
+    *, quote_rows: bool = True,
 ) -> str | None:
-    """What failed, in words, for a FAILED action or a DONE one with failures."""
+    """What failed, in words, for a FAILED action or a DONE one with failures.
+
+    Without `quote_rows` (a viewer who may not see failed rows) no row's reason is quoted:
+    reasons hold customers' data, such as their e-mail addresses."""
     what = label[0].lower() + label[1:] if label else "action"
     counted = _counted(failed, done, failures.noun)
     if action.status == catalog.FAILED:
-        reason = _first_reason(action, failures)
+        reason = _first_reason(action, failures if quote_rows else FailureSet((), ()))
+        reason = clip_text(reason, REASON_LIMIT) if reason else None
         sentence = f"This {what} failed"
         if reason:
             sentence += f": {reason.rstrip('.')}"
@@ -197,37 +232,61 @@ def shape_notes(action: Action) -> list[str]:
     return []
 
 
+def _kept_notes(action: Action, failures: Failures) -> list[str]:
+    if kept_lengths(action.raw) is None or isinstance(failures, StoredFailures):
+        return []
+    return [f"Only the first {KEPT_IN_RESULT} failed rows and errors of this action can be read "
+            "right now: the archive that holds the rest did not answer."]
+
+
 def raw_json(raw: object, *, hide_failures: bool) -> str:
-    """The action as received, pretty-printed, with long lists and texts cut for the page."""
-    shown = _trimmed(raw, hide_failures=hide_failures, in_result=False)
+    """The action as received, pretty-printed, with long lists and texts cut for the page.
+
+    A big result was archived with its first failed rows only; the lengths it had say how
+    many more there are."""
+    lengths = kept_lengths(raw) or {}
+    if isinstance(raw, Mapping) and KEPT_APART in raw:
+        raw = {key: value for key, value in raw.items() if key != KEPT_APART}
+    shown = _trimmed(raw, hide_failures=hide_failures, in_result=False, lengths=lengths)
     return json.dumps(shown, indent=2, ensure_ascii=False, default=str)
 
 
-def _trimmed(value: object, *, hide_failures: bool, in_result: bool) -> object:
+def _trimmed(
+    value: object, *, hide_failures: bool, in_result: bool,
+    lengths: Mapping[str, int], length: int | None = None,
+) -> object:
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if hide_failures and in_result and key in FAILURE_LISTS and item:
-                count = len(item) if isinstance(item, list) else 1
-                out[key] = f"[{count} hidden: failed rows need the support role]"
+            key = _cut(key)
+            full = lengths.get(key) if in_result and key in FAILURE_LISTS else None
+            if hide_failures and in_result and key in HIDDEN_RESULT_KEYS and item:
+                count = full or (len(item) if isinstance(item, list) else 1)
+                out[key] = f"[{count} hidden: {HIDDEN_RESULT_KEYS[key]} need the support role]"
                 continue
             out[key] = _trimmed(item, hide_failures=hide_failures,
-                                in_result=(key == "result" and not in_result))
+                                in_result=(key == "result" and not in_result),
+                                lengths=lengths if key == "result" else {}, length=full)
         return out
     if isinstance(value, list):
+        total = length if length is not None else len(value)
         if hide_failures and in_result:
-            return f"[{len(value)} items hidden: failed rows need the support role]"
-        items = [_trimmed(item, hide_failures=hide_failures, in_result=False)
+            return f"[{total} items hidden: failed rows need the support role]"
+        items = [_trimmed(item, hide_failures=hide_failures, in_result=False, lengths={})
                  for item in value[:RAW_LIST_LIMIT]]
-        if len(value) > RAW_LIST_LIMIT:
-            items.append(f"… {len(value) - RAW_LIST_LIMIT} more (see the table or the CSV)")
+        if total > RAW_LIST_LIMIT:
+            items.append(f"… {total - RAW_LIST_LIMIT} more (see the table or the CSV)")
         return items
+    return _cut(value)
+
+
+def _cut(value: object) -> object:
     if isinstance(value, str) and len(value) > RAW_TEXT_LIMIT:
         return value[:RAW_TEXT_LIMIT] + f"… ({len(value) - RAW_TEXT_LIMIT} more characters)"
     return value
 
 
-def _counts(result: ActionResult | None, failures: FailureSet) -> tuple[int | None, int | None]:
+def _counts(result: ActionResult | None, failures: Failures) -> tuple[int | None, int | None]:
     if result is None:
         return None, (len(failures) or None)
     failed = result.failed_count
@@ -244,11 +303,11 @@ def _counted(failed: int | None, done: int | None, noun: str) -> str:
     return f"{failed:,} {noun} failed."
 
 
-def _first_reason(action: Action, failures: FailureSet) -> str | None:
+def _first_reason(action: Action, failures: Failures) -> str | None:
     result = action.result
     if isinstance(result, ActionResult) and result.message:
         return result.message
-    groups = failures.groups()
+    groups = failures.top_groups().top
     if groups:
         reason, count = groups[0]
         return reason if count == len(failures) else f"{reason} (and other reasons)"

@@ -7,14 +7,15 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, push_url
 
 from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
-from dashboard.actions.detail_failures import csv_filename, csv_lines, failures_of
 from dashboard.actions.detail_page import build_panel
+from dashboard.history.failed_items import failures_for
+from dashboard.history.failures import csv_filename, csv_lines
 from dashboard.polling import problems, reads
 from dashboard.voucherify import (
     InvalidActionIdError,
@@ -30,7 +31,7 @@ FAILURES = "actions/detail.html#failures"
 SEEN_PARAM = "seen"  # the status the polling browser shows, so changes can be announced
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 @vary_on_headers("HX-Request")
 def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
@@ -54,7 +55,7 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     return render(request, PANEL, context)
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_FAILED_ROWS, raise_exception=True)
 @vary_on_headers("HX-Request")
 def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
@@ -74,7 +75,7 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
     return push_url(response, f"{page_url}{'?' + query if query else ''}")
 
 
-@require_GET
+@require_safe
 @permission_required(EXPORT_FAILURES, raise_exception=True)
 def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     """Every failed row or error, streamed as CSV; a 404 page when there is nothing to export."""
@@ -83,7 +84,7 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     if isinstance(fetched, HttpResponse):
         return fetched
     action = fetched.value
-    failures = failures_of(action)
+    failures = failures_for(action)
     if not failures:
         context.update(back_url=context["detail_url"], notice_title="Nothing to export")
         context["notice"] = "This action has no failed rows or errors to export."

@@ -172,8 +172,10 @@ def list_page(state: ListState, base_url: str) -> ListPage:
         page.newer_url = page.url(newer) if newer else None
     if listing.next_cursor is not None:
         page.older_url = page.url(state.older(listing.next_cursor))
-    page.live_statuses = {a.id: a.status for a in listing.rows if a.is_live}
-    page.live_contexts = {a.id: a.context for a in listing.rows if a.is_live}
+    # An id no poll could name is not polled (the row has no link).
+    pollable = [a for a in listing.rows if a.is_live and is_valid_action_id(a.id)]
+    page.live_statuses = {a.id: a.status for a in pollable}
+    page.live_contexts = {a.id: a.context for a in pollable}
     page.live_ids = list(page.live_statuses)
     page.settled = live_counts.settled_of(listing.rows)
     return page

@@ -9,11 +9,22 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from dashboard.actions.list_params import TYPE_PARAM
-from dashboard.formatting import duration_ms, short_id
+from dashboard.actions.list_params import TYPE_PARAM, parse_list_params
+from dashboard.formatting import clip_text, duration_ms, short_id
 from dashboard.voucherify.catalog import status_label
+from dashboard.voucherify.cursor import is_valid_action_id
 from dashboard.voucherify.models import Action
 
+
+def detail_url(action_id: object) -> str:
+    """The action's page; "" for an id that is not a valid one (Voucherify sent it, but no
+    page can have it: it is shown without a link)."""
+    if not is_valid_action_id(action_id):
+        return ""
+    return reverse("actions:detail", args=[action_id])
+
+
+TYPE_LIMIT = 80  # characters of an upstream text a list cell shows (the detail page has all)
 TIME_CELL = '{% include "actions/_time.html" with moment=value %}'
 STATUS_CELL = (
     '{% include "actions/_status.html" with status=record.status %}'
@@ -21,10 +32,6 @@ STATUS_CELL = (
     '{% include "actions/_progress.html" with progress=record.progress label=progress_label %}'
     "{% endif %}"
 )
-
-
-def detail_url(action_id: str) -> str:
-    return reverse("actions:detail", args=[action_id])
 
 
 class ActionTable(tables.Table):
@@ -55,12 +62,19 @@ class ActionTable(tables.Table):
         self.caption = caption
 
     def render_id(self, value: str) -> str:
+        url = detail_url(value)
+        if not url:
+            return format_html('<code class="invalid-id" title="{}">{}</code>',
+                               clip_text(value, TYPE_LIMIT), short_id(value))
         return format_html(
             '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a>',
-            detail_url(value), value, value, short_id(value),
+            url, value, value, short_id(value),
         )
 
     def render_type(self, value: str, record: Action) -> str:
+        shown = clip_text(value, TYPE_LIMIT)
+        if parse_list_params({TYPE_PARAM: value}).errors:  # no filter could take it: no link
+            return format_html('{}<br><code class="raw-type">{}</code>', record.label, shown)
         filter_url = f"{reverse('actions:list')}?{urlencode({TYPE_PARAM: value})}"
         return format_html(
             '{}<br><a class="raw-type" href="{}" title="Only {} actions"><code>{}</code></a>',
@@ -89,7 +103,7 @@ class ActionTable(tables.Table):
         return sorted(rows, key=key, reverse=is_descending), True
 
     def render_request_id(self, value: str) -> str:
-        return format_html("<code>{}</code>", value)
+        return format_html("<code>{}</code>", clip_text(value, TYPE_LIMIT))
 
 
 def announcement(action: Action) -> str:

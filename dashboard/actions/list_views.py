@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
@@ -19,7 +19,7 @@ from dashboard.actions.list_table import detail_url
 from dashboard.polling import problems
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 def action_list(request: HttpRequest) -> HttpResponse:
     state = parse_list_params(request.GET)
@@ -41,7 +41,7 @@ def _is_canonical(request: HttpRequest, state: ListState) -> bool:
     return query == list(state.params().items())
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 def live_rows(request: HttpRequest) -> HttpResponse:
     """One poll for every live row of a page; 286 stops the polling once none is live."""

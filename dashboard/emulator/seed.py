@@ -73,9 +73,12 @@ def live_arrival(seed: int, number: str, created_ms: int) -> Action:
 
 
 def new_action(rng: random.Random, action_type: str, created_ms: int, duration_ms: int,
-               outcome: str = "DONE", *, sizes: dict | None = None, **fields) -> Action:
-    """An action with a generated result fitting its type and outcome (`sizes`: counts)."""
-    action_id = hex_id(rng, "aa_")
+               outcome: str = "DONE", *, sizes: dict | None = None, action_id: str | None = None,
+               **fields) -> Action:
+    """An action with a generated result fitting its type and outcome (`sizes`: counts);
+    its id is drawn from `rng` unless `action_id` is given."""
+    drawn = hex_id(rng, "aa_")  # drawn even when given, so the rest of the content is the same
+    action_id = action_id or drawn
     finished_ms = created_ms + duration_ms
     if "result" in fields:
         result = fields.pop("result")

@@ -8,12 +8,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 
-from .app import Emulator, Request
+from .app import CONTROL_PREFIX, Emulator, Request
 from .responses import Response
 from .seed import DEFAULT_SEED
 from .store import Clock
 
 MAX_BODY = 1 << 20
+# The control API takes whole action objects: tests insert results with 100,000 failed rows.
+MAX_CONTROL_BODY = 64 << 20
 IDLE_TIMEOUT = 120  # seconds a kept-alive connection may stay silent
 
 
@@ -39,7 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        if not 0 <= length <= MAX_BODY:
+        limit = MAX_CONTROL_BODY if self.path.startswith(CONTROL_PREFIX) else MAX_BODY
+        if not 0 <= length <= limit:
             self.close_connection = True  # the unread body would garble the next request
             self.send_error(400 if length < 0 else 413)
             return

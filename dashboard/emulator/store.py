@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from .live_actions import Action, VerbatimAction
+from .results import hex_id
 from .seed import DEFAULT_SEED, live_arrival, new_action, seed_history
 from .timeutil import to_ms
 
@@ -31,6 +32,9 @@ class Store:
         self.start_ms = to_ms(self.clock())
         self._lock = threading.Lock()
         self._rng = random.Random(f"{seed}/created")
+        # Ids of created actions never repeat across runs, as Voucherify's do not: a dashboard
+        # whose archive outlived an emulator restart must not mistake a new action for an old.
+        self._ids = random.SystemRandom()
         self.reset(live_every)
 
     def now_ms(self) -> int:
@@ -80,7 +84,7 @@ class Store:
         with self._lock:
             now = self.now_ms()
             action = new_action(self._rng, action_type, now, int(duration * 1000), outcome,
-                                **fields)
+                                action_id=hex_id(self._ids, "aa_"), **fields)
             self._put(action)
             return action.render(now)
 

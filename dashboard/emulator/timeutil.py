@@ -52,7 +52,10 @@ def parse_end_date(raw: str) -> int | None:
         if hours > 23 or minutes > 59:
             return None
         offset = timedelta(hours=hours, minutes=minutes)
-        moment = moment - offset if zone[0] == "+" else moment + offset
+        try:
+            moment = moment - offset if zone[0] == "+" else moment + offset
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first representable day
+            return None
     return to_ms(moment)
 
 

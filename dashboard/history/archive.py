@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action
 
+from . import failed_items
 from .models import ArchivedAction
 
 DETAIL_ONLY_FIELDS = ("result", "user", "log_id", "processing_time")
@@ -64,15 +66,26 @@ def archive_action(action: Action, *, detail: bool | None = None) -> bool:
         detail = is_detail_level(action)
     if not detail:
         return archive_actions([action]) == 1
+    return archive_detail(action)[1]
+
+
+def archive_detail(action: Action) -> tuple[Action, bool]:
+    """Store a terminal action read from the detail endpoint; a big result's failed rows go to
+    their own table (see failed_items). Returns the action as archived (without those rows)
+    and whether a row was created or improved."""
+    action, failures = failed_items.split(action)
     known = ArchivedAction.objects.filter(pk=action.id).values_list("raw", "has_detail").first()
     if known == (action.raw, True):
-        return False
+        return action, False
     now = timezone.now()
     fields = {**_fields(action, True), "last_synced": now}
-    ArchivedAction.objects.update_or_create(
-        id=action.id, defaults=fields, create_defaults={**fields, "first_seen": now}
-    )
-    return True
+    with transaction.atomic():
+        ArchivedAction.objects.update_or_create(
+            id=action.id, defaults=fields, create_defaults={**fields, "first_seen": now}
+        )
+        if failures is not None:
+            failed_items.store(action.id, failures, failed_items.kept_apart(action) or {})
+    return action, True
 
 
 def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:

@@ -89,3 +89,54 @@ class SyncState(models.Model):
     @property
     def synced(self) -> bool:
         return self.covered_to is not None
+
+
+class FailureSummary(models.Model):
+    """What a terminal action's failed rows add up to, worked out once when it was archived,
+    so the panel and its poll never read the rows themselves.
+
+    `groups` holds only the most frequent reasons; the rest are counted in `other_*`."""
+
+    action = models.OneToOneField(
+        ArchivedAction, primary_key=True, on_delete=models.CASCADE, related_name="failure_summary"
+    )
+    total = models.PositiveIntegerField()
+    columns = models.JSONField(default=list)
+    noun = models.CharField(max_length=16)
+    groups = models.JSONField(default=list)  # [[reason, count], ...], most frequent first
+    other_groups = models.PositiveIntegerField(default=0)
+    other_count = models.PositiveIntegerField(default=0)
+    list_lengths = models.JSONField(default=dict)  # {"failed": n, "errors": m} as received
+
+    def __str__(self) -> str:
+        return f"{self.total} failed {self.noun} of {self.action_id}"
+
+
+class FailedItem(models.Model):
+    """One failed row or error of an archived action, in the order Voucherify listed it.
+
+    `cells` lines up with the summary's columns; `search_text` is every cell casefolded, for
+    the search box; `reason_hash` indexes reasons of any length."""
+
+    # No index of its own: the (action, position) constraint starts with it.
+    action = models.ForeignKey(
+        ArchivedAction, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    position = models.PositiveIntegerField()
+    reason = models.TextField()
+    reason_hash = models.CharField(max_length=32)
+    cells = models.JSONField(default=list)
+    search_text = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action", "position"], name="history_failed_position"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["action", "reason_hash", "position"], name="history_failed_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} #{self.position}"

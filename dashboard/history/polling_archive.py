@@ -17,7 +17,8 @@ from dashboard.polling.store import Fetched
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
-from .archive import archive_action, archive_actions, archived_detail
+from .archive import archive_action, archive_actions, archive_detail, archived_detail
+from .failed_items import needs_split
 from .state import extend_from_newest
 
 logger = logging.getLogger(__name__)
@@ -40,10 +41,23 @@ class DatabaseArchive:
             return None
         try:
             found = archived_detail(action_id)
+            if found is not None and needs_split(found[0]):  # archived before results were split
+                found = archive_detail(found[0])[0], found[1]
         except DatabaseError:
             logger.exception("Reading action %s from the archive failed", action_id)
             return None
         return Fetched(*found) if found is not None else None
+
+    def kept_final(self, action: Action) -> Action:
+        """Archived with a big result's failed rows apart; kept whole should the database
+        fail, as before."""
+        if not action.is_terminal:
+            return action
+        try:
+            return archive_detail(action)[0]
+        except DatabaseError:
+            logger.exception("Archiving action %s failed", action.id)
+            return action
 
     def saw_action(self, action: Action, *, detail: bool) -> None:
         """Fresh detail reads are stored with their result; a stale one may be a list item,

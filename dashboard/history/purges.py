@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from dashboard.csvsafe import csv_stream
 from dashboard.voucherify import catalog
+from dashboard.voucherify.dates import parse_user_day
 
 from .models import ArchivedAction
 
@@ -79,11 +80,9 @@ def _day(query: Mapping[str, str], name: str, errors: list) -> date | None:
     if not raw:
         return None
     try:
-        if len(raw) != 10:
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors.append((name, f"{raw[:40]!r} is not a date such as 2026-11-01 (year-month-day)."))
+        return parse_user_day(raw)
+    except ValueError as exc:
+        errors.append((name, str(exc)))
         return None
 
 

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import VIEW_ACTIONS, VIEW_PURGE_AUDIT
@@ -17,7 +17,7 @@ from dashboard.history.query import coverage
 PURGES_PER_PAGE = 100
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 def overview(request: HttpRequest) -> HttpResponse:
     data = charts.overview()
@@ -29,7 +29,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     })
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_PURGE_AUDIT, raise_exception=True)
 def purge_audit(request: HttpRequest) -> HttpResponse:
     selected = purges.parse_filter(request.GET)
@@ -46,7 +46,7 @@ def purge_audit(request: HttpRequest) -> HttpResponse:
     }, status=400 if selected.errors else 200)
 
 
-@require_GET
+@require_safe
 @permission_required(VIEW_PURGE_AUDIT, raise_exception=True)
 def purge_csv(request: HttpRequest) -> HttpResponse:
     selected = purges.parse_filter(request.GET)

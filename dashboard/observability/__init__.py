@@ -12,7 +12,7 @@ def upstream_observer(method: str, endpoint: str, status: int, elapsed: float) -
     from dashboard.observability import credentials, metrics
 
     metrics.observe_upstream(method, endpoint, status, elapsed)
-    credentials.record(status)
+    credentials.record(status, endpoint)
 
 
 __all__ = ["upstream_observer"]

@@ -15,6 +15,8 @@ from typing import Literal
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard.voucherify.auth import TOKEN_ENDPOINT
+
 logger = logging.getLogger(__name__)
 
 CACHE_KEY = "observability:upstream-auth"
@@ -39,17 +41,20 @@ def _key() -> str:
     return f"{CACHE_KEY}:{hashlib.sha256(material.encode()).hexdigest()[:24]}"
 
 
-def outcome_for(status: int) -> State | None:
-    """401 means the keys (or token) are rejected; any 2xx means they worked."""
-    if status == 401:
-        return "bad"
+def outcome_for(status: int, endpoint: str = "", auth: str = "keys") -> State | None:
+    """A 401 or 403 for the configured credentials means they are rejected; a 2xx that they
+    worked. With OAuth the configured credentials are the keys, which only the token endpoint
+    judges: a 401 for a data call refused a token (expired, revoked), which the client renews
+    from the keys; that the token endpoint then answered 500 says nothing about the keys."""
+    if status in (401, 403):
+        return "bad" if auth != "oauth" or endpoint == TOKEN_ENDPOINT else None
     if 200 <= status < 300:
         return "good"
-    return None  # 403, 404, 429, 5xx, no answer: say nothing about the credentials
+    return None  # 404, 429, 5xx, no answer: say nothing about the credentials
 
 
-def record(status: int) -> None:
-    state = outcome_for(status)
+def record(status: int, endpoint: str = "") -> None:
+    state = outcome_for(status, endpoint, settings.VOUCHERIFY.auth)
     if state is None:
         return
     try:

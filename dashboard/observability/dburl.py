@@ -1,14 +1,21 @@
-"""DATABASE_URL -> a Django DATABASES entry (PostgreSQL through psycopg 3, or SQLite)."""
+"""DATABASE_URL -> a Django DATABASES entry (PostgreSQL through psycopg 3, or SQLite).
+
+dj-database-url parses the URL; this module adds what the dashboard needs on top: only the two
+engines it ships drivers for, Django's connection settings from the query, a connect timeout,
+and errors that are one sentence without the password.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "pgsql"})
-# Query parameters that are Django settings rather than libpq connection options.
+SCHEMES = POSTGRES_SCHEMES | {"sqlite"}
+# Query parameters that are Django settings; dj-database-url would pass them to libpq.
 _DJANGO_KEYS = {"conn_max_age": "CONN_MAX_AGE", "conn_health_checks": "CONN_HEALTH_CHECKS"}
 
 
@@ -18,68 +25,37 @@ def database_from_url(url: str, *, conn_max_age: int = 0) -> dict[str, Any]:
     A unix-socket host goes in `?host=/run/postgresql` or percent-encoded in the host part.
     The password never appears in an error message.
     """
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme == "sqlite":
-        return _sqlite(parts.netloc, parts.path)
-    if scheme not in POSTGRES_SCHEMES:
+    url = url.strip()
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in SCHEMES:
         raise ImproperlyConfigured(
             "DATABASE_URL must start with postgresql:// (or postgres://) or sqlite:///, "
             f"not {scheme + '://' if scheme else 'nothing'}."
         )
-    name = unquote(parts.path.lstrip("/"))
-    if not name:
+    try:
+        entry: dict[str, Any] = dict(dj_database_url.parse(
+            url, conn_max_age=conn_max_age, conn_health_checks=conn_max_age > 0
+        ))
+    except (dj_database_url.ParseError, ValueError):
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not a valid URL: check that its port is a number and that "
+            "special characters in the user or password are percent-encoded."
+        ) from None
+    if scheme == "sqlite":
+        return entry
+    if not entry["NAME"]:
         raise ImproperlyConfigured("DATABASE_URL names no database (…/dbname at the end).")
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    host, port = _host_and_port(hostinfo)
-    options: dict[str, Any] = {}
-    entry: dict[str, Any] = {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": name,
-        "USER": unquote(user),
-        "PASSWORD": unquote(password),
-        "HOST": host,
-        "PORT": port,
-        "CONN_MAX_AGE": conn_max_age,
-        "CONN_HEALTH_CHECKS": conn_max_age > 0,
-        "OPTIONS": options,
-    }
-    for key, value in parse_qsl(parts.query, keep_blank_values=False):
-        if key == "host":
-            entry["HOST"] = value
-        elif key == "port":
-            entry["PORT"] = value
-        elif key in _DJANGO_KEYS:
-            entry[_DJANGO_KEYS[key]] = _django_value(key, value)
-        else:
-            options[key] = value
-    options.setdefault("connect_timeout", "5")  # an unreachable host fails readyz, not hangs it
+    options = entry.setdefault("OPTIONS", {})
+    for key, setting in _DJANGO_KEYS.items():
+        if key in options:
+            entry[setting] = _django_value(key, options.pop(key))
+    options.setdefault("connect_timeout", 5)  # an unreachable host fails readyz, not hangs it
     return entry
 
 
-def _sqlite(netloc: str, path: str) -> dict[str, Any]:
-    # sqlite:///relative.db, sqlite:////absolute/path.db, sqlite:// or sqlite://:memory:
-    name = unquote(path[1:]) if path else ""
-    if not name or netloc == ":memory:" or name == ":memory:":
-        name = ":memory:"
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
-
-
-def _host_and_port(hostinfo: str) -> tuple[str, str]:
-    if hostinfo.startswith("["):  # [::1]:5432
-        host, _, rest = hostinfo[1:].partition("]")
-        port = rest.removeprefix(":")
-    else:
-        host, _, port = hostinfo.partition(":")
-    if port and not port.isdigit():
-        raise ImproperlyConfigured(f"DATABASE_URL's port must be a number, not {port!r}.")
-    return unquote(host), port
-
-
-def _django_value(key: str, value: str) -> int | bool:
+def _django_value(key: str, value: object) -> int | bool:
     if key == "conn_health_checks":
-        return value.lower() in {"1", "true", "yes", "on"}
-    if not value.isdigit():
+        return value is True or str(value).lower() in {"1", "true", "yes", "on"}
+    if isinstance(value, bool) or not str(value).isdigit():
         raise ImproperlyConfigured(f"DATABASE_URL's {key} must be a whole number of seconds.")
     return int(value)

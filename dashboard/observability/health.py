@@ -15,6 +15,7 @@ from django.core.cache import cache, caches
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from dashboard.observability import credentials
 
@@ -82,6 +83,7 @@ CHECKS = {
 
 @login_not_required
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """The process is alive; touches nothing else, so a database outage never restarts it."""
     return HttpResponse("ok", content_type="text/plain")
@@ -89,6 +91,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 @never_cache
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """200 when every dependency answers, else 503 naming the failing ones."""
     results = {name: check() for name, check in CHECKS.items()}

@@ -1,21 +1,24 @@
 """JSON log lines carrying the request id and the user, and the middleware that sets both.
 
-One object per line: time, level, logger, message, request_id, user, any `extra=` fields,
-and `upstream_request_id` when a VoucherifyError is logged. Extra fields named like a
-secret are redacted, and the configured secrets themselves are blanked wherever they appear.
+python-json-logger writes one object per line: time, level, logger, message and any
+`extra=` fields. This module adds request_id, user, and `upstream_request_id` when a
+VoucherifyError is logged; fields named like a secret are redacted, and the configured
+secrets themselves are blanked wherever they appear.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
 
 from dashboard.voucherify.errors import VoucherifyError
 
@@ -26,10 +29,6 @@ _SECRET_NAME = re.compile(
     r"token|key|secret|passw|authori[sz]ation|cookie|session|credential", re.IGNORECASE
 )
 _MIN_SECRET_LENGTH = 6
-# Attributes every LogRecord has; anything else came from `extra=`.
-_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "request_id", "request",
-}
 
 
 @dataclass(frozen=True)
@@ -75,42 +74,42 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        if record.name == "gunicorn.access" and isinstance(record.args, dict):
-            payload = _access_payload(record)
-        else:
-            payload = self._payload(record)
-        secrets = list(_known_secrets())
-        return json.dumps(_blank(payload, secrets), default=str, ensure_ascii=False)
+class JsonFormatter(LibraryJsonFormatter):
+    """python-json-logger's lines with our names, the request's context, and no secrets."""
 
-    def _payload(self, record: logging.LogRecord) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "time": _timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger",
+                           "exc_info": "exception", "stack_info": "stack"},
+            timestamp="time",
+            # Django passes the HttpRequest as `extra`; request_id is set below from context.
+            reserved_attrs=[*RESERVED_ATTRS, "request", "request_id"],
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
+                   message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        if record.name == "gunicorn.access" and isinstance(record.args, dict):
+            log_data.update(_access_fields(record.args))
+            return
         context = _current.get()
         # Django logs 4xx/5xx responses after the middleware chain returned, passing the request.
         request = context.request if context else getattr(record, "request", None)
         request_id = context.request_id if context else getattr(request, "request_id", None)
         if request_id:
-            payload["request_id"] = request_id
+            log_data["request_id"] = request_id
         user = _username(request)
         if user:
-            payload["user"] = user
-        for name, value in vars(record).items():
-            if name not in _RECORD_FIELDS and not name.startswith("_"):
-                payload[name] = REDACTED if _SECRET_NAME.search(name) else _plain(value)
+            log_data["user"] = user
         upstream_id = _upstream_request_id(record)
         if upstream_id:
-            payload["upstream_request_id"] = upstream_id
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            payload["stack"] = self.formatStack(record.stack_info)
-        return payload
+            log_data["upstream_request_id"] = upstream_id
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        ordered = {"time": log_data.pop("time"), **log_data}  # the time first, for people
+        return _redacted(ordered, list(_known_secrets()))
 
 
 class ClientMistakeFilter(logging.Filter):
@@ -149,9 +148,8 @@ def logging_config(fmt: str, level: str) -> dict[str, Any]:
     }
 
 
-def _access_payload(record: logging.LogRecord) -> dict[str, Any]:
+def _access_fields(atoms: dict[str, Any]) -> dict[str, Any]:
     """gunicorn's access record: pick named atoms, never the request headers it also holds."""
-    atoms: dict[str, Any] = record.args  # type: ignore[assignment]
 
     def atom(key: str) -> Any:
         value = atoms.get(key)
@@ -159,9 +157,6 @@ def _access_payload(record: logging.LogRecord) -> dict[str, Any]:
 
     status = atom("s")
     return {
-        "time": _timestamp(record.created),
-        "level": record.levelname,
-        "logger": record.name,
         "message": f"{atom('m')} {atom('U')} {status}",
         "request_id": atom("{x-request-id}o"),
         "method": atom("m"),
@@ -173,10 +168,6 @@ def _access_payload(record: logging.LogRecord) -> dict[str, Any]:
         "remote_addr": atom("h"),
         "user_agent": atom("a"),
     }
-
-
-def _timestamp(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
 
 
 def _username(request: Any) -> str | None:
@@ -200,30 +191,21 @@ def _upstream_request_id(record: logging.LogRecord) -> str | None:
     return None
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+def _redacted(value: Any, secrets: list[str]) -> Any:
+    """Values under secret-like names redacted, configured secrets blanked in any text."""
+    if value is None or isinstance(value, int | float | bool | datetime):
         return value
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {
-            str(key): REDACTED if _SECRET_NAME.search(str(key)) else _plain(item)
+            str(key): REDACTED if _SECRET_NAME.search(str(key)) else _redacted(item, secrets)
             for key, item in value.items()
         }
-    return str(value)
-
-
-def _blank(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {key: _blank(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_blank(item, secrets) for item in value]
-    return value
+    if isinstance(value, list | tuple):
+        return [_redacted(item, secrets) for item in value]
+    text = str(value)  # an object's repr could carry a secret too
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def _known_secrets() -> Iterator[str]:

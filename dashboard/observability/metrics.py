@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -144,6 +145,7 @@ def authorized(request: HttpRequest, token: str) -> bool:
 
 @login_not_required
 @never_cache
+@require_safe
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """/metrics for a scraper holding METRICS_TOKEN; absent (404) when no token is set."""
     token = settings.METRICS_TOKEN

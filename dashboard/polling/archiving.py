@@ -32,6 +32,11 @@ class Archive(Protocol):
         """A page the layer read from upstream (`cursor` None: the newest page)."""
         ...
 
+    def kept_final(self, action: Action) -> Action:
+        """A terminal action just read from the detail endpoint, archived, as the cache should
+        keep it for good (the archive may hold a big result's failed rows apart)."""
+        ...
+
 
 class NoArchive:
     """The archive when none is registered: keeps nothing, knows nothing."""
@@ -44,6 +49,9 @@ class NoArchive:
 
     def saw_page(self, page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:
         return None
+
+    def kept_final(self, action: Action) -> Action:
+        return action
 
 
 _archive: Archive = NoArchive()

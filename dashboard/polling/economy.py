@@ -31,7 +31,7 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import gate, singleflight, slices, stats, store
+from . import archiving, gate, singleflight, slices, stats, store
 from .store import Fetched
 
 T = TypeVar("T")
@@ -225,7 +225,10 @@ def _listed(newest: Fetched[ActionPage] | None, action_id: str) -> Fetched[Actio
 
 def _save_detail(action: Action) -> Fetched[Action]:
     if action.is_terminal:  # immutable from now on: never asked for again
-        return store.save(final_key(action.id), action, forever=True)
+        # As the archive keeps it: a big result's failed rows live apart in the archive, so
+        # no cache entry holds 100,000 of them.
+        kept = archiving.current().kept_final(action)
+        return store.save(final_key(action.id), kept, forever=True)
     return store.save(action_key(action.id), action)
 
 

@@ -34,12 +34,19 @@ TERMINAL_STATUSES = tuple(status.key for status in STATUSES if not status.live)
 _STATUS_BY_KEY = {status.key: status for status in STATUSES}
 
 
+# An unknown status is shown as received, cut: Voucherify could send anything.
+STATUS_TEXT_LIMIT = 40
+
+
 def status_label(status: str | None) -> str:
     """Human text for a status; unknown statuses are shown as received."""
     if not status:
         return "Unknown"
     known = _STATUS_BY_KEY.get(status)
-    return known.label if known else str(status)
+    if known:
+        return known.label
+    text = str(status)
+    return text if len(text) <= STATUS_TEXT_LIMIT else text[:STATUS_TEXT_LIMIT] + "…"
 
 
 def status_class(status: str | None) -> str:
@@ -152,6 +159,9 @@ PURGE_OBJECT_TYPES = {
 }
 
 
+LABEL_LIMIT = 80
+
+
 def prefix_of(action_type: str) -> str:
     """The part before the first dot: Voucherify's own grouping of a type."""
     return action_type.split(".", 1)[0] if action_type else ""
@@ -173,6 +183,8 @@ def label_of(action_type: str) -> str:
     if known:
         return known.label
     words = action_type.replace(".", " ").replace("_", " ").strip().lower()
+    if len(words) > LABEL_LIMIT:  # a label names, it does not quote: the type is shown whole
+        words = words[:LABEL_LIMIT] + "…"
     return words.capitalize() if words else "Unknown type"
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .dates import MILLISECOND, ceil_ms, floor_ms, format_timestamp, parse_user_datetime
+from .dates import ceil_ms, floor_ms, format_timestamp, parse_user_datetime, plus_ms
 
 ACTION_ID_MAX_LENGTH = 64
 _ACTION_ID = re.compile(r"aa_[A-Za-z0-9]+")
@@ -63,7 +63,7 @@ class Cursor:
         itself, strictly.
         """
         if self.seen:
-            return floor_ms(self.before) + MILLISECOND
+            return plus_ms(floor_ms(self.before))
         return ceil_ms(self.before)
 
     def strict(self) -> Cursor:

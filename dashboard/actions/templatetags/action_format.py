@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from dashboard import formatting
+from dashboard.actions.list_table import detail_url
 from dashboard.voucherify import catalog
 
 register = template.Library()
@@ -17,3 +18,5 @@ register.filter("relative_time", formatting.relative_time)
 register.filter("utc_iso", formatting.utc_iso)
 register.filter("utc_text", formatting.utc_text)
 register.filter("short_id", formatting.short_id)
+
+register.filter("detail_url", detail_url)

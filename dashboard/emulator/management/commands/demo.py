@@ -1,4 +1,5 @@
-"""`python manage.py demo`: the emulator and the dashboard together, stopped by one Ctrl-C."""
+"""`python manage.py demo`: the emulator, the dashboard and the alert worker together, stopped
+by one Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,19 +13,16 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.emulator.ports import free_port, port_is_free, wait_for_port
+from dashboard.emulator.stop_signals import interrupt_on_first
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 
-
-def _interrupt_once(signum: int, frame: object) -> None:
-    # A second Ctrl-C while the servers stop must not interrupt the clean-up with a traceback.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop_signal, signal.SIG_IGN)
-    raise KeyboardInterrupt
+CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
 
 
 class Command(BaseCommand):
-    help = "Start the Voucherify emulator and the dashboard against it (Ctrl-C stops both)."
+    help = ("Start the Voucherify emulator, the dashboard against it and the alert worker "
+            "(Ctrl-C stops them all).")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="dashboard port")
@@ -47,12 +45,10 @@ class Command(BaseCommand):
         }
         for name in ("VOUCHERIFY_CLUSTER", "VOUCHERIFY_BEARER_TOKEN", "VOUCHERIFY_AUTH"):
             env.pop(name, None)
-        # A SIGTERM or a closed terminal stops both servers too, like Ctrl-C.
-        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(stop_signal) is not signal.SIG_IGN:  # nohup, `&`: stay deaf
-                signal.signal(stop_signal, _interrupt_once)
         manage = [sys.executable, "manage.py"]
         processes: list[subprocess.Popen] = []
+        # A SIGTERM or a closed terminal stops both servers too, like Ctrl-C.
+        interrupt_on_first(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         try:
             emulator = subprocess.Popen(
                 [*manage, "emulator", "--port", str(emulator_port)], env=env
@@ -76,9 +72,15 @@ class Command(BaseCommand):
             processes.append(dashboard)
             if not wait_for_port(port, dashboard):
                 raise CommandError("The dashboard did not start; see its output above.")
+            # The alert worker beside it; its mails are printed here instead of sent.
+            alerts_env = {**env, "DJANGO_EMAIL_BACKEND": CONSOLE_MAIL,
+                          "ALERTS_DASHBOARD_URL": f"http://127.0.0.1:{port}"}
+            processes.append(subprocess.Popen([*manage, "watch_actions"], env=alerts_env))
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(f"Dashboard: http://127.0.0.1:{port}/"))
             self.stdout.write(f"Emulated Voucherify API: http://127.0.0.1:{emulator_port}/")
+            self.stdout.write("Alerts: watch_actions runs beside it; subscribe at /alerts/, "
+                              "mails are printed here.")
             self.stdout.write("Demo logins (username, password):")
             call_command("demo_users", stdout=self.stdout)
             self.stdout.write("Press Ctrl-C to stop both.")

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.emulator.seed import DEFAULT_SEED
 from dashboard.emulator.server import EmulatorServer
+from dashboard.emulator.stop_signals import interrupt_on_first
 from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 
 
@@ -44,20 +45,12 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}."
             ) from None
-        for stop_signal in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(stop_signal) is not signal.SIG_IGN:  # nohup, `&`: stay deaf
-                signal.signal(stop_signal, _interrupt_once)
-        self.stdout.write(f"Voucherify emulator listening on {server.url}", ending="\n")
-        self.stdout.flush()
+        # Handled from here to the exit: a signal sent as soon as the "listening" line is
+        # read can arrive while the line is still being written.
+        interrupt_on_first(signal.SIGINT, signal.SIGTERM)
         try:
+            self.stdout.write(f"Voucherify emulator listening on {server.url}", ending="\n")
+            self.stdout.flush()
             server.serve_forever()
         except KeyboardInterrupt:
             self.stdout.write("Voucherify emulator stopped.")
-
-
-def _interrupt_once(signum: int, frame: object) -> None:
-    # Ctrl-C reaches every process of the terminal's group, and `demo` then stops its
-    # children too: a second signal while stopping must not end in a traceback.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop_signal, signal.SIG_IGN)
-    raise KeyboardInterrupt

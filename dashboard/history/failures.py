@@ -1,15 +1,19 @@
 """Failed rows and errors of one action: normalised, grouped by reason, filtered, paged, CSV.
 
-Plain Python over the parsed result, so a 3,000-row failure list is shaped on the server and
-the page only ever carries one page of rows.
+`Failures` is what the table and the CSV read. `FailureSet` is plain Python over the parsed
+result (a live action, a small result); a big archived result is read from the database
+instead (dashboard/history/failed_items.py), so the page only ever carries one page of rows.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dashboard.csvsafe import csv_stream
 from dashboard.voucherify.models import Action, ActionResult
@@ -45,20 +49,30 @@ class Failure:
     reason: str
 
     def matches(self, needle: str) -> bool:
-        cells = self.cells.values()
-        return any(needle in str(value).casefold() for value in cells if value is not None)
+        return any(needle in text for text in searchable(self.cells.values()))
 
 
-@dataclass(frozen=True)
-class FailureSet:
-    """Every failure of an action, with the columns their shapes have."""
+def searchable(cells: Iterable[object]) -> list[str]:
+    """What the search box compares a needle with (casefolded): each cell that has a value."""
+    return [str(value).casefold() for value in cells if value is not None]
+
+
+class Groups(NamedTuple):
+    """The most frequent reasons with their counts, and how many failures the rest hold."""
+
+    top: list[tuple[str, int]]
+    other_groups: int  # reasons beyond the top ones
+    other_count: int  # failures under those reasons
+
+
+class Failures:
+    """Every failure of an action, wherever they are kept; subclasses say how to read them."""
 
     columns: tuple[str, ...]
-    items: tuple[Failure, ...]
-    noun: str = "rows"  # "rows", "errors" or "items" (rows and errors together), for sentences
+    noun: str  # "rows", "errors" or "items" (rows and errors together), for sentences
 
     def __len__(self) -> int:
-        return len(self.items)
+        raise NotImplementedError
 
     @property
     def noun_one(self) -> str:
@@ -68,10 +82,67 @@ class FailureSet:
     def headers(self) -> list[str]:
         return [COLUMN_LABELS.get(column, column) for column in self.columns]
 
+    def top_groups(self) -> Groups:
+        raise NotImplementedError
+
+    def count_matching(self, query: FailureQuery) -> int:
+        raise NotImplementedError
+
+    def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        """Cells of the matching failures start..start+size, in the order Voucherify sent."""
+        raise NotImplementedError
+
+    def all_rows(self) -> Iterator[list[object]]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class FailureSet(Failures):
+    """Every failure of an action, in memory, with the columns their shapes have."""
+
+    columns: tuple[str, ...]
+    items: tuple[Failure, ...]
+    noun: str = "rows"
+
+    def __len__(self) -> int:
+        return len(self.items)
+
     def groups(self) -> list[tuple[str, int]]:
         """Reasons with how many failures each, the most frequent first."""
-        counts = Counter(item.reason for item in self.items)
-        return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+        return sorted_groups(Counter(item.reason for item in self.items))
+
+    def top_groups(self) -> Groups:
+        return top_of(self.groups())
+
+    def count_matching(self, query: FailureQuery) -> int:
+        return sum(1 for item in self.items if _wanted(item, query))
+
+    def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        matching = (item for item in self.items if _wanted(item, query))
+        return [self._cells(item) for item in itertools.islice(matching, start, start + size)]
+
+    def all_rows(self) -> Iterator[list[object]]:
+        return (self._cells(item) for item in self.items)
+
+    def _cells(self, item: Failure) -> list[object]:
+        return [item.cells[column] for column in self.columns]
+
+
+def sorted_groups(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Reasons by count, the most frequent first (ties by reason)."""
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def top_of(groups: list[tuple[str, int]]) -> Groups:
+    others = groups[TOP_GROUPS:]
+    return Groups(groups[:TOP_GROUPS], len(others), sum(count for _, count in others))
+
+
+def top_counts(counts: Mapping[str, int]) -> Groups:
+    """top_of(sorted_groups(counts)) without sorting every reason (they may be 100,000)."""
+    top = heapq.nsmallest(TOP_GROUPS, counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    shown = sum(count for _, count in top)
+    return Groups(top, len(counts) - len(top), sum(counts.values()) - shown)
 
 
 @dataclass(frozen=True)
@@ -89,7 +160,7 @@ class FailureQuery:
 class FailurePage:
     """What the failed-rows table shows: one page of the filtered failures, and the groups."""
 
-    failures: FailureSet
+    failures: Failures
     query: FailureQuery
     rows: list[list[object]]
     matching: int
@@ -149,48 +220,45 @@ def failures_of(action: Action) -> FailureSet:
     records = [_row_cells(row) for row in result.failed]
     records += [_error_cells(error) for error in result.errors]
     both = bool(result.failed) and bool(result.errors)
+    # Every name once, in the order first seen (C-level loops: results run to 100,000 rows).
+    present = dict.fromkeys(itertools.chain.from_iterable(cells for cells, _ in records))
     columns: list[str] = ["kind"] if both else []
-    for column in KNOWN_COLUMNS:
-        if any(column in cells for cells, _ in records):
-            columns.append(column)
-    for cells, _ in records:
-        columns.extend(name for name in cells if name not in columns and name != "kind")
+    columns += [column for column in KNOWN_COLUMNS if column in present]
+    columns += [name for name in present if name not in columns and name != "kind"]
     items = tuple(
-        Failure(cells={column: cells.get(column) for column in columns}, reason=reason)
+        Failure(cells=dict(zip(columns, map(cells.get, columns), strict=True)), reason=reason)
         for cells, reason in records
     )
     noun = "items" if both else ("errors" if result.errors else "rows")
     return FailureSet(columns=tuple(columns), items=items, noun=noun)
 
 
-def page_of(failures: FailureSet, query: FailureQuery, page_size: int = PAGE_SIZE) -> FailurePage:
+def page_of(failures: Failures, query: FailureQuery, page_size: int = PAGE_SIZE) -> FailurePage:
     """The requested page of the failures that match the reason and search filters."""
-    matching = [item for item in failures.items if _wanted(item, query)]
-    pages = max(1, -(-len(matching) // page_size))
+    matching = failures.count_matching(query)
+    pages = max(1, -(-matching // page_size))
     page = min(query.page, pages)
     start = (page - 1) * page_size
-    shown = matching[start : start + page_size]
-    groups = failures.groups()
-    others = groups[TOP_GROUPS:]
+    shown = failures.rows_matching(query, start, page_size) if matching else []
+    groups = failures.top_groups()
     return FailurePage(
         failures=failures,
         query=query,
-        rows=[[item.cells[column] for column in failures.columns] for item in shown],
-        matching=len(matching),
+        rows=shown,
+        matching=matching,
         page=page,
         pages=pages,
         first=start + 1 if shown else 0,
         last=start + len(shown),
-        groups=groups[:TOP_GROUPS],
-        other_groups=len(others),
-        other_count=sum(count for _, count in others),
+        groups=groups.top,
+        other_groups=groups.other_groups,
+        other_count=groups.other_count,
     )
 
 
-def csv_lines(failures: FailureSet) -> Iterator[str]:
+def csv_lines(failures: Failures) -> Iterator[str]:
     """The header and one line per failure."""
-    rows = ([item.cells[column] for column in failures.columns] for item in failures.items)
-    return csv_stream(failures.headers, rows)
+    return csv_stream(failures.headers, failures.all_rows())
 
 
 def csv_filename(action: Action) -> str:
@@ -209,39 +277,37 @@ def _wanted(item: Failure, query: FailureQuery) -> bool:
 
 
 def _row_cells(row: object) -> tuple[dict[str, object], str]:
-    cells: dict[str, object] = {"kind": "Failed row"}
-    raw = getattr(row, "raw", None)
-    for name in ("code", "source_id", "row", "reason"):
-        if _has(raw, name) or getattr(row, name, None) is not None:
-            cells[name] = getattr(row, name, None)
-    cells.update(_extras(raw))
-    return cells, _reason(getattr(row, "reason", None))
+    return _cells(row, "Failed row", ("code", "source_id", "row", "reason")), _reason(
+        getattr(row, "reason", None))
 
 
 def _error_cells(error: object) -> tuple[dict[str, object], str]:
-    cells: dict[str, object] = {"kind": "Error"}
-    raw = getattr(error, "raw", None)
-    for name in ("message", "details", "key", "source_id"):
-        if _has(raw, name) or getattr(error, name, None) is not None:
-            cells[name] = getattr(error, name, None)
-    cells.update(_extras(raw))
+    cells = _cells(error, "Error", ("message", "details", "key", "source_id"))
     message = getattr(error, "message", None) or getattr(error, "details", None)
     return cells, _reason(message)
 
 
-def _has(raw: object, name: str) -> bool:
-    return isinstance(raw, Mapping) and name in raw
+def _cells(item: object, kind: str, names: tuple[str, ...]) -> dict[str, object]:
+    """The documented fields the item has (sent, even as null, or parsed), then the others."""
+    cells: dict[str, object] = {"kind": kind}
+    raw = getattr(item, "raw", None)
+    sent = raw if isinstance(raw, Mapping) else {}
+    for name in names:
+        value = getattr(item, name, None)
+        if value is not None or name in sent:
+            cells[name] = value
+    cells.update(_extras(sent))
+    return cells
 
 
-def _extras(raw: object) -> dict[str, object]:
+_NOT_EXTRA = frozenset({*KNOWN_COLUMNS, "kind", "value"})
+
+
+def _extras(raw: Mapping) -> dict[str, object]:
     """Fields nobody documented, kept as text so the table and the CSV show them too."""
-    if not isinstance(raw, Mapping):
+    if raw.keys() <= _NOT_EXTRA:  # the usual case, checked in C
         return {}
-    return {
-        str(name): _plain(value)
-        for name, value in raw.items()
-        if name not in KNOWN_COLUMNS and name != "kind" and name != "value"
-    }
+    return {str(name): _plain(value) for name, value in raw.items() if name not in _NOT_EXTRA}
 
 
 def _plain(value: object) -> object:

@@ -25,8 +25,8 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 from dashboard.emulator.ports import free_port
+from tests.helpers.repo import ROOT
 
-REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 40.0
 
 
@@ -181,7 +181,7 @@ class Replica:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [gunicorn, "-c", "gunicorn.conf.py", "dashboard.wsgi"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         wait_until(lambda: Browser().get(self.url + "/healthz").status == 200,
                    f"gunicorn {self.name}", self.process, self.log)
@@ -193,7 +193,7 @@ class Replica:
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env,
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     if result.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")

@@ -1,7 +1,9 @@
-"""Reading the actions list page the way a person does: rows, links, notices (BeautifulSoup)."""
+"""Reading responses the way a person does: rows, links, notices, words (BeautifulSoup), CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 
 from bs4 import BeautifulSoup
@@ -9,6 +11,11 @@ from bs4 import BeautifulSoup
 
 def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.content, "html.parser")
+
+
+def text_of(node) -> str:
+    """The words of an element, spaces collapsed ("" for a missing element)."""
+    return " ".join(node.get_text(" ").split()) if node else ""
 
 
 def row_ids(response) -> list[str]:
@@ -59,3 +66,7 @@ def poll_until_stopped(client, url: str, *, tries: int = 40, pause: float = 0.25
         if response.status_code != 200:
             break
     return response
+def csv_rows(response) -> list[list[str]]:
+    """The rows of a streamed CSV download, header first."""
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.reader(io.StringIO(body)))

@@ -1,26 +1,54 @@
-"""Shared helpers for the history tests: a roomy budget, syncs, and the emulator's truth."""
+"""Driving the upstream: the emulator's endpoints, actions made to order, syncs, its truth."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from dashboard.history.sync import Progress, Sync
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.dates import format_timestamp
-from tests.polling_helpers import fresh_layer
 
 LIST = "/v1/async-actions"
 DETAIL = "/v1/async-actions/{id}"
 SEEDED = 320  # dashboard/emulator/seed.py HISTORY_SIZE
 
 
-@pytest.fixture
-def archive(emulator, settings, db):
-    """The emulator as upstream, a budget that never makes a test wait, counters cleared."""
-    return fresh_layer(emulator, settings, calls_per_minute=100_000, reserve=0)
+def fresh_layer(emulator, settings, *, calls_per_minute: int, reserve: int):
+    """The emulator behind the polling layer with known budget settings, counters cleared."""
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = calls_per_minute
+    settings.VOUCHERIFY_BUDGET_RESERVE = reserve
+    settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
+    settings.VOUCHERIFY_POLLING_MODE = "economy"
+    emulator.clear_stats()
+    return emulator
+
+
+def live_action(emulator, *, minutes_old: float | None = None, status: str = "IN_PROGRESS",
+                action_id: str | None = None, result: dict | None = None) -> str:
+    """Insert an action that stays in `status` until replaced; newest unless `minutes_old`."""
+    created = datetime.now(UTC) - timedelta(minutes=minutes_old or 0)
+    if minutes_old is None:
+        created += timedelta(seconds=1)  # ahead of anything created in the same millisecond
+    action_id = action_id or f"aa_{abs(hash((created, status))) % 16**18:018x}"
+    body = {
+        "id": action_id,
+        "object": "async_action",
+        "type": "VOUCHERS.IMPORT_CSV",
+        "status": status,
+        "progress": 100 if status in ("DONE", "FAILED") else 40,
+        "created_at": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "request_id": "v-0c5543f00797b6113f",
+    }
+    if result is not None:
+        body["result"] = result
+    emulator.insert_action(body)
+    return action_id
+
+
+def upstream_calls(emulator, endpoint: str | None = None) -> int:
+    return emulator.count(endpoint=endpoint)
 
 
 def run_sync(max_calls: int = 10_000, since: datetime | None = None) -> Progress:
@@ -30,14 +58,6 @@ def run_sync(max_calls: int = 10_000, since: datetime | None = None) -> Progress
 
 def _no_sleep(seconds: float) -> None:
     raise AssertionError(f"the sync waited {seconds} s for the budget")
-
-
-@pytest.fixture
-def synced(archive):
-    """The whole seeded history archived, with purge and FAILED details; counters cleared."""
-    progress = run_sync()
-    archive.clear_stats()
-    return progress
 
 
 def upstream_history(emulator) -> list[dict]:

@@ -1,0 +1,201 @@
+"""Benchmark of a big result: one finished action with N failed rows (100,000 by default).
+
+Starts the emulator, Redis and the dashboard under gunicorn with 2 workers (bench/polling_stack),
+inserts the action through the emulator's control API, then as the support role times the
+first read of the detail page and later reads of the page, its poll, a reason filter, a
+search and the last failures page, streams the whole CSV, and reports the growth of each
+gunicorn worker's resident memory (VmRSS from /proc) and the CPU time the workers spent (which
+the load of a shared machine does not inflate). The last line printed is one JSON
+object. See README.md ("Big results").
+
+    .venv/bin/python bench/big_results.py [--rows 100000] [--repeat 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.polling_stack import Stack  # noqa: E402
+from dashboard.emulator.control import EmulatorControl  # noqa: E402
+
+REASONS = ("Duplicated voucher code", "unit: must be a number", "Voucher Type is required")
+
+
+def big_result(rows: int) -> dict:
+    """Generated rows: three common reasons and one in ten naming its own customer."""
+    failed = []
+    for n in range(rows):
+        reason = (f"Customer cust-{n:06d}@example.com not found" if n % 10 == 9
+                  else REASONS[n % 3])
+        failed.append({"code": f"CODE-{n:06d}", "source_id": f"src-{n}", "row": n + 1,
+                       "reason": reason})
+    return {"message": f"0 imported, {rows} failed.", "done_count": 0, "failed_count": rows,
+            "failed": failed}
+
+
+def worker_memory_kb(master_pid: int) -> dict[int, tuple[int, int]]:
+    """Resident memory and its peak so far (kB) of each child of the gunicorn master."""
+    found = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(master_pid) and "VmRSS" in fields:
+            found[int(status.parent.name)] = (int(fields["VmRSS"].split()[0]),
+                                              int(fields["VmHWM"].split()[0]))
+    return found
+
+
+def workers_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) the gunicorn workers have used: on a shared machine, what a
+    request costs even when the wall clock waits for other processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in worker_memory_kb(master_pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+class Browser:
+    def __init__(self, base: str, cookie: str) -> None:
+        self.base, self.cookie = base, cookie
+
+    def get(self, path: str, *, htmx: bool = False) -> tuple[float, bytes]:
+        headers = {"Cookie": self.cookie}
+        if htmx:
+            headers["HX-Request"] = "true"
+        request = urllib.request.Request(self.base + path, headers=headers)
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:  # a 286 ends polling: a success here
+            body = exc.read()
+            if exc.code != 286:
+                raise
+        return time.perf_counter() - started, body
+
+    def stream_csv(self, path: str) -> tuple[float, int]:
+        request = urllib.request.Request(self.base + path, headers={"Cookie": self.cookie})
+        started, lines = time.perf_counter(), 0
+        with urllib.request.urlopen(request, timeout=600) as response:
+            for _ in response:
+                lines += 1
+        return time.perf_counter() - started, lines - 1  # without the header
+
+
+def timed(browser: Browser, path: str, repeat: int, *, htmx: bool = False,
+          master_pid: int) -> dict:
+    cpu = workers_cpu_seconds(master_pid)
+    times = [browser.get(path, htmx=htmx)[0] for _ in range(repeat)]
+    cpu = workers_cpu_seconds(master_pid) - cpu
+    return {"median_ms": round(1000 * statistics.median(times), 1),
+            "max_ms": round(1000 * max(times), 1),
+            "worker_cpu_ms_each": round(1000 * cpu / repeat, 1)}
+
+
+def ten_viewers(browser: Browser, page: str, reason: str, repeat: int) -> dict:
+    """Ten viewers at once, each loading the page, polling it and filtering its rows."""
+    paths = [(page, False), (page + "?seen=DONE", True),
+             (f"{page}failures/?reason={reason}&rows_page=7", True)]
+
+    def viewer(_: int) -> list[float]:
+        return [browser.get(path, htmx=htmx)[0] for _ in range(repeat) for path, htmx in paths]
+
+    with ThreadPoolExecutor(10) as pool:
+        times = [moment for times in pool.map(viewer, range(10)) for moment in times]
+    return {"requests": len(times), "median_ms": round(1000 * statistics.median(times), 1),
+            "max_ms": round(1000 * max(times), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-big-") as workdir:
+        stack = Stack(Path(workdir), interval=2.0)
+        try:
+            stack.start()
+            figures = run(stack, args)
+        finally:
+            stack.close()
+    print(json.dumps(figures))
+
+
+def run(stack: Stack, args: argparse.Namespace) -> dict:
+    control = EmulatorControl(stack.emulator_url, timeout=120)
+    control.reset(live_every=0, rate_limit=100)
+    stack.start_dashboard("economy")
+    browser = Browser(stack.dashboard_url, stack.login())
+    action_id = control.create_action("VOUCHERS.IMPORT_CSV", duration=0,
+                                      result=big_result(args.rows))["id"]
+    browser.get("/status/")  # both workers imported and warm before the baseline
+    before = worker_memory_kb(stack.dashboard.pid)
+    page = f"/actions/{action_id}/"
+    cpu = workers_cpu_seconds(stack.dashboard.pid)
+    first, body = browser.get(page)
+    first_cpu = workers_cpu_seconds(stack.dashboard.pid) - cpu
+    if f"({args.rows})".encode() not in body:
+        raise SystemExit("The first read did not show every failed row counted.")
+    print(f"first read of the page: {1000 * first:.0f} ms "
+          f"({1000 * first_cpu:.0f} ms of worker CPU)", flush=True)
+    reason = urllib.parse.quote(REASONS[1])
+    master = stack.dashboard.pid
+    figures = {
+        "rows": args.rows,
+        "first_read_ms": round(1000 * first),
+        "first_read_worker_cpu_ms": round(1000 * first_cpu),
+        "load_average": os.getloadavg()[0],
+        "page": timed(browser, page, args.repeat, master_pid=master),
+        "poll": timed(browser, page + "?seen=DONE", args.repeat, htmx=True, master_pid=master),
+        "reason_filter": timed(browser, f"{page}failures/?reason={reason}", args.repeat,
+                               htmx=True, master_pid=master),
+        "search": timed(browser, f"{page}failures/?q=cust-04", args.repeat, htmx=True,
+                        master_pid=master),
+        "last_page": timed(browser, f"{page}failures/?rows_page=999999", args.repeat,
+                           htmx=True, master_pid=master),
+    }
+    for name in ("page", "poll", "reason_filter", "search", "last_page"):
+        print(f"{name}: {figures[name]}", flush=True)
+    figures["ten_viewers"] = ten_viewers(browser, page, reason, args.repeat)
+    print(f"ten viewers at once: {figures['ten_viewers']}", flush=True)
+    seconds, lines = browser.stream_csv(f"{page}failures.csv")
+    if lines != args.rows:
+        raise SystemExit(f"The CSV held {lines} rows, not {args.rows}.")
+    figures["csv"] = {"rows": lines, "seconds": round(seconds, 2),
+                      "rows_per_second": round(lines / seconds)}
+    print(f"csv: {figures['csv']}", flush=True)
+    after = worker_memory_kb(stack.dashboard.pid)
+    figures["worker_rss_mb"] = {
+        str(pid): {"before": round(before.get(pid, (0, 0))[0] / 1024, 1),
+                   "after": round(rss / 1024, 1),
+                   "growth": round((rss - before.get(pid, (0, 0))[0]) / 1024, 1),
+                   "peak": round(peak / 1024, 1)}
+        for pid, (rss, peak) in after.items()
+    }
+    print(f"worker memory (MB): {figures['worker_rss_mb']}", flush=True)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Big results kept apart: a terminal action's failed rows in their own table, read a page at
+a time, and the action archived (and cached) with only the first few of them.
+
+A finished action never changes, so its result is split once, when its detail is archived.
+From then on the panel and its poll read one summary row, a failures page or filter reads
+one page of rows with an index, and the CSV streams the rows in chunks: no request parses or
+holds the whole result again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from dashboard.history.failures import (
+    FailureQuery,
+    Failures,
+    FailureSet,
+    Groups,
+    failures_of,
+    searchable,
+    top_counts,
+)
+from dashboard.voucherify.models import Action, ActionResult
+
+from .models import FailedItem, FailureSummary
+
+logger = logging.getLogger(__name__)
+
+FAILURE_LISTS = ("failed", "errors")
+# Failed rows and errors left in the archived result: what its raw JSON shows. A result with
+# more is split; one with fewer stays whole (nothing to gain).
+KEPT_IN_RESULT = 20
+# Top-level key of a split action's raw object: how long each list was, as received.
+KEPT_APART = "dashboard_failures_kept_apart"
+_BATCH = 2000
+_SEPARATOR = "\x1f"  # between cells in search_text, so a search never spans two cells
+# SQL's LIKE ends a text at NUL: search_text and the needle carry this character instead.
+_NUL_STANDIN = "\ufffd"
+
+
+def kept_lengths(raw: object) -> dict[str, int] | None:
+    """The lengths of the lists kept apart from a raw action's result, if they were. Only
+    well-formed lengths count: an upstream object could carry the key too."""
+    lengths = raw.get(KEPT_APART) if isinstance(raw, Mapping) else None
+    if not isinstance(lengths, Mapping):
+        return None
+    found = {name: count for name, count in lengths.items()
+             if name in FAILURE_LISTS and type(count) is int and count >= 0}
+    return found or None
+
+
+def kept_apart(action: Action) -> dict[str, int] | None:
+    return kept_lengths(action.raw)
+
+
+def _list_lengths(action: Action) -> dict[str, int] | None:
+    """How long the failure lists of a terminal action's result are, when worth splitting."""
+    raw_result = action.raw.get("result")
+    if kept_apart(action) is not None or not action.is_terminal:
+        return None
+    if not isinstance(raw_result, Mapping):
+        return None
+    lengths = {name: len(raw_result[name]) for name in FAILURE_LISTS
+               if isinstance(raw_result.get(name), list)}
+    return lengths if sum(lengths.values()) > KEPT_IN_RESULT else None
+
+
+def needs_split(action: Action) -> bool:
+    """A big result still whole (one archived before results were split)."""
+    return _list_lengths(action) is not None
+
+
+def split(action: Action) -> tuple[Action, FailureSet | None]:
+    """The action as it is archived and cached and, for a big result, its failures apart."""
+    lengths = _list_lengths(action)
+    if lengths is None:
+        return action, None
+    failures = failures_of(action)
+    result = dict(action.raw["result"])
+    for name in lengths:
+        result[name] = result[name][:KEPT_IN_RESULT]
+    raw = {**action.raw, "result": result, KEPT_APART: lengths}
+    return dataclasses.replace(action, result=ActionResult.from_json(result), raw=raw), failures
+
+
+def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:
+    """Replace the stored failures of an archived action (in the caller's transaction)."""
+    FailedItem.objects.filter(action_id=action_id).delete()
+    groups = top_counts(Counter(item.reason for item in failures.items))
+    FailureSummary.objects.update_or_create(
+        action_id=action_id,
+        defaults={
+            "total": len(failures),
+            "columns": list(failures.columns),
+            "noun": failures.noun,
+            "groups": [list(pair) for pair in groups.top],
+            "other_groups": groups.other_groups,
+            "other_count": groups.other_count,
+            "list_lengths": dict(lengths),
+        },
+    )
+    _insert(action_id, failures)
+
+
+def _insert(action_id: str, failures: FailureSet) -> None:
+    """Many rows at a time through the cursor: model instances would cost more than the rows."""
+    meta = FailedItem._meta
+    names = ("action", "position", "reason", "reason_hash", "cells", "search_text")
+    fields = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(meta.db_table)} "
+           f"({', '.join(quote(field.column) for field in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    as_json = connection.ops.adapt_json_value  # what JSONField does, without its checks
+    columns = failures.columns
+    hashes: dict[str, str] = {}  # reasons repeat: hash each once
+    with connection.cursor() as cursor:
+        for start in range(0, len(failures.items), _BATCH):
+            batch = []
+            for position, item in enumerate(failures.items[start : start + _BATCH], start):
+                cells = [item.cells[column] for column in columns]
+                batch.append((
+                    action_id, position, item.reason,
+                    hashes.get(item.reason) or hashes.setdefault(item.reason,
+                                                                 reason_hash(item.reason)),
+                    as_json(cells, None),
+                    _search_text(cells),
+                ))
+            cursor.executemany(sql, batch)
+
+
+def _search_text(cells: list[object]) -> str:
+    return _SEPARATOR.join(searchable(cells)).replace("\x00", _NUL_STANDIN)
+
+
+def reason_hash(reason: str) -> str:
+    return hashlib.blake2b(reason.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredFailures(Failures):
+    """The failures of a split result, read from the database a page at a time."""
+
+    action_id: str
+    columns: tuple[str, ...]
+    noun: str
+    total: int
+    groups: Groups
+    # A search reads every row's text once per request: its matches, by query, for the page.
+    _searched: dict[FailureQuery, list[int]] = field(default_factory=dict, compare=False)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def top_groups(self) -> Groups:
+        return self.groups
+
+    def count_matching(self, query: FailureQuery) -> int:
+        if not query.is_filtered:
+            return self.total
+        if not query.search:
+            known = dict(self.groups.top)
+            if query.reason in known:
+                return known[query.reason]
+        if query.search:
+            return len(self._search(query))
+        return self._matching(query).count()
+
+    def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        if query.search:
+            positions = self._search(query)[start : start + size]
+            found = dict(FailedItem.objects.filter(action_id=self.action_id,
+                                                   position__in=positions)
+                         .values_list("position", "cells"))
+            return [list(found[position]) for position in positions]
+        cells = self._matching(query).order_by("position").values_list("cells", flat=True)
+        return [list(row) for row in cells[start : start + size]]
+
+    def _search(self, query: FailureQuery) -> list[int]:
+        key = FailureQuery(reason=query.reason, search=query.search)  # any page
+        if key not in self._searched:
+            positions = self._matching(query).order_by("position").values_list("position",
+                                                                               flat=True)
+            self._searched[key] = list(positions)
+        return self._searched[key]
+
+    def all_rows(self) -> Iterator[list[object]]:
+        """Chunk by chunk, each a query of its own (keyset on position): a cursor kept open
+        for the whole download would hold SQLite's read lock and block every write."""
+        rows = FailedItem.objects.filter(action_id=self.action_id).order_by("position")
+        start = 0
+        while chunk := list(rows.filter(position__gte=start)
+                            .values_list("position", "cells")[:_BATCH]):
+            for _, cells in chunk:
+                yield list(cells)
+            start = chunk[-1][0] + 1
+
+    def _matching(self, query: FailureQuery) -> QuerySet[FailedItem]:
+        rows = FailedItem.objects.filter(action_id=self.action_id)
+        if query.reason:
+            rows = rows.filter(reason_hash=reason_hash(query.reason), reason=query.reason)
+        if query.search:
+            needle = query.search.casefold().replace("\x00", _NUL_STANDIN)
+            rows = rows.filter(search_text__contains=needle)
+        return rows
+
+
+def load(action_id: str) -> StoredFailures | None:
+    """The stored failures of an action (one query for the summary), or None."""
+    summary = FailureSummary.objects.filter(pk=action_id).first()
+    if summary is None:
+        return None
+    return StoredFailures(
+        action_id=action_id,
+        columns=tuple(summary.columns),
+        noun=summary.noun,
+        total=summary.total,
+        groups=Groups([(str(reason), int(count)) for reason, count in summary.groups],
+                      summary.other_groups, summary.other_count),
+    )
+
+
+def failures_for(action: Action) -> Failures:
+    """The failures of any action: from the database when its result was split, else from the
+    result itself (also when the database cannot be read: then only the rows it kept)."""
+    if kept_apart(action) is not None:
+        try:
+            stored = load(action.id)
+        except Exception:  # the archive is optional for every page
+            logger.exception("Reading the failed rows of %s failed", action.id)
+            stored = None
+        if stored is not None:
+            return stored
+    return failures_of(action)
+

@@ -1,0 +1,270 @@
+"""The alert worker end to end: the emulator drives actions, real SMTP and HTTP receivers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+
+from dashboard.accounts.roles import ensure_role
+from dashboard.alerts import rules
+from dashboard.alerts.evaluate import evaluate
+from dashboard.alerts.models import Delivery
+from dashboard.alerts.outbox import claim, due_ids
+from dashboard.alerts.subscriptions import create
+from dashboard.alerts.worker import Worker
+from dashboard.polling import budget
+from tests.helpers.alerts import (
+    PURGER,
+    failed_rows,
+    insert,
+    subscribe,
+    watch_once,
+)
+
+IMPORT = "CUSTOMERS.IMPORT_CSV"
+
+
+def test_each_rule_delivers_once_with_what_its_role_may_see(alerting, smtp_server,
+                                                            http_receiver):
+    hook = http_receiver.url
+    subscribe("failed", to="ops@example.com")
+    subscribe("failed-rows", to=f"{hook}/operator", min_failed=1)
+    subscribe("failed-rows", to="support@example.com", audience="support", min_failed=1)
+    subscribe("stuck", to=f"{hook}/stuck", stuck_minutes=30)
+    subscribe("purge", to="auditor@example.com", audience="auditor")
+    failed = insert(alerting, type_="VOUCHERS.IMPORT", status="FAILED",
+                    created_ago=timedelta(seconds=20), result={"message": "Import failed."})
+    rows = failed_rows(12)
+    with_rows = insert(alerting, type_=IMPORT, status="DONE", created_ago=timedelta(seconds=30),
+                       result={"done_count": 28, "failed_count": 12, "failed": rows})
+    stuck = insert(alerting, type_="PRODUCTS.BULK_UPDATE", status="IN_PROGRESS",
+                   created_ago=timedelta(hours=2), finished=False)
+    purge = insert(alerting, type_="CUSTOMERS.METADATA_KEY_PURGE", status="DONE",
+                   created_ago=timedelta(seconds=5), request_id="w-0c5543f0aa",
+                   user=PURGER, result={"message": "Updated 9 customers.", "done_count": 9})
+
+    watch_once()
+    watch_once()  # a restarted worker: everything is in the outbox already
+
+    [ops] = smtp_server.to("ops@example.com")
+    assert f"VOUCHERS.IMPORT action {failed['id']} failed" in ops.get_payload()
+    assert f"https://dash.example.com/actions/{failed['id']}/" in ops.get_payload()
+    assert ops["From"] == "alerts@dash.example.com"
+
+    [operator] = http_receiver.at("/operator")
+    assert operator["rule"] == "failed-rows"
+    assert operator["action"] == {"id": with_rows["id"], "type": IMPORT, "status": "DONE",
+                                  "failed_count": 12, "created_at": with_rows["created_at"]}
+    assert operator["counts"] == {"failed_count": 12, "total": 40, "percent": 30.0}
+    assert "with 12 failed rows of 40 (30 %)" in operator["text"]
+    assert "failed_rows" not in operator
+    assert not any(row["source_id"] in str(operator) for row in rows)  # counts, never rows
+
+    [support] = smtp_server.to("support@example.com")
+    assert rows[0]["source_id"] in support.get_payload()
+    assert rows[0]["reason"] in support.get_payload()
+
+    [stuck_alert] = http_receiver.at("/stuck")
+    assert stuck_alert["action"]["id"] == stuck["id"]
+    assert "has been IN_PROGRESS for 2.0 h, longer than " in stuck_alert["text"]
+
+    [audit] = smtp_server.to("auditor@example.com")
+    text = audit.get_payload()
+    assert f"purge {purge['id']}" in text and PURGER["email"] in text
+    assert "updated 9 records" in text
+    # Nobody but the auditor heard of the purge; every alert was sent once.
+    assert len(smtp_server.messages) == 3 and len(http_receiver.requests) == 2
+    assert Delivery.objects.filter(status=Delivery.SENT).count() == 5
+
+
+def test_a_stuck_limit_follows_the_types_p95(alerting, http_receiver):
+    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_factor=3, stuck_minutes=30)
+    slow = "LOYALTY.POINTS_EXPIRE"  # a type nobody documented: it still counts
+    for _ in range(5):
+        insert(alerting, type_=slow, status="DONE", created_ago=timedelta(hours=1))
+    within = insert(alerting, type_=slow, status="IN_PROGRESS",
+                    created_ago=timedelta(hours=2), finished=False)  # limit 3 h
+    beyond = insert(alerting, type_=slow, status="ENQUEUED",
+                    created_ago=timedelta(hours=4), finished=False)
+
+    watch_once()
+
+    [alert] = http_receiver.at("/stuck")
+    assert alert["action"]["id"] == beyond["id"] != within["id"]
+    assert "the larger of 3 × its type's p95 of 60 min and 30 min" in alert["text"]
+
+
+def test_failed_rows_by_percentage_and_narrowed_by_type(alerting, http_receiver):
+    subscribe("failed-rows", to=f"{http_receiver.url}/share", min_failed_percent=50,
+              action_type=IMPORT)
+    insert(alerting, type_=IMPORT, status="DONE", created_ago=timedelta(seconds=9),
+           result={"done_count": 90, "failed_count": 10, "failed": failed_rows(10)})
+    half = insert(alerting, type_=IMPORT, status="DONE", created_ago=timedelta(seconds=8),
+                  result={"done_count": 5, "failed_count": 5, "failed": failed_rows(5)})
+    insert(alerting, type_="VOUCHERS.IMPORT_CSV", status="DONE", created_ago=timedelta(seconds=7),
+           result={"done_count": 0, "failed_count": 5, "failed": failed_rows(5)})
+
+    watch_once()
+
+    assert [alert["action"]["id"] for alert in http_receiver.at("/share")] == [half["id"]]
+
+
+def test_failure_share_alerts_once_per_window(alerting, http_receiver):
+    kind = "LOYALTY.MEMBERS_BATCH_ENROL"
+    subscribe("failure-share", to=f"{http_receiver.url}/share", share_percent=50,
+              share_hours=1, action_type=kind)
+    for status in ("FAILED", "FAILED", "DONE"):
+        insert(alerting, type_=kind, status=status, created_ago=timedelta(minutes=10))
+
+    watch_once()
+    insert(alerting, type_=kind, status="FAILED", created_ago=timedelta(minutes=5))
+    watch_once()
+
+    [alert] = http_receiver.at("/share")
+    assert alert["share"] == {"type": kind, "failed": 2, "finished": 3, "percent": 66.7,
+                              "hours": 1.0}
+    assert f"2 of 3 {kind} actions (66.7 %) failed in the last 1 h, more than 50 %" \
+        in alert["text"]
+
+
+def test_a_failing_receiver_gets_retries_and_a_history_entry(alerting, http_receiver,
+                                                             superuser_client):
+    subscribe("failed", to=f"{http_receiver.url}/flaky")
+    http_receiver.fail_first = 2
+    action = insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+
+    watch_once()
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.PENDING, 1)
+    assert delivery.last_error == "The webhook answered HTTP 500."
+    watch_once()
+    watch_once()
+    watch_once()
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.SENT, 3)
+    assert [alert["action"]["id"] for alert in http_receiver.at("/flaky")] == [action["id"]]
+    page = superuser_client.get("/alerts/history/").content.decode()
+    assert "Delivered" in page and "after 3 attempts" in page
+
+
+def test_a_receiver_that_keeps_failing_is_given_up_with_the_reason(alerting, http_receiver,
+                                                                   superuser_client):
+    subscribe("failed", to=f"{http_receiver.url}/down")
+    http_receiver.fail_first = 100
+    insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+
+    for _ in range(5):
+        watch_once()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.FAILED, 3)
+    assert http_receiver.calls == 3
+    page = superuser_client.get("/alerts/history/").content.decode()
+    assert "Gave up after 3 attempts: The webhook answered HTTP 500." in page
+
+
+def test_two_workers_never_claim_the_same_alert(alerting):
+    subscribe("failed", to="ops@example.com")
+    insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+    assert evaluate() == 1
+    assert evaluate() == 0  # a second evaluation (another worker) adds nothing
+    [delivery_id] = due_ids(Delivery.objects.get().next_attempt_at)
+    moment = Delivery.objects.get().next_attempt_at
+    first, second = Worker(), Worker()
+    assert claim(delivery_id, first.name, moment) is not None
+    assert claim(delivery_id, second.name, moment) is None
+    assert Delivery.objects.get().claimed_by == first.name
+
+
+def test_the_workers_upstream_calls_are_paid_from_the_budget(alerting):
+    subscribe("failed", to="ops@example.com")
+    subscribe("failed-rows", to="support@example.com", audience="support", min_failed=1)
+    for _ in range(3):
+        insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+    alerting.clear_stats()
+
+    watch_once()
+    calls = alerting.count()
+    watch_once()  # the page is fresh in the cache and the details are archived
+
+    assert calls == 1 + 3  # the newest page, then each failed action's detail once
+    assert alerting.count() == calls
+    assert budget.spent() == calls
+
+
+def test_no_subscription_costs_no_upstream_call(alerting):
+    insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+    alerting.clear_stats()
+
+    watch_once()
+
+    assert alerting.count() == 0
+
+
+def test_an_unreadable_upstream_is_said_and_nothing_is_lost(alerting, smtp_server, capsys):
+    subscribe("failed", to="ops@example.com")
+    action = insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+    alerting.set_faults(error_rate=1.0, error_status=503)
+
+    watch_once()
+    assert "Actions not read this time" in capsys.readouterr().err
+    alerting.clear_faults()
+    cache.clear()  # forget the failure backoff instead of waiting for it
+    watch_once()
+
+    [mail] = smtp_server.to("ops@example.com")
+    assert action["id"] in mail.get_payload()
+
+
+@pytest.mark.parametrize("rule", ["failed", "failed-rows", "stuck", "failure-share"])
+def test_operators_may_not_receive_purges_but_every_other_rule(rule):
+    assert rule in rules.rules_for("operator")
+    assert "purge" not in rules.rules_for("operator")
+    assert "purge" not in rules.rules_for("support")
+    assert "purge" in rules.rules_for("auditor")
+
+
+def test_chat_services_through_apprise_urls(alerting, http_receiver):
+    # apprise's json:// posts {title, message, ...} to any HTTP server: here, the receiver.
+    target = http_receiver.url.replace("http://", "json://") + "/chat"
+    create({"rule": "failed", "audience": "operator"}, channel="apprise", target=target)
+    action = insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+
+    watch_once()
+
+    [message] = http_receiver.at("/chat")
+    assert message["title"] == f"[Voucherify alert] failed: {IMPORT}"
+    assert f"{IMPORT} action {action['id']} failed." in message["message"]
+    assert Delivery.objects.get().status == Delivery.SENT
+
+
+def test_a_person_who_lost_a_role_no_longer_gets_what_it_allowed(alerting, smtp_server,
+                                                                user_factory):
+    person = user_factory("auditor", "former-auditor")
+    subscription = subscribe("purge", to="former@example.com", audience="auditor")
+    subscription.owner = person
+    subscription.save()
+    person.groups.clear()
+    person.groups.add(ensure_role("operator"))
+    insert(alerting, type_="CUSTOMERS.METADATA_KEY_PURGE", status="DONE",
+           created_ago=timedelta(seconds=5), user=PURGER, result={"done_count": 3})
+
+    watch_once()
+
+    assert smtp_server.messages == [] and not Delivery.objects.exists()
+
+
+def test_an_abandoned_claim_is_taken_over_after_its_lease(alerting, settings):
+    subscribe("failed", to="ops@example.com")
+    insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+    evaluate()
+    delivery = Delivery.objects.get()
+    moment = delivery.next_attempt_at
+    assert claim(delivery.id, "died-mid-send", moment) is not None
+    lease = timedelta(seconds=settings.ALERTS_CLAIM_SECONDS)
+    assert claim(delivery.id, "second", moment + lease) is None  # not before it expires
+    assert due_ids(moment + lease + timedelta(seconds=1)) == [delivery.id]
+    assert claim(delivery.id, "second", moment + lease + timedelta(seconds=1)) is not None
