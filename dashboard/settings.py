@@ -166,7 +166,7 @@ VOUCHERIFY_CALLS_PER_MINUTE = env.integer("VOUCHERIFY_CALLS_PER_MINUTE", 40, min
 VOUCHERIFY_BUDGET_RESERVE = env.integer("VOUCHERIFY_BUDGET_RESERVE", 4)
 # Fair shares of that minute: one person (user or session) may spend this part of it (more
 # only while as much is left for others); live updates (htmx polls) and background work
-# (sync_actions) at most theirs.
+# (sync_actions, the alerts watcher) at most theirs.
 VOUCHERIFY_USER_SHARE = env.number("VOUCHERIFY_USER_SHARE", 0.25, minimum=0.0)
 VOUCHERIFY_POLL_SHARE = env.number("VOUCHERIFY_POLL_SHARE", 0.75, minimum=0.0)
 VOUCHERIFY_SYNC_SHARE = env.number("VOUCHERIFY_SYNC_SHARE", 0.75, minimum=0.0)

@@ -13,7 +13,7 @@ from django.test import Client
 
 from dashboard.polling import askers, problems, reads
 from dashboard.voucherify.errors import BudgetExhaustedError, ShareExhaustedError
-from tests.polling_helpers import DETAIL, LIST, fresh_layer, live_action, upstream_calls
+from tests.helpers.upstream import DETAIL, LIST, fresh_layer, live_action, upstream_calls
 
 CAP = 40
 SHARE = 0.25  # 10 calls a minute for one person

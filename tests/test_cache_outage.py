@@ -18,8 +18,8 @@ from django.test import Client
 from dashboard import sharedcache
 from dashboard.accounts.models import LockoutEntry
 from tests.fixtures.users import ROLE_PASSWORD
-from tests.polling_helpers import DETAIL, upstream_calls
-from tests.replica_services import RedisServer
+from tests.helpers.services import RedisServer
+from tests.helpers.upstream import DETAIL, upstream_calls
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 OUTAGE_CAP = 3

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import close_old_connections
 
+from dashboard.polling import askers
 from dashboard.voucherify.errors import VoucherifyError
 
 from . import source
@@ -43,7 +44,8 @@ class Worker:
         only (the outbox is still delivered)."""
         problem = None
         try:
-            added = evaluate()
+            with askers.asking(purpose=askers.SYNC):  # background work's share of the budget
+                added = evaluate()
         except VoucherifyError as exc:
             added, problem = 0, str(exc)
             logger.warning("Alerts: the actions could not be read this time: %s", exc)
