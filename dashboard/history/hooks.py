@@ -12,6 +12,7 @@ from datetime import datetime
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
+from . import schema_reads
 from .archive import archive_action, archive_actions, archived_detail
 from .state import extend_from_newest
 
@@ -41,7 +42,10 @@ def saw_action(action: Action, *, stale: bool = False) -> None:
     if not action.is_terminal:
         return
     try:
+        new_purge = schema_reads.new_purges([action])
         archive_action(action, detail=not stale)
+        if new_purge:
+            schema_reads.read_soon()
     except Exception:  # the archive is optional for every page
         logger.exception("Archiving action %s failed", action.id)
 
@@ -56,7 +60,10 @@ def saw_page(page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> N
         while len(_archived_pages) > _MEMO_SIZE:
             _archived_pages.popitem(last=False)
     try:
+        new_purges = schema_reads.new_purges(page.actions)
         archive_actions(page.actions)
+        if new_purges:  # the schema now tells which key it purged
+            schema_reads.read_soon()
         if cursor is None:
             extend_from_newest(page.actions)
     except Exception:  # the archive is optional for every page

@@ -89,3 +89,9 @@ class SyncState(models.Model):
     @property
     def synced(self) -> bool:
         return self.covered_to is not None
+
+
+# The purge audit's records live in their own module; imported here so Django finds them.
+from .audit_models import BackfillRun, PurgeNote, SchemaSnapshot  # noqa: E402
+
+__all__ = ["ArchivedAction", "BackfillRun", "PurgeNote", "SchemaSnapshot", "SyncState"]
