@@ -85,9 +85,11 @@ def test_writing_a_note_is_in_the_export_logs_audit_trail(synced, auditor_client
     ({"key": "k" * 201}, "The key is longer than 200 characters."),
 ])
 def test_a_bad_note_gets_a_sentence_and_nothing_is_stored(synced, auditor_client, form, sentence):
-    response = auditor_client.post(note_url(a_purge()), form, follow=True)
-    assert response.status_code == 200
-    assert sentence in response.content.decode()
+    response = auditor_client.post(note_url(a_purge()), {**form, "object": "customers"})
+    assert response.status_code == 400
+    soup = BeautifulSoup(response.content, "html.parser")
+    assert soup.select_one(".note-form [role=alert]").get_text(strip=True) == sentence
+    assert soup.select_one("input[name=object]")["value"] == "customers"  # the filter is kept
     assert not PurgeNote.objects.exists() and not ExportRecord.objects.exists()
 
 
@@ -105,8 +107,16 @@ def test_only_auditors_write_notes(synced, client_for, role, status):
     assert not PurgeNote.objects.exists()
 
 
-def test_notes_need_post(synced, auditor_client):
-    assert auditor_client.get(note_url(a_purge())).status_code == 405
+def test_the_notes_page_shows_the_purge_its_notes_and_the_form(synced, auditor_client):
+    action_id = a_purge()
+    auditor_client.post(note_url(action_id), {"text": "checked with the CRM team"})
+    soup = BeautifulSoup(auditor_client.get(note_url(action_id)).content, "html.parser")
+    assert "checked with the CRM team" in soup.select_one(".purge-note").get_text()
+    assert soup.select_one("form.note-form textarea[name=text]") is not None
+    page = BeautifulSoup(auditor_client.get(PAGE).content, "html.parser")
+    assert page.select_one(f'tr[data-id="{action_id}"] a.add-note')["href"] == note_url(action_id)
+    assert auditor_client.get(note_url("aa_000000000000000000")).status_code == 404
+    assert auditor_client.put(note_url(action_id)).status_code == 405
 
 
 def test_the_export_log_records_the_filter_and_rows_and_links_back(synced, auditor_client):

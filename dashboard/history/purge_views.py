@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.exports import record_export
@@ -59,18 +59,25 @@ def purge_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @permission_required(VIEW_PURGE_AUDIT, raise_exception=True)
-def add_note(request: HttpRequest, action_id: str) -> HttpResponse:
-    selected = purges.parse_filter(request.POST)
-    note, problem = purge_audit.add_note(action_id, request.user, request.POST)
-    if note is None:
-        messages.error(request, problem)
-    else:  # notes are part of the audit trail, beside the exports
-        record_export(request, what="purge note", action_id=action_id,
-                      filters=selected.params(), link=_audit_url(selected, f"purge-{action_id}"))
-        messages.success(request, "The note was added.")
-    return redirect(_audit_url(selected, f"purge-{action_id}"))
+def purge_notes(request: HttpRequest, action_id: str) -> HttpResponse:
+    """One purge's notes and the form to add one (notes are append-only)."""
+    selected = purges.parse_filter(request.POST if request.method == "POST" else request.GET)
+    problem = ""
+    if request.method == "POST":
+        note, problem = purge_audit.add_note(action_id, request.user, request.POST)
+        if note is not None:  # notes are part of the audit trail, beside the exports
+            record_export(request, what="purge note", action_id=action_id,
+                          filters=selected.params(),
+                          link=_audit_url(selected, f"purge-{action_id}"))
+            messages.success(request, "The note was added.")
+            return redirect(_audit_url(selected, f"purge-{action_id}"))
+    purge = purge_audit.purge_with_notes(action_id)
+    return render(request, "history/purge_notes.html", {
+        "purge": purge, "filter": selected, "problem": problem, "form": request.POST,
+        "back": _audit_url(selected, f"purge-{action_id}"),
+    }, status=400 if problem else (200 if purge else 404))
 
 
 @require_POST

@@ -11,5 +11,5 @@ urlpatterns = [
     path("audit/purges/keys/", purge_views.schema_keys, name="purge_keys"),
     path("audit/purges/backfill/", purge_views.backfill_progress, name="purge_backfill"),
     path("audit/purges/backfill/start/", purge_views.start_backfill, name="purge_backfill_start"),
-    path("audit/purges/<str:action_id>/notes/", purge_views.add_note, name="purge_note"),
+    path("audit/purges/<str:action_id>/notes/", purge_views.purge_notes, name="purge_note"),
 ]
