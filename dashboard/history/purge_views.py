@@ -33,6 +33,7 @@ def purge_audit_page(request: HttpRequest) -> HttpResponse:
     audit = purge_audit.audit_page(selected, request.GET, PURGES_PER_PAGE)
     return render(request, "history/purges.html", {
         "filter": selected,
+        "filter_query": selected.query(),
         "audit": audit,
         "page": audit.page,
         "rows": audit.rows,

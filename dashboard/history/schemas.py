@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -77,6 +78,7 @@ class KeyAttribution:
     keys: tuple[str, ...]
     source: str
     wording: str
+    why: str = ""  # for candidates: why there are several
 
     @property
     def known(self) -> bool:
@@ -98,11 +100,20 @@ class KeyLife:
     gone: datetime | None
 
 
+class Reading(NamedTuple):
+    """One stored snapshot, as plain values (no model instance per snapshot)."""
+
+    related_object: str
+    keys: dict[str, bool]
+    taken_at: datetime
+    confirmed_at: datetime
+
+
 class SchemaHistory:
     """Every snapshot, loaded once: attribution for many purges costs no further query."""
 
-    def __init__(self, snapshots: Iterable[SchemaSnapshot]) -> None:
-        self._by_object: dict[str, list[SchemaSnapshot]] = {}
+    def __init__(self, snapshots: Iterable[Reading | SchemaSnapshot]) -> None:
+        self._by_object: dict[str, list[Reading | SchemaSnapshot]] = {}
         for snapshot in snapshots:
             self._by_object.setdefault(snapshot.related_object, []).append(snapshot)
         self._times = {related: [s.taken_at for s in rows]
@@ -110,8 +121,8 @@ class SchemaHistory:
 
     @classmethod
     def load(cls) -> SchemaHistory:
-        return cls(SchemaSnapshot.objects.order_by("taken_at", "id")
-                   .only("related_object", "keys", "taken_at", "confirmed_at"))
+        rows = SchemaSnapshot.objects.order_by("taken_at", "id").values_list(*Reading._fields)
+        return cls(Reading(*row) for row in rows)
 
     def related_objects(self) -> list[str]:
         return sorted(self._by_object)
@@ -143,11 +154,9 @@ class SchemaHistory:
         if len(left) == 1:
             return KeyAttribution(tuple(left), SCHEMA_SOURCE,
                                   f"Key: {left[0]} (from the metadata schema's history)")
-        return KeyAttribution(
-            tuple(left), SCHEMA_SOURCE,
-            f"Candidates: {', '.join(left)} (several keys left the {related} schema {span}; "
-            "from the metadata schema's history)",
-        )
+        why = f"several keys left the {related} schema {span}; from the metadata schema's history"
+        return KeyAttribution(tuple(left), SCHEMA_SOURCE,
+                              f"Candidates: {', '.join(left)} ({why})", why)
 
     def lives(self, related: str) -> list[KeyLife]:
         """Per key of one object type: first seen defined, marked deleted, and gone."""
