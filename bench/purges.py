@@ -5,8 +5,8 @@
 Fills a fresh SQLite database in a temporary folder (or the given PostgreSQL database, whose
 archive tables are emptied first) through the project's own models: every type, ~10% FAILED,
 ~2% metadata key purges with details, schema snapshots and notes. Then, in-process (Django's
-test client, no network; CPU time of the process): the first, a middle (keyset), the last page of /audit/purges/,
-and the whole /audit/purges.csv. The last line is JSON.
+test client, no network; CPU time of the process): the first, a second (keyset), the last
+and a filtered page of /audit/purges/, and the whole /audit/purges.csv. Last line: JSON.
 """
 
 from __future__ import annotations

@@ -93,9 +93,7 @@ def _create(emulator: Emulator, body: dict) -> Response:
     outcome = body.get("outcome", "DONE")
     if outcome not in ("DONE", "FAILED"):
         raise ValueError("outcome must be DONE or FAILED")
-    duration = body.get("duration", 5)
-    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
-        raise ValueError("duration must be a non-negative number of seconds")
+    duration = _duration(body)
     fields = {key: body[key] for key in ("result", "user", "log_id", "request_id") if key in body}
     for key in ("log_id", "request_id"):
         if fields.get(key) is not None and not isinstance(fields[key], str):
@@ -104,10 +102,18 @@ def _create(emulator: Emulator, body: dict) -> Response:
     return json_response(201, action)
 
 
+def _duration(body: dict) -> float:
+    duration = body.get("duration", 5)
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
+        raise ValueError("duration must be a non-negative number of seconds")
+    return duration
+
+
 def _purge(emulator: Emulator, body: dict) -> Response:
     """A key purge as Voucherify's dashboard starts it: the key marked deleted, a running
     `*.METADATA_KEY_PURGE` action, and the definition gone when that action finishes."""
-    related, key, duration = purge_request(body)
+    related, key = purge_request(body)
+    duration = _duration(body)
 
     def create(purge_type: str) -> dict:
         return emulator.store.create_action(purge_type, "DONE", duration,

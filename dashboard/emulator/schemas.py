@@ -183,8 +183,8 @@ def get_response(book: SchemaBook, resource: str) -> Response:
     return json_response(200, schema)
 
 
-def purge_request(body: dict) -> tuple[str, str, float]:
-    """(related_object, key, duration) of a control request; ValueError with a sentence."""
+def purge_request(body: dict) -> tuple[str, str]:
+    """(related_object, key) of a control request; ValueError with a sentence."""
     unknown = set(body) - {"related_object", "key", "duration"}
     if unknown:
         raise ValueError(f"Unknown fields {sorted(unknown)}; known: related_object, key, "
@@ -194,10 +194,7 @@ def purge_request(body: dict) -> tuple[str, str, float]:
         raise ValueError("related_object must be a non-empty string, such as customer")
     if not isinstance(key, str) or not key:
         raise ValueError("key must be a non-empty string, such as loyalty_tier")
-    duration = body.get("duration", 5)
-    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
-        raise ValueError("duration must be a non-negative number of seconds")
-    return related.strip().lower(), key, float(duration)
+    return related.strip().lower(), key
 
 
 def purge_fields(rng: random.Random, related: str) -> dict:
