@@ -43,6 +43,10 @@ MATRIX = {
     "history:overview": Rule("view_actions"),
     "history:purges": Rule("view_purge_audit"),
     "history:purges_csv": Rule("view_purge_audit"),
+    "history:purge_keys": Rule("view_purge_audit"),
+    "history:purge_backfill": Rule("view_purge_audit", ok=286),  # none running: stop polling
+    "history:purge_backfill_start": Rule("view_purge_audit", ok=405),  # POST only
+    "history:purge_note": Rule("view_purge_audit", ok=404),  # ACTION is no purge
 }
 ROLE_PERMISSIONS = {
     "operator": {"view_actions"},

@@ -81,8 +81,8 @@ def purge_notes(request: HttpRequest, action_id: str) -> HttpResponse:
     }, status=400 if problem else (200 if purge else 404))
 
 
-@require_POST
 @permission_required(VIEW_PURGE_AUDIT, raise_exception=True)
+@require_POST
 def start_backfill(request: HttpRequest) -> HttpResponse:
     selected = purges.parse_filter(request.POST)
     since = midnight(selected.start) if selected.start else None
