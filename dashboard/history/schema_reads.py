@@ -23,22 +23,39 @@ PURGE_CONTEXT = "METADATA_KEY_PURGE"
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _again = False  # another new purge was seen while a read was running
+_SEEN_SIZE = 4096
+_seen: dict[str, None] = {}  # purge ids already judged (insertion-ordered, bounded)
 
 
 def new_purges(actions: Iterable[Action]) -> list[str]:
     """Ids of terminal purges among `actions`, not archived yet, that a schema read now would
     attribute: the history holds a snapshot from before each started and none from after it
     finished (a read cannot name the key of a purge older than the history)."""
-    purges = {a.id: a for a in actions if a.is_terminal and a.context == PURGE_CONTEXT}
+    purges = {a.id: a for a in actions if a.is_terminal and a.context == PURGE_CONTEXT
+              and a.id not in _seen}
     if not purges:
         return []
     span = SchemaSnapshot.objects.aggregate(first=Min("taken_at"), last=Max("confirmed_at"))
     if span["first"] is None:
         return []
-    purges = {i: a for i, a in purges.items()
-              if span["first"] <= a.created_at and span["last"] < (a.updated_at or a.created_at)}
-    known = set(ArchivedAction.objects.filter(pk__in=list(purges)).values_list("pk", flat=True))
-    return [action_id for action_id in purges if action_id not in known]
+    # Older than the history, or already followed by a read: never worth one (both bounds
+    # only move outwards), so each is judged once per process.
+    settled = [i for i, a in purges.items() if a.created_at < span["first"]
+               or span["last"] >= (a.updated_at or a.created_at)]
+    _remember(settled)
+    wanted = [i for i in purges if i not in settled]
+    if not wanted:
+        return []
+    known = set(ArchivedAction.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    _remember(known)
+    return [action_id for action_id in wanted if action_id not in known]
+
+
+def _remember(purges: Iterable[str]) -> None:
+    with _lock:
+        _seen.update(dict.fromkeys(purges))
+        while len(_seen) > _SEEN_SIZE:
+            _seen.pop(next(iter(_seen)))
 
 
 def read_soon() -> None:

@@ -118,6 +118,11 @@ class SchemaHistory:
             self._by_object.setdefault(snapshot.related_object, []).append(snapshot)
         self._times = {related: [s.taken_at for s in rows]
                        for related, rows in self._by_object.items()}
+        # confirmed_at only grows along one object's snapshots (each is confirmed before the
+        # next one is taken), so both lists can be bisected.
+        self._confirmed = {related: [s.confirmed_at for s in rows]
+                           for related, rows in self._by_object.items()}
+        self._memo: dict[tuple[str, int, int], KeyAttribution] = {}
 
     @classmethod
     def load(cls) -> SchemaHistory:
@@ -142,10 +147,18 @@ class SchemaHistory:
         if index < 0:
             return _unknown(f"no schema history from before {_day(rows[0].taken_at)}")
         finished = max(finished or started, started)
-        after = next((i for i in range(index, len(rows)) if rows[i].confirmed_at >= finished),
-                     None)
-        if after is None:
+        after = bisect.bisect_left(self._confirmed[related], finished, lo=index)
+        if after >= len(rows):
             return _unknown("no schema read since the purge finished yet")
+        # Purges between the same two snapshots get the same answer: computed once.
+        memo = (related, index, after)
+        if memo not in self._memo:
+            self._memo[memo] = self._between(related, rows, index, after)
+        return self._memo[memo]
+
+    @staticmethod
+    def _between(related: str, rows: Sequence[Reading | SchemaSnapshot], index: int,
+                 after: int) -> KeyAttribution:
         gone_after = rows[after].keys
         left = sorted({key for row in rows[index:after] for key in row.keys} - set(gone_after))
         span = f"between {_moment(rows[index].taken_at)} and {_moment(rows[after].taken_at)}"
