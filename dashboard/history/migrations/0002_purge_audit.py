@@ -90,4 +90,10 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddIndex(
+            model_name="archivedaction",
+            index=models.Index(
+                fields=["context", "has_detail", "created_at"], name="history_ctx_detail_idx"
+            ),
+        ),
     ]
