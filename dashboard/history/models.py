@@ -40,6 +40,9 @@ class ArchivedAction(models.Model):
             models.Index(fields=["type", "created_at"], name="history_type_idx"),
             models.Index(fields=["status", "created_at"], name="history_status_idx"),
             models.Index(fields=["has_detail", "status"], name="history_detail_idx"),
+            # the purge audit counts purges known from the list only (migration 0002)
+            models.Index(fields=["context", "has_detail", "created_at"],
+                         name="history_ctx_detail_idx"),
         ]
 
     def __str__(self) -> str:
@@ -140,3 +143,17 @@ class FailedItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} #{self.position}"
+
+
+# The purge audit's records live in their own module; imported here so Django finds them.
+from .audit_models import BackfillRun, PurgeNote, SchemaSnapshot  # noqa: E402
+
+__all__ = [
+    "ArchivedAction",
+    "BackfillRun",
+    "FailedItem",
+    "FailureSummary",
+    "PurgeNote",
+    "SchemaSnapshot",
+    "SyncState",
+]

@@ -26,6 +26,7 @@ from dashboard.voucherify.models import Action, ActionPage
 
 from .archive import archive_action, archive_actions, missing_details
 from .models import SyncState
+from .schemas import record_schemas
 from .state import covered_top
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Progress:
     phase: str = "starting"
     problem: str | None = None
     upstream_failed: bool = False  # the problem is an upstream error, not a short budget
+    schema_snapshots: int = 0  # object types whose metadata schema changed since the last read
 
 
 @dataclass
@@ -125,6 +127,20 @@ class Sync:
             self.progress.problem = "another run took over the sync lock"
             self.max_calls = self.progress.calls
         self._on_progress(self.progress)
+
+    def snapshot_schemas(self) -> bool:
+        """One read of the metadata schemas, kept where they changed (the purge audit's keys).
+
+        A failure is logged, never fatal: the archive does not depend on it."""
+        try:
+            schemas = self._call(self.client.list_metadata_schemas)
+        except CapReached:
+            return False
+        except VoucherifyError as error:
+            logger.warning("Reading the metadata schemas failed: %s", error)
+            return False
+        self.progress.schema_snapshots += record_schemas(schemas)
+        return True
 
     # --- walking -----------------------------------------------------------------------
 
@@ -211,6 +227,7 @@ class Sync:
                 end = self._walk(cursor, stop_at=None, phase="history", since=self.since)
                 if end.pages:
                     self._moved_older(state, end)
+        self.snapshot_schemas()
         self._details(purges_only=False)
         self._save(state)
         self._report("done")
