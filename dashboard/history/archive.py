@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dashboard.voucherify.models import Action
 
 from .models import ArchivedAction
+from .rollups import FIGURES, Deltas
 
 DETAIL_ONLY_FIELDS = ("result", "user", "log_id", "processing_time")
+COLUMN_KEPT = ("result", "user")  # stored in their own columns, not again inside `raw`
+PURGE_CONTEXT = "METADATA_KEY_PURGE"
 
 
 def is_detail_level(action: Action) -> bool:
@@ -32,8 +36,29 @@ def duration_ms(action: Action) -> int | None:
     return None
 
 
+def split_raw(raw: dict, detail: bool) -> tuple[dict, object, object]:
+    """(raw without what the columns keep, user, result); a null stays inside raw, so the
+    object reads back exactly as it came."""
+    rest = dict(raw)
+    kept = {name: rest.pop(name) for name in COLUMN_KEPT
+            if detail and rest.get(name) is not None}
+    return rest, kept.get("user"), kept.get("result")
+
+
+def joined_raw(raw: dict, user: object, result: object) -> dict:
+    """The upstream object as it came: `raw` with the columns' user and result put back."""
+    extra = {name: value for name, value in (("result", result), ("user", user))
+             if value is not None}
+    return {**raw, **extra} if extra else raw
+
+
+def wants_detail(status: str, context: str, has_detail: bool) -> bool:
+    """FAILED actions and purges are worth a detail call until they have one."""
+    return not has_detail and (status == "FAILED" or context == PURGE_CONTEXT)
+
+
 def _fields(action: Action, detail: bool) -> dict:
-    result = action.raw.get("result")
+    raw, user, result = split_raw(action.raw, detail)
     return {
         "type": action.type[:200],
         "context": action.context,
@@ -44,12 +69,18 @@ def _fields(action: Action, detail: bool) -> dict:
         "processing_time": action.processing_time,
         "duration_ms": duration_ms(action),
         "request_id": (action.request_id or "")[:100],
-        "user": action.user if detail else None,
+        "user": user,
         "log_id": (action.log_id or "")[:100] if detail else "",
-        "result": result if detail else None,
-        "raw": dict(action.raw),
+        "result": result,
+        "raw": raw,
         "has_detail": detail,
+        "wants_detail": wants_detail(action.status[:32], action.context, detail),
     }
+
+
+def _locked(action_id: str) -> dict | None:
+    return (ArchivedAction.objects.select_for_update().filter(pk=action_id)
+            .values(*FIGURES, "raw", "user", "result", "has_detail").first())
 
 
 def archive_action(action: Action, *, detail: bool | None = None) -> bool:
@@ -63,14 +94,26 @@ def archive_action(action: Action, *, detail: bool | None = None) -> bool:
         detail = is_detail_level(action)
     if not detail:
         return archive_actions([action]) == 1
-    known = ArchivedAction.objects.filter(pk=action.id).values_list("raw", "has_detail").first()
-    if known == (action.raw, True):
-        return False
     now = timezone.now()
     fields = {**_fields(action, True), "last_synced": now}
-    ArchivedAction.objects.update_or_create(
-        id=action.id, defaults=fields, create_defaults={**fields, "first_seen": now}
-    )
+    stored = (fields["raw"], fields["user"], fields["result"])
+    with transaction.atomic():
+        old = _locked(action.id)
+        if old is None:
+            try:
+                with transaction.atomic():
+                    ArchivedAction.objects.create(id=action.id, first_seen=now, **fields)
+            except IntegrityError:  # another process stored it meanwhile
+                old = _locked(action.id)
+        if old is not None:
+            if old["has_detail"] and (old["raw"], old["user"], old["result"]) == stored:
+                return False
+            ArchivedAction.objects.filter(pk=action.id).update(**fields)
+        deltas = Deltas()
+        if old is not None:
+            deltas.add(old, -1)
+        deltas.add(fields)
+        deltas.apply()
     return True
 
 
@@ -78,7 +121,8 @@ def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
     """Store many terminal actions; returns how many rows were created or improved.
 
     List items (`detail=False`) only add ids not archived yet, in one query and one insert;
-    two processes racing for the same ids both succeed (conflicts are ignored).
+    two processes racing for the same ids both succeed (conflicts are ignored) and each
+    counts in the rollups only the rows it inserted itself.
     """
     terminal = {action.id: action for action in actions if action.is_terminal}
     if not terminal:
@@ -94,11 +138,19 @@ def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
         for action_id, action in terminal.items()
         if action_id not in known
     ]
-    ArchivedAction.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    if not new:
+        return 0
+    with transaction.atomic():
+        ArchivedAction.objects.bulk_create(new, ignore_conflicts=True)
+        # A racing process's rows carry its own first_seen: those are its to count.
+        inserted = list(ArchivedAction.objects.filter(
+            pk__in=[row.id for row in new], first_seen=now).values(*FIGURES))
+        Deltas().extend(inserted).apply()
+    return len(inserted)
 
 
 def to_action(row: ArchivedAction) -> Action:
+    """A list row (only `raw` is read: list items never carry result or user)."""
     return Action.from_json(row.raw)
 
 
@@ -106,18 +158,21 @@ def archived_detail(action_id: str) -> tuple[Action, datetime] | None:
     """The archived action with its detail (result) and when it was stored, if any."""
     row = (
         ArchivedAction.objects.filter(pk=action_id, has_detail=True)
-        .only("raw", "last_synced")
+        .values_list("raw", "user", "result", "last_synced")
         .first()
     )
-    return (to_action(row), row.last_synced) if row is not None else None
+    if row is None:
+        return None
+    raw, user, result, last_synced = row
+    return Action.from_json(joined_raw(raw, user, result)), last_synced
 
 
 def missing_details(*, purges_only: bool, limit: int, exclude: Iterable[str] = ()) -> list[str]:
     """Ids of archived actions worth a detail call (purges; with purges_only False also
-    FAILED ones), newest first."""
-    rows = ArchivedAction.objects.filter(has_detail=False).exclude(pk__in=list(exclude))
+    FAILED ones), newest first: read from the small partial index on wants_detail."""
+    rows = ArchivedAction.objects.filter(wants_detail=True).exclude(pk__in=list(exclude))
     if purges_only:
-        rows = rows.filter(context="METADATA_KEY_PURGE")
+        rows = rows.filter(context=PURGE_CONTEXT)
     else:
         rows = rows.filter(status="FAILED")
     return list(rows.order_by("-created_at", "-id").values_list("pk", flat=True)[:limit])

@@ -24,8 +24,9 @@ from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import NotFoundError, RateLimitedError, VoucherifyError
 from dashboard.voucherify.models import Action, ActionPage
 
-from .archive import archive_action, archive_actions, missing_details
+from .archive import PURGE_CONTEXT, archive_action, archive_actions, missing_details
 from .models import SyncState
+from .prune import retention_cutoff
 from .state import covered_top
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class Sync:
     ) -> None:
         self.client = client
         self.max_calls = max_calls
-        self.since = since
+        cutoff = retention_cutoff()  # never walk back into what retention prunes
+        self.since = max(since, cutoff) if since and cutoff else since or cutoff
         self.progress = Progress()
         self._on_progress = on_progress or (lambda progress: None)
         self._keep_lock = keep_lock or (lambda: None)
@@ -155,7 +157,8 @@ class Sync:
                 if self.progress.oldest is None or oldest < self.progress.oldest:
                     self.progress.oldest = oldest
             self._report(phase)
-            self._details(purges_only=True)
+            if any(action.context == PURGE_CONTEXT for action in page.actions):
+                self._details(purges_only=True)  # who purged what, while the cap allows
             following = page.next_cursor if page.has_more else None
             end.cursor = following
             if stop_at is not None and any(a.created_at <= stop_at for a in page.actions):
@@ -210,7 +213,7 @@ class Sync:
             cursor = Cursor.from_param(state.resume_cursor) if state.resume_cursor else None
             if cursor is None and state.covered_from is not None:
                 cursor = Cursor(before=state.covered_from)
-            if cursor is not None and (self.since is None or cursor.before >= self.since):
+            if cursor is not None and (self.since is None or cursor.before > self.since):
                 end = self._walk(cursor, stop_at=None, phase="history", since=self.since)
                 if end.pages:
                     self._moved_older(state, end)
