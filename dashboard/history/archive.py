@@ -57,7 +57,7 @@ def wants_detail(status: str, context: str, has_detail: bool) -> bool:
     return not has_detail and (status == "FAILED" or context == PURGE_CONTEXT)
 
 
-def _fields(action: Action, detail: bool) -> dict:
+def row_fields(action: Action, detail: bool) -> dict:
     raw, user, result = split_raw(action.raw, detail)
     return {
         "type": action.type[:200],
@@ -95,7 +95,7 @@ def archive_action(action: Action, *, detail: bool | None = None) -> bool:
     if not detail:
         return archive_actions([action]) == 1
     now = timezone.now()
-    fields = {**_fields(action, True), "last_synced": now}
+    fields = {**row_fields(action, True), "last_synced": now}
     stored = (fields["raw"], fields["user"], fields["result"])
     with transaction.atomic():
         old = _locked(action.id)
@@ -134,7 +134,7 @@ def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
     )
     now = timezone.now()
     new = [
-        ArchivedAction(id=action_id, **_fields(action, False), first_seen=now, last_synced=now)
+        ArchivedAction(id=action_id, **row_fields(action, False), first_seen=now, last_synced=now)
         for action_id, action in terminal.items()
         if action_id not in known
     ]

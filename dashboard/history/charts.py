@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from dashboard.actions import upstream
@@ -20,10 +19,10 @@ from dashboard.voucherify import catalog
 from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
-from .models import DayCount, DurationCount, SyncState
+from .models import DayCount, SyncState, WindowDuration
 from .query import coverage
+from .rollups import WINDOW_DAYS, roll_window
 
-WINDOW_DAYS = 30
 SERIES = ("DONE", "FAILED")  # the archive holds terminal actions only
 TOP = 5
 
@@ -178,8 +177,8 @@ def live_now() -> LiveNow:
 
 
 def overview(now: datetime | None = None, *, live: LiveNow | None = None) -> Overview:
-    """From the per-day rollups (rollups.py): a few small grouped reads, whatever the
-    archive's size."""
+    """From the rollups (rollups.py): a few thousand small rows, whatever the archive's
+    size."""
     today = (now or timezone.now()).astimezone(UTC).date()
     start = today - timedelta(days=WINDOW_DAYS - 1)
     window = {"day__gte": start, "day__lte": today}
@@ -187,10 +186,8 @@ def overview(now: datetime | None = None, *, live: LiveNow | None = None) -> Ove
         DayCount.objects.filter(**window).order_by()
         .values_list("day", "type", "status", "failed", "count")
     )
-    durations = (
-        DurationCount.objects.filter(**window).order_by()
-        .values_list("type", "bucket_ms").annotate(n=Sum("count"))
-    )
+    roll_window(today)
+    durations = WindowDuration.objects.order_by().values_list("type", "bucket_ms", "count")
     return Overview(
         start=start,
         end=today,

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
-from .models import ArchivedAction, DayCount, DurationCount
+from .models import ArchivedAction, DayCount, DurationCount, RollupWindow, WindowDuration
 
 # The columns a row's rollup contribution is made of (values() of ArchivedAction).
 FIGURES = ("created_at", "type", "status", "operation_status", "duration_ms")
+WINDOW_DAYS = 30  # the overview's days, today included
 
 
 def bucket_of(duration_ms: int) -> int:
@@ -66,14 +67,69 @@ class Deltas:
         database adds to whatever count is there), then drop keys that reached zero."""
         days = [(d, t, s, f, n) for (d, t, s, f), n in self.days.items() if n]
         durations = [(d, t, b, n) for (d, t, b), n in self.durations.items() if n]
+        if not days and not durations:
+            return
         with transaction.atomic():
+            start = _locked_window().start
             _upsert(DayCount, ("day", "type", "status", "failed"), days)
             _upsert(DurationCount, ("day", "type", "bucket_ms"), durations)
+            window: Counter[tuple[str, int]] = Counter()
+            for day, action_type, bucket, n in durations:
+                if start is not None and day >= start:
+                    window[(action_type, bucket)] += n
+            _add_to_window(window)
             if any(n < 0 for *_, n in days):
                 DayCount.objects.filter(count__lte=0, day__in={r[0] for r in days}).delete()
             if any(n < 0 for *_, n in durations):
                 DurationCount.objects.filter(
                     count__lte=0, day__in={r[0] for r in durations}).delete()
+
+
+def _locked_window() -> RollupWindow:
+    window = RollupWindow.objects.select_for_update().filter(pk=RollupWindow.SINGLETON).first()
+    if window is None:
+        window, _ = RollupWindow.objects.get_or_create(pk=RollupWindow.SINGLETON)
+        window = RollupWindow.objects.select_for_update().get(pk=RollupWindow.SINGLETON)
+    return window
+
+
+def _add_to_window(counts: Mapping[tuple[str, int], int]) -> None:
+    rows = [(t, b, n) for (t, b), n in counts.items() if n]
+    _upsert(WindowDuration, ("type", "bucket_ms"), rows)
+    if any(n < 0 for *_, n in rows):
+        WindowDuration.objects.filter(count__lte=0).delete()
+
+
+def window_start(today: date) -> date:
+    return today - timedelta(days=WINDOW_DAYS - 1)
+
+
+def roll_window(today: date) -> None:
+    """Move WindowDuration to the window ending `today`: once a day the days that left it are
+    taken away (one day's rows), a far jump or a clock going back recounts it."""
+    start = window_start(today)
+    current = RollupWindow.objects.filter(pk=RollupWindow.SINGLETON).values_list(
+        "start", flat=True).first()
+    if current == start:
+        return
+    with transaction.atomic():
+        window = _locked_window()
+        if window.start == start:
+            return
+        if window.start is None or start < window.start or start - window.start > timedelta(
+                days=WINDOW_DAYS):
+            WindowDuration.objects.all().delete()
+            _add_to_window(_summed(DurationCount.objects.filter(day__gte=start)))
+        else:
+            leaving = _summed(DurationCount.objects.filter(day__gte=window.start, day__lt=start))
+            _add_to_window({key: -n for key, n in leaving.items()})
+        window.start = start
+        window.save(update_fields=["start"])
+
+
+def _summed(rows) -> dict[tuple[str, int], int]:
+    grouped = rows.order_by().values_list("type", "bucket_ms").annotate(n=Sum("count"))
+    return {(t, b): n for t, b, n in grouped}
 
 
 def _upsert(model: type, key: tuple[str, ...], rows: list[tuple]) -> None:
@@ -97,8 +153,9 @@ def _upsert(model: type, key: tuple[str, ...], rows: list[tuple]) -> None:
 
 def rebuild(archive: type = ArchivedAction, day_count: type = DayCount,
             duration_count: type = DurationCount) -> None:
-    """Recount both rollups from the archive (grouped in the database, bucketed here);
-    the models are parameters for the data migration's historical ones."""
+    """Recount the per-day rollups from the archive (grouped in the database, bucketed
+    here), and let the next roll_window recount the window; the models are parameters for
+    the data migration's historical ones."""
     days: Counter[tuple[date, str, str, bool]] = Counter()
     durations: Counter[tuple[date, str, int]] = Counter()
     grouped = (
@@ -120,3 +177,5 @@ def rebuild(archive: type = ArchivedAction, day_count: type = DayCount,
         duration_count.objects.bulk_create(
             (duration_count(day=d, type=t, bucket_ms=b, count=n)
              for (d, t, b), n in durations.items()), batch_size=2000)
+        if day_count is DayCount:  # the historical models have no window yet: made on use
+            RollupWindow.objects.filter(pk=RollupWindow.SINGLETON).update(start=None)

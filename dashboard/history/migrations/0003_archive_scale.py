@@ -141,6 +141,37 @@ class Migration(migrations.Migration):
                 fields=("day", "type", "bucket_ms"), name="history_durationcount_key"
             ),
         ),
+        migrations.CreateModel(
+            name="RollupWindow",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateField(blank=True, null=True)),
+            ],
+        ),
+        migrations.CreateModel(
+            name="WindowDuration",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("type", models.CharField(max_length=200)),
+                ("bucket_ms", models.BigIntegerField()),
+                ("count", models.BigIntegerField()),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(fields=("type", "bucket_ms"), name="history_window_key")
+                ],
+            },
+        ),
         migrations.RunPython(carry_rows, put_back_raw),
         migrations.RunPython(drop_like_indexes, migrations.RunPython.noop),
     ]
