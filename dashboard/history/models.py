@@ -6,6 +6,11 @@ from django.db import models
 from django.db.models import Q
 
 
+class DetailWanted(models.IntegerChoices):
+    PURGE = 1, "purge"  # who started it and how many records it updated
+    FAILED = 2, "failed"  # the failed rows
+
+
 class ArchivedAction(models.Model):
     """One terminal action as the dashboard last saw it; `raw` is the upstream object
     without `result` and `user` when those are kept in their own columns (stored once;
@@ -13,8 +18,8 @@ class ArchivedAction(models.Model):
 
     `has_detail`: the object came from the detail endpoint (with `result`, `user`, `log_id`),
     so the detail page can be served from here; a list item never replaces such a record.
-    `wants_detail`: a FAILED action or a purge without its detail yet (what the sync fetches
-    next), kept as a column so that a small partial index answers it.
+    `detail_wanted`: a purge or a FAILED action without its detail yet (what the sync fetches
+    next), NULL otherwise, so that a small partial index answers it in order.
     """
 
     id = models.CharField(primary_key=True, max_length=64)
@@ -34,7 +39,8 @@ class ArchivedAction(models.Model):
     result = models.JSONField(null=True, blank=True)
     raw = models.JSONField(default=dict)
     has_detail = models.BooleanField(default=False)
-    wants_detail = models.BooleanField(default=False)
+    detail_wanted = models.PositiveSmallIntegerField(
+        choices=DetailWanted.choices, null=True, blank=True)
     first_seen = models.DateTimeField()
     last_synced = models.DateTimeField()
 
@@ -46,8 +52,9 @@ class ArchivedAction(models.Model):
             models.Index(fields=["type", "created_at"], name="history_type_idx"),
             models.Index(fields=["status", "created_at"], name="history_status_idx"),
             models.Index(fields=["request_id"], name="history_request_idx"),
-            models.Index(fields=["-created_at", "-id"], name="history_wants_detail_idx",
-                         condition=Q(wants_detail=True)),
+            models.Index(fields=["detail_wanted", "-created_at", "-id"],
+                         name="history_detail_wanted_idx",
+                         condition=Q(detail_wanted__isnull=False)),
         ]
 
     def __str__(self) -> str:

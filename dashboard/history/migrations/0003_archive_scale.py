@@ -1,4 +1,4 @@
-"""The archive at scale: per-day rollups for the overview, `wants_detail` for the sync's
+"""The archive at scale: per-day rollups for the overview, `detail_wanted` for the sync's
 detail query, `result` and `user` stored once, no unused `_like` indexes on PostgreSQL."""
 
 from django.db import migrations, models
@@ -7,14 +7,14 @@ BATCH = 2000
 
 
 def carry_rows(apps, schema_editor):
-    """Existing rows: result and user leave `raw` (their columns hold them), wants_detail is
+    """Existing rows: result and user leave `raw` (their columns hold them), detail_wanted is
     set, and the rollups are counted from the archive."""
     from dashboard.history import rollups
 
     archived = apps.get_model("history", "ArchivedAction")
-    archived.objects.filter(has_detail=False).filter(
-        models.Q(status="FAILED") | models.Q(context="METADATA_KEY_PURGE")
-    ).update(wants_detail=True)
+    without = archived.objects.filter(has_detail=False)
+    without.filter(status="FAILED").update(detail_wanted=2)  # models.DetailWanted
+    without.filter(context="METADATA_KEY_PURGE").update(detail_wanted=1)
     last = ""
     while True:
         batch = list(
@@ -109,8 +109,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="archivedaction",
-            name="wants_detail",
-            field=models.BooleanField(default=False),
+            name="detail_wanted",
+            field=models.PositiveSmallIntegerField(
+                blank=True, choices=[(1, "purge"), (2, "failed")], null=True
+            ),
         ),
         migrations.AlterField(
             model_name="archivedaction",
@@ -124,9 +126,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="archivedaction",
             index=models.Index(
-                condition=models.Q(("wants_detail", True)),
-                fields=["-created_at", "-id"],
-                name="history_wants_detail_idx",
+                condition=models.Q(("detail_wanted__isnull", False)),
+                fields=["detail_wanted", "-created_at", "-id"],
+                name="history_detail_wanted_idx",
             ),
         ),
         migrations.AddConstraint(
