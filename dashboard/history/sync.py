@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from django.db import transaction
 from django.utils import timezone
 
 from dashboard.actions.polling import budget
@@ -24,7 +25,7 @@ from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import NotFoundError, RateLimitedError, VoucherifyError
 from dashboard.voucherify.models import Action, ActionPage
 
-from .archive import PURGE_CONTEXT, archive_action, archive_actions, missing_details
+from .archive import PURGE_CONTEXT, archive_actions, missing_details
 from .models import SyncState
 from .prune import retention_cutoff
 from .state import covered_top
@@ -32,6 +33,7 @@ from .state import covered_top
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PAGE_SIZE = 100
+DETAIL_BATCH = 25  # details stored per transaction
 MAX_BUDGET_WAIT = 300.0  # seconds a run waits for the shared budget before it gives up
 
 
@@ -181,21 +183,31 @@ class Sync:
             ids = missing_details(purges_only=purges_only, limit=left, exclude=self._tried)
             if not ids:
                 return
-            for action_id in ids:
-                self._tried.add(action_id)
-                try:
-                    action = self._call(lambda i=action_id: self.client.get_action(i))
-                except CapReached:
-                    return
-                except NotFoundError:
-                    logger.warning("Archived action %s is gone upstream.", action_id)
-                    continue
-                except VoucherifyError as error:
-                    self._failed(error)
-                    return
-                if archive_action(action, detail=True):
-                    self.progress.details += 1
+            fetched: list[Action] = []
+            try:
+                for action_id in ids:
+                    self._tried.add(action_id)
+                    try:
+                        fetched.append(self._call(lambda i=action_id: self.client.get_action(i)))
+                    except CapReached:
+                        return
+                    except NotFoundError:
+                        logger.warning("Archived action %s is gone upstream.", action_id)
+                        continue
+                    except VoucherifyError as error:
+                        self._failed(error)
+                        return
+                    if len(fetched) >= DETAIL_BATCH:
+                        self._store_details(fetched)
+            finally:  # what was fetched is kept, however the loop ended
+                self._store_details(fetched)
             self._report("details")
+
+    def _store_details(self, fetched: list[Action]) -> None:
+        # One transaction (one commit) for a batch of details instead of one each.
+        with transaction.atomic():
+            self.progress.details += archive_actions(fetched, detail=True)
+        fetched.clear()
 
     # --- one run -----------------------------------------------------------------------
 
