@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -196,17 +197,14 @@ class DatabaseTime:
         del self.connection._commit  # back to the class's method
 
 
-def sync_database_time() -> tuple[float, float, int]:
-    """One sync_actions run against a fresh emulator (its whole history is new to the
-    archive: 4 list pages and the details of its FAILED actions and purges), then one more
-    run (nothing new): database seconds of each, and the first run's calls."""
+@contextmanager
+def emulator() -> Iterator[None]:
+    """A fresh emulator as the upstream (the sync reads it; the overview's "running now"
+    reads its newest page once, then the polling layer's cache)."""
     from django.conf import settings
-    from django.db import connection
 
     from dashboard.actions import upstream
     from dashboard.emulator.server import EmulatorServer
-    from dashboard.history.models import SyncState
-    from dashboard.history.sync import Sync
     from dashboard.voucherify.config import VoucherifyConfig
 
     server = EmulatorServer(host="127.0.0.1", port=0, app_id="bench", app_token="bench-token",
@@ -218,18 +216,31 @@ def sync_database_time() -> tuple[float, float, int]:
         settings.VOUCHERIFY_BUDGET_RESERVE = 0
         settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
         upstream._interval_memo = None
-        # Covered up to 61 days ago: the catch-up walks the emulator's 60-day history.
-        SyncState.objects.update_or_create(pk=SyncState.SINGLETON, defaults={
-            "covered_to": datetime.now(UTC) - timedelta(days=61), "covered_from": None,
-            "bottom_reached": True, "resume_cursor": "", "gap_top": None, "gap_cursor": ""})
-        figures = []
-        for _ in range(2):
-            with DatabaseTime(connection) as clock:
-                progress = Sync(upstream.get_client(), max_calls=1000).run()
-            figures.append((clock.seconds, progress.calls))
-        return figures[0][0], figures[1][0], figures[0][1]
+        yield
     finally:
         server.stop()
+
+
+def sync_database_time() -> tuple[float, float, int]:
+    """One sync_actions run whose upstream history (the emulator's 320 actions) is all new to
+    the archive: 4 list pages and the details of its FAILED actions and purges; then one more
+    run (nothing new): database seconds of each, and the first run's calls."""
+    from django.db import connection
+
+    from dashboard.actions import upstream
+    from dashboard.history.models import SyncState
+    from dashboard.history.sync import Sync
+
+    # Covered up to 61 days ago: the catch-up walks the emulator's 60-day history.
+    SyncState.objects.update_or_create(pk=SyncState.SINGLETON, defaults={
+        "covered_to": datetime.now(UTC) - timedelta(days=61), "covered_from": None,
+        "bottom_reached": True, "resume_cursor": "", "gap_top": None, "gap_cursor": ""})
+    figures = []
+    for _ in range(2):
+        with DatabaseTime(connection) as clock:
+            progress = Sync(upstream.get_client(), max_calls=1000).run()
+        figures.append((clock.seconds, progress.calls))
+    return figures[0][0], figures[1][0], figures[0][1]
 
 
 def database_bytes() -> int:
@@ -248,6 +259,7 @@ def database_bytes() -> int:
 def measure(count: int) -> dict:
     from django.db import connection
 
+    from dashboard.history import charts
     from dashboard.history.models import ArchivedAction, DayCount, DurationCount
     from dashboard.history.query import archived_matches
     from dashboard.voucherify.cursor import Cursor
@@ -255,6 +267,7 @@ def measure(count: int) -> dict:
     sync_db, idle_db, sync_calls = sync_database_time()
     client = auditor_client()
     overview_ms = timed(lambda: get_ok(client, "/overview/"))
+    overview_data_ms = timed(lambda: charts.overview(live=charts.LiveNow()))
     purges_ms = timed(lambda: get_ok(client, "/audit/purges/"))
     began = time.perf_counter()
     csv_rows = get_ok(client, "/audit/purges.csv").count(b"\n") - 1
@@ -271,6 +284,7 @@ def measure(count: int) -> dict:
     return {
         "actions": stored,
         "overview_ms": round(overview_ms, 1),
+        "overview_data_ms": round(overview_data_ms, 1),  # charts.overview alone (rollups)
         "purges_page_ms": round(purges_ms, 1),
         "purges_csv_rows_per_s": round(csv_rows / csv_seconds) if csv_seconds else None,
         "archive_list_ms": round(list_ms, 1),
@@ -302,7 +316,8 @@ def main() -> None:
             model.objects.all().delete()
         seconds = fill(args.actions, args.days, args.seed, args.batch)
         print(f"filled {args.actions} actions in {seconds:.1f} s", flush=True)
-        print(json.dumps(measure(args.actions)))
+        with emulator():
+            print(json.dumps(measure(args.actions)))
 
 
 if __name__ == "__main__":
