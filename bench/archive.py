@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -37,7 +38,7 @@ BIG_SHARE = 0.001
 REPEATS = 5
 
 
-def setup_django(database_url: str | None, workdir: Path) -> None:
+def setup_django(database_url: str | None, workdir: Path, *, migrate: bool = True) -> None:
     os.environ["DJANGO_DEBUG"] = "1"  # no secret key needed; DEBUG is switched off below
     os.environ["DJANGO_SETTINGS_MODULE"] = "dashboard.settings"
     os.environ.pop("REDIS_URL", None)
@@ -52,9 +53,20 @@ def setup_django(database_url: str | None, workdir: Path) -> None:
     from django.conf import settings
 
     settings.DEBUG = False  # no query log: it would hold a million INSERTs
-    from django.core.management import call_command
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # --workers fill processes take turns at SQLite's one writer lock
+        settings.DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 300
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0)
+
+
+def fill_part(database_url: str | None, workdir: str, count: int, days: int, seed: int,
+              batch: int) -> float:
+    """One --workers process: its own share of the actions, into the same database."""
+    setup_django(database_url, Path(workdir), migrate=False)
+    return fill(count, days, seed, batch)
 
 
 def generated(count: int, days: int, seed: int) -> Iterator[tuple[dict, bool]]:
@@ -307,6 +319,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90, help="history spread over these days")
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes generating and inserting in parallel (SQLite: they "
+                        "take turns at its writer lock)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="archive-bench-") as workdir:
         setup_django(args.database_url, Path(workdir))
@@ -314,8 +329,21 @@ def main() -> None:
 
         for model in (ArchivedAction, DayCount, DurationCount, SyncState):
             model.objects.all().delete()
-        seconds = fill(args.actions, args.days, args.seed, args.batch)
-        print(f"filled {args.actions} actions in {seconds:.1f} s", flush=True)
+        began = time.perf_counter()
+        if args.workers > 1:
+            from django.db import connections
+
+            connections.close_all()
+            share = args.actions // args.workers
+            counts = [share] * (args.workers - 1) + [args.actions - share * (args.workers - 1)]
+            with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+                pool.starmap(fill_part, [
+                    (args.database_url, workdir, n, args.days, args.seed * 100 + k, args.batch)
+                    for k, n in enumerate(counts)])
+        else:
+            fill(args.actions, args.days, args.seed, args.batch)
+        print(f"filled {args.actions} actions in {time.perf_counter() - began:.1f} s "
+              f"({args.workers} process(es))", flush=True)
         with emulator():
             print(json.dumps(measure(args.actions)))
 
