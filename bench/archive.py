@@ -180,6 +180,8 @@ class DatabaseTime:
         self.connection = connection
         self.seconds = 0.0
         self.queries = 0
+        self.commits = 0
+        self.commit_seconds = 0.0
 
     def __call__(self, execute, sql, params, many, context):
         began = time.perf_counter()
@@ -197,7 +199,10 @@ class DatabaseTime:
             try:
                 return commit()
             finally:
-                self.seconds += time.perf_counter() - began
+                spent = time.perf_counter() - began
+                self.seconds += spent
+                self.commit_seconds += spent
+                self.commits += 1
 
         self.connection._commit = timed_commit
         self._wrapper = self.connection.execute_wrapper(self)
@@ -233,7 +238,7 @@ def emulator() -> Iterator[None]:
         server.stop()
 
 
-def sync_database_time() -> tuple[float, float, int]:
+def sync_database_time() -> dict:
     """One sync_actions run whose upstream history (the emulator's 320 actions) is all new to
     the archive: 4 list pages and the details of its FAILED actions and purges; then one more
     run (nothing new): database seconds of each, and the first run's calls."""
@@ -247,12 +252,16 @@ def sync_database_time() -> tuple[float, float, int]:
     SyncState.objects.update_or_create(pk=SyncState.SINGLETON, defaults={
         "covered_to": datetime.now(UTC) - timedelta(days=61), "covered_from": None,
         "bottom_reached": True, "resume_cursor": "", "gap_top": None, "gap_cursor": ""})
-    figures = []
+    runs = []
     for _ in range(2):
         with DatabaseTime(connection) as clock:
             progress = Sync(upstream.get_client(), max_calls=1000).run()
-        figures.append((clock.seconds, progress.calls))
-    return figures[0][0], figures[1][0], figures[0][1]
+        runs.append((clock, progress.calls))
+    (first, calls), (idle, _) = runs
+    return {"sync_db_s": round(first.seconds, 3), "sync_calls": calls,
+            "sync_queries": first.queries, "sync_commits": first.commits,
+            "sync_commit_s": round(first.commit_seconds, 3),
+            "sync_idle_db_s": round(idle.seconds, 3)}
 
 
 def database_bytes() -> int:
@@ -276,7 +285,7 @@ def measure(count: int) -> dict:
     from dashboard.history.query import archived_matches
     from dashboard.voucherify.cursor import Cursor
 
-    sync_db, idle_db, sync_calls = sync_database_time()
+    sync = sync_database_time()
     client = auditor_client()
     overview_ms = timed(lambda: get_ok(client, "/overview/"))
     overview_data_ms = timed(lambda: charts.overview(live=charts.LiveNow()))
@@ -300,11 +309,10 @@ def measure(count: int) -> dict:
         "purges_page_ms": round(purges_ms, 1),
         "purges_csv_rows_per_s": round(csv_rows / csv_seconds) if csv_seconds else None,
         "archive_list_ms": round(list_ms, 1),
-        "sync_db_s": round(sync_db, 3),
+        "sync_db_s": sync.pop("sync_db_s"),
         "db_bytes": database_bytes(),
         # context for the figures above
-        "sync_calls": sync_calls,
-        "sync_idle_db_s": round(idle_db, 3),
+        **sync,
         "purge_csv_rows": csv_rows,
         "rollup_rows": DayCount.objects.count() + DurationCount.objects.count(),
         "database": connection.vendor,
