@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from dashboard.voucherify.models import Action
@@ -82,9 +82,15 @@ def row_fields(action: Action, detail: bool) -> dict:
     }
 
 
-def _locked(action_id: str) -> dict | None:
-    return (ArchivedAction.objects.select_for_update().filter(pk=action_id)
-            .values(*FIGURES, "raw", "user", "result", "has_detail").first())
+def _locked(ids: list[str]) -> dict[str, dict]:
+    """The stored figures of these rows, locked until the transaction ends."""
+    rows = (ArchivedAction.objects.select_for_update().filter(pk__in=ids)
+            .values("id", *FIGURES, "raw", "user", "result", "has_detail"))
+    return {row["id"]: row for row in rows}
+
+
+def _stored(fields: dict) -> tuple:
+    return fields["raw"], fields["user"], fields["result"]
 
 
 def archive_action(action: Action, *, detail: bool | None = None) -> bool:
@@ -92,33 +98,41 @@ def archive_action(action: Action, *, detail: bool | None = None) -> bool:
 
     `detail` None: judged from the object itself (see is_detail_level).
     """
-    if not action.is_terminal:
-        return False
     if detail is None:
         detail = is_detail_level(action)
-    if not detail:
-        return archive_actions([action]) == 1
+    return archive_actions([action], detail=detail) == 1
+
+
+def _archive_details(actions: dict[str, Action]) -> int:
+    """Insert or improve detail-level rows, a batch in a few queries, with their rollups."""
     now = timezone.now()
-    fields = {**row_fields(action, True), "last_synced": now}
-    stored = (fields["raw"], fields["user"], fields["result"])
+    fields = {i: {**row_fields(action, True), "last_synced": now} for i, action in actions.items()}
+    mine: set[str] = set()
     with transaction.atomic():
-        old = _locked(action.id)
-        if old is None:
-            try:
-                with transaction.atomic():
-                    ArchivedAction.objects.create(id=action.id, first_seen=now, **fields)
-            except IntegrityError:  # another process stored it meanwhile
-                old = _locked(action.id)
-        if old is not None:
-            if old["has_detail"] and (old["raw"], old["user"], old["result"]) == stored:
-                return False
-            ArchivedAction.objects.filter(pk=action.id).update(**fields)
+        old = _locked(list(fields))
+        missing = [i for i in fields if i not in old]
+        if missing:
+            ArchivedAction.objects.bulk_create(
+                [ArchivedAction(id=i, first_seen=now, **fields[i]) for i in missing],
+                ignore_conflicts=True)
+            mine = set(ArchivedAction.objects.filter(pk__in=missing, first_seen=now)
+                       .values_list("pk", flat=True))
+            racing = [i for i in missing if i not in mine]
+            if racing:  # another process stored them meanwhile: improve them like known rows
+                old.update(_locked(racing))
+        changed = [i for i, row in old.items()
+                   if not (row["has_detail"] and _stored(row) == _stored(fields[i]))]
+        if changed:
+            ArchivedAction.objects.bulk_update(
+                [ArchivedAction(id=i, **fields[i]) for i in changed], list(fields[changed[0]]))
         deltas = Deltas()
-        if old is not None:
-            deltas.add(old, -1)
-        deltas.add(fields)
+        for i in changed:
+            deltas.add(old[i], -1)
+            deltas.add(fields[i])
+        for i in mine:
+            deltas.add(fields[i])
         deltas.apply()
-    return True
+    return len(changed) + len(mine)
 
 
 def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
@@ -132,7 +146,7 @@ def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
     if not terminal:
         return 0
     if detail:
-        return sum(archive_action(action, detail=True) for action in terminal.values())
+        return _archive_details(terminal)
     known = set(
         ArchivedAction.objects.filter(pk__in=list(terminal)).values_list("pk", flat=True)
     )
