@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -81,8 +82,8 @@ class Actions:
         now = time.time()
         return [i for i in self.ids if self.truth[i].index_at(now) < 101]
 
-    async def keep_running(self, until: float) -> None:
-        while time.time() < until:
+    async def keep_running(self, until: Callable[[], float]) -> None:
+        while time.time() < until():
             for _ in range(self.panels - len(self.running())):
                 await asyncio.to_thread(self.create)
             await asyncio.sleep(0.5)
@@ -96,11 +97,10 @@ async def measured(stack: Stack, args: argparse.Namespace, cookies: list[str],
         actions.create()
     run = Run(stack.dashboard_port, cookies, panels=args.panels, interval=args.interval,
               live_actions=actions.running, truth=actions.truth)
-    started = time.time()
-    feeder = asyncio.create_task(actions.keep_running(started + seconds))
+    feeder = asyncio.create_task(actions.keep_running(lambda: run.end))
     figures = await run.run(seconds)
     await feeder
-    return {"figures": figures, "actions": len(actions.ids)}, started, run.end
+    return {"figures": figures, "actions": len(actions.ids)}, run.start, run.end
 
 
 def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[str],

@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,14 @@ def _database_dir(workdir: Path) -> Path:
     if shm.is_dir() and os.access(shm, os.W_OK):
         return Path(tempfile.mkdtemp(prefix="bench-polling-db-", dir=shm))
     return workdir
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -135,11 +144,25 @@ class Stack:
 
     def start_dashboard(self, mode: str) -> None:
         stop(self.dashboard)
+        # The previous server's socket must be gone, or the new one fails to bind while the
+        # port still answers for a moment.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and port_open(self.dashboard_port):
+            time.sleep(0.2)
         env = {**self.env, "VOUCHERIFY_POLLING_MODE": mode}
         self.dashboard = self._spawn(
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"],
             f"gunicorn-{mode}.log", env)
         wait_for(self.dashboard_port, self.dashboard, "gunicorn")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # up when its own worker answers /healthz
+            try:
+                with urllib.request.urlopen(f"{self.dashboard_url}/healthz", timeout=10) as ok:
+                    if ok.status == 200 and self.dashboard.poll() is None:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise SystemExit(f"gunicorn ({mode}) did not answer /healthz:\n{self.log_tail()}")
 
     def login(self) -> str:
         """Log in through the login form; the Cookie header every viewer sends."""

@@ -195,7 +195,7 @@ class Viewer:
         if index <= before:
             return
         self.shown[key] = index
-        if moment > self.run.end:
+        if not self.run.start <= moment <= self.run.end:
             return
         for change in range(before + 1, index + 1):
             if change in (1, 101):
@@ -256,8 +256,10 @@ class Viewer:
             fired = time.time()
             if fired >= self.run.end:
                 return
-            figures.polls_asked += 1
-            figures.send_lag_ms.append((fired - due) * 1000)
+            measured = fired >= self.run.start
+            if measured:
+                figures.polls_asked += 1
+                figures.send_lag_ms.append((fired - due) * 1000)
             try:
                 status, answer, body, elapsed = await self.get(path, htmx=True)
             except Exception as exc:  # noqa: BLE001 (counted; htmx would try again)
@@ -265,7 +267,7 @@ class Viewer:
                 due = fired + every
                 continue
             arrived = time.time()
-            if arrived <= self.run.end:
+            if measured and arrived <= self.run.end:
                 figures.polls_served += 1
                 figures.poll_ms.append(elapsed)
             if status not in (200, 204, STOP_POLLING):
@@ -274,7 +276,7 @@ class Viewer:
                 continue
             swapped = status != 204 and answer.get("hx-reswap", "") != "none" and body
             if not swapped:
-                figures.unchanged += 1
+                figures.unchanged += measured
                 due = max(fired + every, arrived)  # the old element's timer went on
                 continue
             if kind == "panel":
@@ -320,7 +322,8 @@ class Run:
         self.truth = truth
         self.progress_step = progress_step  # 1: every progress step is timed
         self.figures = Figures()
-        self.end = 0.0
+        self.start = float("inf")  # the measured window: from when every viewer has its pages
+        self.end = float("inf")
         self._tasks: set[asyncio.Task] = set()
 
     def spawn(self, coroutine) -> None:
@@ -333,6 +336,12 @@ class Run:
         if not task.cancelled() and task.exception() is not None:
             self.figures.error(f"viewer: {type(task.exception()).__name__}")
 
+    async def run_arrival(self, viewer: Viewer) -> None:
+        try:
+            await self.arrive(viewer, random.random() * self.interval)
+        except Exception as exc:  # noqa: BLE001 (counted, the run goes on)
+            self.figures.error(f"opening: {type(exc).__name__}")
+
     def live_action(self, exclude: set[str]) -> str | None:
         now = time.time()
         choices = [a for a in self._live_actions()
@@ -340,21 +349,27 @@ class Run:
         return random.choice(choices) if choices else None
 
     async def arrive(self, viewer: Viewer, delay: float) -> None:
+        """The list and P detail pages, opened together as tabs (6 connections at most)."""
         await asyncio.sleep(delay)
-        await viewer.open_list()
+        opening = [viewer.open_list()]
         for _ in range(self.panels):
             choice = self.live_action(exclude=viewer.watching)
             if choice is None:
                 break
-            await viewer.open_panel(choice)
+            viewer.watching.add(choice)
+            opening.append(viewer.open_panel(choice))
+        await asyncio.gather(*opening)
 
     async def run(self, seconds: float) -> Figures:
-        """Viewers arrive over the first interval, then poll until `seconds` have passed."""
-        self.end = time.time() + seconds
+        """Viewers arrive over the first interval and open their pages (not measured: page
+        loads are a burst no poll competes with later), then polls are measured for
+        `seconds`."""
         viewers = [Viewer(self, n, cookie) for n, cookie in enumerate(self.cookies)]
-        for viewer in viewers:
-            self.spawn(self.arrive(viewer, random.random() * self.interval))
-        await asyncio.sleep(max(0.0, self.end - time.time()))
+        arrivals = [self.run_arrival(viewer) for viewer in viewers]
+        await asyncio.gather(*arrivals, return_exceptions=True)
+        self.start = time.time()
+        self.end = self.start + seconds
+        await asyncio.sleep(seconds)
         await asyncio.sleep(min(5.0, self.interval * 2))  # answers in flight at the end
         for task in list(self._tasks):
             task.cancel()
