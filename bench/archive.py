@@ -264,6 +264,33 @@ def sync_database_time() -> dict:
             "sync_idle_db_s": round(idle.seconds, 3)}
 
 
+def saturate_rollups(per_bucket: int) -> int:
+    """Rollups as ten million actions in the last 30 days would leave them: every type, every
+    duration bucket the generator can produce, every day, `per_bucket` actions each (on top
+    of what the fill made; the archive itself is not touched). Returns the actions they
+    stand for."""
+    from dashboard.emulator.results import KNOWN_TYPES
+    from dashboard.history.models import DayCount, DurationCount
+    from dashboard.history.rollups import WINDOW_DAYS, bucket_of, roll_window
+
+    today = datetime.now(UTC).date()
+    buckets = sorted({bucket_of(ms) for ms in [*range(100, 8_000), *range(8_000, 600_000, 7)]})
+    days = [today - timedelta(days=n) for n in range(WINDOW_DAYS)]
+    DurationCount.objects.filter(day__in=days).delete()
+    DayCount.objects.filter(day__in=days).delete()
+    DurationCount.objects.bulk_create(
+        (DurationCount(day=day, type=t, bucket_ms=b, count=per_bucket)
+         for day in days for t in KNOWN_TYPES for b in buckets), batch_size=5000)
+    DayCount.objects.bulk_create(
+        (DayCount(day=day, type=t, status=status, failed=status == "FAILED",
+                  count=per_bucket * len(buckets) // (10 if status == "FAILED" else 1))
+         for day in days for t in KNOWN_TYPES for status in ("DONE", "FAILED")),
+        batch_size=5000)
+    roll_window(today - timedelta(days=WINDOW_DAYS + 5))  # far away: the next roll recounts
+    roll_window(today)
+    return per_bucket * len(buckets) * len(KNOWN_TYPES) * len(days)
+
+
 def database_bytes() -> int:
     from django.db import connection
 
@@ -327,6 +354,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90, help="history spread over these days")
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--saturate-rollups", type=int, default=0, metavar="N",
+                        help="after the other figures, fill the rollups as if every type and "
+                        "duration bucket had N actions a day for 30 days, and time the overview")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes generating and inserting in parallel (SQLite: they "
                         "take turns at its writer lock)")
@@ -353,7 +383,17 @@ def main() -> None:
         print(f"filled {args.actions} actions in {time.perf_counter() - began:.1f} s "
               f"({args.workers} process(es))", flush=True)
         with emulator():
-            print(json.dumps(measure(args.actions)))
+            figures = measure(args.actions)
+            if args.saturate_rollups:
+                figures["saturated_actions_in_window"] = saturate_rollups(args.saturate_rollups)
+                client = auditor_client()
+                figures["saturated_overview_ms"] = round(
+                    timed(lambda: get_ok(client, "/overview/")), 1)
+                from dashboard.history import charts
+
+                figures["saturated_overview_data_ms"] = round(
+                    timed(lambda: charts.overview(live=charts.LiveNow())), 1)
+            print(json.dumps(figures))
 
 
 if __name__ == "__main__":
