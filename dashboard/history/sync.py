@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from django.db import transaction
 from django.utils import timezone
 
 from dashboard.actions.polling import budget
@@ -204,9 +203,8 @@ class Sync:
             self._report("details")
 
     def _store_details(self, fetched: list[Action]) -> None:
-        # One transaction (one commit) for a batch of details instead of one each.
-        with transaction.atomic():
-            self.progress.details += archive_actions(fetched, detail=True)
+        # One transaction (one commit, a few queries) for a batch instead of one each.
+        self.progress.details += archive_actions(fetched, detail=True)
         fetched.clear()
 
     # --- one run -----------------------------------------------------------------------
