@@ -7,7 +7,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from dashboard.emulator.control import EmulatorControl
-from dashboard.emulator.ports import free_port, wait_for_port
+from dashboard.emulator.ports import free_port, port_is_free, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -50,14 +49,6 @@ def _database_dir(workdir: Path) -> Path:
     if shm.is_dir() and os.access(shm, os.W_OK):
         return Path(tempfile.mkdtemp(prefix="bench-polling-db-", dir=shm))
     return workdir
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -144,10 +135,9 @@ class Stack:
 
     def start_dashboard(self, mode: str) -> None:
         stop(self.dashboard)
-        # The previous server's socket must be gone, or the new one fails to bind while the
-        # port still answers for a moment.
+        # The previous server's socket must be gone, or the new one fails to bind.
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and port_open(self.dashboard_port):
+        while time.monotonic() < deadline and not port_is_free(self.dashboard_port):
             time.sleep(0.2)
         env = {**self.env, "VOUCHERIFY_POLLING_MODE": mode}
         self.dashboard = self._spawn(
