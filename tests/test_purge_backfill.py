@@ -9,9 +9,7 @@ from bs4 import BeautifulSoup
 from dashboard.history import backfill
 from dashboard.history.models import ArchivedAction, BackfillRun
 from dashboard.history.state import acquire_lock, release_lock
-from tests.history_helpers import archive, run_sync, upstream_history
-
-__all__ = ["archive"]  # fixtures
+from tests.helpers.upstream import run_sync, upstream_history
 
 PAGE = "/audit/purges/"
 START, PROGRESS = "/audit/purges/backfill/start/", "/audit/purges/backfill/"

@@ -9,9 +9,7 @@ import io
 import pytest
 
 from dashboard.history import purges
-from tests.history_helpers import archive, insert_terminal, run_sync
-
-__all__ = ["archive"]  # fixtures
+from tests.helpers.upstream import insert_terminal, run_sync
 
 HUGE_MESSAGE = "Updated " + "9" * 5000 + " customers."
 HOSTILE = [  # (id, result, user)

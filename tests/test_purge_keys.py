@@ -14,9 +14,7 @@ from django.core.cache import cache
 from dashboard.history import schema_reads
 from dashboard.history.models import SchemaSnapshot
 from dashboard.history.schemas import SchemaHistory, key_attribution
-from tests.history_helpers import archive, run_sync, synced
-
-__all__ = ["archive", "synced"]  # fixtures
+from tests.helpers.upstream import run_sync
 
 PAGE, CSV_URL, KEYS = "/audit/purges/", "/audit/purges.csv", "/audit/purges/keys/"
 SCHEMAS = "/v1/metadata-schemas"

@@ -11,9 +11,6 @@ from bs4 import BeautifulSoup
 
 from dashboard.accounts.models import ExportRecord
 from dashboard.history.models import ArchivedAction, PurgeNote
-from tests.history_helpers import archive, synced
-
-__all__ = ["archive", "synced"]  # fixtures
 
 PAGE, CSV_URL, LOG = "/audit/purges/", "/audit/purges.csv", "/audit/exports/"
 
