@@ -16,7 +16,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from dashboard.emulator.ports import free_port, wait_for_port
+from dashboard.emulator.control import EmulatorControl
+from dashboard.emulator.ports import free_port, port_is_free, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -138,6 +139,10 @@ class Stack:
 
     def start_dashboard(self, mode: str) -> None:
         stop(self.dashboard)
+        # The previous server's socket must be gone, or the new one fails to bind.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not port_is_free(self.dashboard_port):
+            time.sleep(0.2)
         env = {**self.env, "VOUCHERIFY_POLLING_MODE": mode}
         if mode == "naive":  # the comparison: what polling costs with no economy and no cap
             env.update(VOUCHERIFY_CALLS_PER_MINUTE="1000000", VOUCHERIFY_UPSTREAM_RESERVE="0")
@@ -145,6 +150,15 @@ class Stack:
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"],
             f"gunicorn-{mode}.log", env)
         wait_for(self.dashboard_port, self.dashboard, "gunicorn")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # up when its own worker answers /healthz
+            try:
+                with urllib.request.urlopen(f"{self.dashboard_url}/healthz", timeout=10) as ok:
+                    if ok.status == 200 and self.dashboard.poll() is None:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise SystemExit(f"gunicorn ({mode}) did not answer /healthz:\n{self.log_tail()}")
 
     def login(self) -> str:
         """Log in through the login form; the Cookie header every viewer sends."""
@@ -185,6 +199,63 @@ class Stack:
         if "sessionid" not in cookies:
             raise SystemExit("Logging in to the dashboard failed (no session cookie).")
         return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+    def _django(self) -> None:
+        """Django in this process, on the stack's database and cache (sessions, counting)."""
+        import django
+
+        os.environ.update(self.env)
+        django.setup()
+
+    def sessions(self, count: int) -> list[str]:
+        """A user and a logged-in session for each viewer: the Cookie header each sends.
+        Made in-process (force_login): hashing 200 passwords through the form would take
+        minutes on two cores and tell nothing about polling."""
+        self._django()
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+
+        from dashboard.accounts.roles import ensure_role
+
+        role = ensure_role("operator")
+        cookies = []
+        for number in range(count):
+            user, _ = get_user_model().objects.get_or_create(username=f"bench-viewer-{number}")
+            user.groups.add(role)
+            client = Client()
+            client.force_login(user)
+            cookies.append(f"sessionid={client.cookies['sessionid'].value}")
+        return cookies
+
+    def queries_per_unchanged_poll(self) -> int | None:
+        """SQL queries of one detail panel poll whose answer did not change, counted
+        in-process (CaptureQueriesContext) against the running stack's database and cache:
+        the median of 5 polls right after a poll of the same running action."""
+        import statistics
+
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        control = EmulatorControl(self.emulator_url)
+        action = control.create_action("VOUCHERS.IMPORT_CSV", duration=600)
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(get_user_model().objects.get(username="bench-viewer-0"))
+        path = f"/actions/{action['id']}/"
+        if client.get(path).status_code != 200:
+            return None
+        counts, seen = [], {}
+        for _ in range(6):  # the first one may be a change (seen not known yet)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(path, seen, HTTP_HX_REQUEST="true")
+            if response.status_code not in (200, 204):
+                return None
+            counts.append(len(queries.captured_queries))
+            shown = re.search(r'detail-state">.*?status-([A-Z_]+)', response.content.decode(),
+                              re.S)
+            seen = {"seen": shown.group(1)} if shown else seen
+        return int(statistics.median(counts[1:]))
 
     def close(self) -> None:
         for process in reversed(self.processes):

@@ -1,181 +1,380 @@
-"""Simulated viewers: the HTTP requests open htmx pages make, issued by a thread pool."""
+"""Simulated viewers polling as htmx does, on asyncio: each viewer its own logged-in session
+and its own keep-alive connections (at most 6, a browser's limit per host).
+
+A poller is one element with `hx-trigger="every Ns"`: the list's live rows, or one detail
+panel. As htmx does: an answer that swaps the element (outerHTML) starts the new element's
+timer when it arrives, at the interval the new element asks for (so the server can slow
+clients down); 286 stops the poller (the panel's action finished: the viewer then opens
+another running action, as a person would); an answer that swaps nothing (204, or
+`HX-Reswap: none`) leaves the old element's timer running from when it fired.
+
+Every state a viewer is shown (status and progress, in panels and list rows) is compared
+with the emulator's own schedule for that action (`Truth`), so each upstream change gets
+the delay until a viewer first showed it or something newer.
+"""
 
 from __future__ import annotations
 
-import heapq
+import asyncio
 import html
-import http.client
 import random
 import re
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PANEL_STATUS = re.compile(r'detail-state">.*?status-([A-Z_]+)', re.S)
-LIVE_POLLER = re.compile(r'id="live-poller"[^>]*hx-get="([^"]+)"')
-TERMINAL = ("DONE", "FAILED")
+TRIGGER_EVERY = re.compile(r"every\s+([0-9.]+)(ms|s)")
+PANEL = re.compile(r'<section id="action-panel"[^>]*>', re.S)
+LIVE_POLLER = re.compile(r'<div id="live-poller"[^>]*>', re.S)
+ATTRIBUTE = '{}="([^"]*)"'
+PANEL_STATE = re.compile(r'detail-state">(.*?)</p>', re.S)
+ROW = re.compile(r'<tr id="row-([^"]+)"[^>]*data-status="([A-Z_]+)"[^>]*>(.*?)</tr>', re.S)
+PROGRESS = re.compile(r'<progress[^>]*value="(\d+)"')
+STATUS_CLASS = re.compile(r'status-([A-Z_]+)')
 STOP_POLLING = 286
+TERMINAL = ("DONE", "FAILED")
+MAX_CONNECTIONS = 6  # per viewer, like a browser's HTTP/1.1 limit per host
 
 
-@dataclass(order=True)
-class Poll:
-    """One periodic request of one viewer: a detail panel, or the list's live rows."""
+def attribute(tag: str, name: str) -> str | None:
+    found = re.search(ATTRIBUTE.format(name), tag)
+    return html.unescape(found.group(1)) if found else None
 
-    due: float
-    seq: int
-    viewer: int = field(compare=False)
-    path: str = field(compare=False)
-    action_id: str | None = field(compare=False, default=None)
-    seen: str = field(compare=False, default="")
+
+def interval_of(tag: str) -> float | None:
+    trigger = attribute(tag, "hx-trigger") or ""
+    found = TRIGGER_EVERY.search(trigger)
+    if not found:
+        return None
+    value = float(found.group(1))
+    return value / 1000 if found.group(2) == "ms" else value
+
+
+def state_index(status: str, progress: int | None) -> int:
+    """The emulator's life of an action as one number: ENQUEUED 0, IN_PROGRESS p% 1+p,
+    finished 101 (dashboard/emulator/actions.py)."""
+    if status in TERMINAL:
+        return 101
+    if status == "IN_PROGRESS":
+        return 1 + min(99, progress or 0)
+    return 0
+
+
+@dataclass(frozen=True)
+class Truth:
+    """When each state of one emulator action began (created_ms + duration_ms known)."""
+
+    created: float
+    duration: float
+
+    def began(self, index: int) -> float:
+        if index >= 101:
+            return self.created + self.duration
+        return self.created + self.duration * (0.1 + 0.9 * (index - 1) / 100)
+
+    def index_at(self, moment: float) -> int:
+        elapsed = moment - self.created
+        if elapsed >= self.duration:
+            return 101
+        if elapsed < self.duration * 0.1:
+            return 0
+        share = (elapsed / self.duration - 0.1) / 0.9
+        return 1 + max(0, min(99, int(share * 100)))
 
 
 @dataclass
-class Results:
+class Figures:
     poll_ms: list[float] = field(default_factory=list)
     page_ms: list[float] = field(default_factory=list)
-    seen_terminal: dict[tuple[int, str], float] = field(default_factory=dict)
+    send_lag_ms: list[float] = field(default_factory=list)  # due -> sent: the generator's delay
+    lags: dict[str, list[float]] = field(default_factory=lambda: {
+        "status": [], "progress": [], "row": []})
     errors: dict[str, int] = field(default_factory=dict)
-    polls: int = 0
+    polls_asked: int = 0  # polls that fell due before the end
+    polls_served: int = 0  # of those, answered before the end
+    unchanged: int = 0  # answers that swapped nothing
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
 
 
-class Viewers:
-    def __init__(self, port: int, cookie: str, *, viewers: int, action_ids: list[str],
-                 interval: float, threads: int) -> None:
-        self.port, self.cookie = port, cookie
-        self.viewers, self.action_ids, self.interval = viewers, action_ids, interval
-        self.threads = threads
-        self.results = Results()
-        self._queue: list[Poll] = []
-        self._seq = 0
-        self._lock = threading.Condition()
-        self._local = threading.local()
-        self._end = 0.0
+class Connection:
+    """One keep-alive HTTP/1.1 connection; reopened once when the server closed it."""
 
-    # --- HTTP --------------------------------------------------------------------------
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
 
-    def _get(self, path: str, *, htmx: bool) -> tuple[int, str, float]:
-        headers = {"Cookie": self.cookie}
-        if htmx:
-            headers["HX-Request"] = "true"
+    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
         for attempt in (1, 2):
-            connection = getattr(self._local, "connection", None)
-            if connection is None:
-                connection = self._local.connection = http.client.HTTPConnection(
-                    "127.0.0.1", self.port, timeout=60)
-            started = time.perf_counter()
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
             try:
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                body = response.read().decode("utf-8", "replace")
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                self._local.connection = None
+                return await self._exchange(path, headers)
+            except (ConnectionError, asyncio.IncompleteReadError, OSError):
+                self.close()
                 if attempt == 2:
                     raise
-                continue
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.getheader("Connection", "").lower() == "close":
-                connection.close()
-                self._local.connection = None
-            return response.status, body, elapsed
         raise AssertionError("unreachable")
 
-    # --- scheduling --------------------------------------------------------------------
-
-    def _schedule(self, poll: Poll, due: float) -> None:
-        with self._lock:
-            if due >= self._end:
-                return
-            self._seq += 1
-            poll.due, poll.seq = due, self._seq
-            heapq.heappush(self._queue, poll)
-            self._lock.notify()
-
-    def _next(self) -> Poll | None:
-        with self._lock:
-            while True:
-                now = time.time()
-                if now >= self._end:
-                    return None
-                if self._queue and self._queue[0].due <= now:
-                    return heapq.heappop(self._queue)
-                wait = (self._queue[0].due - now) if self._queue else self._end - now
-                self._lock.wait(min(wait, self._end - now))
-
-    def _worker(self) -> None:
-        while (poll := self._next()) is not None:
-            try:
-                self._poll(poll)
-            except Exception as exc:  # noqa: BLE001 (counted, the run goes on)
-                self.results.error(type(exc).__name__)
-                self._schedule(poll, time.time() + self.interval)
-
-    def _poll(self, poll: Poll) -> None:
-        path = poll.path
-        if poll.action_id is not None and poll.seen:
-            path = f"{path}?seen={poll.seen}"
-        status, body, elapsed = self._get(path, htmx=True)
-        received = time.time()
-        self.results.poll_ms.append(elapsed)
-        self.results.polls += 1
-        if status not in (200, STOP_POLLING):
-            self.results.error(f"HTTP {status}")
-        if poll.action_id is not None:
-            found = PANEL_STATUS.search(body)
-            if found:
-                poll.seen = found.group(1)
-                if poll.seen in TERMINAL:
-                    self.results.seen_terminal.setdefault((poll.viewer, poll.action_id), received)
+    async def _exchange(self, path: str, headers: dict[str, str]) -> tuple[int, dict, str]:
+        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed before an answer")
+        status = int(status_line.split()[1])
+        answer: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            answer[name.strip().lower()] = value.strip()
+        if "content-length" in answer:
+            body = await self.reader.readexactly(int(answer["content-length"]))
+        elif answer.get("transfer-encoding", "").lower() == "chunked":
+            body = await self._chunks()
         else:
-            following = LIVE_POLLER.search(body)
-            if following:
-                poll.path = html.unescape(following.group(1))
-        if status != STOP_POLLING:
-            self._schedule(poll, poll.due + self.interval if poll.due + self.interval > received
-                           else received)
+            body = await self.reader.read()
+            answer["connection"] = "close"
+        if answer.get("connection", "").lower() == "close":
+            self.close()
+        return status, answer, body.decode("utf-8", "replace")
 
-    def _open_pages(self, viewer: int) -> None:
-        """What a person does first: the list page, then one detail page per panel."""
-        status, body, elapsed = self._get("/actions/", htmx=False)
-        self.results.page_ms.append(elapsed)
-        if status != 200:
-            self.results.error(f"list page HTTP {status}")
-        live = LIVE_POLLER.search(body)
-        start = time.time()
-        if live:
-            self._schedule(Poll(0, 0, viewer, html.unescape(live.group(1))),
-                           start + self.interval)
-        for action_id in self.action_ids:
-            status, _, elapsed = self._get(f"/actions/{action_id}/", htmx=False)
-            self.results.page_ms.append(elapsed)
-            if status != 200:
-                self.results.error(f"detail page HTTP {status}")
-            self._schedule(Poll(0, 0, viewer, f"/actions/{action_id}/", action_id),
-                           start + self.interval * random.random())
+    async def _chunks(self) -> bytes:
+        parts = []
+        while True:
+            size = int((await self.reader.readline()).split(b";")[0], 16)
+            if size == 0:
+                await self.reader.readline()
+                return b"".join(parts)
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readline()
 
-    def run(self, seconds: float) -> Results:
-        """Viewers arrive over the first interval, then poll until `seconds` have passed."""
-        started = time.time()
-        self._end = started + seconds
-        arrivals = sorted(random.random() * self.interval for _ in range(self.viewers))
-        openers = []
-        for viewer, offset in enumerate(arrivals):
-            opener = threading.Thread(target=self._open_later, args=(viewer, started + offset))
-            opener.start()
-            openers.append(opener)
-        workers = [threading.Thread(target=self._worker) for _ in range(self.threads)]
-        for worker in workers:
-            worker.start()
-        for thread in openers + workers:
-            thread.join()
-        return self.results
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
-    def _open_later(self, viewer: int, when: float) -> None:
-        time.sleep(max(0.0, when - time.time()))
+
+class Viewer:
+    def __init__(self, run: Run, number: int, cookie: str) -> None:
+        self.run, self.number, self.cookie = run, number, cookie
+        self.pool: asyncio.Queue[Connection] = asyncio.Queue()
+        for _ in range(MAX_CONNECTIONS):
+            self.pool.put_nowait(Connection(run.port))
+        self.watching: set[str] = set()
+        self.shown: dict[tuple[str, str], int] = {}  # (where, action) -> newest index shown
+
+    async def get(self, path: str, *, htmx: bool) -> tuple[int, dict, str, float]:
+        headers = {"Cookie": self.cookie, "Connection": "keep-alive"}
+        if htmx:
+            headers["HX-Request"] = "true"
+        connection = await self.pool.get()
         try:
-            self._open_pages(viewer)
-        except Exception as exc:  # noqa: BLE001
-            self.results.error(f"opening: {type(exc).__name__}")
+            started = time.perf_counter()
+            status, answer, body = await connection.get(path, headers)
+            return status, answer, body, (time.perf_counter() - started) * 1000
+        finally:
+            self.pool.put_nowait(connection)
+
+    def show(self, where: str, action_id: str, status: str, progress: int | None,
+             moment: float, kind: str) -> None:
+        """A state on screen at `moment`: every upstream change up to it not shown before
+        gets its delay (changes before the viewer first looked are not counted)."""
+        truth = self.run.truth.get(action_id)
+        if truth is None:
+            return
+        index = state_index(status, progress)
+        key = (where, action_id)
+        before = self.shown.get(key)
+        if before is None:
+            self.shown[key] = index
+            return
+        if index <= before:
+            return
+        self.shown[key] = index
+        if not self.run.start <= moment <= self.run.end:
+            return
+        for change in range(before + 1, index + 1):
+            if change in (1, 101):
+                self.run.figures.lags["status" if kind == "panel" else "row"].append(
+                    moment - truth.began(change))
+            elif change % self.run.progress_step == 0:
+                self.run.figures.lags["progress" if kind == "panel" else "row"].append(
+                    moment - truth.began(change))
+
+    # --- the pollers -------------------------------------------------------------------
+
+    async def open_panel(self, action_id: str) -> None:
+        self.watching.add(action_id)
+        status, _, body, elapsed = await self.get(f"/actions/{action_id}/", htmx=False)
+        self.run.figures.page_ms.append(elapsed)
+        if status != 200:
+            self.run.figures.error(f"detail page HTTP {status}")
+        self._panel_shown(action_id, body)
+        tag = PANEL.search(body)
+        if tag is None or attribute(tag.group(0), "hx-get") is None:
+            return self.run.spawn(self.replace_panel(action_id))
+        self.run.spawn(self.poll(tag.group(0), "panel", action_id))
+
+    async def replace_panel(self, finished: str) -> None:
+        self.watching.discard(finished)
+        if time.time() >= self.run.end:
+            return
+        choice = self.run.live_action(exclude=self.watching)
+        if choice is not None:
+            await self.open_panel(choice)
+
+    async def open_list(self) -> None:
+        status, _, body, elapsed = await self.get("/actions/", htmx=False)
+        self.run.figures.page_ms.append(elapsed)
+        if status != 200:
+            self.run.figures.error(f"list page HTTP {status}")
+        self._rows_shown(body)
+        tag = LIVE_POLLER.search(body)
+        if tag is not None and attribute(tag.group(0), "hx-get"):
+            self.run.spawn(self.poll(tag.group(0), "list", None))
+        else:  # nothing live on the page: the person reloads it a little later
+            self.run.spawn(self.reload_list_later())
+
+    async def reload_list_later(self) -> None:
+        await asyncio.sleep(self.run.interval * 5)
+        if time.time() < self.run.end:
+            await self.open_list()
+
+    async def poll(self, tag: str, kind: str, action_id: str | None) -> None:
+        """One element's polling, until 286, an element without polling, or the end."""
+        figures = self.run.figures
+        path, every = attribute(tag, "hx-get"), interval_of(tag) or self.run.interval
+        due = time.time() + every
+        while True:
+            wait = due - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            fired = time.time()
+            if fired >= self.run.end:
+                return
+            measured = fired >= self.run.start
+            if measured:
+                figures.polls_asked += 1
+                figures.send_lag_ms.append((fired - due) * 1000)
+            try:
+                status, answer, body, elapsed = await self.get(path, htmx=True)
+            except Exception as exc:  # noqa: BLE001 (counted; htmx would try again)
+                figures.error(type(exc).__name__)
+                due = fired + every
+                continue
+            arrived = time.time()
+            if measured and arrived <= self.run.end:
+                figures.polls_served += 1
+                figures.poll_ms.append(elapsed)
+            if status not in (200, 204, STOP_POLLING):
+                figures.error(f"HTTP {status}")
+                due = max(fired + every, arrived)
+                continue
+            swapped = status != 204 and answer.get("hx-reswap", "") != "none" and body
+            if not swapped:
+                figures.unchanged += measured
+                due = max(fired + every, arrived)  # the old element's timer went on
+                continue
+            if kind == "panel":
+                self._panel_shown(action_id, body, arrived)
+                found = PANEL.search(body)
+            else:
+                self._rows_shown(body, arrived)
+                found = LIVE_POLLER.search(body)
+            if status == STOP_POLLING or found is None or not attribute(found.group(0), "hx-get"):
+                if kind == "panel":
+                    self.run.spawn(self.replace_panel(action_id))
+                else:
+                    self.run.spawn(self.reload_list_later())
+                return
+            tag = found.group(0)
+            path, every = attribute(tag, "hx-get"), interval_of(tag) or every
+            due = arrived + every  # the new element's timer starts at the swap
+
+    def _panel_shown(self, action_id: str, body: str, moment: float | None = None) -> None:
+        state = PANEL_STATE.search(body)
+        status = STATUS_CLASS.search(state.group(1)) if state else None
+        if status:
+            progress = PROGRESS.search(state.group(1))
+            self.show("panel", action_id, status.group(1),
+                      int(progress.group(1)) if progress else None, moment or time.time(),
+                      "panel")
+
+    def _rows_shown(self, body: str, moment: float | None = None) -> None:
+        for action_id, status, cells in ROW.findall(body):
+            progress = PROGRESS.search(cells)
+            self.show("list", action_id, status, int(progress.group(1)) if progress else None,
+                      moment or time.time(), "row")
+
+
+class Run:
+    """All viewers of one measured run, and the live actions they watch."""
+
+    def __init__(self, port: int, cookies: list[str], *, panels: int, interval: float,
+                 live_actions: Callable[[], list[str]], truth: dict[str, Truth],
+                 progress_step: int = 1) -> None:
+        self.port, self.cookies, self.panels, self.interval = port, cookies, panels, interval
+        self._live_actions = live_actions
+        self.truth = truth
+        self.progress_step = progress_step  # 1: every progress step is timed
+        self.figures = Figures()
+        self.start = float("inf")  # the measured window: from when every viewer has its pages
+        self.end = float("inf")
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.figures.error(f"viewer: {type(task.exception()).__name__}")
+
+    async def run_arrival(self, viewer: Viewer) -> None:
+        try:
+            await self.arrive(viewer, random.random() * self.interval)
+        except Exception as exc:  # noqa: BLE001 (counted, the run goes on)
+            self.figures.error(f"opening: {type(exc).__name__}")
+
+    def live_action(self, exclude: set[str]) -> str | None:
+        now = time.time()
+        choices = [a for a in self._live_actions()
+                   if a not in exclude and self.truth[a].index_at(now + 5) < 101]
+        return random.choice(choices) if choices else None
+
+    async def arrive(self, viewer: Viewer, delay: float) -> None:
+        """The list and P detail pages, opened together as tabs (6 connections at most)."""
+        await asyncio.sleep(delay)
+        opening = [viewer.open_list()]
+        for _ in range(self.panels):
+            choice = self.live_action(exclude=viewer.watching)
+            if choice is None:
+                break
+            viewer.watching.add(choice)
+            opening.append(viewer.open_panel(choice))
+        await asyncio.gather(*opening)
+
+    async def run(self, seconds: float) -> Figures:
+        """Viewers arrive over the first interval and open their pages (not measured: page
+        loads are a burst no poll competes with later), then polls are measured for
+        `seconds`."""
+        viewers = [Viewer(self, n, cookie) for n, cookie in enumerate(self.cookies)]
+        arrivals = [self.run_arrival(viewer) for viewer in viewers]
+        await asyncio.gather(*arrivals, return_exceptions=True)
+        self.start = time.time()
+        self.end = self.start + seconds
+        await asyncio.sleep(seconds)
+        await asyncio.sleep(min(5.0, self.interval * 2))  # answers in flight at the end
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for viewer in viewers:
+            while not viewer.pool.empty():
+                viewer.pool.get_nowait().close()
+        return self.figures

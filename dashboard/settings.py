@@ -187,6 +187,11 @@ VOUCHERIFY_POLLING_MODE = os.environ.get("VOUCHERIFY_POLLING_MODE", "economy").s
 if VOUCHERIFY_POLLING_MODE not in ("economy", "naive"):
     raise ImproperlyConfigured("VOUCHERIFY_POLLING_MODE must be 'economy' or 'naive'.")
 
+# --- Archive ---------------------------------------------------------------------------
+# Archived actions older than this many days are pruned (prune_archive, and every
+# sync_actions run); 0 keeps them forever.
+ARCHIVE_RETENTION_DAYS = env.integer("ARCHIVE_RETENTION_DAYS", 0)
+
 # --- Accounts and hardening ------------------------------------------------------------
 SESSION_COOKIE_AGE = env.integer("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
 # Expiry after inactivity, not after login: SessionIdleMiddleware renews the session at most

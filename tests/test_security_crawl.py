@@ -48,6 +48,10 @@ MATRIX = {
     "alerts:history": Rule("view_actions"),
     "alerts:subscribe": Rule("view_actions", ok=400, method="post"),  # empty form: errors
     "alerts:remove": Rule("view_actions", ok=404, method="post"),  # no subscription 1
+    "history:purge_keys": Rule("view_purge_audit"),
+    "history:purge_backfill": Rule("view_purge_audit", ok=286),  # none running: stop polling
+    "history:purge_backfill_start": Rule("view_purge_audit", ok=405),  # POST only
+    "history:purge_note": Rule("view_purge_audit", ok=404),  # ACTION is no purge
 }
 ROLE_PERMISSIONS = {
     "operator": {"view_actions"},

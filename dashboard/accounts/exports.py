@@ -19,9 +19,12 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def record_export(
-    request: HttpRequest, *, what: str, action_id: str | None = None, rows: int | None = None
+    request: HttpRequest, *, what: str, action_id: str | None = None, rows: int | None = None,
+    filters: dict[str, str] | None = None, link: str = "",
 ) -> None:
-    """Log one export by the request's user; call it from every view that serves a CSV."""
+    """Log one export by the request's user; call it from every view that serves a CSV.
+
+    `filters`: what was selected; `link`: the dashboard address of the same filtered view."""
     user = request.user if request.user.is_authenticated else None
     ExportRecord.objects.create(
         user=user,
@@ -29,5 +32,7 @@ def record_export(
         what=what[:100],
         action_id=(action_id or "")[:100],
         rows=rows,
+        filters=dict(filters or {}),
+        link=link[:500] if link.startswith("/") else "",
         ip=client_ip(request),
     )

@@ -36,6 +36,10 @@ class ExportRecord(models.Model):
     what = models.CharField(max_length=100)
     action_id = models.CharField(max_length=100, blank=True)
     rows = models.PositiveIntegerField(null=True, blank=True)
+    # What was selected ({"object": "customers", "from": "2026-10-01", ...}) and the address of
+    # the same filtered view, so an auditor can open what was exported.
+    filters = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=500, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

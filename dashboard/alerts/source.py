@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 
 from dashboard.history.models import ArchivedAction
 from dashboard.history.purges import records_updated, user_text
+from dashboard.history.schemas import key_attribution
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.models import Action
 
@@ -84,11 +85,12 @@ def newest_failed(action_type: str, since: datetime) -> Action | None:
 def purge_facts(action: Action) -> dict[str, object]:
     """Who started a purge and how many records it updated, as the purge audit reads them.
 
-    `purged_key`: the metadata key, once the purge audit can name it (Voucherify's purge
-    action does not); None until then.
+    `purged_key`: the metadata key when the purge audit's schema history names it
+    (Voucherify's purge action does not); None while it cannot, never a guess.
     """
+    attribution = key_attribution(action)
     return {
         "who": user_text(action.user),
         "records": records_updated(action.result.raw if action.result else None),
-        "purged_key": None,
+        "purged_key": attribution.keys[0] if attribution.known else None,
     }

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import api
-from .auth import DEFAULT_TOKEN_TTL, Auth
+from . import api, schemas
+from .auth import DEFAULT_TOKEN_TTL, METADATA_SCHEMA_SCOPES, Auth
 from .control_api import handle_control
 from .faults import Faults
 from .limits import RateLimiter
@@ -23,6 +23,8 @@ CONTROL_PREFIX = "/_emulator/"
 V1_ROUTES = (
     ("/v1/async-actions", re.compile(r"^/v1/async-actions$"), "GET"),
     ("/v1/async-actions/{id}", re.compile(r"^/v1/async-actions/([^/]+)$"), "GET"),
+    ("/v1/metadata-schemas", re.compile(r"^/v1/metadata-schemas$"), "GET"),
+    ("/v1/metadata-schemas/{resource}", re.compile(r"^/v1/metadata-schemas/([^/]+)$"), "GET"),
     ("/v1/oauth/token", re.compile(r"^/v1/oauth/token$"), "POST"),
     ("/v1/oauth/introspect", re.compile(r"^/v1/oauth/introspect$"), "POST"),
     ("/v1/oauth/token/revoke", re.compile(r"^/v1/oauth/token/revoke$"), "POST"),
@@ -65,6 +67,7 @@ class Emulator:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.defaults = Settings(rate_limit, token_ttl, live_every)
         self.store = Store(seed=seed, live_every=live_every, clock=clock)
+        self.schemas = schemas.SchemaBook(seed, self.store.start_ms, self.store.now_ms)
         self.auth = Auth(app_id, app_token, token_ttl)
         self.limiter = RateLimiter(rate_limit)
         self.faults = Faults(seed)
@@ -101,6 +104,7 @@ class Emulator:
         """The seeded state again: no created actions, faults, stats, counters or tokens."""
         defaults = self.defaults
         self.store.reset(defaults.live_every if live_every is None else live_every)
+        self.schemas.reset()
         self.faults.clear()
         self.stats.clear()
         self.limiter.reset()
@@ -147,6 +151,13 @@ class Emulator:
             if template == "/v1/oauth/introspect":
                 return self.auth.introspect(form, now)
             return self.auth.revoke(form)
+        if template.startswith("/v1/metadata-schemas"):
+            problem = self.auth.problem(request.headers, now, METADATA_SCHEMA_SCOPES)
+            if problem:
+                return error(401, problem)
+            if argument is None:
+                return schemas.list_response(self.schemas)
+            return schemas.get_response(self.schemas, argument)
         problem = self.auth.problem(request.headers, now)
         if problem:
             return error(401, problem)

@@ -24,6 +24,7 @@ ALLOWED_SCOPES = frozenset((
     "vouchers"
 ).split())
 ASYNC_ACTION_SCOPES = frozenset(("api", "async-actions"))
+METADATA_SCHEMA_SCOPES = frozenset(("api", "metadata-schemas"))
 DEFAULT_TOKEN_TTL = 900
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
@@ -74,8 +75,9 @@ class Auth:
             return "Invalid X-App-Id or X-App-Token"
         return None
 
-    def problem(self, headers: Mapping[str, str], now: float) -> str | None:
-        """Why a request to /v1/async-actions is refused, or None when it may pass."""
+    def problem(self, headers: Mapping[str, str], now: float,
+                scopes: frozenset[str] = ASYNC_ACTION_SCOPES) -> str | None:
+        """Why a /v1 request needing one of `scopes` is refused, or None when it may pass."""
         authorization = headers.get("authorization")
         if not authorization:
             return self.keys_problem(headers)
@@ -92,8 +94,9 @@ class Auth:
             return "Invalid OAuth token"
         if now >= token.expires_at:
             return "OAuth token expired"
-        if not ASYNC_ACTION_SCOPES.intersection(token.scope):
-            return "OAuth token scope does not include async-actions or api"
+        if not scopes.intersection(token.scope):
+            named = " or ".join(sorted(scopes - {"api"}) + ["api"])
+            return f"OAuth token scope does not include {named}"
         return None
 
     def issue(self, form: Mapping[str, str], now: float) -> Response:

@@ -53,6 +53,15 @@ class EmulatorControl:
         """Store an exact action object, served back unchanged by GET /v1/async-actions/{id}."""
         return self._call("POST", "/_emulator/actions", {"action": obj})
 
+    def purge_metadata_key(self, related_object: str, key: str, duration: float = 5) -> dict:
+        """Purge a key as Voucherify's dashboard would; answers with the created action."""
+        return self._call("POST", "/_emulator/metadata-schemas/purge",
+                          {"related_object": related_object, "key": key, "duration": duration})
+
+    def schema_history(self) -> list[dict]:
+        """Every metadata key's life: defined, deleted and gone times, the purging action."""
+        return self._call("GET", "/_emulator/metadata-schemas/history")
+
     def set_faults(self, **faults: object) -> dict:
         return self._call("POST", "/_emulator/faults", faults)
 

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from .responses import Response, error, json_response
+from .schemas import purge_fields, purge_request
 
 if TYPE_CHECKING:
     from .app import Emulator, Request
@@ -33,6 +34,10 @@ def handle_control(emulator: Emulator, request: Request) -> Response:
         body = _json_body(request)
         if route == ("POST", "/_emulator/actions"):
             return _create(emulator, body)
+        if route == ("POST", "/_emulator/metadata-schemas/purge"):
+            return _purge(emulator, body)
+        if route == ("GET", "/_emulator/metadata-schemas/history"):
+            return json_response(200, emulator.schemas.history())
         if route == ("POST", "/_emulator/faults"):
             return json_response(200, emulator.faults.set(body))
         if route == ("DELETE", "/_emulator/faults"):
@@ -88,14 +93,33 @@ def _create(emulator: Emulator, body: dict) -> Response:
     outcome = body.get("outcome", "DONE")
     if outcome not in ("DONE", "FAILED"):
         raise ValueError("outcome must be DONE or FAILED")
-    duration = body.get("duration", 5)
-    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
-        raise ValueError("duration must be a non-negative number of seconds")
+    duration = _duration(body)
     fields = {key: body[key] for key in ("result", "user", "log_id", "request_id") if key in body}
     for key in ("log_id", "request_id"):
         if fields.get(key) is not None and not isinstance(fields[key], str):
             raise ValueError(f"{key} must be a string")
     action = emulator.store.create_action(action_type, outcome, duration, **fields)
+    return json_response(201, action)
+
+
+def _duration(body: dict) -> float:
+    duration = body.get("duration", 5)
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
+        raise ValueError("duration must be a non-negative number of seconds")
+    return duration
+
+
+def _purge(emulator: Emulator, body: dict) -> Response:
+    """A key purge as Voucherify's dashboard starts it: the key marked deleted, a running
+    `*.METADATA_KEY_PURGE` action, and the definition gone when that action finishes."""
+    related, key = purge_request(body)
+    duration = _duration(body)
+
+    def create(purge_type: str) -> dict:
+        return emulator.store.create_action(purge_type, "DONE", duration,
+                                            **purge_fields(emulator.schemas.rng, related))
+
+    action = emulator.schemas.start_purge(related, key, int(duration * 1000), create)
     return json_response(201, action)
 
 

@@ -13,13 +13,15 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action
 
 from . import failed_items
-from .models import ArchivedAction
+from .models import ArchivedAction, DetailWanted
+from .rollups import FIGURES, Deltas
 
 DETAIL_ONLY_FIELDS = ("result", "user", "log_id", "processing_time")
+COLUMN_KEPT = ("result", "user")  # stored in their own columns, not again inside `raw`
+PURGE_CONTEXT = "METADATA_KEY_PURGE"
 
 
 def is_detail_level(action: Action) -> bool:
@@ -35,8 +37,33 @@ def duration_ms(action: Action) -> int | None:
     return None
 
 
-def _fields(action: Action, detail: bool) -> dict:
-    result = action.raw.get("result")
+def split_raw(raw: dict, detail: bool) -> tuple[dict, object, object]:
+    """(raw without what the columns keep, user, result); a null stays inside raw, so the
+    object reads back exactly as it came."""
+    rest = dict(raw)
+    kept = {name: rest.pop(name) for name in COLUMN_KEPT
+            if detail and rest.get(name) is not None}
+    return rest, kept.get("user"), kept.get("result")
+
+
+def joined_raw(raw: dict, user: object, result: object) -> dict:
+    """The upstream object as it came: `raw` with the columns' user and result put back."""
+    extra = {name: value for name, value in (("result", result), ("user", user))
+             if value is not None}
+    return {**raw, **extra} if extra else raw
+
+
+def detail_wanted(status: str, context: str, has_detail: bool) -> DetailWanted | None:
+    """Purges and FAILED actions are worth a detail call until they have one."""
+    if has_detail:
+        return None
+    if context == PURGE_CONTEXT:
+        return DetailWanted.PURGE
+    return DetailWanted.FAILED if status == "FAILED" else None
+
+
+def row_fields(action: Action, detail: bool) -> dict:
+    raw, user, result = split_raw(action.raw, detail)
     return {
         "type": action.type[:200],
         "context": action.context,
@@ -47,12 +74,24 @@ def _fields(action: Action, detail: bool) -> dict:
         "processing_time": action.processing_time,
         "duration_ms": duration_ms(action),
         "request_id": (action.request_id or "")[:100],
-        "user": action.user if detail else None,
+        "user": user,
         "log_id": (action.log_id or "")[:100] if detail else "",
-        "result": result if detail else None,
-        "raw": dict(action.raw),
+        "result": result,
+        "raw": raw,
         "has_detail": detail,
+        "detail_wanted": detail_wanted(action.status[:32], action.context, detail),
     }
+
+
+def _locked(ids: list[str]) -> dict[str, dict]:
+    """The stored figures of these rows, locked until the transaction ends."""
+    rows = (ArchivedAction.objects.select_for_update().filter(pk__in=ids)
+            .values("id", *FIGURES, "raw", "user", "result", "has_detail"))
+    return {row["id"]: row for row in rows}
+
+
+def _stored(fields: dict) -> tuple:
+    return fields["raw"], fields["user"], fields["result"]
 
 
 def archive_action(action: Action, *, detail: bool | None = None) -> bool:
@@ -60,8 +99,6 @@ def archive_action(action: Action, *, detail: bool | None = None) -> bool:
 
     `detail` None: judged from the object itself (see is_detail_level).
     """
-    if not action.is_terminal:
-        return False
     if detail is None:
         detail = is_detail_level(action)
     if not detail:
@@ -73,46 +110,95 @@ def archive_detail(action: Action) -> tuple[Action, bool]:
     """Store a terminal action read from the detail endpoint; a big result's failed rows go to
     their own table (see failed_items). Returns the action as archived (without those rows)
     and whether a row was created or improved."""
-    action, failures = failed_items.split(action)
-    known = ArchivedAction.objects.filter(pk=action.id).values_list("raw", "has_detail").first()
-    if known == (action.raw, True):
+    if not action.is_terminal:
         return action, False
-    now = timezone.now()
-    fields = {**_fields(action, True), "last_synced": now}
-    with transaction.atomic():
-        ArchivedAction.objects.update_or_create(
-            id=action.id, defaults=fields, create_defaults={**fields, "first_seen": now}
-        )
+    kept, stored = _split_and_archive({action.id: action})
+    return kept[action.id], stored == 1
+
+
+def _split_and_archive(actions: dict[str, Action]) -> tuple[dict[str, Action], int]:
+    """Detail-level rows for `actions`, big results split first, their failed rows stored
+    apart in the same transaction."""
+    kept: dict[str, Action] = {}
+    apart = {}
+    for action_id, action in actions.items():
+        kept[action_id], failures = failed_items.split(action)
         if failures is not None:
-            failed_items.store(action.id, failures, failed_items.kept_apart(action) or {})
-    return action, True
+            apart[action_id] = failures
+    with transaction.atomic():
+        stored = _archive_details(kept)
+        for action_id, failures in apart.items():
+            lengths = failed_items.kept_apart(kept[action_id]) or {}
+            failed_items.store(action_id, failures, lengths)
+    return kept, stored
+
+
+def _archive_details(actions: dict[str, Action]) -> int:
+    """Insert or improve detail-level rows, a batch in a few queries, with their rollups."""
+    now = timezone.now()
+    fields = {i: {**row_fields(action, True), "last_synced": now} for i, action in actions.items()}
+    mine: set[str] = set()
+    with transaction.atomic():
+        old = _locked(list(fields))
+        missing = [i for i in fields if i not in old]
+        if missing:
+            ArchivedAction.objects.bulk_create(
+                [ArchivedAction(id=i, first_seen=now, **fields[i]) for i in missing],
+                ignore_conflicts=True)
+            mine = set(ArchivedAction.objects.filter(pk__in=missing, first_seen=now)
+                       .values_list("pk", flat=True))
+            racing = [i for i in missing if i not in mine]
+            if racing:  # another process stored them meanwhile: improve them like known rows
+                old.update(_locked(racing))
+        changed = [i for i, row in old.items()
+                   if not (row["has_detail"] and _stored(row) == _stored(fields[i]))]
+        if changed:
+            ArchivedAction.objects.bulk_update(
+                [ArchivedAction(id=i, **fields[i]) for i in changed], list(fields[changed[0]]))
+        deltas = Deltas()
+        for i in changed:
+            deltas.add(old[i], -1)
+            deltas.add(fields[i])
+        for i in mine:
+            deltas.add(fields[i])
+        deltas.apply()
+    return len(changed) + len(mine)
 
 
 def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
     """Store many terminal actions; returns how many rows were created or improved.
 
     List items (`detail=False`) only add ids not archived yet, in one query and one insert;
-    two processes racing for the same ids both succeed (conflicts are ignored).
+    two processes racing for the same ids both succeed (conflicts are ignored) and each
+    counts in the rollups only the rows it inserted itself.
     """
     terminal = {action.id: action for action in actions if action.is_terminal}
     if not terminal:
         return 0
     if detail:
-        return sum(archive_action(action, detail=True) for action in terminal.values())
+        return _split_and_archive(terminal)[1]
     known = set(
         ArchivedAction.objects.filter(pk__in=list(terminal)).values_list("pk", flat=True)
     )
     now = timezone.now()
     new = [
-        ArchivedAction(id=action_id, **_fields(action, False), first_seen=now, last_synced=now)
+        ArchivedAction(id=action_id, **row_fields(action, False), first_seen=now, last_synced=now)
         for action_id, action in terminal.items()
         if action_id not in known
     ]
-    ArchivedAction.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    if not new:
+        return 0
+    with transaction.atomic():
+        ArchivedAction.objects.bulk_create(new, ignore_conflicts=True)
+        # A racing process's rows carry its own first_seen: those are its to count.
+        inserted = list(ArchivedAction.objects.filter(
+            pk__in=[row.id for row in new], first_seen=now).values(*FIGURES))
+        Deltas().extend(inserted).apply()
+    return len(inserted)
 
 
 def to_action(row: ArchivedAction) -> Action:
+    """A list row (only `raw` is read: list items never carry result or user)."""
     return Action.from_json(row.raw)
 
 
@@ -120,18 +206,19 @@ def archived_detail(action_id: str) -> tuple[Action, datetime] | None:
     """The archived action with its detail (result) and when it was stored, if any."""
     row = (
         ArchivedAction.objects.filter(pk=action_id, has_detail=True)
-        .only("raw", "last_synced")
+        .values_list("raw", "user", "result", "last_synced")
         .first()
     )
-    return (to_action(row), row.last_synced) if row is not None else None
+    if row is None:
+        return None
+    raw, user, result, last_synced = row
+    return Action.from_json(joined_raw(raw, user, result)), last_synced
 
 
 def missing_details(*, purges_only: bool, limit: int, exclude: Iterable[str] = ()) -> list[str]:
-    """Ids of archived actions worth a detail call (purges; with purges_only False also
-    FAILED ones), newest first."""
-    rows = ArchivedAction.objects.filter(has_detail=False).exclude(pk__in=list(exclude))
-    if purges_only:
-        rows = rows.filter(context="METADATA_KEY_PURGE")
-    else:
-        rows = rows.filter(status=catalog.FAILED)
+    """Ids of archived actions worth a detail call (purges; with purges_only False FAILED
+    actions, purges having had theirs first), newest first: one range of the small partial
+    index on detail_wanted, already in order."""
+    wanted = DetailWanted.PURGE if purges_only else DetailWanted.FAILED
+    rows = ArchivedAction.objects.filter(detail_wanted=wanted).exclude(pk__in=list(exclude))
     return list(rows.order_by("-created_at", "-id").values_list("pk", flat=True)[:limit])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,10 +19,10 @@ from dashboard.voucherify import catalog
 from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
-from .models import ArchivedAction, SyncState
+from .models import DayCount, SyncState, WindowDuration
 from .query import coverage
+from .rollups import WINDOW_DAYS, roll_window
 
-WINDOW_DAYS = 30
 SERIES = catalog.TERMINAL_STATUSES  # the archive holds terminal actions only
 TOP = 5
 
@@ -114,54 +114,64 @@ class Overview:
         return state.covered_from is None or state.covered_from.date() >= self.start
 
 
-def percentile(values: Sequence[int], fraction: float) -> int | None:
+def percentile(values: Iterable[int], fraction: float) -> int | None:
     """Nearest-rank percentile (p50 of 1..4 is 2, p95 of 1..20 is 19); None for no values."""
-    if not values:
+    return counted_percentile(Counter(values).items(), fraction)
+
+
+def counted_percentile(counts: Iterable[tuple[int, int]], fraction: float) -> int | None:
+    """Nearest-rank percentile of (value, how many times) pairs, such as a histogram."""
+    ordered = sorted((value, n) for value, n in counts if n > 0)
+    total = sum(n for _, n in ordered)
+    if not total:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for value, n in ordered:
+        seen += n
+        if seen >= rank:
+            return value
+    return ordered[-1][0]
 
 
-def is_failure(status: str, operation_status: str) -> bool:
-    return catalog.FAILED in (status, operation_status)
-
-
-def day_bars(rows: Iterable[tuple[datetime, str]], end: date,
+def day_bars(counts: Iterable[tuple[date, str, int]], end: date,
              days: int = WINDOW_DAYS) -> list[DayBar]:
-    """Counts per UTC day and status for the `days` days ending with `end`, oldest first."""
+    """Counts per UTC day and status for the `days` days ending with `end`, oldest first,
+    from (day, status, count) rows."""
     start = end - timedelta(days=days - 1)
-    counts: dict[date, Counter[str]] = defaultdict(Counter)
-    for created_at, status in rows:
-        day = created_at.astimezone(UTC).date()
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    for day, status, n in counts:
         if start <= day <= end:
-            counts[day][status] += 1
+            per_day[day][status] += n
     return [
-        DayBar(start + timedelta(days=n), {s: counts[start + timedelta(days=n)][s] for s in SERIES})
+        DayBar(start + timedelta(days=n),
+               {s: per_day[start + timedelta(days=n)][s] for s in SERIES})
         for n in range(days)
     ]
 
 
-def type_figures(rows: Iterable[tuple[str, str, str, int | None]]) -> list[TypeFigures]:
-    """Per type from (type, status, operation_status, duration_ms) rows, by type name."""
+def type_figures(counts: Iterable[tuple[str, bool, int]],
+                 durations: Iterable[tuple[str, int, int]]) -> list[TypeFigures]:
+    """Per type, by type name, from (type, failed, count) and (type, bucket_ms, count) rows."""
     totals: Counter[str] = Counter()
     failed: Counter[str] = Counter()
-    durations: dict[str, list[int]] = defaultdict(list)
-    for action_type, status, operation_status, duration in rows:
-        totals[action_type] += 1
-        if is_failure(status, operation_status):
-            failed[action_type] += 1
-        if duration is not None:
-            durations[action_type].append(duration)
+    histograms: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for action_type, is_failed, n in counts:
+        totals[action_type] += n
+        if is_failed:
+            failed[action_type] += n
+    for action_type, bucket, n in durations:
+        histograms[action_type].append((bucket, n))
     return [
         TypeFigures(
             type=action_type,
             total=totals[action_type],
             failed=failed[action_type],
-            p50_ms=percentile(durations[action_type], 0.50),
-            p95_ms=percentile(durations[action_type], 0.95),
+            p50_ms=counted_percentile(histograms[action_type], 0.50),
+            p95_ms=counted_percentile(histograms[action_type], 0.95),
         )
         for action_type in sorted(totals)
+        if totals[action_type]
     ]
 
 
@@ -176,19 +186,22 @@ def live_now() -> LiveNow:
 
 
 def overview(now: datetime | None = None, *, live: LiveNow | None = None) -> Overview:
+    """From the rollups (rollups.py): a few thousand small rows, whatever the archive's
+    size."""
     today = (now or timezone.now()).astimezone(UTC).date()
     start = today - timedelta(days=WINDOW_DAYS - 1)
-    since = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    rows = list(
-        ArchivedAction.objects.filter(created_at__gte=since).values_list(
-            "created_at", "type", "status", "operation_status", "duration_ms"
-        )
+    window = {"day__gte": start, "day__lte": today}
+    day_rows = list(
+        DayCount.objects.filter(**window).order_by()
+        .values_list("day", "type", "status", "failed", "count")
     )
+    roll_window(today)
+    durations = WindowDuration.objects.order_by().values_list("type", "bucket_ms", "count")
     return Overview(
         start=start,
         end=today,
-        days=day_bars(((r[0], r[2]) for r in rows), today),
-        types=type_figures((r[1], r[2], r[3], r[4]) for r in rows),
+        days=day_bars(((r[0], r[2], r[4]) for r in day_rows), today),
+        types=type_figures(((r[1], r[3], r[4]) for r in day_rows), durations),
         live=live if live is not None else live_now(),
         coverage=coverage(),
     )

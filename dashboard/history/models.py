@@ -6,11 +6,20 @@ from django.db import models
 from django.db.models import Q
 
 
+class DetailWanted(models.IntegerChoices):
+    PURGE = 1, "purge"  # who started it and how many records it updated
+    FAILED = 2, "failed"  # the failed rows
+
+
 class ArchivedAction(models.Model):
-    """One terminal action as the dashboard last saw it; `raw` is the upstream object.
+    """One terminal action as the dashboard last saw it; `raw` is the upstream object
+    without `result` and `user` when those are kept in their own columns (stored once;
+    archive.to_action puts them back).
 
     `has_detail`: the object came from the detail endpoint (with `result`, `user`, `log_id`),
     so the detail page can be served from here; a list item never replaces such a record.
+    `detail_wanted`: a purge or a FAILED action without its detail yet (what the sync fetches
+    next), NULL otherwise, so that a small partial index answers it in order.
     """
 
     id = models.CharField(primary_key=True, max_length=64)
@@ -23,27 +32,104 @@ class ArchivedAction(models.Model):
     processing_time = models.BigIntegerField(null=True, blank=True)  # ms, detail only
     # processing_time when known, else updated_at - created_at (list items lack the former)
     duration_ms = models.BigIntegerField(null=True, blank=True)
-    request_id = models.CharField(max_length=100, blank=True, db_index=True)
+    # Indexed by Meta.indexes, not db_index: no unused varchar_pattern_ops copy on PostgreSQL.
+    request_id = models.CharField(max_length=100, blank=True)
     user = models.JSONField(null=True, blank=True)
     log_id = models.CharField(max_length=100, blank=True)
     result = models.JSONField(null=True, blank=True)
     raw = models.JSONField(default=dict)
     has_detail = models.BooleanField(default=False)
+    detail_wanted = models.PositiveSmallIntegerField(
+        choices=DetailWanted.choices, null=True, blank=True)
     first_seen = models.DateTimeField()
     last_synced = models.DateTimeField()
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        # No Meta.ordering: every reader orders explicitly, the overview never needs a sort.
         indexes = [
             models.Index(fields=["created_at", "id"], name="history_created_idx"),
             models.Index(fields=["context", "created_at"], name="history_context_idx"),
             models.Index(fields=["type", "created_at"], name="history_type_idx"),
             models.Index(fields=["status", "created_at"], name="history_status_idx"),
-            models.Index(fields=["has_detail", "status"], name="history_detail_idx"),
+            # the purge audit counts purges known from the list only (migration 0002)
+            models.Index(fields=["context", "has_detail", "created_at"],
+                         name="history_ctx_detail_idx"),
+            models.Index(fields=["request_id"], name="history_request_idx"),
+            models.Index(fields=["detail_wanted", "-created_at", "-id"],
+                         name="history_detail_wanted_idx",
+                         condition=Q(detail_wanted__isnull=False)),
         ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.type} {self.status}"
+
+
+class DayCount(models.Model):
+    """Rollup: archived actions per UTC day, type, status and failure (FAILED status or
+    operation status), kept by archive.py and prune.py as rows come and go."""
+
+    day = models.DateField()
+    type = models.CharField(max_length=200)
+    status = models.CharField(max_length=32)
+    failed = models.BooleanField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "type", "status", "failed"],
+                                    name="history_daycount_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.type} {self.status}: {self.count}"
+
+
+class DurationCount(models.Model):
+    """Rollup: archived actions per UTC day, type and duration bucket (two significant
+    digits of milliseconds, see rollups.bucket_of), for the overview's percentiles."""
+
+    day = models.DateField()
+    type = models.CharField(max_length=200)
+    bucket_ms = models.BigIntegerField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "type", "bucket_ms"],
+                                    name="history_durationcount_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.type} {self.bucket_ms} ms: {self.count}"
+
+
+class WindowDuration(models.Model):
+    """Rollup: DurationCount summed over the days from RollupWindow.start on (the overview's
+    30 days), so its percentiles read one small histogram per type instead of 30."""
+
+    type = models.CharField(max_length=200)
+    bucket_ms = models.BigIntegerField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["type", "bucket_ms"], name="history_window_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.bucket_ms} ms: {self.count}"
+
+
+class RollupWindow(models.Model):
+    """A single row (pk 1): the first day WindowDuration counts. Archive writes lock it, so
+    a roll to the next day and a write never miss each other."""
+
+    SINGLETON = 1
+
+    start = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"durations counted from {self.start}"
 
 
 class SyncState(models.Model):
@@ -140,3 +226,17 @@ class FailedItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} #{self.position}"
+
+
+# The purge audit's records live in their own module; imported here so Django finds them.
+from .audit_models import BackfillRun, PurgeNote, SchemaSnapshot  # noqa: E402
+
+__all__ = [
+    "ArchivedAction",
+    "BackfillRun",
+    "FailedItem",
+    "FailureSummary",
+    "PurgeNote",
+    "SchemaSnapshot",
+    "SyncState",
+]

@@ -17,6 +17,7 @@ from dashboard.polling.store import Fetched
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
+from . import schema_reads
 from .archive import archive_action, archive_actions, archive_detail, archived_detail
 from .failed_items import needs_split
 from .state import extend_from_newest
@@ -65,7 +66,10 @@ class DatabaseArchive:
         if not action.is_terminal:
             return
         try:
+            new_purge = schema_reads.new_purges([action])
             archive_action(action, detail=detail)
+            if new_purge:  # the schema now tells which key it purged
+                schema_reads.read_soon()
         except DatabaseError:
             logger.exception("Archiving action %s failed", action.id)
 
@@ -79,7 +83,10 @@ class DatabaseArchive:
             while len(self._archived_pages) > _MEMO_SIZE:
                 self._archived_pages.popitem(last=False)
         try:
+            new_purges = schema_reads.new_purges(page.actions)
             archive_actions(page.actions)
+            if new_purges:  # the schema now tells which key it purged
+                schema_reads.read_soon()
             if cursor is None:
                 extend_from_newest(page.actions)
         except DatabaseError:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
@@ -14,14 +15,20 @@ from dashboard.csvsafe import csv_stream
 from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_user_day
 
-from .models import ArchivedAction
+from .models import ArchivedAction, PurgeNote
+from .schemas import KeyAttribution, SchemaHistory, finished_at
 
 OBJECT_PARAM, FROM_PARAM, TO_PARAM = "object", "from", "to"
 OBJECT_TYPES_BY_TYPE = catalog.PURGE_OBJECT_TYPES
 OBJECT_TYPES = tuple(OBJECT_TYPES_BY_TYPE.values())
 _UPDATED = re.compile(r"\bupdated\s+(\d[\d,]*)", re.IGNORECASE)
 CSV_HEADERS = ("id", "object_type", "created_at", "user", "status", "records_updated",
-               "duration_ms", "request_id", "log_id")
+               "duration_ms", "request_id", "log_id", "key", "key_source", "notes")
+# The columns a row needs, read as plain values (no model instances, `raw` never read).
+ROW_FIELDS = ("id", "type", "created_at", "updated_at", "user", "status", "result",
+              "duration_ms", "request_id", "log_id", "has_detail")
+MAX_COUNT_DIGITS = 18  # a longer "count" is kept as the text Voucherify sent
+CSV_BATCH = 500  # rows per chunk of the streamed CSV
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,33 @@ class PurgeRow:
     type: str
     object_type: str
     created_at: datetime
+    updated_at: datetime | None
     user: str | None  # who started it, when the detail said so
     status: str
-    records_updated: int | None
+    records_updated: int | str | None  # str: a count too big or odd to be a number, as sent
     duration_ms: int | None
     request_id: str
     log_id: str
     has_detail: bool
+    key: KeyAttribution | None = None
+    notes: tuple[PurgeNote, ...] = ()
+
+    @property
+    def key_text(self) -> str:
+        """The key (or candidates) from the schema history, else from an auditor's note."""
+        if self.key is not None and self.key.keys:
+            return self.key.key_text
+        noted = next((note for note in reversed(self.notes) if note.key), None)
+        return noted.key if noted else ""
+
+    @property
+    def key_source(self) -> str:
+        if self.key is not None and self.key.keys:
+            return self.key.source if self.key.known else f"candidates from the {self.key.source}"
+        noted = next((note for note in reversed(self.notes) if note.key), None)
+        if noted:
+            return f"auditor's note by {noted.author_name} ({noted.written_at:%Y-%m-%d})"
+        return self.key.wording if self.key is not None else ""
 
 
 def parse_filter(query: Mapping[str, str]) -> PurgeFilter:
@@ -87,37 +114,52 @@ def _day(query: Mapping[str, str], name: str, errors: list) -> date | None:
 
 
 def purge_queryset(selected: PurgeFilter) -> QuerySet[ArchivedAction]:
-    """Purges newest first, as the filter selects them (without `raw`: rows never need it)."""
+    """Purges newest first, as the filter selects them."""
     rows = ArchivedAction.objects.filter(context="METADATA_KEY_PURGE")
     if selected.object_type:
         types = [t for t, o in catalog.PURGE_OBJECT_TYPES.items() if o == selected.object_type]
         rows = rows.filter(type__in=types)
     if selected.start:
-        rows = rows.filter(created_at__gte=_midnight(selected.start))
+        rows = rows.filter(created_at__gte=midnight(selected.start))
     if selected.end:
-        rows = rows.filter(created_at__lt=_midnight(selected.end + timedelta(days=1)))
-    return rows.order_by("-created_at", "-id").defer("raw")
+        rows = rows.filter(created_at__lt=midnight(selected.end + timedelta(days=1)))
+    return rows.order_by("-created_at", "-id")
 
 
 def purge_rows(selected: PurgeFilter) -> Iterator[PurgeRow]:
-    """Every selected purge, read in chunks (for the CSV)."""
-    for row in purge_queryset(selected).iterator(chunk_size=500):
-        yield to_row(row)
+    """Every selected purge with its key and notes, read in chunks (for the CSV)."""
+    selection = purge_queryset(selected)
+    history = SchemaHistory.load()
+    notes = notes_by_action(selection)
+    for values in selection.values_list(*ROW_FIELDS).iterator(chunk_size=2000):
+        yield to_row(values, history, notes)
 
 
-def to_row(row: ArchivedAction) -> PurgeRow:
+def notes_by_action(selection: QuerySet[ArchivedAction]) -> dict[str, tuple[PurgeNote, ...]]:
+    found: dict[str, list[PurgeNote]] = {}
+    for note in PurgeNote.objects.filter(action_id__in=selection.values("id")):
+        found.setdefault(note.action_id, []).append(note)
+    return {action_id: tuple(notes) for action_id, notes in found.items()}
+
+
+def to_row(values: Sequence, history: SchemaHistory | None = None,
+           notes: Mapping[str, tuple[PurgeNote, ...]] | None = None) -> PurgeRow:
+    """A row from ROW_FIELDS values (a tuple, or an ArchivedAction)."""
+    if isinstance(values, ArchivedAction):
+        values = tuple(getattr(values, name) for name in ROW_FIELDS)
+    (action_id, action_type, created_at, updated_at, user, status, result, duration,
+     request_id, log_id, has_detail) = values
+    object_type = object_type_of(action_type)
+    key = None
+    if history is not None:
+        key = history.attribute(object_type, created_at,
+                                finished_at(created_at, updated_at, duration))
     return PurgeRow(
-        id=row.id,
-        type=row.type,
-        object_type=object_type_of(row.type),
-        created_at=row.created_at,
-        user=user_text(row.user),
-        status=row.status,
-        records_updated=records_updated(row.result),
-        duration_ms=row.duration_ms,
-        request_id=row.request_id,
-        log_id=row.log_id,
-        has_detail=row.has_detail,
+        id=action_id, type=action_type, object_type=object_type, created_at=created_at,
+        updated_at=updated_at, user=user_text(user), status=status,
+        records_updated=records_updated(result), duration_ms=duration,
+        request_id=request_id, log_id=log_id, has_detail=has_detail, key=key,
+        notes=(notes or {}).get(action_id, ()),
     )
 
 
@@ -125,18 +167,30 @@ def object_type_of(action_type: str) -> str:
     return catalog.PURGE_OBJECT_TYPES.get(action_type) or catalog.prefix_of(action_type).lower()
 
 
-def records_updated(result: object) -> int | None:
-    """`done_count`, else the number in a message such as "Updated 42 customers."."""
+def records_updated(result: object) -> int | str | None:
+    """`done_count`, else the number in a message such as "Updated 42 customers.".
+
+    Whatever Voucherify sent is kept: a count too long to be a sensible number (a message
+    with thousands of digits) stays text, never an error.
+    """
     if isinstance(result, Mapping):
         done = result.get("done_count")
         if isinstance(done, int) and not isinstance(done, bool):
-            return done
+            return done if abs(done) < 10**MAX_COUNT_DIGITS else _digits_text(done)
         result = result.get("message")
     if isinstance(result, str):
         match = _UPDATED.search(result)
         if match:
-            return int(match.group(1).replace(",", ""))
+            digits = match.group(1).replace(",", "")
+            return int(digits) if len(digits) <= MAX_COUNT_DIGITS else digits
     return None
+
+
+def _digits_text(number: int) -> str:
+    try:
+        return str(number)
+    except ValueError:  # beyond Python's int-to-text limit
+        return "a number of more than 4,300 digits"
 
 
 def user_text(user: object) -> str | None:
@@ -146,16 +200,31 @@ def user_text(user: object) -> str | None:
             if user.get(name):
                 return str(user[name])
         return None
-    return str(user) if user not in (None, "", {}) else None
+    return str(user) if user not in (None, "", {}, []) else None
+
+
+def note_text(note: PurgeNote) -> str:
+    parts = [f"{note.written_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC {note.author_name}:"]
+    if note.ticket:
+        parts.append(f"[{note.ticket}]")
+    if note.key:
+        parts.append(f"key {note.key}.")
+    if note.text:
+        parts.append(note.text)
+    return " ".join(parts)
 
 
 def csv_lines(rows: Iterable[PurgeRow]) -> Iterator[str]:
-    return csv_stream(CSV_HEADERS, (
+    """The CSV in chunks of CSV_BATCH rows (one chunk per row would cost a write each)."""
+    lines = csv_stream(CSV_HEADERS, (
         (row.id, row.object_type, row.created_at.astimezone(UTC).isoformat(), row.user,
-         row.status, row.records_updated, row.duration_ms, row.request_id, row.log_id)
+         row.status, row.records_updated, row.duration_ms, row.request_id, row.log_id,
+         row.key_text, row.key_source, " | ".join(note_text(note) for note in row.notes))
         for row in rows
     ))
+    while chunk := "".join(islice(lines, CSV_BATCH)):
+        yield chunk
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -24,13 +24,16 @@ from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import BudgetExhaustedError, NotFoundError, VoucherifyError
 from dashboard.voucherify.models import Action, ActionPage
 
-from .archive import archive_action, archive_actions, missing_details
+from .archive import PURGE_CONTEXT, archive_actions, missing_details
 from .models import SyncState
+from .prune import retention_cutoff
+from .schemas import record_schemas
 from .state import covered_top
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PAGE_SIZE = 100
+DETAIL_BATCH = 25  # details stored per transaction
 MAX_BUDGET_WAIT = 300.0  # seconds a run waits for the shared budget before it gives up
 
 
@@ -48,6 +51,7 @@ class Progress:
     phase: str = "starting"
     problem: str | None = None
     upstream_failed: bool = False  # the problem is an upstream error, not a short budget
+    schema_snapshots: int = 0  # object types whose metadata schema changed since the last read
 
 
 @dataclass
@@ -76,7 +80,8 @@ class Sync:
     ) -> None:
         self.client = client
         self.max_calls = max_calls
-        self.since = since
+        cutoff = retention_cutoff()  # never walk back into what retention prunes
+        self.since = max(since, cutoff) if since and cutoff else since or cutoff
         self.progress = Progress()
         self._on_progress = on_progress or (lambda progress: None)
         self._keep_lock = keep_lock or (lambda: None)
@@ -128,6 +133,20 @@ class Sync:
             self.max_calls = self.progress.calls
         self._on_progress(self.progress)
 
+    def snapshot_schemas(self) -> bool:
+        """One read of the metadata schemas, kept where they changed (the purge audit's keys).
+
+        A failure is logged, never fatal: the archive does not depend on it."""
+        try:
+            schemas = self._call(self.client.list_metadata_schemas)
+        except CapReached:
+            return False
+        except VoucherifyError as error:
+            logger.warning("Reading the metadata schemas failed: %s", error)
+            return False
+        self.progress.schema_snapshots += record_schemas(schemas)
+        return True
+
     # --- walking -----------------------------------------------------------------------
 
     def _walk(self, cursor: Cursor | None, *, stop_at: datetime | None, phase: str,
@@ -154,7 +173,8 @@ class Sync:
                 if self.progress.oldest is None or oldest < self.progress.oldest:
                     self.progress.oldest = oldest
             self._report(phase)
-            self._details(purges_only=True)
+            if any(action.context == PURGE_CONTEXT for action in page.actions):
+                self._details(purges_only=True)  # who purged what, while the cap allows
             following = page.next_cursor if page.has_more else None
             end.cursor = following
             if stop_at is not None and any(a.created_at <= stop_at for a in page.actions):
@@ -177,21 +197,30 @@ class Sync:
             ids = missing_details(purges_only=purges_only, limit=left, exclude=self._tried)
             if not ids:
                 return
-            for action_id in ids:
-                self._tried.add(action_id)
-                try:
-                    action = self._call(lambda i=action_id: self.client.get_action(i))
-                except CapReached:
-                    return
-                except NotFoundError:
-                    logger.warning("Archived action %s is gone upstream.", action_id)
-                    continue
-                except VoucherifyError as error:
-                    self._failed(error)
-                    return
-                if archive_action(action, detail=True):
-                    self.progress.details += 1
+            fetched: list[Action] = []
+            try:
+                for action_id in ids:
+                    self._tried.add(action_id)
+                    try:
+                        fetched.append(self._call(lambda i=action_id: self.client.get_action(i)))
+                    except CapReached:
+                        return
+                    except NotFoundError:
+                        logger.warning("Archived action %s is gone upstream.", action_id)
+                        continue
+                    except VoucherifyError as error:
+                        self._failed(error)
+                        return
+                    if len(fetched) >= DETAIL_BATCH:
+                        self._store_details(fetched)
+            finally:  # what was fetched is kept, however the loop ended
+                self._store_details(fetched)
             self._report("details")
+
+    def _store_details(self, fetched: list[Action]) -> None:
+        # One transaction (one commit, a few queries) for a batch instead of one each.
+        self.progress.details += archive_actions(fetched, detail=True)
+        fetched.clear()
 
     # --- one run -----------------------------------------------------------------------
 
@@ -209,10 +238,11 @@ class Sync:
             cursor = Cursor.from_param(state.resume_cursor) if state.resume_cursor else None
             if cursor is None and state.covered_from is not None:
                 cursor = Cursor(before=state.covered_from)
-            if cursor is not None and (self.since is None or cursor.before >= self.since):
+            if cursor is not None and (self.since is None or cursor.before > self.since):
                 end = self._walk(cursor, stop_at=None, phase="history", since=self.since)
                 if end.pages:
                     self._moved_older(state, end)
+        self.snapshot_schemas()
         self._details(purges_only=False)
         self._save(state)
         self._report("done")

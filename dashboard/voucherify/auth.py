@@ -17,8 +17,9 @@ from .errors import AuthenticationError, InvalidResponseError, VoucherifyError
 logger = logging.getLogger(__name__)
 
 TOKEN_ENDPOINT = "/v1/oauth/token"
-# Least privilege: this scope reads async actions and allows nothing else.
-TOKEN_SCOPE = "async-actions"
+# Least privilege: these scopes read async actions and metadata schemas (the purge audit's key
+# history) and allow nothing else.
+TOKEN_SCOPE = "async-actions metadata-schemas"
 # Renew this long before expiry (at most a tenth of the token's life for short-lived tokens).
 RENEW_MARGIN = 60.0
 DEFAULT_TOKEN_LIFETIME = 900.0
@@ -87,7 +88,7 @@ class OAuthAuth(Authenticator):
     mode = "oauth"
     rejected_message = (
         "Voucherify rejected the OAuth token even after renewing it: check that the API keys "
-        "may use the async-actions scope."
+        "may use the async-actions and metadata-schemas scopes."
     )
 
     def __init__(

@@ -34,6 +34,7 @@ from .errors import (
 )
 from .models import Action, ActionPage, RateLimitState
 from .paging import MAX_LIMIT, build_page, fresh_actions, upstream_limit
+from .schemas import MetadataSchema, schemas_from_list
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ USER_AGENT = (
 )
 LIST_ENDPOINT = "/v1/async-actions"
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"
+SCHEMAS_ENDPOINT = "/v1/metadata-schemas"
 RETRY_STATUSES = frozenset({502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD"})
 
@@ -123,6 +125,10 @@ class VoucherifyClient:
             raise InvalidActionIdError()
         body = self._get_json(DETAIL_ENDPOINT, f"/v1/async-actions/{action_id}")
         return Action.from_json(body)
+
+    def list_metadata_schemas(self) -> list[MetadataSchema]:
+        """Every metadata schema of the project (one call; the purge audit's key history)."""
+        return schemas_from_list(self._get_json(SCHEMAS_ENDPOINT, SCHEMAS_ENDPOINT))
 
     def list_actions(self, *, limit: int = 100, cursor: Cursor | None = None) -> ActionPage:
         """One page, newest first, of actions older than `cursor` (the newest without one)."""

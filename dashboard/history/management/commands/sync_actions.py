@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dashboard.history.prune import Pruned, prune
 from dashboard.history.state import acquire_lock, lock_holder, release_lock
 from dashboard.history.sync import Progress, Sync
 from dashboard.polling.gate import get_client
@@ -30,6 +31,11 @@ def describe(progress: Progress) -> str:
         f"{progress.phase}: {progress.pages} page(s), {progress.archived} action(s) archived, "
         f"{progress.details} detail(s), {progress.calls} call(s), oldest reached {oldest}"
     )
+
+
+def describe_prune(pruned: Pruned) -> str:
+    cutoff = pruned.cutoff.strftime("%Y-%m-%d %H:%M UTC") if pruned.cutoff else "—"
+    return f"Retention: {pruned.deleted} action(s) created before {cutoff} pruned."
 
 
 class StopRequest:
@@ -90,6 +96,9 @@ class Command(BaseCommand):
             return
         tty = self.stdout.isatty()
         try:
+            pruned = prune()
+            if pruned.deleted:
+                self.stdout.write(describe_prune(pruned))
             with StopRequest() as stop:
                 progress = Sync(
                     get_client(), max_calls=cap, since=since_moment,

@@ -1,0 +1,400 @@
+"""Benchmark of the archive at scale: fill it with N realistic actions, time what reads it.
+
+The actions are made by the emulator's own generator (every documented type, about 10%
+FAILED, about 2% metadata key purges, one import in a thousand with hundreds of failed rows)
+and stored through the project's own code: archive.row_fields for the columns, bulk_create in
+batches, rollups.Deltas for the per-day counts. FAILED actions and purges are stored at
+detail level (as sync_actions leaves them), the rest as list items. Then, with a logged-in
+auditor and Django's test client: /overview/, the first /audit/purges/ page, the purge CSV;
+the archive-served list (query.archived_matches, a filtered page deep in history); and one
+sync_actions run against the emulator (catch-up over its 320 actions plus their details, then
+an idle run), counting only the time spent inside database calls. Last line: one JSON object.
+
+    .venv/bin/python bench/archive.py --actions 100000 [--database-url postgres://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+DAY_MS = 86_400_000
+PURGE_SHARE = 0.02
+FAILED_SHARE = 0.10
+BIG_SHARE = 0.001
+REPEATS = 5
+
+
+def setup_django(database_url: str | None, workdir: Path, *, migrate: bool = True) -> None:
+    os.environ["DJANGO_DEBUG"] = "1"  # no secret key needed; DEBUG is switched off below
+    os.environ["DJANGO_SETTINGS_MODULE"] = "dashboard.settings"
+    os.environ.pop("REDIS_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+        os.environ["DJANGO_SQLITE_PATH"] = str(workdir / "archive-bench.sqlite3")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.DEBUG = False  # no query log: it would hold a million INSERTs
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # --workers fill processes take turns at SQLite's one writer lock
+        settings.DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 300
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+
+
+def fill_part(database_url: str | None, workdir: str, count: int, days: int, seed: int,
+              batch: int) -> float:
+    """One --workers process: its own share of the actions, into the same database."""
+    setup_django(database_url, Path(workdir), migrate=False)
+    return fill(count, days, seed, batch)
+
+
+def generated(count: int, days: int, seed: int) -> Iterator[tuple[dict, bool]]:
+    """(upstream object, is detail level) for `count` terminal actions over `days` days."""
+    from dashboard.emulator import seed as emulator_seed
+    from dashboard.emulator.results import IMPORT_ROWS, KNOWN_TYPES, PURGE_TYPES
+
+    rng = random.Random(seed)
+    others = [t for t in KNOWN_TYPES if t not in PURGE_TYPES]
+    imports = [t for t in IMPORT_ROWS if t in others]
+    now_ms = int(time.time() * 1000)
+    for _ in range(count):
+        if rng.random() < PURGE_SHARE:
+            action_type = rng.choice(PURGE_TYPES)
+        else:
+            action_type = rng.choice(others)
+        big = action_type in imports and rng.random() < BIG_SHARE * len(others) / len(imports)
+        outcome = "FAILED" if rng.random() < FAILED_SHARE and not big else "DONE"
+        duration = (rng.randrange(100, 8_000) if rng.random() < 0.8
+                    else rng.randrange(8_000, 600_000))
+        created_ms = now_ms - rng.randrange(10 * 60_000, days * DAY_MS)
+        sizes = None
+        if big:
+            sizes = {"total": rng.randrange(800, 5000), "failed_count": rng.randrange(150, 450),
+                     "reasons": rng.choice((2, 3))}
+        who = {}
+        if action_type in PURGE_TYPES or rng.random() < 0.3:
+            who = {"user": dict(rng.choice(emulator_seed.USERS)),
+                   "log_id": f"log_{rng.getrandbits(64):016x}"}
+        action = emulator_seed.new_action(rng, action_type, created_ms, duration, outcome,
+                                          sizes=sizes, **who)
+        detail = outcome == "FAILED" or action_type in PURGE_TYPES or big
+        yield action.render(now_ms, detail=detail), detail
+
+
+def fill(count: int, days: int, seed: int, batch: int) -> float:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from dashboard.history.archive import row_fields
+    from dashboard.history.models import ArchivedAction
+    from dashboard.history.rollups import Deltas, roll_window
+    from dashboard.voucherify.models import Action
+
+    roll_window(datetime.now(UTC).date())  # the window is then kept as batches arrive
+    started = time.perf_counter()
+    rows: list[ArchivedAction] = []
+    deltas = Deltas()
+
+    def flush() -> None:
+        with transaction.atomic():
+            ArchivedAction.objects.bulk_create(rows)
+            deltas.apply()
+        rows.clear()
+        deltas.days.clear()
+        deltas.durations.clear()
+
+    now = timezone.now()
+    for done, (body, detail) in enumerate(generated(count, days, seed), 1):
+        fields = row_fields(Action.from_json(body), detail)
+        rows.append(ArchivedAction(id=body["id"], first_seen=now, last_synced=now, **fields))
+        deltas.add(fields)
+        if len(rows) >= batch:
+            flush()
+            if done % (batch * 20) == 0:
+                print(f"  {done} actions stored, {time.perf_counter() - started:.0f} s",
+                      flush=True)
+    if rows:
+        flush()
+    return time.perf_counter() - started
+
+
+def timed(read: Callable[[], object], repeats: int = REPEATS) -> float:
+    """Median milliseconds of `repeats` reads after one warm-up read."""
+    read()
+    runs = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        read()
+        runs.append((time.perf_counter() - began) * 1000)
+    return statistics.median(runs)
+
+
+def auditor_client():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from dashboard.accounts.roles import ensure_role
+
+    user, _ = get_user_model().objects.get_or_create(username="archive-bench-auditor")
+    user.groups.add(ensure_role("auditor"))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
+def get_ok(client, path: str) -> bytes:
+    response = client.get(path)
+    if response.status_code != 200:
+        raise SystemExit(f"{path} answered {response.status_code}")
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+class DatabaseTime:
+    """Seconds spent inside database calls and commits while used as a context manager
+    (connection.execute_wrapper, and the connection's own _commit wrapped)."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.seconds = 0.0
+        self.queries = 0
+        self.commits = 0
+        self.commit_seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - began
+            self.queries += 1
+
+    def __enter__(self) -> DatabaseTime:
+        commit = self.connection._commit
+
+        def timed_commit():
+            began = time.perf_counter()
+            try:
+                return commit()
+            finally:
+                spent = time.perf_counter() - began
+                self.seconds += spent
+                self.commit_seconds += spent
+                self.commits += 1
+
+        self.connection._commit = timed_commit
+        self._wrapper = self.connection.execute_wrapper(self)
+        self._wrapper.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._wrapper.__exit__(*exc_info)
+        del self.connection._commit  # back to the class's method
+
+
+@contextmanager
+def emulator() -> Iterator[None]:
+    """A fresh emulator as the upstream (the sync reads it; the overview's "running now"
+    reads its newest page once, then the polling layer's cache)."""
+    from django.conf import settings
+
+    from dashboard.emulator.server import EmulatorServer
+    from dashboard.polling import reads as upstream
+    from dashboard.voucherify.config import VoucherifyConfig
+
+    server = EmulatorServer(host="127.0.0.1", port=0, app_id="bench", app_token="bench-token",
+                            live_every=0).start()
+    try:
+        settings.VOUCHERIFY = VoucherifyConfig(base_url=server.url, app_id="bench",
+                                               app_token="bench-token")
+        settings.VOUCHERIFY_CALLS_PER_MINUTE = 100_000
+        settings.VOUCHERIFY_BUDGET_RESERVE = 0
+        settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
+        upstream._interval_memo = None
+        yield
+    finally:
+        server.stop()
+
+
+def sync_database_time() -> dict:
+    """One sync_actions run whose upstream history (the emulator's 320 actions) is all new to
+    the archive: 4 list pages and the details of its FAILED actions and purges; then one more
+    run (nothing new): database seconds of each, and the first run's calls."""
+    from django.db import connection
+
+    from dashboard.history.models import SyncState
+    from dashboard.history.sync import Sync
+    from dashboard.polling import reads as upstream
+
+    # Covered up to 61 days ago: the catch-up walks the emulator's 60-day history.
+    SyncState.objects.update_or_create(pk=SyncState.SINGLETON, defaults={
+        "covered_to": datetime.now(UTC) - timedelta(days=61), "covered_from": None,
+        "bottom_reached": True, "resume_cursor": "", "gap_top": None, "gap_cursor": ""})
+    runs = []
+    for _ in range(2):
+        with DatabaseTime(connection) as clock:
+            progress = Sync(upstream.get_client(), max_calls=1000).run()
+        runs.append((clock, progress.calls))
+    (first, calls), (idle, _) = runs
+    return {"sync_db_s": round(first.seconds, 3), "sync_calls": calls,
+            "sync_queries": first.queries, "sync_commits": first.commits,
+            "sync_commit_s": round(first.commit_seconds, 3),
+            "sync_idle_db_s": round(idle.seconds, 3)}
+
+
+def saturate_rollups(per_bucket: int) -> int:
+    """Rollups as ten million actions in the last 30 days would leave them: every type, every
+    duration bucket the generator can produce, every day, `per_bucket` actions each (on top
+    of what the fill made; the archive itself is not touched). Returns the actions they
+    stand for."""
+    from dashboard.emulator.results import KNOWN_TYPES
+    from dashboard.history.models import DayCount, DurationCount
+    from dashboard.history.rollups import WINDOW_DAYS, bucket_of, roll_window
+
+    today = datetime.now(UTC).date()
+    buckets = sorted({bucket_of(ms) for ms in [*range(100, 8_000), *range(8_000, 600_000, 7)]})
+    days = [today - timedelta(days=n) for n in range(WINDOW_DAYS)]
+    DurationCount.objects.filter(day__in=days).delete()
+    DayCount.objects.filter(day__in=days).delete()
+    DurationCount.objects.bulk_create(
+        (DurationCount(day=day, type=t, bucket_ms=b, count=per_bucket)
+         for day in days for t in KNOWN_TYPES for b in buckets), batch_size=5000)
+    DayCount.objects.bulk_create(
+        (DayCount(day=day, type=t, status=status, failed=status == "FAILED",
+                  count=per_bucket * len(buckets) // (10 if status == "FAILED" else 1))
+         for day in days for t in KNOWN_TYPES for status in ("DONE", "FAILED")),
+        batch_size=5000)
+    roll_window(today - timedelta(days=WINDOW_DAYS + 5))  # far away: the next roll recounts
+    roll_window(today)
+    return per_bucket * len(buckets) * len(KNOWN_TYPES) * len(days)
+
+
+def database_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                           "WHERE c.relkind = 'r' AND c.relname LIKE 'history\\_%%'")
+        else:
+            cursor.execute("SELECT page_count * page_size FROM pragma_page_count(), "
+                           "pragma_page_size()")
+        return int(cursor.fetchone()[0])
+
+
+def measure(count: int) -> dict:
+    from django.db import connection
+
+    from dashboard.history import charts
+    from dashboard.history.models import ArchivedAction, DayCount, DurationCount
+    from dashboard.history.query import archived_matches
+    from dashboard.voucherify.cursor import Cursor
+
+    sync = sync_database_time()
+    client = auditor_client()
+    overview_ms = timed(lambda: get_ok(client, "/overview/"))
+    overview_data_ms = timed(lambda: charts.overview(live=charts.LiveNow()))
+    purges_ms = timed(lambda: get_ok(client, "/audit/purges/"))
+    began = time.perf_counter()
+    csv_rows = get_ok(client, "/audit/purges.csv").count(b"\n") - 1
+    csv_seconds = time.perf_counter() - began
+    # A filtered page far down the history: FAILED customer actions older than the middle.
+    ordered = ArchivedAction.objects.order_by("created_at").values_list("created_at", flat=True)
+    middle = ordered[count // 2]
+    list_ms = timed(lambda: archived_matches(context="CUSTOMERS", type=None, status="FAILED",
+                                             before=Cursor(before=middle), limit=100))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")  # sizes without dead tuples of the rollups
+    stored = ArchivedAction.objects.count()
+    return {
+        "actions": stored,
+        "overview_ms": round(overview_ms, 1),
+        "overview_data_ms": round(overview_data_ms, 1),  # charts.overview alone (rollups)
+        "purges_page_ms": round(purges_ms, 1),
+        "purges_csv_rows_per_s": round(csv_rows / csv_seconds) if csv_seconds else None,
+        "archive_list_ms": round(list_ms, 1),
+        "sync_db_s": sync.pop("sync_db_s"),
+        "db_bytes": database_bytes(),
+        # context for the figures above
+        **sync,
+        "purge_csv_rows": csv_rows,
+        "rollup_rows": DayCount.objects.count() + DurationCount.objects.count(),
+        "database": connection.vendor,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actions", type=int, default=10_000)
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (default: a new "
+                        "SQLite file in a temporary directory)")
+    parser.add_argument("--days", type=int, default=90, help="history spread over these days")
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--saturate-rollups", type=int, default=0, metavar="N",
+                        help="after the other figures, fill the rollups as if every type and "
+                        "duration bucket had N actions a day for 30 days, and time the overview")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes generating and inserting in parallel (SQLite: they "
+                        "take turns at its writer lock)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="archive-bench-") as workdir:
+        setup_django(args.database_url, Path(workdir))
+        from dashboard.history.models import ArchivedAction, DayCount, DurationCount, SyncState
+
+        for model in (ArchivedAction, DayCount, DurationCount, SyncState):
+            model.objects.all().delete()
+        began = time.perf_counter()
+        if args.workers > 1:
+            from django.db import connections
+
+            connections.close_all()
+            share = args.actions // args.workers
+            counts = [share] * (args.workers - 1) + [args.actions - share * (args.workers - 1)]
+            with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+                pool.starmap(fill_part, [
+                    (args.database_url, workdir, n, args.days, args.seed * 100 + k, args.batch)
+                    for k, n in enumerate(counts)])
+        else:
+            fill(args.actions, args.days, args.seed, args.batch)
+        print(f"filled {args.actions} actions in {time.perf_counter() - began:.1f} s "
+              f"({args.workers} process(es))", flush=True)
+        with emulator():
+            figures = measure(args.actions)
+            if args.saturate_rollups:
+                figures["saturated_actions_in_window"] = saturate_rollups(args.saturate_rollups)
+                client = auditor_client()
+                figures["saturated_overview_ms"] = round(
+                    timed(lambda: get_ok(client, "/overview/")), 1)
+                from dashboard.history import charts
+
+                figures["saturated_overview_data_ms"] = round(
+                    timed(lambda: charts.overview(live=charts.LiveNow())), 1)
+            print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Retention: actions created before ARCHIVE_RETENTION_DAYS ago leave the archive, in
+batches, with their rollup counts; the coverage record moves up first, so the archive-served
+list never claims a range whose rows are being deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ArchivedAction, SyncState
+from .rollups import FIGURES, Deltas
+
+BATCH = 5000
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime | None:
+    """Actions created before this moment are pruned; None keeps everything (the default)."""
+    days = settings.ARCHIVE_RETENTION_DAYS
+    if not days:
+        return None
+    return (now or timezone.now()) - timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    cutoff: datetime | None
+    deleted: int = 0
+
+
+def shrink_coverage(cutoff: datetime) -> None:
+    """The archive will hold nothing created at or before `cutoff`: the covered range starts
+    there at the lowest (and the bottom of history is no longer in it)."""
+    state = SyncState.load()
+    if state.covered_to is None:
+        return
+    if state.covered_to <= cutoff:  # nothing covered survives: the next sync starts afresh
+        state.covered_to = state.covered_from = None
+        state.gap_top, state.gap_cursor = None, ""
+    elif state.bottom_reached or state.covered_from is None or state.covered_from < cutoff:
+        state.covered_from = cutoff
+    else:
+        return
+    state.bottom_reached, state.resume_cursor = False, ""
+    state.save(update_fields=["covered_to", "covered_from", "bottom_reached", "resume_cursor",
+                              "gap_top", "gap_cursor"])
+
+
+def prune(now: datetime | None = None, *, batch: int = BATCH) -> Pruned:
+    """Delete what retention lets go, `batch` rows per transaction. The caller holds the sync
+    lock (a sync saving its old covered range meanwhile would undo shrink_coverage)."""
+    cutoff = retention_cutoff(now)
+    if cutoff is None:
+        return Pruned(None)
+    shrink_coverage(cutoff)
+    deleted = 0
+    while True:
+        ids = list(ArchivedAction.objects.filter(created_at__lte=cutoff).order_by()
+                   .values_list("pk", flat=True)[:batch])
+        if not ids:
+            return Pruned(cutoff, deleted)
+        with transaction.atomic():
+            rows = list(ArchivedAction.objects.select_for_update().filter(pk__in=ids)
+                        .values("pk", *FIGURES))
+            ArchivedAction.objects.filter(pk__in=[row["pk"] for row in rows]).delete()
+            Deltas().extend(rows, -1).apply()
+        deleted += len(rows)
