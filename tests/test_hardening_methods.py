@@ -34,17 +34,22 @@ def test_read_only_views_refuse_every_other_method(emulator, superuser_client, s
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("fault", [
-    {"force_429": True, "retry_after": 42},
-    {"drop_connection": True},
-])
-def test_a_detail_page_answering_503_says_when_to_retry(emulator, support_client, fault):
-    emulator.set_faults(**fault)
+def test_a_detail_page_answering_503_says_when_to_retry(emulator, support_client):
+    emulator.set_faults(force_429=True, retry_after=42)
     response = support_client.get("/actions/aa_0d00000000000ffff3/")
     assert response.status_code == 503
-    assert int(response["Retry-After"]) >= 1
-    if fault.get("force_429"):
-        assert int(response["Retry-After"]) == 42
+    assert int(response["Retry-After"]) == 42
+
+
+@pytest.mark.django_db
+def test_a_dropped_connection_answers_the_detail_page_as_the_list_does(emulator, support_client):
+    # One failure, one answer (dashboard/polling/problems.py): Voucherify unreachable is a 502
+    # on every page; only a wait with a known end (429, the budget) is a 503 with Retry-After.
+    emulator.set_faults(drop_connection=True)
+    detail = support_client.get("/actions/aa_0d00000000000ffff3/")
+    listing = support_client.get("/actions/")
+    assert detail.status_code == listing.status_code == 502
+    assert "Retry-After" not in detail and "Retry-After" not in listing
 
 
 @pytest.mark.django_db
