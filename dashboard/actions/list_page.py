@@ -12,8 +12,15 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.actions import live_counts
-from dashboard.actions.list_params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
+from dashboard.actions import list_failures, live_counts
+from dashboard.actions.list_params import (
+    CURSOR_PARAM,
+    FILTER_STATUSES,
+    LIMITS,
+    STATUSES,
+    TRAIL_PARAM,
+    ListState,
+)
 from dashboard.actions.list_scan import Group, Listing, group_by_context, scan
 from dashboard.actions.list_table import ActionTable, announcement
 from dashboard.actions.scan_notice import ScanNotice, scan_notice
@@ -57,6 +64,7 @@ class ListPage:
     live_statuses: dict[str, str] = field(default_factory=dict)
     live_contexts: dict[str, str] = field(default_factory=dict)
     settled: live_counts.Settled = field(default_factory=Counter)
+    pending_details: list[str] = field(default_factory=list)  # DONE rows, failed rows unknown
 
     def url(self, state: ListState) -> str:
         return self.base_url + state.query()
@@ -94,7 +102,7 @@ class ListPage:
 
     @property
     def statuses(self) -> tuple[str, ...]:
-        return STATUSES
+        return FILTER_STATUSES
 
     @property
     def contexts(self) -> tuple[catalog.Context, ...]:
@@ -140,8 +148,14 @@ class ListPage:
         return f"{reads.poll_interval():g}"
 
     @property
+    def polling(self) -> bool:
+        """Live rows to refresh or failed-row counts still to read."""
+        return bool(self.live_ids or self.pending_details)
+
+    @property
     def live_url(self) -> str:
-        return live_url(self.live_ids, self.live_statuses, self.live_contexts, self.settled)
+        return live_url(self.live_ids, self.live_statuses, self.live_contexts, self.settled,
+                        self.pending_details)
 
 
 def list_page(state: ListState, base_url: str) -> ListPage:
@@ -158,10 +172,13 @@ def list_page(state: ListState, base_url: str) -> ListPage:
     page.problem = listing.problem
     if listing.stale and listing.fetched_at is not None:
         page.stale_age = upstream_age(listing.fetched_at)
+    failed = list_failures.known_failed(listing.rows)
+    page.pending_details = list_failures.pending(listing.rows, failed)[:MAX_LIVE_IDS]
     page.groups = [
         GroupView(
             group,
-            ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions"),
+            ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions",
+                        failed=failed),
             page.url(page.in_context(group.key)),
         )
         for group in group_by_context(listing.rows)
@@ -185,11 +202,12 @@ def upstream_age(moment: datetime) -> float:
 
 def live_url(
     ids: Sequence[str], statuses: Mapping[str, str], contexts: Mapping[str, str],
-    settled: live_counts.Settled | None,
+    settled: live_counts.Settled | None, details: Sequence[str] = (),
 ) -> str:
     """The live poll: the ids, the status each row shows now (`seen`), so that the poll can
-    announce every change, ENQUEUED to IN_PROGRESS included, and what the group counts need
-    (see live_counts; left out when they are not known)."""
+    announce every change, ENQUEUED to IN_PROGRESS included, what the group counts need
+    (see live_counts; left out when they are not known) and the DONE rows whose failed rows
+    are still to read (list_failures)."""
     params = {
         "ids": ",".join(ids),
         "seen": ",".join(statuses.get(action_id, "") for action_id in ids),
@@ -197,6 +215,8 @@ def live_url(
     if settled is not None:
         params[live_counts.CONTEXTS_PARAM] = live_counts.contexts_param(ids, contexts)
         params[live_counts.SETTLED_PARAM] = live_counts.settled_param(settled)
+    if details:
+        params[list_failures.DETAILS_PARAM] = ",".join(details)
     return f"{reverse('actions:live')}?{urlencode(params, safe=',:')}"
 
 
@@ -224,14 +244,20 @@ class LiveRows:
     contexts: dict[str, str] = field(default_factory=dict)  # of each still-live row
     settled: live_counts.Settled | None = None  # None: the poll cannot tell the counts
     groups: list[live_counts.GroupCounts] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # DONE rows whose failed rows are unknown
+
+    @property
+    def polling(self) -> bool:
+        return bool(self.still_live or self.details)
 
     def context(self) -> dict[str, object]:
         return {
             "table": self.table,
             "announcements": self.announcements,
-            "live_ids": self.still_live,
-            "live_url": live_url(self.still_live, self.statuses, self.contexts, self.settled)
-            if self.still_live else "",
+            "live_ids": self.polling,
+            "live_url": live_url(self.still_live, self.statuses, self.contexts, self.settled,
+                                 self.details)
+            if self.polling else "",
             "poll_seconds": f"{reads.poll_interval():g}",
             "live_problem": self.problem,
             "live_stale_age": self.stale_age,
@@ -244,16 +270,18 @@ def refresh_rows(
     seen: Mapping[str, str] | None = None,
     contexts: Mapping[str, str] | None = None,
     settled: live_counts.Settled | None = None,
+    details: Sequence[str] = (),
 ) -> LiveRows:
     """One refresh for every live row of a page; rows nothing is known of keep their state.
 
     `seen` is what the page shows: a row whose status differs is announced. Without it only
     rows that finished are. With `settled` and the `contexts` of the rows the answer also
-    carries every group's counts (rows that finish move into `settled`)."""
+    carries every group's counts (rows that finish move into `settled`). `details`: DONE rows
+    whose failed rows are not known yet; a few are read per poll (list_failures)."""
     seen = seen or {}
     problem: VoucherifyError | None = None
     try:
-        fetched = reads.refresh_live(ids)
+        fetched = reads.refresh_live(ids) if ids else {}
     except VoucherifyError as exc:  # nothing known to serve: the rows keep what they show
         fetched, problem = {}, exc
     rows = [fetched[i].value for i in ids if i in fetched]
@@ -268,8 +296,13 @@ def refresh_rows(
     stale = [f for f in fetched.values() if f.stale]
     problem = problem or next((f.problem for f in stale if f.problem), None)
     stale_age = max((f.age_seconds for f in stale), default=None)
-    live = LiveRows(rows, still_live, announcements, statuses, ActionTable(rows), problem,
-                    stale_age)
+    results = list_failures.read_results(details)
+    failed = list_failures.known_failed([*rows, *results])
+    unread = [i for i in details if i not in failed]
+    finished = [i for i in list_failures.pending(rows, failed) if i not in unread]
+    live = LiveRows(rows, still_live, announcements, statuses,
+                    ActionTable([*rows, *results], failed=failed), problem, stale_age,
+                    details=(unread + finished)[:MAX_LIVE_IDS])
     if settled is not None:
         _count_groups(live, dict(contexts or {}), settled)
     return live
@@ -286,10 +319,11 @@ def _count_groups(live: LiveRows, contexts: dict[str, str], settled: live_counts
     live.groups = live_counts.group_counts(live.settled, running)
 
 
-def parse_live_ids(raw: str) -> list[str]:
-    """The `ids` of a live poll: comma-separated action ids, at most MAX_LIVE_IDS, no junk."""
+def parse_live_ids(raw: str, *, required: bool = True) -> list[str]:
+    """The `ids` of a live poll: comma-separated action ids, at most MAX_LIVE_IDS, no junk.
+    Also its `details` (not `required`: a poll may read only those)."""
     ids = list(dict.fromkeys(part for part in raw.split(",") if part))
-    if not ids:
+    if not ids and required:
         raise ValueError("Name the live actions to refresh: ids=aa_…,aa_….")
     if len(ids) > MAX_LIVE_IDS:
         raise ValueError(f"At most {MAX_LIVE_IDS} actions can be refreshed in one poll.")

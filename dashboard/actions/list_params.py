@@ -34,6 +34,7 @@ PARAM_ORDER = (
 LIMITS = (10, 25, 50, 100)
 DEFAULT_LIMIT = 25
 STATUSES = catalog.STATUS_KEYS
+FILTER_STATUSES = catalog.FILTER_STATUS_KEYS  # the upstream's and "Done with failures"
 SORTABLE = ("type", "status", "created_at", "updated_at", "processing_time")
 # Stands for the newest page (no cursor) inside the trail.
 NEWEST = "newest"
@@ -178,9 +179,9 @@ def _action_type(raw: str) -> str:
 
 def _status(raw: str) -> str:
     value = raw.upper().replace(" ", "_")
-    if value not in STATUSES:
+    if value not in FILTER_STATUSES:
         raise ValueError(
-            f"There is no status {raw[:40]!r}; choose one of {', '.join(STATUSES)}."
+            f"There is no status {raw[:40]!r}; choose one of {', '.join(FILTER_STATUSES)}."
         )
     return value
 

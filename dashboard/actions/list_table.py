@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -15,12 +16,6 @@ from dashboard.voucherify.catalog import status_label
 from dashboard.voucherify.models import Action
 
 TIME_CELL = '{% include "actions/_time.html" with moment=value %}'
-STATUS_CELL = (
-    '{% include "actions/_status.html" with status=record.status %}'
-    '{% if record.is_live and record.progress is not None %} '
-    '{% include "actions/_progress.html" with progress=record.progress label=progress_label %}'
-    "{% endif %}"
-)
 
 
 def detail_url(action_id: str) -> str:
@@ -30,9 +25,7 @@ def detail_url(action_id: str) -> str:
 class ActionTable(tables.Table):
     id = tables.Column(verbose_name="Action", orderable=False)
     type = tables.Column(verbose_name="Type")
-    status = tables.TemplateColumn(
-        STATUS_CELL, verbose_name="Status", extra_context={"progress_label": "Progress"}
-    )
+    status = tables.Column(verbose_name="Status")
     created_at = tables.TemplateColumn(TIME_CELL, verbose_name="Created")
     updated_at = tables.TemplateColumn(TIME_CELL, verbose_name="Updated")
     processing_time = tables.Column(verbose_name="Processing time", empty_values=())
@@ -49,10 +42,17 @@ class ActionTable(tables.Table):
             "data-status": lambda record: record.status,
         }
 
-    def __init__(self, rows: Sequence[Action], *, caption: str = "Actions", **kwargs: object):
+    def __init__(self, rows: Sequence[Action], *, caption: str = "Actions",
+                 failed: Mapping[str, int] | None = None, **kwargs: object):
         # A list of what is on the page: django-tables2 calls list() on anything lazy.
         super().__init__(list(rows), **kwargs)
         self.caption = caption
+        self.failed = failed or {}  # failed rows of DONE rows, where known (list_failures)
+
+    def render_status(self, value: str, record: Action) -> str:
+        return render_to_string("actions/_status_cell.html", {
+            "record": record, "failed": self.failed.get(record.id),
+        })
 
     def render_id(self, value: str) -> str:
         return format_html(

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import live_counts
+from dashboard.actions import list_failures, live_counts
 from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
@@ -44,14 +44,17 @@ def _is_canonical(request: HttpRequest, state: ListState) -> bool:
 @require_GET
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 def live_rows(request: HttpRequest) -> HttpResponse:
-    """One poll for every live row of a page; 286 stops the polling once none is live."""
+    """One poll for every live row of a page and a few of its unread results; 286 stops the
+    polling once no row is live and every result is read."""
     try:
-        ids = parse_live_ids(request.GET.get("ids", ""))
+        details = parse_live_ids(request.GET.get(list_failures.DETAILS_PARAM, ""),
+                                 required=False)
+        ids = parse_live_ids(request.GET.get("ids", ""), required=not details)
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     seen = parse_live_seen(request.GET.get("seen", ""), ids)
-    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids))
+    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids), details=details)
     response = render(request, "actions/list.html#live", live.context())
-    if not live.still_live:
+    if not live.polling:
         return HttpResponseStopPolling(response.content)
     return response

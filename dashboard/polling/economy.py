@@ -244,6 +244,14 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
     return final if final is not None else entry
 
 
+def fetch_result(client: VoucherifyClient, action_id: str) -> Fetched[Action]:
+    """A finished action's detail (its result), at background priority: read once, kept for
+    good as a final entry."""
+    if not is_valid_action_id(action_id):
+        raise InvalidActionIdError()
+    return _detail(client, action_id, background=True, has_fallback=False)
+
+
 def fetch_action(
     client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False
 ) -> Fetched[Action]:
