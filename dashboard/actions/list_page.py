@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.actions import list_failures, live_counts
+from dashboard.actions import list_failures, list_new, live_counts
 from dashboard.actions.list_params import (
     CURSOR_PARAM,
     FILTER_STATUSES,
@@ -146,6 +146,14 @@ class ListPage:
     @property
     def poll_seconds(self) -> str:
         return f"{reads.poll_interval():g}"
+
+    @property
+    def new_actions(self) -> list_new.NewActions | None:
+        """The "N new actions" banner's first state: only above the newest page."""
+        if self.state.cursor is not None or self.listing is None or not self.listing.top_id:
+            return None
+        return list_new.NewActions(0, False, list_new.check_url(self.state, self.listing.top_id),
+                                   self.canonical_url, self.poll_seconds)
 
     @property
     def polling(self) -> bool:

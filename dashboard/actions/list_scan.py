@@ -39,6 +39,7 @@ class Listing:
     stale: bool = False
     problem: VoucherifyError | None = None  # why the data is stale or the scan stopped early
     archive_synced_to: datetime | None = None  # older rows came from the archive (history app)
+    top_id: str | None = None  # the newest action the upstream listed (newest pages only)
 
     @property
     def stopped_early(self) -> bool:
@@ -107,6 +108,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
     following: Cursor | None = cursor
     budget_spent = False
     archived = None
+    top_id: str | None = None
     filters = archive_filter(state)
     while True:
         archived = archived_rest(filters, cursor, wanted - len(rows))
@@ -127,6 +129,8 @@ def scan(state: ListState, *, budget: int) -> Listing:
         calls += 1
         fetches.append(fetched)
         page = fetched.value
+        if state.cursor is None and calls == 1 and page.actions:
+            top_id = page.actions[0].id
         consumed = _take(page.actions, page_matcher(state, page.actions), rows, wanted)
         scanned += len(consumed)
         if consumed:
@@ -151,6 +155,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
         stale=any(f.stale for f in fetches),
         problem=problem or next((f.problem for f in fetches if f.problem), None),
         archive_synced_to=archived.synced_to if archived is not None else None,
+        top_id=top_id,
     )
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import list_failures, live_counts
+from dashboard.actions import list_failures, list_new, live_counts
 from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
@@ -58,3 +58,18 @@ def live_rows(request: HttpRequest) -> HttpResponse:
     if not live.polling:
         return HttpResponseStopPolling(response.content)
     return response
+
+
+@require_GET
+@permission_required(VIEW_ACTIONS, raise_exception=True)
+def new_actions(request: HttpRequest) -> HttpResponse:
+    """How many actions appeared above an open list's newest page (its banner, polled)."""
+    state = parse_list_params(request.GET)
+    try:
+        after = list_new.parse_after(request.GET.get(list_new.AFTER_PARAM, ""))
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    if state.errors:
+        return HttpResponseBadRequest(state.errors[0][1], content_type="text/plain; charset=utf-8")
+    found = list_new.new_actions(state, after)
+    return render(request, "actions/list.html#new_actions", {"new": found})

@@ -61,4 +61,17 @@
     });
   }
   window.setInterval(tick, 15000);
+
+  // "N new actions" above the newest page: shown at once while the person is at the top and
+  // not typing in a field; otherwise it waits for a click.
+  document.addEventListener("htmx:afterSettle", function () {
+    var link = document.querySelector("#new-actions a[data-auto-show]");
+    if (!link) {  // only a check that found some puts the link there
+      return;
+    }
+    var typing = document.activeElement && document.activeElement.matches("input, select, textarea");
+    if (window.scrollY < 8 && !typing) {
+      window.location.assign(link.href);
+    }
+  });
 })();

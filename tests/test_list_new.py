@@ -1,0 +1,61 @@
+""""N new actions" above an open list: counted on the shared newest page, no call of its own."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+from tests.list_html import soup
+
+LIST = "/v1/async-actions"
+
+
+def banner(response):
+    return soup(response).select_one("#new-actions")
+
+
+def test_new_actions_are_counted_from_the_shared_newest_page(
+    operator_client, support_client, emulator, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 10  # the shared page stays fresh through the test
+    page = operator_client.get("/actions/?context=CUSTOMERS")
+    check = banner(page)["hx-get"]
+    assert "after=aa_" in check and "context=CUSTOMERS" in check
+    assert banner(operator_client.get(check)).get_text(strip=True) == ""  # nothing new yet
+
+    emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=60)
+    emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=60)
+    emulator.create_action("ORDERS.IMPORT", duration=60)  # not in this list's context
+    cache.clear()  # the shared newest page must be read again
+    emulator.clear_stats()
+    answers = [client.get(check) for client in (operator_client, support_client)] + [
+        operator_client.get(check)
+    ]
+    assert emulator.count(endpoint=LIST) == 1  # one read of the shared page for every viewer
+    assert emulator.count() == 1
+    for answer in answers:
+        show = banner(answer).select_one("a[data-auto-show]")
+        assert show.get_text(strip=True) == "2 new actions · show"
+        assert show["href"] == "/actions/?context=CUSTOMERS"
+        assert banner(answer)["hx-get"] == check  # the check goes on from the same place
+
+
+def test_the_live_poll_and_the_check_share_one_read(operator_client, emulator, settings):
+    settings.ACTIONS_POLL_INTERVAL = 10
+    settings.ACTIONS_DETAILS_PER_POLL = 0
+    emulator.create_action("VOUCHERS.IMPORT", duration=60)
+    page = operator_client.get("/actions/")
+    cache.clear()
+    emulator.clear_stats()
+    operator_client.get(soup(page).select_one("#live-poller")["hx-get"])
+    operator_client.get(banner(page)["hx-get"])
+    assert emulator.count(endpoint=LIST) == 1
+    assert emulator.count() == 1
+
+
+def test_older_pages_and_bad_checks(operator_client, emulator):
+    page = operator_client.get("/actions/")
+    older = soup(page).select_one(".pager-top a.pager-older")["href"]
+    assert banner(operator_client.get(older)) is None  # only above the newest page
+    assert operator_client.get("/actions/new/?after=nope").status_code == 400
+    bad_status = "/actions/new/?after=aa_0c5543f00797b6113f&status=x"
+    assert operator_client.get(bad_status).status_code == 400
