@@ -36,3 +36,24 @@ def test_an_import_finishing_with_failed_rows_shows_them_without_a_reload(
     assert created["id"] in rows.evaluate_all("rows => rows.map(row => row.id)")[0]
     for text in rows.locator(".status").all_inner_texts():
         assert text.startswith("Done ·") and text.endswith("failed")
+
+
+@pytest.mark.browser
+def test_a_new_action_appears_on_an_open_list(emulator, live_server, page, browser_login,
+                                              settings):
+    settings.ACTIONS_POLL_INTERVAL = 1
+    settings.ACTIONS_DETAILS_PER_POLL = 0
+    browser_login("operator")
+    page.goto(f"{live_server.url}/actions/?limit=100")
+    page.mouse.wheel(0, 2000)  # reading lower down: the list waits for a click
+    page.wait_for_function("window.scrollY > 100")
+    first = emulator.create_action("ORDERS.IMPORT", duration=60)
+    show = page.locator("#new-actions a")
+    expect(show).to_have_text("1 new action · show", timeout=15_000)
+    expect(page.locator(f"#row-{first['id']}")).to_have_count(0)
+    show.click()
+    expect(page.locator(f"#row-{first['id']}")).to_have_count(1)
+
+    page.evaluate("window.scrollTo(0, 0)")  # at the top of the newest page: shown at once
+    second = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=60)
+    expect(page.locator(f"#row-{second['id']}")).to_have_count(1, timeout=15_000)
