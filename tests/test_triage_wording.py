@@ -1,0 +1,32 @@
+"""Words for people, not for the people who run the dashboard: roles, admins-only hints."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.accounts.roles import role_for_path
+from tests.list_html import soup, text
+
+
+@pytest.mark.parametrize(("role", "path", "needed"), [
+    ("operator", "/audit/purges/", "auditor"),
+    ("support", "/status/", "auditor"),
+    ("operator", "/actions/aa_0c5543f00797b6113f/failures.csv", "support"),
+    (None, "/actions/", "operator"),
+])
+def test_the_403_page_says_which_role_is_needed_and_whom_to_ask(
+    client_for, emulator, role, path, needed
+):
+    response = client_for(role).get(path)
+    assert response.status_code == 403
+    said = text(response, ".role-needed")
+    assert f"needs the {needed} role" in said
+    assert ("has no role yet" in said) if role is None else (f"has the {role} role" in said)
+    assert "administrator" in text(response, ".whom-to-ask")
+    duties = [li.get_text() for li in soup(response).select(".role-duties li")]
+    assert [d.split(":")[0] for d in duties] == ["operator", "support", "auditor"]
+
+
+def test_only_pages_that_need_a_role_name_one():
+    assert role_for_path("/accounts/password_change/") is None
+    assert role_for_path("/overview/") == "operator"
