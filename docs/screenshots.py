@@ -41,15 +41,16 @@ def start_demo(database: Path) -> tuple[subprocess.Popen, str]:
          "--emulator-port", str(free_port())],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    deadline = time.monotonic() + 180
+    deadline, output = time.monotonic() + 180, []
     while time.monotonic() < deadline:
         line = demo.stdout.readline()
+        output.append(line)
         if "Press Ctrl-C" in line:
             return demo, f"http://127.0.0.1:{port}"
         if not line and demo.poll() is not None:
             break
     demo.terminate()
-    raise SystemExit("The demo did not start.")
+    raise SystemExit("The demo did not start:\n" + "".join(output))
 
 
 def shoot(url: str) -> None:

@@ -65,6 +65,7 @@ class ListPage:
     live_contexts: dict[str, str] = field(default_factory=dict)
     settled: live_counts.Settled = field(default_factory=Counter)
     pending_details: list[str] = field(default_factory=list)  # DONE rows, failed rows unknown
+    suffix_matches: list[str] | None = None  # a search by an id's tail: the ids it found
 
     def url(self, state: ListState) -> str:
         return self.base_url + state.query()
@@ -166,10 +167,12 @@ class ListPage:
                         self.pending_details)
 
 
-def list_page(state: ListState, base_url: str) -> ListPage:
-    """Scan for the state's page; an upstream fault with nothing to show becomes `problem`."""
-    page = ListPage(state=state, base_url=base_url)
-    if state.errors:
+def list_page(state: ListState, base_url: str,
+              suffix_matches: list[str] | None = None) -> ListPage:
+    """Scan for the state's page; an upstream fault with nothing to show becomes `problem`.
+    A search by an id's tail shows its `suffix_matches` instead of rows."""
+    page = ListPage(state=state, base_url=base_url, suffix_matches=suffix_matches)
+    if state.errors or suffix_matches is not None:
         return page
     try:
         listing = scan(state, budget=int(settings.ACTIONS_SCAN_BUDGET))

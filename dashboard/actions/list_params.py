@@ -46,6 +46,9 @@ MAX_VALUE_LENGTH = 6000
 
 _TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}(?:\.[A-Z0-9_]{1,64}){0,3}")
 _REQUEST_ID = re.compile(r"[vw]-[A-Za-z0-9]{1,64}")
+# The tail of an action id as the list shows it ("…9d8a7c2c"), at least 6 characters.
+_ID_SUFFIX = re.compile(r"(?:…|\.{3})?([0-9A-Fa-f]{6,61})")  # ids are aa_ + hex
+MIN_SUFFIX = 6
 T = TypeVar("T")
 
 
@@ -65,10 +68,13 @@ class ListState:
 
     @property
     def search_kind(self) -> str | None:
-        """"action" (go straight to it), "request" (scan for it) or None."""
+        """"action" (go straight to it), "request" (scan for it), "suffix" (the tail of an
+        action id: look it up among the actions already read) or None."""
         if not self.q:
             return None
-        return "action" if is_valid_action_id(self.q) else "request"
+        if is_valid_action_id(self.q):
+            return "action"
+        return "request" if _REQUEST_ID.fullmatch(self.q) else "suffix"
 
     @property
     def filtered(self) -> bool:
@@ -194,12 +200,16 @@ def _search(raw: str) -> str:
                 "letters and digits, such as aa_0c5543f00797b6113f."
             )
         return raw
-    if not _REQUEST_ID.fullmatch(raw):
+    if _REQUEST_ID.fullmatch(raw):
+        return raw
+    suffix = _ID_SUFFIX.fullmatch(raw)
+    if suffix is None:
         raise ValueError(
-            f"Search takes an action id (aa_…) or a request id (v-… or w-…); {raw[:70]!r} is "
-            "neither. To filter by type, context or status use the filters."
+            f"Search takes an action id (aa_…, or its last {MIN_SUFFIX} characters or more, "
+            f"as the list shows them) or a request id (v-… or w-…); {raw[:70]!r} is none of "
+            "these. To filter by type, context or status use the filters."
         )
-    return raw
+    return suffix[1].lower()
 
 
 def _limit(raw: str) -> int:

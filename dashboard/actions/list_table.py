@@ -18,6 +18,14 @@ from dashboard.voucherify.models import Action
 TIME_CELL = '{% include "actions/_time.html" with moment=value %}'
 
 
+def copy_button(value: str, what: str) -> str:
+    """A button that copies `value` (static/js/app.js: the CSP forbids inline scripts)."""
+    return format_html(
+        '<button type="button" class="copy" data-copy="{}" aria-label="Copy {} {}" '
+        'title="Copy the whole {}">Copy</button>', value, what, value, what,
+    )
+
+
 def detail_url(action_id: str) -> str:
     return reverse("actions:detail", args=[action_id])
 
@@ -56,8 +64,8 @@ class ActionTable(tables.Table):
 
     def render_id(self, value: str) -> str:
         return format_html(
-            '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a>',
-            detail_url(value), value, value, short_id(value),
+            '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a> {}',
+            detail_url(value), value, value, short_id(value), copy_button(value, "action id"),
         )
 
     def render_type(self, value: str, record: Action) -> str:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import list_failures, list_new, live_counts
+from dashboard.actions import list_failures, list_new, list_search, live_counts
 from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
@@ -27,6 +27,12 @@ def action_list(request: HttpRequest) -> HttpResponse:
         return redirect(detail_url(state.q))
     if not state.errors and not _is_canonical(request, state):
         return redirect(reverse("actions:list") + state.query())  # one state, one URL
+    if not state.errors and state.search_kind == "suffix":
+        found = list_search.ids_with_suffix(state.q)
+        if len(found) == 1:
+            return redirect(detail_url(found[0]))
+        page = list_page(state, reverse("actions:list"), suffix_matches=found)
+        return render(request, "actions/list.html", {"page": page})
     page = list_page(state, reverse("actions:list"))
     response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
     if page.older_url:

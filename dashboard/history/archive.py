@@ -139,3 +139,9 @@ def failed_counts(action_ids: Iterable[str]) -> dict[str, int]:
     archive holds no detail for are left out."""
     rows = ArchivedAction.objects.filter(pk__in=list(action_ids), has_detail=True)
     return {pk: failed_rows(result) for pk, result in rows.values_list("pk", "result")}
+
+
+def ids_ending_with(suffix: str, *, limit: int) -> list[str]:
+    """Archived action ids that end with `suffix` (any case), newest first."""
+    rows = ArchivedAction.objects.filter(pk__iendswith=suffix).order_by("-created_at", "-id")
+    return list(rows.values_list("pk", flat=True)[:limit])

@@ -164,6 +164,11 @@ def _older_from_newest(cursor: Cursor, limit: int) -> Fetched[ActionPage] | None
     return None if page is None else Fetched(page, newest.fetched_at)
 
 
+def newest_known() -> Fetched[ActionPage] | None:
+    """The shared newest page from the cache, fresh or not (no call)."""
+    return store.load(NEWEST_KEY)
+
+
 def fetch_page(
     client: VoucherifyClient, *, limit: int, cursor: Cursor | None, background: bool
 ) -> Fetched[ActionPage]:

@@ -29,6 +29,7 @@ __all__ = [
     "fetch_action",
     "fetch_page",
     "fetch_result",
+    "newest_read",
     "get_client",
     "poll_interval",
     "refresh_live",
@@ -79,6 +80,12 @@ def fetch_result(action_id: str) -> Fetched[Action]:
     fetched = economy.fetch_result(get_client(), action_id)
     archive.saw_action(fetched.value, detail=not fetched.stale)
     return fetched
+
+
+def newest_read() -> ActionPage | None:
+    """The shared newest page as last read, however old; never an upstream call."""
+    known = economy.newest_known()
+    return known.value if known is not None else None
 
 
 def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:

@@ -62,6 +62,22 @@
   }
   window.setInterval(tick, 15000);
 
+  // Copy buttons beside ids: the whole id to the clipboard, and a word that it worked.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) {
+      return;
+    }
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      window.setTimeout(function () {
+        button.textContent = "Copy";
+        button.classList.remove("copied");
+      }, 2000);
+    });
+  });
+
   // "N new actions" above the newest page: shown at once while the person is at the top and
   // not typing in a field; otherwise it waits for a click.
   document.addEventListener("htmx:afterSettle", function () {
