@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from dashboard.actions.list_params import (
     FILTER_STATUSES,
     LIMITS,
     STATUSES,
+    TIMELINE,
     TRAIL_PARAM,
     ListState,
 )
@@ -66,6 +67,7 @@ class ListPage:
     settled: live_counts.Settled = field(default_factory=Counter)
     pending_details: list[str] = field(default_factory=list)  # DONE rows, failed rows unknown
     suffix_matches: list[str] | None = None  # a search by an id's tail: the ids it found
+    timeline: ActionTable | None = None  # the timeline view's one table (instead of groups)
 
     def url(self, state: ListState) -> str:
         return self.base_url + state.query()
@@ -149,6 +151,16 @@ class ListPage:
         return f"{reads.poll_interval():g}"
 
     @property
+    def views(self) -> list[Tab]:
+        """The switch between the grouped view (the default) and the timeline; the page stays."""
+        return [
+            Tab("Grouped by context", self.url(replace(self.state, view=None)),
+                self.state.view is None),
+            Tab("Timeline", self.url(replace(self.state, view=TIMELINE)),
+                self.state.view == TIMELINE),
+        ]
+
+    @property
     def new_actions(self) -> list_new.NewActions | None:
         """The "N new actions" banner's first state: only above the newest page."""
         if self.state.cursor is not None or self.listing is None or not self.listing.top_id:
@@ -163,7 +175,9 @@ class ListPage:
 
     @property
     def live_url(self) -> str:
-        return live_url(self.live_ids, self.live_statuses, self.live_contexts, self.settled,
+        # The timeline has no group counts for the poll to keep right.
+        settled = None if self.timeline is not None else self.settled
+        return live_url(self.live_ids, self.live_statuses, self.live_contexts, settled,
                         self.pending_details)
 
 
@@ -185,11 +199,14 @@ def list_page(state: ListState, base_url: str,
         page.stale_age = upstream_age(listing.fetched_at)
     failed = list_failures.known_failed(listing.rows)
     page.pending_details = list_failures.pending(listing.rows, failed)[:MAX_LIVE_IDS]
-    page.groups = [
+    if state.view == TIMELINE:
+        page.timeline = ActionTable(listing.rows, order_by=state.sort, failed=failed,
+                                    caption="Actions")
+    page.groups = [] if page.timeline is not None else [
         GroupView(
             group,
             ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions",
-                        failed=failed),
+                        failed=failed, sorts="each group"),
             page.url(page.in_context(group.key)),
         )
         for group in group_by_context(listing.rows)

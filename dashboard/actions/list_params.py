@@ -24,11 +24,13 @@ LIMIT_PARAM = "limit"
 CURSOR_PARAM = "end_date"  # the upstream's own name: actions created before it
 TRAIL_PARAM = "back"  # the cursors of the newer pages walked through, for "Newer"
 SORT_PARAM = "sort"
+VIEW_PARAM = "view"
+TIMELINE = "timeline"  # one table in time order; the default groups rows by context
 # The canonical order of parameters in a URL; sort last so `{% querystring sort=... %}` on a
 # canonical URL stays canonical.
 PARAM_ORDER = (
     CONTEXT_PARAM, TYPE_PARAM, STATUS_PARAM, SEARCH_PARAM, LIMIT_PARAM,
-    CURSOR_PARAM, TRAIL_PARAM, SORT_PARAM,
+    CURSOR_PARAM, TRAIL_PARAM, VIEW_PARAM, SORT_PARAM,
 )
 
 LIMITS = (10, 25, 50, 100)
@@ -64,6 +66,7 @@ class ListState:
     cursor: Cursor | None = None
     trail: tuple[str, ...] = ()
     sort: str | None = None
+    view: str | None = None  # TIMELINE, or None for the grouped view
     errors: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
@@ -91,6 +94,7 @@ class ListState:
             LIMIT_PARAM: str(self.limit) if self.limit != DEFAULT_LIMIT else None,
             CURSOR_PARAM: self.cursor.to_param() if self.cursor else None,
             TRAIL_PARAM: TRAIL_SEPARATOR.join(self.trail) if self.cursor and self.trail else None,
+            VIEW_PARAM: self.view,
             SORT_PARAM: self.sort,
         }
         return {name: value for name, value in values.items() if value}
@@ -144,6 +148,7 @@ def parse_list_params(query: Mapping[str, str]) -> ListState:
         limit=_choice(take(LIMIT_PARAM), errors, LIMIT_PARAM, _limit) or DEFAULT_LIMIT,
         cursor=_choice(take(CURSOR_PARAM), errors, CURSOR_PARAM, Cursor.from_param),
         sort=_choice(take(SORT_PARAM), errors, SORT_PARAM, _sort),
+        view=_choice(take(VIEW_PARAM), errors, VIEW_PARAM, _view),
     )
     trail = _choice(take(TRAIL_PARAM), errors, TRAIL_PARAM, _trail) or ()
     if state.type and state.context and catalog.context_of(state.type) != state.context:
@@ -226,6 +231,13 @@ def _sort(raw: str) -> str:
             "(a leading - sorts descending)."
         )
     return raw
+
+
+def _view(raw: str) -> str | None:
+    value = raw.lower()
+    if value not in (TIMELINE, "grouped"):
+        raise ValueError(f"The list is shown grouped or as a timeline, not {raw[:40]!r}.")
+    return TIMELINE if value == TIMELINE else None
 
 
 def _trail(raw: str) -> tuple[str, ...]:

@@ -36,7 +36,9 @@ class ActionTable(tables.Table):
     status = tables.Column(verbose_name="Status")
     created_at = tables.TemplateColumn(TIME_CELL, verbose_name="Created")
     updated_at = tables.TemplateColumn(TIME_CELL, verbose_name="Updated")
-    processing_time = tables.Column(verbose_name="Processing time", empty_values=())
+    # Sorted by what the cell shows: the processing time, else created to updated.
+    processing_time = tables.Column(verbose_name="Processing time", empty_values=(),
+                                    order_by=("duration_ms",))
     request_id = tables.Column(verbose_name="Request id", orderable=False, default="—")
 
     class Meta:
@@ -51,10 +53,12 @@ class ActionTable(tables.Table):
         }
 
     def __init__(self, rows: Sequence[Action], *, caption: str = "Actions",
-                 failed: Mapping[str, int] | None = None, **kwargs: object):
+                 failed: Mapping[str, int] | None = None, sorts: str = "this page",
+                 **kwargs: object):
         # A list of what is on the page: django-tables2 calls list() on anything lazy.
         super().__init__(list(rows), **kwargs)
         self.caption = caption
+        self.sorts = sorts  # what a header's sort link reorders, for its title
         self.failed = failed or {}  # failed rows of DONE rows, where known (list_failures)
 
     def render_status(self, value: str, record: Action) -> str:
@@ -87,14 +91,7 @@ class ActionTable(tables.Table):
         )
 
     def value_processing_time(self, value: int | None, record: Action) -> int | None:
-        return value if value is not None else record.elapsed_ms
-
-    def order_processing_time(self, rows, is_descending: bool):
-        def key(action: Action) -> int:
-            known = self.value_processing_time(action.processing_time, action)
-            return -1 if known is None else known
-
-        return sorted(rows, key=key, reverse=is_descending), True
+        return record.duration_ms
 
     def render_request_id(self, value: str) -> str:
         return format_html("<code>{}</code>", value)
