@@ -8,6 +8,15 @@ import pytest
 from playwright.sync_api import expect
 
 
+UNITS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
+
+
+def in_seconds(cell: str) -> float:
+    """A processing-time cell ("≈ 5.4 s", "166 ms", "2 min 5 s") in seconds."""
+    parts = re.findall(r"([0-9][0-9.,]*)\s*(ms|s|min|h|d)\b", cell)
+    return sum(float(number.replace(",", "")) * UNITS[unit] for number, unit in parts)
+
+
 @pytest.mark.browser
 def test_an_import_finishing_with_failed_rows_shows_them_without_a_reload(
     emulator, live_server, page, browser_login, settings
@@ -57,3 +66,32 @@ def test_a_new_action_appears_on_an_open_list(emulator, live_server, page, brows
     page.evaluate("window.scrollTo(0, 0)")  # at the top of the newest page: shown at once
     second = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=60)
     expect(page.locator(f"#row-{second['id']}")).to_have_count(1, timeout=15_000)
+
+
+@pytest.mark.browser
+def test_timeline_sorting_short_id_search_and_copy(emulator, live_server, page, browser_login,
+                                                  settings):
+    settings.ACTIONS_DETAILS_PER_POLL = 0
+    browser_login("operator")
+    page.goto(f"{live_server.url}/actions/?limit=50")
+    page.click(".view-switch >> text=Timeline")
+    expect(page).to_have_url(re.compile(r"view=timeline"))
+    expect(page.locator("table.actions-table")).to_have_count(1)
+    page.click("th >> text=Processing time")
+    expect(page).to_have_url(re.compile(r"sort=processing_time"))
+    cells = page.locator("tbody td:nth-child(6)").all_inner_texts()
+    seconds = [in_seconds(cell) for cell in cells if re.search(r"[0-9]", cell)]
+    assert len(seconds) > 10 and seconds == sorted(seconds)
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                   origin=live_server.url)
+    first = page.locator("tbody tr[id^=row-]").first
+    action_id = first.get_attribute("id").removeprefix("row-")
+    first.locator("button.copy").click()
+    expect(first.locator("button.copy")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == action_id
+
+    shown = first.locator("td code").first.inner_text()  # "…9d8a7c2c", as the list shows it
+    page.fill("#filter-q", shown)
+    page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/actions/{action_id}/")
