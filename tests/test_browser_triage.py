@@ -7,7 +7,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-
 UNITS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
 
 
