@@ -30,3 +30,22 @@ def test_the_403_page_says_which_role_is_needed_and_whom_to_ask(
 def test_only_pages_that_need_a_role_name_one():
     assert role_for_path("/accounts/password_change/") is None
     assert role_for_path("/overview/") == "operator"
+
+
+def test_an_inline_time_leaves_no_space_before_what_follows():
+    from datetime import timedelta
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    moment = timezone.now() + timedelta(days=6, hours=1)
+    html = Template('({% include "actions/_time.html" with moment=moment %})').render(
+        Context({"moment": moment}))
+    assert html.endswith("in 6 d</time>)")
+
+
+def test_a_queued_action_is_waiting_not_running(support_client, emulator):
+    action = emulator.create_action("VOUCHERS.IMPORT", duration=600)  # queued for a minute
+    said = text(support_client.get(f"/actions/{action['id']}/"), ".detail-live")
+    assert "Waiting in Voucherify's queue" in said
+    assert "waiting for" in said and "running for" not in said
