@@ -49,3 +49,37 @@ def test_a_queued_action_is_waiting_not_running(support_client, emulator):
     said = text(support_client.get(f"/actions/{action['id']}/"), ".detail-live")
     assert "Waiting in Voucherify's queue" in said
     assert "waiting for" in said and "running for" not in said
+
+
+def test_the_failure_share_counts_actions_done_with_failed_rows():
+    from dashboard.history.charts import type_figures
+
+    (figures,) = type_figures([
+        ("VOUCHERS.IMPORT", "DONE", "", 10, 299),  # finished, but 299 rows failed
+        ("VOUCHERS.IMPORT", "DONE", "", 10, 0),
+        ("VOUCHERS.IMPORT", "FAILED", "", 10, None),
+        ("VOUCHERS.IMPORT", "DONE", "", 10),  # failed rows not known
+    ])
+    assert (figures.failed, figures.partial, figures.total) == (1, 1, 4)
+    assert figures.failure_percent == "50.0"
+
+
+@pytest.mark.django_db
+def test_the_overview_reads_failed_rows_from_the_archive(auditor_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboard.history.archive import archive_action
+    from dashboard.voucherify.models import Action
+
+    created = timezone.now() - timedelta(hours=1)
+    archive_action(Action.from_json({
+        "id": "aa_0f00000000000000c1", "type": "CUSTOMERS.IMPORT_CSV", "status": "DONE",
+        "created_at": created.isoformat(), "updated_at": created.isoformat(),
+        "processing_time": 1000, "result": {"done_count": 1, "failed_count": 299},
+    }), detail=True)
+    row = soup(auditor_client.get("/overview/")).select_one(
+        "table.types-table tr[data-type='CUSTOMERS.IMPORT_CSV']")
+    cells = [td.get_text(strip=True) for td in row.select("td")]
+    assert cells[:4] == ["1", "0", "1", "100.0 %"]

@@ -49,6 +49,7 @@ class TypeFigures:
     failed: int
     p50_ms: int | None
     p95_ms: int | None
+    partial: int = 0  # DONE, but with failed rows (known from the archived result)
 
     @property
     def label(self) -> str:
@@ -56,7 +57,8 @@ class TypeFigures:
 
     @property
     def failure_share(self) -> float:
-        return self.failed / self.total if self.total else 0.0
+        """Failed actions and those that finished with failed rows: neither fully worked."""
+        return (self.failed + self.partial) / self.total if self.total else 0.0
 
     @property
     def failure_percent(self) -> str:
@@ -100,7 +102,7 @@ class Overview:
 
     @property
     def most_failing(self) -> list[TypeFigures]:
-        failing = [t for t in self.types if t.failed]
+        failing = [t for t in self.types if t.failed or t.partial]
         return sorted(failing, key=lambda t: (-t.failure_share, -t.failed, t.type))[:TOP]
 
     @property
@@ -142,15 +144,23 @@ def day_bars(rows: Iterable[tuple[datetime, str]], end: date,
     ]
 
 
-def type_figures(rows: Iterable[tuple[str, str, str, int | None]]) -> list[TypeFigures]:
-    """Per type from (type, status, operation_status, duration_ms) rows, by type name."""
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def type_figures(rows: Iterable[tuple]) -> list[TypeFigures]:
+    """Per type from (type, status, operation_status, duration_ms[, failed rows]) rows, by
+    type name; failed rows None or left out: not known."""
     totals: Counter[str] = Counter()
     failed: Counter[str] = Counter()
+    partial: Counter[str] = Counter()
     durations: dict[str, list[int]] = defaultdict(list)
-    for action_type, status, operation_status, duration in rows:
+    for action_type, status, operation_status, duration, *rest in rows:
         totals[action_type] += 1
         if is_failure(status, operation_status):
             failed[action_type] += 1
+        elif rest and rest[0]:
+            partial[action_type] += 1
         if duration is not None:
             durations[action_type].append(duration)
     return [
@@ -160,6 +170,7 @@ def type_figures(rows: Iterable[tuple[str, str, str, int | None]]) -> list[TypeF
             failed=failed[action_type],
             p50_ms=percentile(durations[action_type], 0.50),
             p95_ms=percentile(durations[action_type], 0.95),
+            partial=partial[action_type],
         )
         for action_type in sorted(totals)
     ]
@@ -181,14 +192,16 @@ def overview(now: datetime | None = None, *, live: LiveNow | None = None) -> Ove
     since = datetime(start.year, start.month, start.day, tzinfo=UTC)
     rows = list(
         ArchivedAction.objects.filter(created_at__gte=since).values_list(
-            "created_at", "type", "status", "operation_status", "duration_ms"
+            # Only the count out of each result: results can hold thousands of rows.
+            "created_at", "type", "status", "operation_status", "duration_ms",
+            "result__failed_count",
         )
     )
     return Overview(
         start=start,
         end=today,
         days=day_bars(((r[0], r[2]) for r in rows), today),
-        types=type_figures((r[1], r[2], r[3], r[4]) for r in rows),
+        types=type_figures((r[1], r[2], r[3], r[4], _count(r[5])) for r in rows),
         live=live if live is not None else live_now(),
         coverage=coverage(),
     )
