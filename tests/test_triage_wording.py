@@ -20,7 +20,7 @@ def test_the_403_page_says_which_role_is_needed_and_whom_to_ask(
     response = client_for(role).get(path)
     assert response.status_code == 403
     said = text(response, ".role-needed")
-    assert f"needs the {needed} role" in said
+    assert f"It needs the {needed} role" in said
     assert ("has no role yet" in said) if role is None else (f"has the {role} role" in said)
     assert "administrator" in text(response, ".whom-to-ask")
     duties = [li.get_text() for li in soup(response).select(".role-duties li")]
