@@ -94,3 +94,41 @@ def test_timeline_sorting_short_id_search_and_copy(emulator, live_server, page, 
     page.fill("#filter-q", shown)
     page.click("form.filters button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/actions/{action_id}/")
+
+
+@pytest.mark.browser
+def test_keyboard_shortcuts_and_the_live_switch(emulator, live_server, page, browser_login,
+                                                settings):
+    settings.ACTIONS_POLL_INTERVAL = 1
+    settings.ACTIONS_DETAILS_PER_POLL = 0
+    browser_login("operator")
+    page.goto(f"{live_server.url}/actions/")
+    page.keyboard.press("/")
+    expect(page.locator("#filter-q")).to_be_focused()
+    page.locator("h1").click()  # out of the field again
+    rows = page.locator("tbody tr[id^=row-] td:first-child a")
+    page.keyboard.press("j")
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(rows.nth(1)).to_be_focused()
+    target = rows.nth(1).get_attribute("href")
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcuts")).to_be_hidden()
+    rows.nth(1).focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(live_server.url + target)
+
+    created = emulator.create_action("ORDERS.IMPORT", duration=60)
+    page.goto(f"{live_server.url}/actions/")
+    page.click("#live-toggle")
+    expect(page.locator("#live-toggle")).to_have_text("Live updates: off")
+    emulator.clear_stats()
+    page.wait_for_timeout(3000)  # three poll intervals: no poll may go out while off
+    assert emulator.count() == 0
+    page.click("#live-toggle")
+    expect(page.locator(f"#row-{created['id']}")).to_have_attribute(
+        "data-status", "IN_PROGRESS", timeout=15_000)
