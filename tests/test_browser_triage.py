@@ -132,3 +132,26 @@ def test_keyboard_shortcuts_and_the_live_switch(emulator, live_server, page, bro
     page.click("#live-toggle")
     expect(page.locator(f"#row-{created['id']}")).to_have_attribute(
         "data-status", "IN_PROGRESS", timeout=15_000)
+
+
+@pytest.mark.browser
+def test_exact_times_read_in_the_persons_time_zone_with_utc_on_hover(
+    chromium, emulator, live_server, user_factory
+):
+    from tests.fixtures.users import ROLE_PASSWORD
+
+    context = chromium.new_context(timezone_id="Asia/Tokyo", locale="en-GB")
+    try:
+        page = context.new_page()
+        user = user_factory("operator", username="browser-tokyo")
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", ROLE_PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{live_server.url}/actions/?end_date=2001-02-03T04:05:06Z")
+        moment = page.locator(".empty-page time")
+        expect(moment).to_have_attribute("title", "2001-02-03 04:05:06 UTC")
+        expect(moment).to_contain_text("13:05:06")  # 04:05 UTC is 13:05 in Tokyo
+        expect(moment).to_contain_text("GMT+9")
+    finally:
+        context.close()

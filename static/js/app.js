@@ -62,6 +62,27 @@
   }
   window.setInterval(tick, 15000);
 
+  // Exact times are written in UTC by the server; the person reads them in their own time
+  // zone, with the UTC text one hover away.
+  function localize() {
+    document.querySelectorAll("time[datetime]:not([data-relative]):not([data-local])")
+      .forEach(function (elt) {
+        var utc = elt.textContent.trim();
+        var moment = new Date(elt.getAttribute("datetime"));
+        if (!/UTC$/.test(utc) || isNaN(moment.getTime())) {
+          return;
+        }
+        elt.setAttribute("data-local", "");
+        elt.title = utc;
+        elt.textContent = moment.toLocaleString(undefined, {
+          year: "numeric", month: "short", day: "numeric", hour: "2-digit",
+          minute: "2-digit", second: "2-digit", timeZoneName: "short"
+        });
+      });
+  }
+  localize();
+  document.addEventListener("htmx:afterSettle", localize);
+
   // The list's live updates can be paused: polls are cancelled until they are switched on.
   var live = true;
   document.addEventListener("htmx:confirm", function (evt) {
