@@ -15,7 +15,9 @@ def banner(response):
 
 def test_new_actions_are_counted_from_the_shared_newest_page(operator_client, emulator, settings):
     settings.ACTIONS_POLL_INTERVAL = 10  # the shared page stays fresh through the test
+    settings.ACTIONS_DETAILS_PER_POLL = 0  # nothing else to poll: the banner polls itself
     page = operator_client.get("/actions/?context=CUSTOMERS")
+    assert not soup(page).select_one("#live-poller").has_attr("hx-get")
     check = banner(page)["hx-get"]
     assert "after=aa_" in check and "context=CUSTOMERS" in check
     assert banner(operator_client.get(check)).get_text(strip=True) == ""  # nothing new yet
@@ -35,17 +37,26 @@ def test_new_actions_are_counted_from_the_shared_newest_page(operator_client, em
         assert banner(answer)["hx-get"] == check  # the check goes on from the same place
 
 
-def test_the_live_poll_and_the_check_share_one_read(operator_client, emulator, settings):
+def test_while_rows_run_the_live_poll_answers_the_banner_too(
+    operator_client, emulator, settings
+):
     settings.ACTIONS_POLL_INTERVAL = 10
     settings.ACTIONS_DETAILS_PER_POLL = 0
     emulator.create_action("VOUCHERS.IMPORT", duration=60)
     page = operator_client.get("/actions/")
+    assert not banner(page).has_attr("hx-get")  # one poll for the page: the live one
+    poll = soup(page).select_one("#live-poller")["hx-get"]
+    assert "after=aa_" in poll
+    emulator.create_action("ORDERS.IMPORT", duration=60)
     cache.clear()
     emulator.clear_stats()
-    operator_client.get(soup(page).select_one("#live-poller")["hx-get"])
-    operator_client.get(banner(page)["hx-get"])
-    assert emulator.count(endpoint=LIST) == 1
+    answer = operator_client.get(poll)
+    assert emulator.count(endpoint=LIST) == 1  # rows and banner from one read
     assert emulator.count() == 1
+    swapped = soup(answer).select_one("#new-actions[hx-swap-oob]")
+    assert swapped.get_text(strip=True) == "1 new action · show"
+    assert not swapped.has_attr("hx-get")
+    assert soup(answer).select_one("#live-poller")["hx-get"] == poll
 
 
 def test_older_pages_and_bad_checks(operator_client, emulator):

@@ -30,6 +30,7 @@ class NewActions:
     check_url: str  # the next check
     show_url: str  # the list's newest page, reloaded
     poll_seconds: str
+    polls: bool = True  # False while the page's live poll runs: it answers this banner too
 
     @property
     def text(self) -> str:
@@ -37,9 +38,14 @@ class NewActions:
         return f"{count} new action{'' if self.count == 1 and not self.more else 's'}"
 
 
+def check_params(state: ListState, after: str) -> dict[str, str]:
+    """What a check needs: the list's filters and the newest action it showed. The live poll
+    carries them too (their names differ from the poll's own)."""
+    return {**state.newest().params(), AFTER_PARAM: after}
+
+
 def check_url(state: ListState, after: str) -> str:
-    params = {**state.newest().params(), AFTER_PARAM: after}
-    return f"{reverse('actions:new')}?{urlencode(params, safe=':,')}"
+    return f"{reverse('actions:new')}?{urlencode(check_params(state, after), safe=':,')}"
 
 
 def parse_after(raw: str) -> str:
@@ -48,7 +54,7 @@ def parse_after(raw: str) -> str:
     return raw
 
 
-def new_actions(state: ListState, after: str) -> NewActions:
+def new_actions(state: ListState, after: str, *, polls: bool = True) -> NewActions:
     """New actions matching `state` above `after` on the shared newest page (0 while it
     cannot be read: the next check tries again)."""
     count, more = 0, False
@@ -65,4 +71,4 @@ def new_actions(state: ListState, after: str) -> NewActions:
         more = more and count > 0
     show = reverse("actions:list") + state.newest().query()
     return NewActions(count, more, check_url(state, after), show,
-                      f"{reads.poll_interval():g}")
+                      f"{reads.poll_interval():g}", polls)

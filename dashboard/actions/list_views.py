@@ -13,10 +13,12 @@ from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
 from dashboard.actions import list_failures, list_new, list_search, live_counts
-from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
+from dashboard.actions.list_live import LiveRows, parse_live_ids, parse_live_seen, refresh_rows
+from dashboard.actions.list_page import list_page
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
 from dashboard.polling import problems
+from dashboard.voucherify.cursor import is_valid_action_id
 
 
 @require_GET
@@ -60,10 +62,23 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     seen = parse_live_seen(request.GET.get("seen", ""), ids)
     live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids), details=details)
-    response = render(request, "actions/list.html#live", live.context())
+    new = _new_actions(request, live)  # before the context: it adds to the next poll's URL
+    context = live.context()
+    context["new"] = new
+    response = render(request, "actions/list.html#live", context)
     if not live.polling:
         return HttpResponseStopPolling(response.content)
     return response
+
+
+def _new_actions(request: HttpRequest, live: LiveRows) -> list_new.NewActions | None:
+    """The live poll of a newest page answers its "N new actions" banner too (one poll)."""
+    raw = request.GET.get(list_new.AFTER_PARAM)
+    state = parse_list_params(request.GET)
+    if raw is None or state.errors or not is_valid_action_id(raw):
+        return None
+    live.extra = list_new.check_params(state, raw)
+    return list_new.new_actions(state, raw, polls=not live.polling)
 
 
 @require_GET
