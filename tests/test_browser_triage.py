@@ -7,6 +7,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+
+@pytest.fixture
+def operator_list(settings, browser_login):
+    """An operator's browser, polls every second, no results read (live rows only)."""
+    settings.ACTIONS_POLL_INTERVAL = 1
+    settings.ACTIONS_DETAILS_PER_POLL = 0
+    return browser_login("operator")
+
+
 UNITS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
 
 
@@ -47,11 +56,8 @@ def test_an_import_finishing_with_failed_rows_shows_them_without_a_reload(
 
 
 @pytest.mark.browser
-def test_a_new_action_appears_on_an_open_list(emulator, live_server, page, browser_login,
-                                              settings):
-    settings.ACTIONS_POLL_INTERVAL = 1
-    settings.ACTIONS_DETAILS_PER_POLL = 0
-    browser_login("operator")
+def test_a_new_action_appears_on_an_open_list(emulator, live_server, operator_list):
+    page = operator_list
     page.goto(f"{live_server.url}/actions/?limit=100")
     page.mouse.wheel(0, 2000)  # reading lower down: the list waits for a click
     page.wait_for_function("window.scrollY > 100")
@@ -68,10 +74,8 @@ def test_a_new_action_appears_on_an_open_list(emulator, live_server, page, brows
 
 
 @pytest.mark.browser
-def test_timeline_sorting_short_id_search_and_copy(emulator, live_server, page, browser_login,
-                                                  settings):
-    settings.ACTIONS_DETAILS_PER_POLL = 0
-    browser_login("operator")
+def test_timeline_sorting_short_id_search_and_copy(emulator, live_server, operator_list):
+    page = operator_list
     page.goto(f"{live_server.url}/actions/?limit=50")
     page.click(".view-switch >> text=Timeline")
     expect(page).to_have_url(re.compile(r"view=timeline"))
@@ -97,11 +101,8 @@ def test_timeline_sorting_short_id_search_and_copy(emulator, live_server, page, 
 
 
 @pytest.mark.browser
-def test_keyboard_shortcuts_and_the_live_switch(emulator, live_server, page, browser_login,
-                                                settings):
-    settings.ACTIONS_POLL_INTERVAL = 1
-    settings.ACTIONS_DETAILS_PER_POLL = 0
-    browser_login("operator")
+def test_keyboard_shortcuts_and_the_live_switch(emulator, live_server, operator_list):
+    page = operator_list
     page.goto(f"{live_server.url}/actions/")
     page.keyboard.press("/")
     expect(page.locator("#filter-q")).to_be_focused()
