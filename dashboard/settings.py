@@ -159,6 +159,8 @@ except ConfigurationError as exc:
 ACTIONS_POLL_INTERVAL = env.number("ACTIONS_POLL_INTERVAL", 2.0, minimum=0.5)
 # Upstream pages one list request may scan to fill a filtered page.
 ACTIONS_SCAN_BUDGET = env.integer("ACTIONS_SCAN_BUDGET", 3, minimum=1)
+# Finished actions whose results (failed rows) one list poll may read, at background priority.
+ACTIONS_DETAILS_PER_POLL = env.integer("ACTIONS_DETAILS_PER_POLL", 3, minimum=0)
 
 # --- Polling economy -------------------------------------------------------------------
 VOUCHERIFY_CALLS_PER_MINUTE = env.integer("VOUCHERIFY_CALLS_PER_MINUTE", 40, minimum=1)

@@ -91,6 +91,18 @@ def test_demo_serves_the_login_page_and_one_ctrl_c_stops_both(demo):
     assert demo.ports_freed()
 
 
+def test_demo_prints_the_url_and_logins_last_and_together(demo):
+    lines = demo.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Dashboard: http://" in line)
+    block = lines[start:]
+    assert block[-1] == "Press Ctrl-C to stop both."  # the last thing printed
+    assert "Emulated Voucherify API" in block[1] and "Demo logins" in block[2]
+    logins = block[3:-1]
+    assert sorted(line.split()[0] for line in logins) == ["admin", "auditor", "operator", "support"]
+    assert not any("HTTP/1.1" in line or "GET /" in line for line in block)  # no request log
+    demo.stop(signal.SIGINT)
+
+
 def test_demo_stopped_by_sigterm_leaves_no_server_behind(demo):
     demo.stop(signal.SIGTERM)
     assert demo.ports_freed()

@@ -24,10 +24,13 @@ def covered_cursor() -> str:
     ("context=CUSTOMERS&status=FAILED", "older than the newest 100 read from Voucherify"),
 ])
 def test_a_page_from_the_archive_does_not_claim_an_upstream_scan(
-    synced, archive, operator_client, query, said
+    synced, archive, client_for, query, said
 ):
-    text = notice_of(operator_client, query.format(cursor=covered_cursor()))
+    text = notice_of(client_for("admin"), query.format(cursor=covered_cursor()))
     assert "Served from the archive" in text and said in text
+    plain = notice_of(client_for("operator"), query.format(cursor=covered_cursor()))
+    assert "Served from the archive" in plain and said not in plain  # how: for admins only
+    assert "Voucherify" not in plain and "matches." in plain
     assert "matches." in text
     assert "scanned" not in text  # no "8 matches among 0 actions scanned"
 

@@ -17,9 +17,9 @@ def problem(response) -> str:
     return found["data-problem"] if found is not None and found.has_attr("data-problem") else ""
 
 
-def test_rejected_credentials_say_what_to_check(operator_client, emulator, settings):
+def test_rejected_credentials_say_what_to_check(client_for, emulator, settings):
     settings.VOUCHERIFY = dataclasses.replace(emulator.config, app_token="wrong")
-    response = operator_client.get("/actions/")
+    response = client_for("admin").get("/actions/")
     assert response.status_code == 502
     assert problem(response) == "credentials"
     notice = text(response, ".upstream-problem")
@@ -27,6 +27,11 @@ def test_rejected_credentials_say_what_to_check(operator_client, emulator, setti
     assert "VOUCHERIFY_CLUSTER" in notice
     assert "wrong" not in notice  # the token is never shown
     assert row_ids(response) == []
+    # Operators and support read what happened and what they can do, not setting names.
+    plain = client_for("operator").get("/actions/")
+    assert plain.status_code == 502 and problem(plain) == "credentials"
+    assert "VOUCHERIFY_" not in plain.content.decode()
+    assert "administrator" in text(plain, ".upstream-problem")
 
 
 def test_rate_limited_says_when_it_will_ask_again(operator_client, emulator):

@@ -36,6 +36,7 @@ MATRIX = {
     "password_change_done": Rule(None),
     "actions:list": Rule("view_actions"),
     "actions:live": Rule("view_actions", ok=286, query=f"ids={ACTION}"),
+    "actions:new": Rule("view_actions", query=f"after={ACTION}"),
     "actions:detail": Rule("view_actions"),
     "actions:failures": Rule("view_failed_rows", headers=HTMX),
     "actions:failures_csv": Rule("export_failures"),

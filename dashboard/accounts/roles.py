@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 OPERATOR = "operator"
 SUPPORT = "support"
 AUDITOR = "auditor"
@@ -28,6 +30,24 @@ ROLE_CODENAMES = {
         "view_export_log",
     ],
 }
+
+
+# What each role may open, for the 403 page: the lowest role a page needs, by its path.
+ROLE_DUTIES = {
+    OPERATOR: "the actions list, each action's page and the overview",
+    SUPPORT: "also the failed rows of an action and their CSV export",
+    AUDITOR: "also the purge audit, the export log and the status page",
+}
+_PATH_ROLES = (
+    (re.compile(r"^/actions/[^/]+/failures"), SUPPORT),
+    (re.compile(r"^/(audit|status)/"), AUDITOR),
+    (re.compile(r"^/(actions|overview)/"), OPERATOR),
+)
+
+
+def role_for_path(path: str) -> str | None:
+    """The lowest role that opens `path`, when a role does (admin pages need a superuser)."""
+    return next((role for pattern, role in _PATH_ROLES if pattern.match(path)), None)
 
 
 def ensure_role(role: str):

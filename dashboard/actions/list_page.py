@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from urllib.parse import urlencode
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.actions import live_counts
-from dashboard.actions.list_params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
+from dashboard.actions import list_failures, list_new, live_counts
+from dashboard.actions.list_live import MAX_LIVE_IDS, live_url
+from dashboard.actions.list_params import (
+    CURSOR_PARAM,
+    FILTER_STATUSES,
+    LIMITS,
+    TIMELINE,
+    TRAIL_PARAM,
+    ListState,
+)
 from dashboard.actions.list_scan import Group, Listing, group_by_context, scan
-from dashboard.actions.list_table import ActionTable, announcement
+from dashboard.actions.list_table import ActionTable
 from dashboard.actions.scan_notice import ScanNotice, scan_notice
 from dashboard.polling import problems, reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
 from dashboard.voucherify.errors import VoucherifyError
-from dashboard.voucherify.models import Action
-
-MAX_LIVE_IDS = 100
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class ListPage:
     live_statuses: dict[str, str] = field(default_factory=dict)
     live_contexts: dict[str, str] = field(default_factory=dict)
     settled: live_counts.Settled = field(default_factory=Counter)
+    pending_details: list[str] = field(default_factory=list)  # DONE rows, failed rows unknown
+    suffix_matches: list[str] | None = None  # a search by an id's tail: the ids it found
+    timeline: ActionTable | None = None  # the timeline view's one table (instead of groups)
 
     def url(self, state: ListState) -> str:
         return self.base_url + state.query()
@@ -94,7 +99,7 @@ class ListPage:
 
     @property
     def statuses(self) -> tuple[str, ...]:
-        return STATUSES
+        return FILTER_STATUSES
 
     @property
     def contexts(self) -> tuple[catalog.Context, ...]:
@@ -140,14 +145,44 @@ class ListPage:
         return f"{reads.poll_interval():g}"
 
     @property
+    def views(self) -> list[Tab]:
+        """The switch between the grouped view (the default) and the timeline; the page stays."""
+        return [
+            Tab("Grouped by context", self.url(replace(self.state, view=None)),
+                self.state.view is None),
+            Tab("Timeline", self.url(replace(self.state, view=TIMELINE)),
+                self.state.view == TIMELINE),
+        ]
+
+    @property
+    def new_actions(self) -> list_new.NewActions | None:
+        """The "N new actions" banner's first state: only above the newest page."""
+        if self.state.cursor is not None or self.listing is None or not self.listing.top_id:
+            return None
+        return list_new.NewActions(0, False, list_new.check_url(self.state, self.listing.top_id),
+                                   self.canonical_url, self.poll_seconds, polls=not self.polling)
+
+    @property
+    def polling(self) -> bool:
+        """Live rows to refresh or failed-row counts still to read."""
+        return bool(self.live_ids or self.pending_details)
+
+    @property
     def live_url(self) -> str:
-        return live_url(self.live_ids, self.live_statuses, self.live_contexts, self.settled)
+        # The timeline has no group counts for the poll to keep right.
+        settled = None if self.timeline is not None else self.settled
+        new = self.new_actions
+        extra = list_new.check_params(self.state, self.listing.top_id) if new else {}
+        return live_url(self.live_ids, self.live_statuses, self.live_contexts, settled,
+                        self.pending_details, extra)
 
 
-def list_page(state: ListState, base_url: str) -> ListPage:
-    """Scan for the state's page; an upstream fault with nothing to show becomes `problem`."""
-    page = ListPage(state=state, base_url=base_url)
-    if state.errors:
+def list_page(state: ListState, base_url: str,
+              suffix_matches: list[str] | None = None) -> ListPage:
+    """Scan for the state's page; an upstream fault with nothing to show becomes `problem`.
+    A search by an id's tail shows its `suffix_matches` instead of rows."""
+    page = ListPage(state=state, base_url=base_url, suffix_matches=suffix_matches)
+    if state.errors or suffix_matches is not None:
         return page
     try:
         listing = scan(state, budget=int(settings.ACTIONS_SCAN_BUDGET))
@@ -158,10 +193,16 @@ def list_page(state: ListState, base_url: str) -> ListPage:
     page.problem = listing.problem
     if listing.stale and listing.fetched_at is not None:
         page.stale_age = upstream_age(listing.fetched_at)
-    page.groups = [
+    failed = list_failures.known_failed(listing.rows)
+    page.pending_details = list_failures.pending(listing.rows, failed)[:MAX_LIVE_IDS]
+    if state.view == TIMELINE:
+        page.timeline = ActionTable(listing.rows, order_by=state.sort, failed=failed,
+                                    caption="Actions")
+    page.groups = [] if page.timeline is not None else [
         GroupView(
             group,
-            ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions"),
+            ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions",
+                        failed=failed, sorts="each group"),
             page.url(page.in_context(group.key)),
         )
         for group in group_by_context(listing.rows)
@@ -183,119 +224,3 @@ def list_page(state: ListState, base_url: str) -> ListPage:
 
 def upstream_age(moment: datetime) -> float:
     return max(0.0, (timezone.now() - moment).total_seconds())
-
-
-def live_url(
-    ids: Sequence[str], statuses: Mapping[str, str], contexts: Mapping[str, str],
-    settled: live_counts.Settled | None,
-) -> str:
-    """The live poll: the ids, the status each row shows now (`seen`), so that the poll can
-    announce every change, ENQUEUED to IN_PROGRESS included, and what the group counts need
-    (see live_counts; left out when they are not known)."""
-    params = {
-        "ids": ",".join(ids),
-        "seen": ",".join(statuses.get(action_id, "") for action_id in ids),
-    }
-    if settled is not None:
-        params[live_counts.CONTEXTS_PARAM] = live_counts.contexts_param(ids, contexts)
-        params[live_counts.SETTLED_PARAM] = live_counts.settled_param(settled)
-    return f"{reverse('actions:live')}?{urlencode(params, safe=',:')}"
-
-
-def parse_live_seen(raw: str, ids: Sequence[str]) -> dict[str, str]:
-    """The statuses the page shows, by id; anything unreadable just means no announcement."""
-    statuses = raw.split(",")
-    return {
-        action_id: status
-        for action_id, status in zip(ids, statuses, strict=False)
-        if status in STATUSES
-    }
-
-
-@dataclass
-class LiveRows:
-    """The refreshed rows of one poll, and which of them are still live."""
-
-    rows: list[Action]
-    still_live: list[str]
-    announcements: list[str]
-    statuses: dict[str, str] = field(default_factory=dict)  # what each still-live row shows
-    table: ActionTable | None = None
-    problem: VoucherifyError | None = None  # why the rows could not be refreshed
-    stale_age: float | None = None  # seconds since the oldest stale row was read
-    contexts: dict[str, str] = field(default_factory=dict)  # of each still-live row
-    settled: live_counts.Settled | None = None  # None: the poll cannot tell the counts
-    groups: list[live_counts.GroupCounts] = field(default_factory=list)
-
-    def context(self) -> dict[str, object]:
-        return {
-            "table": self.table,
-            "announcements": self.announcements,
-            "live_ids": self.still_live,
-            "live_url": live_url(self.still_live, self.statuses, self.contexts, self.settled)
-            if self.still_live else "",
-            "poll_seconds": f"{reads.poll_interval():g}",
-            "live_problem": self.problem,
-            "live_stale_age": self.stale_age,
-            "live_groups": self.groups,
-        }
-
-
-def refresh_rows(
-    ids: Sequence[str],
-    seen: Mapping[str, str] | None = None,
-    contexts: Mapping[str, str] | None = None,
-    settled: live_counts.Settled | None = None,
-) -> LiveRows:
-    """One refresh for every live row of a page; rows nothing is known of keep their state.
-
-    `seen` is what the page shows: a row whose status differs is announced. Without it only
-    rows that finished are. With `settled` and the `contexts` of the rows the answer also
-    carries every group's counts (rows that finish move into `settled`)."""
-    seen = seen or {}
-    problem: VoucherifyError | None = None
-    try:
-        fetched = reads.refresh_live(ids)
-    except VoucherifyError as exc:  # nothing known to serve: the rows keep what they show
-        fetched, problem = {}, exc
-    rows = [fetched[i].value for i in ids if i in fetched]
-    known = {action.id for action in rows}
-    still_live = [a.id for a in rows if a.is_live] + [i for i in ids if i not in known]
-    announcements = [
-        announcement(a) for a in rows
-        if (a.status != seen[a.id] if a.id in seen else not a.is_live)
-    ]
-    statuses = {a.id: a.status for a in rows if a.is_live}
-    statuses.update({i: seen[i] for i in ids if i not in known and i in seen})
-    stale = [f for f in fetched.values() if f.stale]
-    problem = problem or next((f.problem for f in stale if f.problem), None)
-    stale_age = max((f.age_seconds for f in stale), default=None)
-    live = LiveRows(rows, still_live, announcements, statuses, ActionTable(rows), problem,
-                    stale_age)
-    if settled is not None:
-        _count_groups(live, dict(contexts or {}), settled)
-    return live
-
-
-def _count_groups(live: LiveRows, contexts: dict[str, str], settled: live_counts.Settled) -> None:
-    """Rows that finished join the settled counts; running rows are counted as they show."""
-    contexts.update({a.id: a.context for a in live.rows})
-    live.settled = settled + live_counts.settled_of(live.rows)
-    live.contexts = {i: contexts[i] for i in live.still_live if i in contexts}
-    if len(live.contexts) < len(live.still_live):
-        return  # a running row of unknown group: leave the counts the page shows alone
-    running = [(contexts[i], live.statuses.get(i, catalog.UNKNOWN_STATUS)) for i in live.still_live]
-    live.groups = live_counts.group_counts(live.settled, running)
-
-
-def parse_live_ids(raw: str) -> list[str]:
-    """The `ids` of a live poll: comma-separated action ids, at most MAX_LIVE_IDS, no junk."""
-    ids = list(dict.fromkeys(part for part in raw.split(",") if part))
-    if not ids:
-        raise ValueError("Name the live actions to refresh: ids=aa_…,aa_….")
-    if len(ids) > MAX_LIVE_IDS:
-        raise ValueError(f"At most {MAX_LIVE_IDS} actions can be refreshed in one poll.")
-    bad = [part for part in ids if not is_valid_action_id(part)]
-    if bad:
-        raise ValueError(f"{bad[0][:70]!r} is not an action id.")
-    return ids

@@ -24,16 +24,19 @@ LIMIT_PARAM = "limit"
 CURSOR_PARAM = "end_date"  # the upstream's own name: actions created before it
 TRAIL_PARAM = "back"  # the cursors of the newer pages walked through, for "Newer"
 SORT_PARAM = "sort"
+VIEW_PARAM = "view"
+TIMELINE = "timeline"  # one table in time order; the default groups rows by context
 # The canonical order of parameters in a URL; sort last so `{% querystring sort=... %}` on a
 # canonical URL stays canonical.
 PARAM_ORDER = (
     CONTEXT_PARAM, TYPE_PARAM, STATUS_PARAM, SEARCH_PARAM, LIMIT_PARAM,
-    CURSOR_PARAM, TRAIL_PARAM, SORT_PARAM,
+    CURSOR_PARAM, TRAIL_PARAM, VIEW_PARAM, SORT_PARAM,
 )
 
 LIMITS = (10, 25, 50, 100)
 DEFAULT_LIMIT = 25
 STATUSES = catalog.STATUS_KEYS
+FILTER_STATUSES = catalog.FILTER_STATUS_KEYS  # the upstream's and "Done with failures"
 SORTABLE = ("type", "status", "created_at", "updated_at", "processing_time")
 # Stands for the newest page (no cursor) inside the trail.
 NEWEST = "newest"
@@ -45,6 +48,9 @@ MAX_VALUE_LENGTH = 6000
 
 _TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}(?:\.[A-Z0-9_]{1,64}){0,3}")
 _REQUEST_ID = re.compile(r"[vw]-[A-Za-z0-9]{1,64}")
+# The tail of an action id as the list shows it ("…9d8a7c2c"), at least 6 characters.
+_ID_SUFFIX = re.compile(r"(?:…|\.{3})?([0-9A-Fa-f]{6,61})")  # ids are aa_ + hex
+MIN_SUFFIX = 6
 T = TypeVar("T")
 
 
@@ -60,14 +66,18 @@ class ListState:
     cursor: Cursor | None = None
     trail: tuple[str, ...] = ()
     sort: str | None = None
+    view: str | None = None  # TIMELINE, or None for the grouped view
     errors: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def search_kind(self) -> str | None:
-        """"action" (go straight to it), "request" (scan for it) or None."""
+        """"action" (go straight to it), "request" (scan for it), "suffix" (the tail of an
+        action id: look it up among the actions already read) or None."""
         if not self.q:
             return None
-        return "action" if is_valid_action_id(self.q) else "request"
+        if is_valid_action_id(self.q):
+            return "action"
+        return "request" if _REQUEST_ID.fullmatch(self.q) else "suffix"
 
     @property
     def filtered(self) -> bool:
@@ -84,6 +94,7 @@ class ListState:
             LIMIT_PARAM: str(self.limit) if self.limit != DEFAULT_LIMIT else None,
             CURSOR_PARAM: self.cursor.to_param() if self.cursor else None,
             TRAIL_PARAM: TRAIL_SEPARATOR.join(self.trail) if self.cursor and self.trail else None,
+            VIEW_PARAM: self.view,
             SORT_PARAM: self.sort,
         }
         return {name: value for name, value in values.items() if value}
@@ -137,6 +148,7 @@ def parse_list_params(query: Mapping[str, str]) -> ListState:
         limit=_choice(take(LIMIT_PARAM), errors, LIMIT_PARAM, _limit) or DEFAULT_LIMIT,
         cursor=_choice(take(CURSOR_PARAM), errors, CURSOR_PARAM, Cursor.from_param),
         sort=_choice(take(SORT_PARAM), errors, SORT_PARAM, _sort),
+        view=_choice(take(VIEW_PARAM), errors, VIEW_PARAM, _view),
     )
     trail = _choice(take(TRAIL_PARAM), errors, TRAIL_PARAM, _trail) or ()
     if state.type and state.context and catalog.context_of(state.type) != state.context:
@@ -178,9 +190,9 @@ def _action_type(raw: str) -> str:
 
 def _status(raw: str) -> str:
     value = raw.upper().replace(" ", "_")
-    if value not in STATUSES:
+    if value not in FILTER_STATUSES:
         raise ValueError(
-            f"There is no status {raw[:40]!r}; choose one of {', '.join(STATUSES)}."
+            f"There is no status {raw[:40]!r}; choose one of {', '.join(FILTER_STATUSES)}."
         )
     return value
 
@@ -193,12 +205,16 @@ def _search(raw: str) -> str:
                 "letters and digits, such as aa_0c5543f00797b6113f."
             )
         return raw
-    if not _REQUEST_ID.fullmatch(raw):
+    if _REQUEST_ID.fullmatch(raw):
+        return raw
+    suffix = _ID_SUFFIX.fullmatch(raw)
+    if suffix is None:
         raise ValueError(
-            f"Search takes an action id (aa_…) or a request id (v-… or w-…); {raw[:70]!r} is "
-            "neither. To filter by type, context or status use the filters."
+            f"Search takes an action id (aa_…, or its last {MIN_SUFFIX} characters or more, "
+            f"as the list shows them) or a request id (v-… or w-…); {raw[:70]!r} is none of "
+            "these. To filter by type, context or status use the filters."
         )
-    return raw
+    return suffix[1].lower()
 
 
 def _limit(raw: str) -> int:
@@ -215,6 +231,13 @@ def _sort(raw: str) -> str:
             "(a leading - sorts descending)."
         )
     return raw
+
+
+def _view(raw: str) -> str | None:
+    value = raw.lower()
+    if value not in (TIMELINE, "grouped"):
+        raise ValueError(f"The list is shown grouped or as a timeline, not {raw[:40]!r}.")
+    return TIMELINE if value == TIMELINE else None
 
 
 def _trail(raw: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dashboard.actions.list_failures import known_failed, matches_failures
 from dashboard.actions.list_params import ListState
 from dashboard.actions.live_counts import ordered
 from dashboard.history.query import ListFilter, archived_rest
@@ -38,6 +39,7 @@ class Listing:
     stale: bool = False
     problem: VoucherifyError | None = None  # why the data is stale or the scan stopped early
     archive_synced_to: datetime | None = None  # older rows came from the archive (history app)
+    top_id: str | None = None  # the newest action the upstream listed (newest pages only)
 
     @property
     def stopped_early(self) -> bool:
@@ -55,18 +57,31 @@ class Group:
     status_counts: list[tuple[str, int]] = field(default_factory=list)
 
 
-def matcher(state: ListState) -> Callable[[Action], bool]:
-    """The dashboard-side filter for the state's context, type, status and request id."""
+def matcher(state: ListState, failed: dict[str, int] | None = None) -> Callable[[Action], bool]:
+    """The dashboard-side filter for the state's context, type, status and request id;
+    `failed`: the known failed rows by id, for "Done with failures"."""
+
+    def status_matches(action: Action) -> bool:
+        if state.status == catalog.DONE_WITH_FAILURES:
+            return matches_failures(action, failed or {})
+        return state.status is None or action.status == state.status
 
     def matches(action: Action) -> bool:
         return (
             (state.context is None or action.context == state.context)
             and (state.type is None or action.type == state.type)
-            and (state.status is None or action.status == state.status)
+            and status_matches(action)
             and (state.search_kind != "request" or action.request_id == state.q)
         )
 
     return matches
+
+
+def page_matcher(state: ListState, actions: Sequence[Action]) -> Callable[[Action], bool]:
+    """The filter for one upstream page: "Done with failures" asks the archive once."""
+    if state.status == catalog.DONE_WITH_FAILURES:
+        return matcher(state, known_failed(actions))
+    return matcher(state)
 
 
 def archive_filter(state: ListState) -> ListFilter | None:
@@ -84,7 +99,6 @@ def scan(state: ListState, *, budget: int) -> Listing:
     Raises VoucherifyError only when the first upstream page cannot be had at all; a fault
     later in the scan ends it early with what was found so far.
     """
-    matches = matcher(state)
     # A request id belongs to one API call, which starts at most one async action.
     wanted = 1 if state.search_kind == "request" else state.limit
     rows: list[Action] = []
@@ -94,6 +108,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
     following: Cursor | None = cursor
     budget_spent = False
     archived = None
+    top_id: str | None = None
     filters = archive_filter(state)
     while True:
         archived = archived_rest(filters, cursor, wanted - len(rows))
@@ -114,7 +129,9 @@ def scan(state: ListState, *, budget: int) -> Listing:
         calls += 1
         fetches.append(fetched)
         page = fetched.value
-        consumed = _take(page.actions, matches, rows, wanted)
+        if state.cursor is None and calls == 1 and page.actions:
+            top_id = page.actions[0].id
+        consumed = _take(page.actions, page_matcher(state, page.actions), rows, wanted)
         scanned += len(consumed)
         if consumed:
             oldest = consumed[-1].created_at
@@ -138,6 +155,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
         stale=any(f.stale for f in fetches),
         problem=problem or next((f.problem for f in fetches if f.problem), None),
         archive_synced_to=archived.synced_to if archived is not None else None,
+        top_id=top_id,
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -26,23 +27,25 @@ def detail_url(action_id: object) -> str:
 
 TYPE_LIMIT = 80  # characters of an upstream text a list cell shows (the detail page has all)
 TIME_CELL = '{% include "actions/_time.html" with moment=value %}'
-STATUS_CELL = (
-    '{% include "actions/_status.html" with status=record.status %}'
-    '{% if record.is_live and record.progress is not None %} '
-    '{% include "actions/_progress.html" with progress=record.progress label=progress_label %}'
-    "{% endif %}"
-)
+
+
+def copy_button(value: str, what: str) -> str:
+    """A button that copies `value` (static/js/app.js: the CSP forbids inline scripts)."""
+    return format_html(
+        '<button type="button" class="copy" data-copy="{}" aria-label="Copy {} {}" '
+        'title="Copy the whole {}">Copy</button>', value, what, value, what,
+    )
 
 
 class ActionTable(tables.Table):
     id = tables.Column(verbose_name="Action", orderable=False)
     type = tables.Column(verbose_name="Type")
-    status = tables.TemplateColumn(
-        STATUS_CELL, verbose_name="Status", extra_context={"progress_label": "Progress"}
-    )
+    status = tables.Column(verbose_name="Status")
     created_at = tables.TemplateColumn(TIME_CELL, verbose_name="Created")
     updated_at = tables.TemplateColumn(TIME_CELL, verbose_name="Updated")
-    processing_time = tables.Column(verbose_name="Processing time", empty_values=())
+    # Sorted by what the cell shows: the processing time, else created to updated.
+    processing_time = tables.Column(verbose_name="Processing time", empty_values=(),
+                                    order_by=("duration_ms",))
     request_id = tables.Column(verbose_name="Request id", orderable=False, default="—")
 
     class Meta:
@@ -56,10 +59,19 @@ class ActionTable(tables.Table):
             "data-status": lambda record: record.status,
         }
 
-    def __init__(self, rows: Sequence[Action], *, caption: str = "Actions", **kwargs: object):
+    def __init__(self, rows: Sequence[Action], *, caption: str = "Actions",
+                 failed: Mapping[str, int] | None = None, sorts: str = "this page",
+                 **kwargs: object):
         # A list of what is on the page: django-tables2 calls list() on anything lazy.
         super().__init__(list(rows), **kwargs)
         self.caption = caption
+        self.sorts = sorts  # what a header's sort link reorders, for its title
+        self.failed = failed or {}  # failed rows of DONE rows, where known (list_failures)
+
+    def render_status(self, value: str, record: Action) -> str:
+        return render_to_string("actions/_status_cell.html", {
+            "record": record, "failed": self.failed.get(record.id),
+        })
 
     def render_id(self, value: str) -> str:
         url = detail_url(value)
@@ -67,8 +79,8 @@ class ActionTable(tables.Table):
             return format_html('<code class="invalid-id" title="{}">{}</code>',
                                clip_text(value, TYPE_LIMIT), short_id(value))
         return format_html(
-            '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a>',
-            url, value, value, short_id(value),
+            '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a> {}',
+            url, value, value, short_id(value), copy_button(value, "action id"),
         )
 
     def render_type(self, value: str, record: Action) -> str:
@@ -93,14 +105,7 @@ class ActionTable(tables.Table):
         )
 
     def value_processing_time(self, value: int | None, record: Action) -> int | None:
-        return value if value is not None else record.elapsed_ms
-
-    def order_processing_time(self, rows, is_descending: bool):
-        def key(action: Action) -> int:
-            known = self.value_processing_time(action.processing_time, action)
-            return -1 if known is None else known
-
-        return sorted(rows, key=key, reverse=is_descending), True
+        return record.duration_ms
 
     def render_request_id(self, value: str) -> str:
         return format_html("<code>{}</code>", clip_text(value, TYPE_LIMIT))

@@ -12,11 +12,13 @@ from django.views.decorators.http import require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import live_counts
-from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
+from dashboard.actions import list_failures, list_new, list_search, live_counts
+from dashboard.actions.list_live import LiveRows, parse_live_ids, parse_live_seen, refresh_rows
+from dashboard.actions.list_page import list_page
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
 from dashboard.polling import problems
+from dashboard.voucherify.cursor import is_valid_action_id
 
 
 @require_safe
@@ -27,6 +29,12 @@ def action_list(request: HttpRequest) -> HttpResponse:
         return redirect(detail_url(state.q))
     if not state.errors and not _is_canonical(request, state):
         return redirect(reverse("actions:list") + state.query())  # one state, one URL
+    if not state.errors and state.search_kind == "suffix":
+        found = list_search.ids_with_suffix(state.q)
+        if len(found) == 1:
+            return redirect(detail_url(found[0]))
+        page = list_page(state, reverse("actions:list"), suffix_matches=found)
+        return render(request, "actions/list.html", {"page": page})
     page = list_page(state, reverse("actions:list"))
     response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
     if page.older_url:
@@ -44,14 +52,45 @@ def _is_canonical(request: HttpRequest, state: ListState) -> bool:
 @require_safe
 @permission_required(VIEW_ACTIONS, raise_exception=True)
 def live_rows(request: HttpRequest) -> HttpResponse:
-    """One poll for every live row of a page; 286 stops the polling once none is live."""
+    """One poll for every live row of a page and a few of its unread results; 286 stops the
+    polling once no row is live and every result is read."""
     try:
-        ids = parse_live_ids(request.GET.get("ids", ""))
+        details = parse_live_ids(request.GET.get(list_failures.DETAILS_PARAM, ""),
+                                 required=False)
+        ids = parse_live_ids(request.GET.get("ids", ""), required=not details)
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     seen = parse_live_seen(request.GET.get("seen", ""), ids)
-    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids))
-    response = render(request, "actions/list.html#live", live.context())
-    if not live.still_live:
+    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids), details=details)
+    new = _new_actions(request, live)  # before the context: it adds to the next poll's URL
+    context = live.context()
+    context["new"] = new
+    response = render(request, "actions/list.html#live", context)
+    if not live.polling:
         return HttpResponseStopPolling(response.content)
     return response
+
+
+def _new_actions(request: HttpRequest, live: LiveRows) -> list_new.NewActions | None:
+    """The live poll of a newest page answers its "N new actions" banner too (one poll)."""
+    raw = request.GET.get(list_new.AFTER_PARAM)
+    state = parse_list_params(request.GET)
+    if raw is None or state.errors or not is_valid_action_id(raw):
+        return None
+    live.extra = list_new.check_params(state, raw)
+    return list_new.new_actions(state, raw, polls=not live.polling)
+
+
+@require_safe
+@permission_required(VIEW_ACTIONS, raise_exception=True)
+def new_actions(request: HttpRequest) -> HttpResponse:
+    """How many actions appeared above an open list's newest page (its banner, polled)."""
+    state = parse_list_params(request.GET)
+    try:
+        after = list_new.parse_after(request.GET.get(list_new.AFTER_PARAM, ""))
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    if state.errors:
+        return HttpResponseBadRequest(state.errors[0][1], content_type="text/plain; charset=utf-8")
+    found = list_new.new_actions(state, after)
+    return render(request, "actions/list.html#new_actions", {"new": found})

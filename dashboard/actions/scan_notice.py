@@ -22,6 +22,7 @@ class ScanNotice:
     partial: bool  # the scan stopped before the page was full: a warning
     from_archive: bool
     continue_label: str | None = None  # the link to scan older actions, when there are some
+    admin_detail: str | None = None  # how the rows were read: for admins (superusers) only
 
 
 def scan_notice(state: ListState, listing: Listing) -> ScanNotice | None:
@@ -30,7 +31,8 @@ def scan_notice(state: ListState, listing: Listing) -> ScanNotice | None:
         return None
     partial = listing.stopped_early
     if listing.archive_synced_to:
-        return ScanNotice(_from_archive(state, listing), partial, from_archive=True)
+        return ScanNotice(_from_archive(state, listing), partial, from_archive=True,
+                          admin_detail=_archive_source(listing))
     if state.search_kind == "request":
         sentence, more = _request_search(state, listing)
         return ScanNotice(sentence, partial, False, more)
@@ -51,11 +53,6 @@ def scan_notice(state: ListState, listing: Listing) -> ScanNotice | None:
 
 def _from_archive(state: ListState, listing: Listing) -> SafeString:
     """No scan below the newest page: the archive answered the rest."""
-    if listing.calls:
-        source = format_html(
-            ", for actions older than the newest {} read from Voucherify", listing.scanned)
-    else:
-        source = ", with no call to Voucherify"
     if state.search_kind == "request":
         found = "found the action started by request" if listing.rows else (
             "no action has request id")
@@ -65,9 +62,16 @@ def _from_archive(state: ListState, listing: Listing) -> SafeString:
     else:
         result = format_html("no actions match these filters{}", _before(state, " before "))
     return format_html(
-        "Served from the archive (synced up to {}){}: {}.",
-        exact_time(listing.archive_synced_to), source, result,
+        "Served from the archive (synced up to {}): {}.",
+        exact_time(listing.archive_synced_to), result,
     )
+
+
+def _archive_source(listing: Listing) -> str:
+    if listing.calls:
+        return (f"For administrators: from the archive for actions older than the newest "
+                f"{listing.scanned} read from Voucherify.")
+    return "For administrators: answered with no call to Voucherify."
 
 
 def _request_search(state: ListState, listing: Listing) -> tuple[SafeString, str | None]:

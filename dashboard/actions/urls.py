@@ -7,6 +7,7 @@ app_name = "actions"
 urlpatterns = [
     path("", list_views.action_list, name="list"),
     path("live/", list_views.live_rows, name="live"),  # before <action_id>/, which would match it
+    path("new/", list_views.new_actions, name="new"),
     path("<str:action_id>/", detail_views.action_detail, name="detail"),
     path("<str:action_id>/failures/", detail_views.failures_fragment, name="failures"),
     path("<str:action_id>/failures.csv", detail_views.failures_csv, name="failures_csv"),

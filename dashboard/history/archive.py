@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard.voucherify.models import Action
+from dashboard.voucherify.models import Action, ActionResult
 
 from . import failed_items
 from .models import ArchivedAction, DetailWanted
@@ -222,3 +222,26 @@ def missing_details(*, purges_only: bool, limit: int, exclude: Iterable[str] = (
     wanted = DetailWanted.PURGE if purges_only else DetailWanted.FAILED
     rows = ArchivedAction.objects.filter(detail_wanted=wanted).exclude(pk__in=list(exclude))
     return list(rows.order_by("-created_at", "-id").values_list("pk", flat=True)[:limit])
+
+
+def failed_rows(result: object) -> int:
+    """How many rows of a finished action failed, from its detail's `result`."""
+    parsed = ActionResult.from_json(result)
+    if parsed is None:
+        return 0
+    if parsed.failed_count is not None:
+        return max(0, parsed.failed_count)
+    return len(parsed.failed) or len(parsed.errors)
+
+
+def failed_counts(action_ids: Iterable[str]) -> dict[str, int]:
+    """Failed rows of each archived action whose detail is known, by id (one query); ids the
+    archive holds no detail for are left out."""
+    rows = ArchivedAction.objects.filter(pk__in=list(action_ids), has_detail=True)
+    return {pk: failed_rows(result) for pk, result in rows.values_list("pk", "result")}
+
+
+def ids_ending_with(suffix: str, *, limit: int) -> list[str]:
+    """Archived action ids that end with `suffix` (any case), newest first."""
+    rows = ArchivedAction.objects.filter(pk__iendswith=suffix).order_by("-created_at", "-id")
+    return list(rows.values_list("pk", flat=True)[:limit])

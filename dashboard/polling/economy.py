@@ -171,6 +171,11 @@ def _older_from_newest(cursor: Cursor, limit: int) -> Fetched[ActionPage] | None
     return None if page is None else Fetched(page, newest.fetched_at)
 
 
+def newest_known() -> Fetched[ActionPage] | None:
+    """The shared newest page from the cache, fresh or not (no call)."""
+    return store.load(NEWEST_KEY)
+
+
 def fetch_page(
     client: VoucherifyClient, *, limit: int, cursor: Cursor | None, background: bool
 ) -> Fetched[ActionPage]:
@@ -252,6 +257,14 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
     )
     final = store.load(final_key(action_id))
     return final if final is not None else entry
+
+
+def fetch_result(client: VoucherifyClient, action_id: str) -> Fetched[Action]:
+    """A finished action's detail (its result), at background priority: read once, kept for
+    good as a final entry."""
+    if not is_valid_action_id(action_id):
+        raise InvalidActionIdError()
+    return _detail(client, action_id, background=True, has_fallback=False)
 
 
 def fetch_action(

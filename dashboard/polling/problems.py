@@ -15,6 +15,7 @@ for anything that is not an upstream failure at all.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -34,6 +35,7 @@ class Wording:
     sentence: str  # what happened
     advice: str  # what to check, or what happens next
     http_status: int
+    admin_hint: str = ""  # the technical fix (settings, commands): shown to admins only
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,15 @@ class Problem:
     # unreadable body or the dashboard's own budget are the dashboard's words, not Voucherify's.
     said_by_upstream: bool = False
     request_id: str | None = None
+    admin_hint: str = ""  # the technical fix: pages show it to admins (superusers) only
+
+    @property
+    def technical_message(self) -> bool:
+        """The error's own words name settings: pages show them to admins only."""
+        return bool(self.upstream_message and _SETTING_NAME.search(self.upstream_message))
 
 
+_SETTING_NAME = re.compile(r"\b(?:VOUCHERIFY|DJANGO|ACTIONS)_[A-Z_]+")
 _WAITING = 503
 _BAD_GATEWAY = 502
 _NOT_FOUND = 404
@@ -67,9 +76,11 @@ WORDINGS: tuple[tuple[type[BaseException], Wording], ...] = (
     (errors.BudgetExhaustedError, Wording(
         "held-back",
         "The dashboard is holding back its calls to Voucherify to protect your API limit.",
-        "Its calls count against the project's own API limit, so it makes only "
-        "VOUCHERIFY_CALLS_PER_MINUTE a minute; Voucherify itself was not asked.",
-        _WAITING)),
+        "Its calls count against the project's own API limit, so it spreads them out; "
+        "Voucherify itself was not asked. The page asks again by itself.",
+        _WAITING,
+        "The dashboard makes at most VOUCHERIFY_CALLS_PER_MINUTE calls a minute "
+        "(VOUCHERIFY_BUDGET_RESERVE of them kept for pages people open).")),
     (errors.RateLimitedError, Wording(
         "rate-limited",
         "Voucherify's rate limit was reached for this project.",
@@ -85,10 +96,12 @@ WORDINGS: tuple[tuple[type[BaseException], Wording], ...] = (
     (errors.AuthenticationError, Wording(
         "credentials",
         "Voucherify rejected the dashboard's credentials, so no actions can be read.",
+        "Nothing can be shown until an administrator of this dashboard fixes its connection "
+        "to Voucherify.",
+        _BAD_GATEWAY,
         "Check VOUCHERIFY_APP_ID and VOUCHERIFY_APP_TOKEN (the project's server-side keys, or "
         "VOUCHERIFY_BEARER_TOKEN), and that VOUCHERIFY_CLUSTER or VOUCHERIFY_API_URL points at "
-        "the cluster the project lives on.",
-        _BAD_GATEWAY)),
+        "the cluster the project lives on.")),
     (errors.PlanLimitError, Wording(
         "plan-limit",
         "Voucherify says the project's plan limits are exceeded.",
@@ -97,8 +110,9 @@ WORDINGS: tuple[tuple[type[BaseException], Wording], ...] = (
     (errors.UnavailableError, Wording(
         "unavailable",
         "Voucherify could not be reached or did not answer in time.",
-        "This is usually temporary; check the network and VOUCHERIFY_API_URL if it lasts.",
-        _BAD_GATEWAY)),
+        "This is usually temporary; the page asks again by itself.",
+        _BAD_GATEWAY,
+        "If it lasts, check the network and VOUCHERIFY_API_URL.")),
     (errors.UpstreamError, Wording(
         "upstream-error",
         "Voucherify had an internal error.",
@@ -150,7 +164,8 @@ def describe(error: BaseException, *, action_id: str = "") -> Problem:
     wording = wording_of(error)
     sentence = wording.sentence.format(action_id=action_id or "given")
     if not isinstance(error, errors.VoucherifyError):
-        return Problem(wording.kind, sentence, wording.advice, wording.http_status)
+        return Problem(wording.kind, sentence, wording.advice, wording.http_status,
+                       admin_hint=wording.admin_hint)
     if error.status and wording.kind in _STATUS_SHOWN:
         sentence = f"{sentence[:-1]} (HTTP {error.status})."
     waiting = wording.http_status == _WAITING and isinstance(error, errors.RetryLaterError)
@@ -164,6 +179,7 @@ def describe(error: BaseException, *, action_id: str = "") -> Problem:
         upstream_message=own_words(error),
         said_by_upstream=error.status is not None and error.status >= 400,
         request_id=error.request_id,
+        admin_hint=wording.admin_hint,
     )
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "Fetched",
     "fetch_action",
     "fetch_page",
+    "fetch_result",
+    "newest_read",
     "get_client",
     "poll_interval",
     "refresh_live",
@@ -64,6 +66,26 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
     fetched = economy.fetch_action(get_client(), action_id, background=background)
     archive.saw_action(fetched.value, detail=not fetched.stale)
     return fetched
+
+
+def fetch_result(action_id: str) -> Fetched[Action]:
+    """A finished action with its result, at background priority, from the archive when it
+    holds it (the list's failed-row counts: read once, then kept for good)."""
+    if naive():
+        return Fetched(get_client().get_action(action_id), _now())
+    archive = archiving.current()
+    archived = archive.archived(action_id)
+    if archived is not None:
+        return archived
+    fetched = economy.fetch_result(get_client(), action_id)
+    archive.saw_action(fetched.value, detail=not fetched.stale)
+    return fetched
+
+
+def newest_read() -> ActionPage | None:
+    """The shared newest page as last read, however old; never an upstream call."""
+    known = economy.newest_known()
+    return known.value if known is not None else None
 
 
 def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:

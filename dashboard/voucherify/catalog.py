@@ -32,6 +32,9 @@ STATUS_KEYS = tuple(status.key for status in STATUSES)
 LIVE_STATUSES = frozenset(status.key for status in STATUSES if status.live)
 TERMINAL_STATUSES = tuple(status.key for status in STATUSES if not status.live)
 _STATUS_BY_KEY = {status.key: status for status in STATUSES}
+# Not an upstream status: the list's filter for DONE actions with failed rows.
+DONE_WITH_FAILURES = "DONE_WITH_FAILURES"
+FILTER_STATUS_KEYS = (*STATUS_KEYS, DONE_WITH_FAILURES)
 
 
 # An unknown status is shown as received, cut: Voucherify could send anything.
@@ -42,6 +45,8 @@ def status_label(status: str | None) -> str:
     """Human text for a status; unknown statuses are shown as received."""
     if not status:
         return "Unknown"
+    if status == DONE_WITH_FAILURES:
+        return "Done with failures"
     known = _STATUS_BY_KEY.get(status)
     if known:
         return known.label

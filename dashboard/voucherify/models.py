@@ -143,6 +143,11 @@ class Action:
         return self.status in catalog.LIVE_STATUSES
 
     @property
+    def duration_ms(self) -> int | None:
+        """The processing time when known, else the span from created to updated."""
+        return self.processing_time if self.processing_time is not None else self.elapsed_ms
+
+    @property
     def elapsed_ms(self) -> int | None:
         """Time from creation to the last update, for finished actions whose list item carries
         no processing_time (list items never do)."""

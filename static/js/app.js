@@ -61,4 +61,103 @@
     });
   }
   window.setInterval(tick, 15000);
+
+  // Exact times are written in UTC by the server; the person reads them in their own time
+  // zone, with the UTC text one hover away.
+  function localize() {
+    document.querySelectorAll("time[datetime]:not([data-relative]):not([data-local])")
+      .forEach(function (elt) {
+        var utc = elt.textContent.trim();
+        var moment = new Date(elt.getAttribute("datetime"));
+        if (!/UTC$/.test(utc) || isNaN(moment.getTime())) {
+          return;
+        }
+        elt.setAttribute("data-local", "");
+        elt.title = utc;
+        elt.textContent = moment.toLocaleString(undefined, {
+          year: "numeric", month: "short", day: "numeric", hour: "2-digit",
+          minute: "2-digit", second: "2-digit", timeZoneName: "short"
+        });
+      });
+  }
+  localize();
+  document.addEventListener("htmx:afterSettle", localize);
+
+  // The list's live updates can be paused: polls are cancelled until they are switched on.
+  var live = true;
+  document.addEventListener("htmx:confirm", function (evt) {
+    if (!live && evt.detail.elt.matches("[data-poll]")) {
+      evt.preventDefault();
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest("#live-toggle");
+    if (toggle) {
+      live = !live;
+      toggle.setAttribute("aria-pressed", String(live));
+      toggle.textContent = "Live updates: " + (live ? "on" : "off");
+      if (live && window.htmx) {
+        document.querySelectorAll("[data-poll]").forEach(function (elt) {
+          window.htmx.trigger(elt, "poll-resume");
+        });
+      }
+    }
+    if (evt.target.closest("#shortcuts-open")) {
+      document.getElementById("shortcuts").showModal();
+    }
+  });
+
+  // Keyboard shortcuts on the list: / search, j and k move between actions, Enter opens the
+  // focused one (a link), ? shows the help. Never while typing in a field.
+  document.addEventListener("keydown", function (evt) {
+    var help = document.getElementById("shortcuts");
+    if (!help || evt.ctrlKey || evt.metaKey || evt.altKey) {
+      return;
+    }
+    if (evt.target.matches("input, select, textarea") || help.open) {
+      return;
+    }
+    var links = Array.prototype.slice.call(document.querySelectorAll("tbody tr[id^=row-] td:first-child a"));
+    var at = links.indexOf(document.activeElement);
+    if (evt.key === "/") {
+      evt.preventDefault();
+      document.getElementById("filter-q").focus();
+    } else if ((evt.key === "j" || evt.key === "k") && links.length) {
+      evt.preventDefault();
+      var next = evt.key === "j" ? Math.min(at + 1, links.length - 1) : Math.max(at - 1, 0);
+      links[next].focus();
+    } else if (evt.key === "?") {
+      evt.preventDefault();
+      help.showModal();
+    }
+  });
+
+  // Copy buttons beside ids: the whole id to the clipboard, and a word that it worked.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) {
+      return;
+    }
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      window.setTimeout(function () {
+        button.textContent = "Copy";
+        button.classList.remove("copied");
+      }, 2000);
+    });
+  });
+
+  // "N new actions" above the newest page: shown at once while the person is at the top and
+  // not typing in a field; otherwise it waits for a click.
+  document.addEventListener("htmx:afterSettle", function () {
+    var link = document.querySelector("#new-actions a[data-auto-show]");
+    if (!link) {  // only a check that found some puts the link there
+      return;
+    }
+    var typing = document.activeElement && document.activeElement.matches("input, select, textarea");
+    if (window.scrollY < 8 && !typing) {
+      window.location.assign(link.href);
+    }
+  });
 })();

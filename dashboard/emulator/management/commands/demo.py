@@ -8,6 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from io import StringIO
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -18,6 +21,20 @@ from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 
 CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
+
+def _answers(url: str, process: subprocess.Popen, seconds: float = 30) -> bool:
+    """Whether `url` answers over HTTP (any status) before `process` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
 
 
 class Command(BaseCommand):
@@ -66,24 +83,32 @@ class Command(BaseCommand):
                                stdout=subprocess.DEVNULL, check=False, timeout=60)
             except subprocess.TimeoutExpired:
                 self.stderr.write("History sync took too long; the overview starts empty.")
+            logins = StringIO()  # made before the server starts: printed with the URL
+            call_command("demo_users", stdout=logins)
             dashboard = subprocess.Popen(
                 [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], env=env
             )
             processes.append(dashboard)
-            if not wait_for_port(port, dashboard):
+            url = f"http://127.0.0.1:{port}/"
+            if not wait_for_port(port, dashboard) or not _answers(url + "healthz", dashboard):
                 raise CommandError("The dashboard did not start; see its output above.")
             # The alert worker beside it; its mails are printed here instead of sent.
             alerts_env = {**env, "DJANGO_EMAIL_BACKEND": CONSOLE_MAIL,
                           "ALERTS_DASHBOARD_URL": f"http://127.0.0.1:{port}"}
             processes.append(subprocess.Popen([*manage, "watch_actions"], env=alerts_env))
-            self.stdout.write("")
-            self.stdout.write(self.style.SUCCESS(f"Dashboard: http://127.0.0.1:{port}/"))
-            self.stdout.write(f"Emulated Voucherify API: http://127.0.0.1:{emulator_port}/")
-            self.stdout.write("Alerts: watch_actions runs beside it; subscribe at /alerts/, "
-                              "mails are printed here.")
-            self.stdout.write("Demo logins (username, password):")
-            call_command("demo_users", stdout=self.stdout)
-            self.stdout.write("Press Ctrl-C to stop both.")
+            # Last and in one write, once the server answers: no banner or request log line
+            # lands between the URL and the logins.
+            self.stdout.write("\n".join([
+                "",
+                self.style.SUCCESS(f"Dashboard: {url}"),
+                f"Emulated Voucherify API: http://127.0.0.1:{emulator_port}/",
+                "Alerts: watch_actions runs beside it; subscribe at /alerts/, "
+                "mails are printed here.",
+                "Demo logins (username, password):",
+                logins.getvalue().rstrip("\n"),
+                "Press Ctrl-C to stop both.",
+            ]))
+            self.stdout.flush()
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)
             raise CommandError("A server stopped unexpectedly; see its output above.")
