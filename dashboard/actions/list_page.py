@@ -12,12 +12,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.actions import live_counts
+from dashboard.actions import live_counts, poll_versions
 from dashboard.actions.list_params import CURSOR_PARAM, LIMITS, STATUSES, TRAIL_PARAM, ListState
 from dashboard.actions.list_scan import Group, Listing, group_by_context, scan
 from dashboard.actions.list_table import ActionTable, announcement
 from dashboard.actions.scan_notice import ScanNotice, scan_notice
 from dashboard.polling import problems, reads
+from dashboard.polling.store import Fetched
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
 from dashboard.voucherify.errors import VoucherifyError
@@ -143,6 +144,16 @@ class ListPage:
     def live_url(self) -> str:
         return live_url(self.live_ids, self.live_statuses, self.live_contexts, self.settled)
 
+    @property
+    def live_version(self) -> str | None:
+        listing = self.listing
+        if listing is None or listing.fetched_at is None:
+            return None
+        fetched = {a.id: Fetched(a, listing.fetched_at, stale=listing.stale)
+                   for a in listing.rows if a.id in self.live_statuses}
+        return answer_version(self.live_ids, self.live_statuses, self.live_contexts,
+                              self.settled, fetched, self.poll_seconds)
+
 
 def list_page(state: ListState, base_url: str) -> ListPage:
     """Scan for the state's page; an upstream fault with nothing to show becomes `problem`."""
@@ -192,6 +203,35 @@ def live_url(
     """The live poll: the ids, the status each row shows now (`seen`), so that the poll can
     announce every change, ENQUEUED to IN_PROGRESS included, and what the group counts need
     (see live_counts; left out when they are not known)."""
+    params = _live_params(ids, statuses, contexts, settled)
+    return f"{reverse('actions:live')}?{urlencode(params, safe=',:')}"
+
+
+def answer_version(
+    ids: Sequence[str], statuses: Mapping[str, str], contexts: Mapping[str, str],
+    settled: live_counts.Settled | None, fetched: Mapping[str, Fetched[Action]],
+    poll_seconds: str,
+) -> str | None:
+    """The fingerprint the next poll of live_url() sends (poll_versions) for these rows."""
+    query = sorted(_live_params(ids, statuses, contexts, settled).items())
+    return live_version(ids, fetched, poll_seconds, query)
+
+
+def live_version(
+    ids: Sequence[str], fetched: Mapping[str, Fetched[Action]], poll_seconds: str,
+    query: list[tuple[str, str]],
+) -> str | None:
+    """The fingerprint of a live answer: every row, the interval and the poll's query. None
+    unless every row is known, running and fresh."""
+    if any(action_id not in fetched for action_id in ids):
+        return None
+    return poll_versions.version([fetched[i] for i in ids], poll_seconds, query)
+
+
+def _live_params(
+    ids: Sequence[str], statuses: Mapping[str, str], contexts: Mapping[str, str],
+    settled: live_counts.Settled | None,
+) -> dict[str, str]:
     params = {
         "ids": ",".join(ids),
         "seen": ",".join(statuses.get(action_id, "") for action_id in ids),
@@ -199,7 +239,7 @@ def live_url(
     if settled is not None:
         params[live_counts.CONTEXTS_PARAM] = live_counts.contexts_param(ids, contexts)
         params[live_counts.SETTLED_PARAM] = live_counts.settled_param(settled)
-    return f"{reverse('actions:live')}?{urlencode(params, safe=',:')}"
+    return params
 
 
 def parse_live_seen(raw: str, ids: Sequence[str]) -> dict[str, str]:
@@ -226,19 +266,32 @@ class LiveRows:
     contexts: dict[str, str] = field(default_factory=dict)  # of each still-live row
     settled: live_counts.Settled | None = None  # None: the poll cannot tell the counts
     groups: list[live_counts.GroupCounts] = field(default_factory=list)
+    fetched: dict[str, Fetched[Action]] = field(default_factory=dict)
 
     def context(self) -> dict[str, object]:
+        poll_seconds = f"{reads.poll_interval():g}"
         return {
             "table": self.table,
             "announcements": self.announcements,
             "live_ids": self.still_live,
             "live_url": live_url(self.still_live, self.statuses, self.contexts, self.settled)
             if self.still_live else "",
-            "poll_seconds": f"{reads.poll_interval():g}",
+            "live_version": answer_version(self.still_live, self.statuses, self.contexts,
+                                           self.settled, self.fetched, poll_seconds)
+            if self.still_live else None,
+            "poll_seconds": poll_seconds,
             "live_problem": self.problem,
             "live_stale_age": self.stale_age,
             "live_groups": self.groups,
         }
+
+
+def read_live(ids: Sequence[str]) -> tuple[dict[str, Fetched[Action]], VoucherifyError | None]:
+    """The latest known state of the rows, or why nothing is known (the rows keep theirs)."""
+    try:
+        return reads.refresh_live(ids), None
+    except VoucherifyError as exc:
+        return {}, exc
 
 
 def refresh_rows(
@@ -246,18 +299,17 @@ def refresh_rows(
     seen: Mapping[str, str] | None = None,
     contexts: Mapping[str, str] | None = None,
     settled: live_counts.Settled | None = None,
+    *,
+    read: tuple[dict[str, Fetched[Action]], VoucherifyError | None] | None = None,
 ) -> LiveRows:
     """One refresh for every live row of a page; rows nothing is known of keep their state.
 
     `seen` is what the page shows: a row whose status differs is announced. Without it only
     rows that finished are. With `settled` and the `contexts` of the rows the answer also
-    carries every group's counts (rows that finish move into `settled`)."""
+    carries every group's counts (rows that finish move into `settled`). `read`: the rows
+    as read_live() gave them, when the caller has them already."""
     seen = seen or {}
-    problem: VoucherifyError | None = None
-    try:
-        fetched = reads.refresh_live(ids)
-    except VoucherifyError as exc:  # nothing known to serve: the rows keep what they show
-        fetched, problem = {}, exc
+    fetched, problem = read if read is not None else read_live(ids)
     rows = [fetched[i].value for i in ids if i in fetched]
     known = {action.id for action in rows}
     still_live = [a.id for a in rows if a.is_live] + [i for i in ids if i not in known]
@@ -271,7 +323,7 @@ def refresh_rows(
     problem = problem or next((f.problem for f in stale if f.problem), None)
     stale_age = max((f.age_seconds for f in stale), default=None)
     live = LiveRows(rows, still_live, announcements, statuses, ActionTable(rows), problem,
-                    stale_age)
+                    stale_age, fetched=fetched)
     if settled is not None:
         _count_groups(live, dict(contexts or {}), settled)
     return live

@@ -12,11 +12,18 @@ from django.views.decorators.http import require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import live_counts
-from dashboard.actions.list_page import list_page, parse_live_ids, parse_live_seen, refresh_rows
+from dashboard.actions import live_counts, poll_versions
+from dashboard.actions.list_page import (
+    list_page,
+    live_version,
+    parse_live_ids,
+    parse_live_seen,
+    read_live,
+    refresh_rows,
+)
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
-from dashboard.polling import problems
+from dashboard.polling import problems, reads
 
 
 @require_safe
@@ -49,8 +56,13 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         ids = parse_live_ids(request.GET.get("ids", ""))
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    read = read_live(ids)
+    version = live_version(ids, read[0], f"{reads.poll_interval():g}",
+                           poll_versions.query_without(request.GET))
+    if poll_versions.is_unchanged(request.GET, version):
+        return poll_versions.unchanged()
     seen = parse_live_seen(request.GET.get("seen", ""), ids)
-    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids))
+    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids), read=read)
     response = render(request, "actions/list.html#live", live.context())
     if not live.still_live:
         return HttpResponseStopPolling(response.content)

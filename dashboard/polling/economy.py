@@ -247,6 +247,30 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
     return final if final is not None else entry
 
 
+def _from_cache(
+    action_id: str,
+) -> tuple[Fetched[Action] | None, Fetched[ActionPage] | None, Fetched[Action] | None]:
+    """(what the cache serves without a call or None, the newest page, the latest known)."""
+    found = store.load_many([final_key(action_id), action_key(action_id), NEWEST_KEY])
+    final = found.get(final_key(action_id))
+    if final is not None:
+        stats.record_lookup(hit=True)
+        return final, None, final
+    newest = found.get(NEWEST_KEY)
+    known = store.newest([found.get(action_key(action_id)), _listed(newest, action_id)])
+    if known is not None and known.value.is_live and known.is_fresh(interval()):
+        stats.record_lookup(hit=True)
+        return known, newest, known
+    return None, newest, known
+
+
+def cached_action(action_id: str) -> Fetched[Action] | None:
+    """The action when the cache serves it without a call: final, or live and fresh."""
+    if not is_valid_action_id(action_id):
+        return None
+    return _from_cache(action_id)[0]
+
+
 def fetch_action(
     client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False
 ) -> Fetched[Action]:
@@ -254,17 +278,10 @@ def fetch_action(
     page, and a list call is the one that refreshes all of its neighbours too."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
-    found = store.load_many([final_key(action_id), action_key(action_id), NEWEST_KEY])
-    final = found.get(final_key(action_id))
-    if final is not None:
-        stats.record_lookup(hit=True)
-        return final
-    newest = found.get(NEWEST_KEY)
+    served, newest, known = _from_cache(action_id)
+    if served is not None:
+        return served
     listed = _listed(newest, action_id)
-    known = store.newest([found.get(action_key(action_id)), listed])
-    if known is not None and known.value.is_live and known.is_fresh(interval()):
-        stats.record_lookup(hit=True)
-        return known
     maybe_listed = listed is not None or newest is None or (
         from_list and known is None and not newest.is_fresh(interval())
     )

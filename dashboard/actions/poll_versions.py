@@ -1,0 +1,53 @@
+"""Answering a poll whose answer would not change without rendering it.
+
+A poll's address carries `v`, a fingerprint of what the element it replaces shows: the
+actions as read from upstream and whatever else the answer depends on (the poll interval,
+the viewer's permissions, the query). When the fingerprint of what would be rendered now is
+the same, the answer is 204 No Content: htmx swaps nothing and the element keeps polling on
+its timer. Only running actions served fresh get a fingerprint: a stale one (its notice
+tells its age) or a finished one (its answer is the last, a 286) is always rendered.
+
+The texts worked out from the clock alone ("running for", "about N left") are redrawn with
+the next change of the action; `<time>` elements keep counting in the browser (app.js).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+
+from django.http import HttpResponse
+
+from dashboard.polling.store import Fetched
+from dashboard.voucherify.models import Action
+
+VERSION_PARAM = "v"
+
+
+def version(fetched: Iterable[Fetched[Action]], *depends_on: object) -> str | None:
+    """The fingerprint of running, fresh actions and what else the answer depends on; None
+    when any is stale or finished (always rendered)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for entry in fetched:
+        if entry.stale or not entry.value.is_live:
+            return None
+        digest.update(json.dumps(entry.value.raw, sort_keys=True, default=str).encode())
+        digest.update(b"\0")
+    digest.update(json.dumps(depends_on, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def query_without(query: Mapping[str, str], *names: str) -> list[tuple[str, str]]:
+    """The query's items (sorted) but the named ones and the version itself."""
+    left_out = {VERSION_PARAM, *names}
+    return sorted((name, value) for name, value in query.items() if name not in left_out)
+
+
+def is_unchanged(query: Mapping[str, str], current: str | None) -> bool:
+    return current is not None and query.get(VERSION_PARAM) == current
+
+
+def unchanged() -> HttpResponse:
+    """Nothing to swap: htmx leaves the element (and its polling timer) as it is."""
+    return HttpResponse(status=204)
