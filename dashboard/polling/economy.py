@@ -1,7 +1,8 @@
 """Reads that cost as few upstream calls as possible, shared by every viewer and process.
 
 - Live actions on the newest page are refreshed by one shared list call per interval;
-  other live actions by one shared detail call per action per interval.
+  other live actions that anyone polls by one more shared list call per interval (the
+  window, watched.py), and only those outside it by a detail call each.
 - A terminal action's detail is read once and kept for good.
 - Every call goes through single flight and the budget; short of either, what is known is
   served, marked stale, with the reason.
@@ -31,11 +32,12 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import archiving, gate, singleflight, slices, stats, store
+from . import archiving, gate, singleflight, slices, stats, store, watched
 from .store import Fetched
 
 T = TypeVar("T")
 NEWEST_KEY = store.key("newest")
+WINDOW_KEY = store.key("window")
 FAILING_KEY = store.key("failing")
 # A waiter that has something to serve waits this long for another request's call at most.
 SHORT_WAIT_SECONDS = 1.0
@@ -225,6 +227,34 @@ def _save_detail(action: Action) -> Fetched[Action]:
     return store.save(action_key(action.id), action)
 
 
+def _window(client: VoucherifyClient, action: Action, *, background: bool) -> Fetched[ActionPage]:
+    """The window (watched.py) holding `action`, fresh; a new one when it does not hold it."""
+
+    def read() -> Fetched[ActionPage] | None:
+        # A window that holds the action, or ends before it: a new one would not hold it either.
+        entry = store.load(WINDOW_KEY)
+        if entry is None or _listed(entry, action.id) is not None:
+            return entry
+        rows = entry.value.actions
+        beyond = bool(rows) and entry.value.has_more and action.created_at < rows[-1].created_at
+        return entry if beyond else None
+
+    def call() -> ActionPage:
+        cursor = watched.window_cursor(watched.current(interval()) or
+                                       {action.id: (action.created_at, store.now())})
+        return client.list_actions(limit=MAX_LIMIT, cursor=cursor)
+
+    def save(page: ActionPage) -> Fetched[ActionPage]:
+        entry = store.save(WINDOW_KEY, page)
+        # Each live action of the window is served from the cache like a detail read.
+        cache.set_many({action_key(a.id): Fetched(a, entry.fetched_at)
+                        for a in page.actions if a.is_live}, store.KEEP_SECONDS)
+        return entry
+
+    return _obtain(client, "window", read, call, save, max_age=interval(),
+                   background=background, has_fallback=True)
+
+
 def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool):
     def read() -> Fetched[Action] | None:
         found = store.load_many([final_key(action_id), action_key(action_id)])
@@ -296,8 +326,21 @@ def fetch_action(
         if listed is not None and listed.value.is_live:
             return listed
         known = store.newest([known, listed])
-    # Older than the newest page, or just became terminal there: its own detail call. The
-    # latter is needed once per action and carries the result, so it may use the reserve.
+    off_page = known is not None and known.value.is_live
+    if off_page and len(watched.watch(known.value, interval())) > 1:
+        # Live, older than the newest page, and not alone: one shared list call (the window)
+        # refreshes every such action anyone polls; one outside it needs its own detail call
+        # (as does a lone one: a list call would cost the same).
+        try:
+            window = _window(client, known.value, background=background)
+        except VoucherifyError as error:
+            return _stale_or_raise(known, error)
+        in_window = _listed(window, action_id)
+        if in_window is not None and in_window.value.is_live:
+            return in_window
+        known = store.newest([known, in_window])
+    # Outside the window, or just became terminal: its own detail call. The latter is needed
+    # once per action and carries the result, so it may use the reserve.
     finishing = known is not None and known.value.is_terminal
     try:
         entry = _detail(client, action_id, background=background and not finishing,
