@@ -147,7 +147,7 @@ def _newest(client: VoucherifyClient, *, background: bool, known: Fetched[Action
         "newest",
         lambda: store.load(NEWEST_KEY),
         lambda: client.list_actions(limit=MAX_LIMIT),
-        lambda page: store.save(NEWEST_KEY, page),
+        lambda page: _save_listed(NEWEST_KEY, page),
         max_age=interval(),
         background=background,
         has_fallback=known is not None,
@@ -245,11 +245,7 @@ def _window(client: VoucherifyClient, action: Action, *, background: bool) -> Fe
         return client.list_actions(limit=MAX_LIMIT, cursor=cursor)
 
     def save(page: ActionPage) -> Fetched[ActionPage]:
-        entry = store.save(WINDOW_KEY, page)
-        # Each live action of the window is served from the cache like a detail read.
-        cache.set_many({action_key(a.id): Fetched(a, entry.fetched_at)
-                        for a in page.actions if a.is_live}, store.KEEP_SECONDS)
-        return entry
+        return _save_listed(WINDOW_KEY, page)
 
     return _obtain(client, "window", read, call, save, max_age=interval(),
                    background=background, has_fallback=True)
@@ -261,7 +257,8 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
         final = found.get(final_key(action_id))
         if final is not None:  # a final entry is fresh forever
             return store.read_now(final.value)
-        return found.get(action_key(action_id))
+        entry = found.get(action_key(action_id))  # finished there: a list item, no result
+        return entry if entry is not None and entry.value.is_live else None
 
     entry = _obtain(
         client,
@@ -281,11 +278,10 @@ def _from_cache(
     action_id: str,
 ) -> tuple[Fetched[Action] | None, Fetched[ActionPage] | None, Fetched[Action] | None]:
     """(what the cache serves without a call or None, the newest page, the latest known)."""
-    found = store.load_many([final_key(action_id), action_key(action_id), NEWEST_KEY])
-    final = found.get(final_key(action_id))
-    if final is not None:
-        stats.record_lookup(hit=True)
-        return final, None, final
+    served = cached_actions([action_id]).get(action_id)
+    if served is not None:
+        return served, None, served
+    found = store.load_many([action_key(action_id), NEWEST_KEY])
     newest = found.get(NEWEST_KEY)
     known = store.newest([found.get(action_key(action_id)), _listed(newest, action_id)])
     if known is not None and known.value.is_live and known.is_fresh(interval()):
@@ -294,11 +290,37 @@ def _from_cache(
     return None, newest, known
 
 
+def cached_actions(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
+    """The actions the cache serves without a call (final, or live and fresh), in one read.
+
+    Every live action of a list call (the newest page, the window) has an entry of its own,
+    so a poll need not unpickle a whole page for one row."""
+    ids = [action_id for action_id in dict.fromkeys(ids) if is_valid_action_id(action_id)]
+    found = store.load_many([final_key(i) for i in ids] + [action_key(i) for i in ids])
+    served = {}
+    for action_id in ids:
+        entry = found.get(final_key(action_id))
+        if entry is None:
+            entry = found.get(action_key(action_id))
+            entry = entry if entry is not None and entry.value.is_live else None
+        if entry is not None and (entry.value.is_terminal or entry.is_fresh(interval())):
+            stats.record_lookup(hit=True)
+            served[action_id] = entry
+    return served
+
+
 def cached_action(action_id: str) -> Fetched[Action] | None:
     """The action when the cache serves it without a call: final, or live and fresh."""
-    if not is_valid_action_id(action_id):
-        return None
-    return _from_cache(action_id)[0]
+    return cached_actions([action_id]).get(action_id)
+
+
+def _save_listed(name: str, page: ActionPage) -> Fetched[ActionPage]:
+    """A list call's page, and each of its actions as an entry of its own (a finished one
+    too, so that no older entry still says it runs)."""
+    entry = store.save(name, page)
+    cache.set_many({action_key(a.id): Fetched(a, entry.fetched_at) for a in page.actions},
+                   store.KEEP_SECONDS)
+    return entry
 
 
 def fetch_action(
@@ -351,8 +373,10 @@ def fetch_action(
 
 
 def refresh_live(client: VoucherifyClient, ids: Sequence[str]) -> dict[str, Fetched[Action]]:
-    latest = {}
+    latest = cached_actions(ids)
     for action_id in dict.fromkeys(ids):
+        if action_id in latest:
+            continue
         try:
             latest[action_id] = fetch_action(client, action_id, background=True, from_list=True)
         except VoucherifyError:
