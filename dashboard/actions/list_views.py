@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django_htmx.http import HttpResponseStopPolling
@@ -14,6 +15,7 @@ from django_htmx.http import HttpResponseStopPolling
 from dashboard.accounts.roles import VIEW_ACTIONS
 from dashboard.actions import live_counts, poll_versions
 from dashboard.actions.list_page import (
+    LiveRows,
     list_page,
     live_version,
     parse_live_ids,
@@ -24,6 +26,8 @@ from dashboard.actions.list_page import (
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
 from dashboard.polling import problems, reads
+
+LIVE = "actions/list.html#live"
 
 
 @require_safe
@@ -62,8 +66,15 @@ def live_rows(request: HttpRequest) -> HttpResponse:
     if poll_versions.is_unchanged(request.GET, version):
         return poll_versions.unchanged()
     seen = parse_live_seen(request.GET.get("seen", ""), ids)
-    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids), read=read)
-    response = render(request, "actions/list.html#live", live.context())
+
+    def rows() -> LiveRows:
+        return refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids), read=read)
+
+    if version is not None:  # every row running and fresh: one render for all their viewers
+        return HttpResponse(poll_versions.shared_render(
+            version, lambda: render_to_string(LIVE, rows().context(), request), "live"))
+    live = rows()
+    response = render(request, LIVE, live.context())
     if not live.still_live:
         return HttpResponseStopPolling(response.content)
     return response

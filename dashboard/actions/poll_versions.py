@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 
+from django.core.cache import cache
 from django.http import HttpResponse
 
 from dashboard.polling.store import Fetched
 from dashboard.voucherify.models import Action
 
+logger = logging.getLogger(__name__)
+
 VERSION_PARAM = "v"
+RENDER_SECONDS = 30
 
 
 def version(fetched: Iterable[Fetched[Action]], *depends_on: object) -> str | None:
@@ -51,3 +56,23 @@ def is_unchanged(query: Mapping[str, str], current: str | None) -> bool:
 def unchanged() -> HttpResponse:
     """Nothing to swap: htmx leaves the element (and its polling timer) as it is."""
     return HttpResponse(status=204)
+
+
+def shared_render(version: str, render: Callable[[], str], *also: str) -> str:
+    """The answer rendered once for every viewer whose poll has this fingerprint (and `also`):
+    the same running actions shown the same way are rendered once per change, not once per
+    viewer. Kept RENDER_SECONDS: relative times in it count on in the browser anyway."""
+    key = "polls:render:" + ":".join((version, *also))
+    try:
+        found = cache.get(key)
+    except Exception:  # the cache being down costs a render, nothing more
+        logger.warning("Reading a shared render failed.", exc_info=True)
+        return render()
+    if isinstance(found, str):
+        return found
+    rendered = render()
+    try:
+        cache.set(key, rendered, RENDER_SECONDS)
+    except Exception:
+        logger.warning("Keeping a shared render failed.", exc_info=True)
+    return rendered
