@@ -8,7 +8,10 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 
+from dashboard.accounts.roles import OPERATOR, SUPPORT
+from tests.fixtures.users import make_user
 from tests.helpers.html import oob_rows, soup
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "action-panel"}
@@ -126,3 +129,27 @@ def test_a_row_that_finished_is_a_change(emulator, operator_client, settings):
     assert rows[f"row-{finishing['id']}"]["data-status"] == "DONE"
     assert live_poller(response)["hx-get"].count("aa_") == 1
     assert running["id"] in live_poller(response)["hx-get"]
+
+
+
+def test_a_change_is_rendered_once_for_every_viewer(
+    emulator, support_client, django_user_model, slow_polls
+):
+    """Viewers polling the same running action after the same change share one render;
+    a viewer with other permissions gets a render of their own."""
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=300)
+    url = poll_url(panel(support_client.get(f"/actions/{created['id']}/"))).replace("v=", "v=0")
+    rendered = support_client.get(url, **HTMX)
+    assert rendered.status_code == 200 and rendered.templates
+
+    second = Client()
+    second.force_login(make_user(django_user_model, "second-support", SUPPORT))
+    shared = second.get(url, **HTMX)
+    assert shared.status_code == 200
+    assert shared.templates == []  # nothing rendered: the answer made for the first is served
+    assert shared.content == rendered.content
+
+    operator = Client()
+    operator.force_login(make_user(django_user_model, "an-operator", OPERATOR))
+    own = operator.get(url, **HTMX)
+    assert own.status_code == 200 and own.templates
