@@ -227,6 +227,16 @@ def _save_detail(action: Action) -> Fetched[Action]:
     return store.save(action_key(action.id), action)
 
 
+def _refreshed_by(
+    listing: Fetched[ActionPage], action_id: str, known: Fetched[Action] | None
+) -> tuple[Fetched[Action] | None, Fetched[Action] | None]:
+    """(the action as a shared list call shows it, while it runs there; the latest known)."""
+    listed = _listed(listing, action_id)
+    if listed is not None and listed.value.is_live:
+        return listed, known
+    return None, store.newest([known, listed])
+
+
 def _window(client: VoucherifyClient, action: Action, *, background: bool) -> Fetched[ActionPage]:
     """The window (watched.py) holding `action`, fresh; a new one when it does not hold it."""
 
@@ -341,26 +351,24 @@ def fetch_action(
     if live_or_row and maybe_listed:
         # Live on the newest page (or may be): one shared list call refreshes every viewer's.
         try:
-            newest = _newest(client, background=background, known=newest)
+            served, known = _refreshed_by(
+                _newest(client, background=background, known=newest), action_id, known)
         except VoucherifyError as error:
             return _stale_or_raise(known, error)
-        listed = _listed(newest, action_id)
-        if listed is not None and listed.value.is_live:
-            return listed
-        known = store.newest([known, listed])
+        if served is not None:
+            return served
     off_page = known is not None and known.value.is_live
     if off_page and len(watched.watch(known.value, interval())) > 1:
         # Live, older than the newest page, and not alone: one shared list call (the window)
         # refreshes every such action anyone polls; one outside it needs its own detail call
         # (as does a lone one: a list call would cost the same).
         try:
-            window = _window(client, known.value, background=background)
+            served, known = _refreshed_by(
+                _window(client, known.value, background=background), action_id, known)
         except VoucherifyError as error:
             return _stale_or_raise(known, error)
-        in_window = _listed(window, action_id)
-        if in_window is not None and in_window.value.is_live:
-            return in_window
-        known = store.newest([known, in_window])
+        if served is not None:
+            return served
     # Outside the window, or just became terminal: its own detail call. The latter is needed
     # once per action and carries the result, so it may use the reserve.
     finishing = known is not None and known.value.is_terminal
