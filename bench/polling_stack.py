@@ -16,6 +16,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from bench.polling_viewers import PANEL, poll_path
 from dashboard.emulator.control import EmulatorControl
 from dashboard.emulator.ports import free_port, port_is_free, wait_for_port
 
@@ -245,16 +246,15 @@ class Stack:
         path = f"/actions/{action['id']}/"
         if client.get(path).status_code != 200:
             return None
-        counts, seen = [], {}
-        for _ in range(6):  # the first one may be a change (seen not known yet)
+        counts, url = [], path
+        for _ in range(6):  # the first one may be a change (what the panel shows not known yet)
             with CaptureQueriesContext(connection) as queries:
-                response = client.get(path, seen, HTTP_HX_REQUEST="true")
+                response = client.get(url, HTTP_HX_REQUEST="true")
             if response.status_code not in (200, 204):
                 return None
             counts.append(len(queries.captured_queries))
-            shown = re.search(r'detail-state">.*?status-([A-Z_]+)', response.content.decode(),
-                              re.S)
-            seen = {"seen": shown.group(1)} if shown else seen
+            panel = PANEL.search(response.content.decode())  # a 204 leaves the panel as it is
+            url = (poll_path(panel.group(0)) or url) if panel else url
         return int(statistics.median(counts[1:]))
 
     def close(self) -> None:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import random
 import re
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +29,7 @@ TRIGGER_EVERY = re.compile(r"every\s+([0-9.]+)(ms|s)")
 PANEL = re.compile(r'<section id="action-panel"[^>]*>', re.S)
 LIVE_POLLER = re.compile(r'<div id="live-poller"[^>]*>', re.S)
 ATTRIBUTE = '{}="([^"]*)"'
+HX_VALS = re.compile(r"""hx-vals=(?:'([^']*)'|"([^"]*)")""")
 PANEL_STATE = re.compile(r'detail-state">(.*?)</p>', re.S)
 ROW = re.compile(r'<tr id="row-([^"]+)"[^>]*data-status="([A-Z_]+)"[^>]*>(.*?)</tr>', re.S)
 PROGRESS = re.compile(r'<progress[^>]*value="(\d+)"')
@@ -39,6 +42,16 @@ MAX_CONNECTIONS = 6  # per viewer, like a browser's HTTP/1.1 limit per host
 def attribute(tag: str, name: str) -> str | None:
     found = re.search(ATTRIBUTE.format(name), tag)
     return html.unescape(found.group(1)) if found else None
+
+
+def poll_path(tag: str) -> str | None:
+    """hx-get with the element's hx-vals added to its query, as htmx sends a GET."""
+    path = attribute(tag, "hx-get")
+    found = HX_VALS.search(tag)
+    if path is None or not found:
+        return path
+    values = json.loads(html.unescape(found.group(1) or found.group(2) or "{}"))
+    return path + ("&" if "?" in path else "?") + urllib.parse.urlencode(values)
 
 
 def interval_of(tag: str) -> float | None:
@@ -247,7 +260,7 @@ class Viewer:
     async def poll(self, tag: str, kind: str, action_id: str | None) -> None:
         """One element's polling, until 286, an element without polling, or the end."""
         figures = self.run.figures
-        path, every = attribute(tag, "hx-get"), interval_of(tag) or self.run.interval
+        path, every = poll_path(tag), interval_of(tag) or self.run.interval
         due = time.time() + every
         while True:
             wait = due - time.time()
@@ -292,7 +305,7 @@ class Viewer:
                     self.run.spawn(self.reload_list_later())
                 return
             tag = found.group(0)
-            path, every = attribute(tag, "hx-get"), interval_of(tag) or every
+            path, every = poll_path(tag), interval_of(tag) or every
             due = arrived + every  # the new element's timer starts at the swap
 
     def _panel_shown(self, action_id: str, body: str, moment: float | None = None) -> None:

@@ -200,6 +200,13 @@ SESSION_COOKIE_AGE = env.integer("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimu
 # once per SESSION_TOUCH_SECONDS, so polls do not write the session store on every request.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_TOUCH_SECONDS = env.integer("DJANGO_SESSION_TOUCH_SECONDS", 60, minimum=1)
+# Polls read the session and the user from the cache, not the database: sessions are written
+# to both (a lost cache entry is read back from the database), and the user with their
+# permissions is kept USER_CACHE_SECONDS (dashboard/accounts/backends.py; logout and role
+# changes drop it at once, the TTL bounds changes made around the ORM).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+AUTHENTICATION_BACKENDS = ["dashboard.accounts.backends.CachedModelBackend"]
+USER_CACHE_SECONDS = env.integer("DJANGO_USER_CACHE_SECONDS", 60, minimum=0)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # forms carry the token; no script reads the cookie
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.boolean("DJANGO_SECURE_COOKIES", not DEBUG)

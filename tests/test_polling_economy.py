@@ -192,3 +192,25 @@ def test_naive_mode_asks_upstream_for_every_read(layer, settings):
         upstream.fetch_action(action_id, background=True)
 
     assert upstream_calls(layer, DETAIL) == 3
+
+
+def test_off_page_live_actions_polled_by_many_share_one_list_call_per_interval(layer, clock):
+    """M live actions below the newest page, each polled by N viewers: one window list call
+    per interval refreshes them all, instead of M detail calls."""
+    ids = [live_action(layer, minutes_old=60 * 24 * 90 + minute) for minute in range(5)]
+    upstream.fetch_page()  # the newest page is known and fresh
+    for action_id in ids:  # each panel's page load
+        upstream.fetch_action(action_id)
+    layer.clear_stats()
+
+    intervals = 3
+    for _ in range(intervals):
+        clock.advance(2.5)
+        for _viewer in range(20):
+            for action_id in ids:
+                fetched = upstream.fetch_action(action_id, background=True)
+                assert fetched.value.is_live and not fetched.stale
+
+    assert upstream_calls(layer, LIST) == intervals
+    assert upstream_calls(layer, DETAIL) <= 1  # the first one polled, before others are watched
+    assert upstream_calls(layer) <= intervals * len(ids)

@@ -13,7 +13,8 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 
 from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
-from dashboard.actions.detail_page import build_panel
+from dashboard.actions import poll_versions
+from dashboard.actions.detail_page import Panel, build_panel
 from dashboard.history.failed_items import failures_for
 from dashboard.history.failures import csv_filename, csv_lines
 from dashboard.polling import problems, reads
@@ -41,18 +42,37 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     fetched = _fetch_or_answer(request, context, polled=polled)
     if isinstance(fetched, HttpResponse):
         return fetched
-    panel = build_panel(fetched, can_view_failures=context["can_view_failures"],
-                        params=request.GET)
-    context.update(panel=panel, poll_every=_poll_every() if panel.is_live or panel.stale else None)
+    poll_every = _poll_every() if fetched.value.is_live or fetched.stale else None
+    context["poll_version"] = _version(request, context, fetched, poll_every)
+    if polled and poll_versions.is_unchanged(request.GET, context["poll_version"]):
+        return poll_versions.unchanged()
+    context["poll_every"] = poll_every
     if not polled:
+        context["panel"] = _panel(request, context, fetched)
         return render(request, PAGE, context)
-    if request.GET.get(SEEN_PARAM) != panel.action.status:
-        context["announce"] = _announcement(panel)
-    if panel.is_terminal and not panel.stale:
+    if context["poll_version"] is not None:  # running and fresh: one render for all its viewers
+        return HttpResponse(poll_versions.shared_render(
+            context["poll_version"], lambda: _polled_panel(request, context, fetched),
+            "panel", request.GET.get(SEEN_PARAM, "")))
+    html = _polled_panel(request, context, fetched)
+    if context["panel"].is_terminal and not context["panel"].stale:
         # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.
         # A stale terminal state (the final read was refused) keeps polling for the result.
-        return HttpResponseStopPolling(render_to_string(PANEL, context, request))
-    return render(request, PANEL, context)
+        return HttpResponseStopPolling(html)
+    return HttpResponse(html)
+
+
+def _panel(request: HttpRequest, context: dict, fetched: reads.Fetched) -> Panel:
+    return build_panel(fetched, can_view_failures=context["can_view_failures"],
+                       params=request.GET)
+
+
+def _polled_panel(request: HttpRequest, context: dict, fetched: reads.Fetched) -> str:
+    """The panel alone, announcing a status the browser did not show yet."""
+    panel = context["panel"] = _panel(request, context, fetched)
+    if request.GET.get(SEEN_PARAM) != panel.action.status:
+        context["announce"] = _announcement(panel)
+    return render_to_string(PANEL, context, request)
 
 
 @require_safe
@@ -125,6 +145,7 @@ def _context(request: HttpRequest, action_id: str) -> dict:
         "can_view_failures": request.user.has_perm(VIEW_FAILED_ROWS),
         "can_export": request.user.has_perm(EXPORT_FAILURES),
         "seen_param": SEEN_PARAM,
+        "poll_version": None,
     }
 
 
@@ -135,6 +156,16 @@ def _missing(
     if polled:  # the action is gone: show why and stop polling
         return HttpResponseStopPolling(render_to_string(PANEL, context, request))
     return problems.answer(render(request, PAGE, context), problem)
+
+
+def _version(
+    request: HttpRequest, context: dict, fetched: reads.Fetched, poll_every: str | None
+) -> str | None:
+    """What the panel shows depends on: the action, the interval, the viewer, the query."""
+    return poll_versions.version(
+        [fetched], poll_every, context["can_view_failures"], context["can_export"],
+        poll_versions.query_without(request.GET, SEEN_PARAM),
+    )
 
 
 def _poll_every() -> str:

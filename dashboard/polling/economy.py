@@ -1,7 +1,8 @@
 """Reads that cost as few upstream calls as possible, shared by every viewer and process.
 
 - Live actions on the newest page are refreshed by one shared list call per interval;
-  other live actions by one shared detail call per action per interval.
+  other live actions that anyone polls by one more shared list call per interval (the
+  window, watched.py), and only those outside it by a detail call each.
 - A terminal action's detail is read once and kept for good.
 - Every call goes through single flight and the budget; short of either, what is known is
   served, marked stale, with the reason.
@@ -31,11 +32,12 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import archiving, gate, singleflight, slices, stats, store
+from . import archiving, gate, singleflight, slices, stats, store, watched
 from .store import Fetched
 
 T = TypeVar("T")
 NEWEST_KEY = store.key("newest")
+WINDOW_KEY = store.key("window")
 FAILING_KEY = store.key("failing")
 # A waiter that has something to serve waits this long for another request's call at most.
 SHORT_WAIT_SECONDS = 1.0
@@ -152,7 +154,7 @@ def _newest(client: VoucherifyClient, *, background: bool, known: Fetched[Action
         "newest",
         lambda: store.load(NEWEST_KEY),
         lambda: client.list_actions(limit=MAX_LIMIT),
-        lambda page: store.save(NEWEST_KEY, page),
+        lambda page: _save_listed(NEWEST_KEY, page),
         max_age=interval(),
         background=background,
         has_fallback=known is not None,
@@ -237,13 +239,48 @@ def _save_detail(action: Action) -> Fetched[Action]:
     return store.save(action_key(action.id), action)
 
 
+def _refreshed_by(
+    listing: Fetched[ActionPage], action_id: str, known: Fetched[Action] | None
+) -> tuple[Fetched[Action] | None, Fetched[Action] | None]:
+    """(the action as a shared list call shows it, while it runs there; the latest known)."""
+    listed = _listed(listing, action_id)
+    if listed is not None and listed.value.is_live:
+        return listed, known
+    return None, store.newest([known, listed])
+
+
+def _window(client: VoucherifyClient, action: Action, *, background: bool) -> Fetched[ActionPage]:
+    """The window (watched.py) holding `action`, fresh; a new one when it does not hold it."""
+
+    def read() -> Fetched[ActionPage] | None:
+        # A window that holds the action, or ends before it: a new one would not hold it either.
+        entry = store.load(WINDOW_KEY)
+        if entry is None or _listed(entry, action.id) is not None:
+            return entry
+        rows = entry.value.actions
+        beyond = bool(rows) and entry.value.has_more and action.created_at < rows[-1].created_at
+        return entry if beyond else None
+
+    def call() -> ActionPage:
+        cursor = watched.window_cursor(watched.current(interval()) or
+                                       {action.id: (action.created_at, store.now())})
+        return client.list_actions(limit=MAX_LIMIT, cursor=cursor)
+
+    def save(page: ActionPage) -> Fetched[ActionPage]:
+        return _save_listed(WINDOW_KEY, page)
+
+    return _obtain(client, "window", read, call, save, max_age=interval(),
+                   background=background, has_fallback=True)
+
+
 def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool):
     def read() -> Fetched[Action] | None:
         found = store.load_many([final_key(action_id), action_key(action_id)])
         final = found.get(final_key(action_id))
         if final is not None:  # a final entry is fresh forever
             return store.read_now(final.value)
-        return found.get(action_key(action_id))
+        entry = found.get(action_key(action_id))  # finished there: a list item, no result
+        return entry if entry is not None and entry.value.is_live else None
 
     entry = _obtain(
         client,
@@ -265,6 +302,53 @@ def fetch_result(client: VoucherifyClient, action_id: str) -> Fetched[Action]:
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
     return _detail(client, action_id, background=True, has_fallback=False)
+def _from_cache(
+    action_id: str,
+) -> tuple[Fetched[Action] | None, Fetched[ActionPage] | None, Fetched[Action] | None]:
+    """(what the cache serves without a call or None, the newest page, the latest known)."""
+    served = cached_actions([action_id]).get(action_id)
+    if served is not None:
+        return served, None, served
+    found = store.load_many([action_key(action_id), NEWEST_KEY])
+    newest = found.get(NEWEST_KEY)
+    known = store.newest([found.get(action_key(action_id)), _listed(newest, action_id)])
+    if known is not None and known.value.is_live and known.is_fresh(interval()):
+        stats.record_lookup(hit=True)
+        return known, newest, known
+    return None, newest, known
+
+
+def cached_actions(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
+    """The actions the cache serves without a call (final, or live and fresh), in one read.
+
+    Every live action of a list call (the newest page, the window) has an entry of its own,
+    so a poll need not unpickle a whole page for one row."""
+    ids = [action_id for action_id in dict.fromkeys(ids) if is_valid_action_id(action_id)]
+    found = store.load_many([final_key(i) for i in ids] + [action_key(i) for i in ids])
+    served = {}
+    for action_id in ids:
+        entry = found.get(final_key(action_id))
+        if entry is None:
+            entry = found.get(action_key(action_id))
+            entry = entry if entry is not None and entry.value.is_live else None
+        if entry is not None and (entry.value.is_terminal or entry.is_fresh(interval())):
+            stats.record_lookup(hit=True)
+            served[action_id] = entry
+    return served
+
+
+def cached_action(action_id: str) -> Fetched[Action] | None:
+    """The action when the cache serves it without a call: final, or live and fresh."""
+    return cached_actions([action_id]).get(action_id)
+
+
+def _save_listed(name: str, page: ActionPage) -> Fetched[ActionPage]:
+    """A list call's page, and each of its actions as an entry of its own (a finished one
+    too, so that no older entry still says it runs)."""
+    entry = store.save(name, page)
+    cache.set_many({action_key(a.id): Fetched(a, entry.fetched_at) for a in page.actions},
+                   store.KEEP_SECONDS)
+    return entry
 
 
 def fetch_action(
@@ -274,17 +358,10 @@ def fetch_action(
     page, and a list call is the one that refreshes all of its neighbours too."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
-    found = store.load_many([final_key(action_id), action_key(action_id), NEWEST_KEY])
-    final = found.get(final_key(action_id))
-    if final is not None:
-        stats.record_lookup(hit=True)
-        return final
-    newest = found.get(NEWEST_KEY)
+    served, newest, known = _from_cache(action_id)
+    if served is not None:
+        return served
     listed = _listed(newest, action_id)
-    known = store.newest([found.get(action_key(action_id)), listed])
-    if known is not None and known.value.is_live and known.is_fresh(interval()):
-        stats.record_lookup(hit=True)
-        return known
     maybe_listed = listed is not None or newest is None or (
         from_list and known is None and not newest.is_fresh(interval())
     )
@@ -292,15 +369,26 @@ def fetch_action(
     if live_or_row and maybe_listed:
         # Live on the newest page (or may be): one shared list call refreshes every viewer's.
         try:
-            newest = _newest(client, background=background, known=newest)
+            served, known = _refreshed_by(
+                _newest(client, background=background, known=newest), action_id, known)
         except VoucherifyError as error:
             return _stale_or_raise(known, error)
-        listed = _listed(newest, action_id)
-        if listed is not None and listed.value.is_live:
-            return listed
-        known = store.newest([known, listed])
-    # Older than the newest page, or just became terminal there: its own detail call. The
-    # latter is needed once per action and carries the result, so it may use the reserve.
+        if served is not None:
+            return served
+    off_page = known is not None and known.value.is_live
+    if off_page and len(watched.watch(known.value, interval())) > 1:
+        # Live, older than the newest page, and not alone: one shared list call (the window)
+        # refreshes every such action anyone polls; one outside it needs its own detail call
+        # (as does a lone one: a list call would cost the same).
+        try:
+            served, known = _refreshed_by(
+                _window(client, known.value, background=background), action_id, known)
+        except VoucherifyError as error:
+            return _stale_or_raise(known, error)
+        if served is not None:
+            return served
+    # Outside the window, or just became terminal: its own detail call. The latter is needed
+    # once per action and carries the result, so it may use the reserve.
     finishing = known is not None and known.value.is_terminal
     try:
         entry = _detail(client, action_id, background=background and not finishing,
@@ -311,8 +399,10 @@ def fetch_action(
 
 
 def refresh_live(client: VoucherifyClient, ids: Sequence[str]) -> dict[str, Fetched[Action]]:
-    latest = {}
+    latest = cached_actions(ids)
     for action_id in dict.fromkeys(ids):
+        if action_id in latest:
+            continue
         try:
             latest[action_id] = fetch_action(client, action_id, background=True, from_list=True)
         except VoucherifyError:

@@ -59,6 +59,9 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
     """One action; its `result` once it is terminal (a live one may come from the list)."""
     if naive():
         return Fetched(get_client().get_action(action_id), _now())
+    cached = economy.cached_action(action_id)  # final, or live and fresh: no archive lookup
+    if cached is not None:
+        return cached
     archive = archiving.current()
     archived = archive.archived(action_id)  # a finished action the archive holds: no call
     if archived is not None:

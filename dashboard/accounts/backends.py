@@ -1,0 +1,106 @@
+"""The logged-in user and their permissions from Django's cache, so a poll reads no database.
+
+ModelBackend reads the user (one query) on every request and their permissions (two more) on
+the first has_perm(). CachedModelBackend keeps the user, permissions included, in the cache for
+USER_CACHE_SECONDS. Logout, a save or deletion of the user, and a change of their groups or
+permissions drop their entry at once; a change of a group's permissions (or of a permission)
+bumps a generation that every entry carries, dropping them all. The TTL only bounds how long a
+change made around the ORM (raw SQL) goes unseen. When the cache fails, the database answers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, user_logged_out
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from dashboard.counters import bump
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "accounts:users-generation"
+
+
+def user_key(user_id: object) -> str:
+    return f"accounts:user:{user_id}"
+
+
+class CachedModelBackend(ModelBackend):
+    """ModelBackend whose get_user() is served from the cache, permissions included."""
+
+    def get_user(self, user_id):
+        key = user_key(user_id)
+        try:
+            found = cache.get_many([GENERATION_KEY, key])
+        except Exception:  # the cache being down must not log anybody out
+            logger.warning("Reading the user from the cache failed.", exc_info=True)
+            return super().get_user(user_id)
+        generation = found.get(GENERATION_KEY, 0)
+        entry = found.get(key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
+            return entry[1]
+        user = super().get_user(user_id)
+        if user is not None:
+            self.get_all_permissions(user)  # fills the user's permission caches, pickled along
+            try:
+                cache.set(key, (generation, user), settings.USER_CACHE_SECONDS)
+            except Exception:
+                logger.warning("Keeping the user in the cache failed.", exc_info=True)
+        return user
+
+
+def forget_user(user_id: object) -> None:
+    try:
+        cache.delete(user_key(user_id))
+    except Exception:  # the entry then ends with its TTL
+        logger.warning("Dropping the cached user failed.", exc_info=True)
+
+
+def forget_all_users() -> None:
+    try:
+        bump(GENERATION_KEY, None)
+    except Exception:
+        logger.warning("Dropping the cached users failed.", exc_info=True)
+
+
+def _user_changed(sender, instance, **kwargs) -> None:
+    forget_user(instance.pk)
+
+
+def _logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        forget_user(user.pk)
+
+
+def _memberships_changed(sender, instance, reverse, pk_set, **kwargs) -> None:
+    """A user's groups or own permissions: drop that user (or, from the other side, all)."""
+    if not reverse:
+        forget_user(instance.pk)
+    else:
+        forget_all_users()
+
+
+def _everyone_changed(sender, **kwargs) -> None:
+    forget_all_users()
+
+
+def connect_invalidation() -> None:
+    """Called from AccountsConfig.ready()."""
+    user_model = get_user_model()
+    post_save.connect(_user_changed, sender=user_model, dispatch_uid="accounts-user-saved")
+    post_delete.connect(_user_changed, sender=user_model, dispatch_uid="accounts-user-deleted")
+    user_logged_out.connect(_logged_out, dispatch_uid="accounts-user-logged-out")
+    for through in (user_model.groups.through, user_model.user_permissions.through):
+        m2m_changed.connect(_memberships_changed, sender=through,
+                            dispatch_uid=f"accounts-{through.__name__}")
+    m2m_changed.connect(_everyone_changed, sender=Group.permissions.through,
+                        dispatch_uid="accounts-group-permissions")
+    for model in (Group, Permission):
+        for signal in (post_save, post_delete):
+            signal.connect(_everyone_changed, sender=model,
+                           dispatch_uid=f"accounts-{model.__name__}-{signal is post_save}")

@@ -1,0 +1,78 @@
+"""Answering a poll whose answer would not change without rendering it.
+
+A poll's address carries `v`, a fingerprint of what the element it replaces shows: the
+actions as read from upstream and whatever else the answer depends on (the poll interval,
+the viewer's permissions, the query). When the fingerprint of what would be rendered now is
+the same, the answer is 204 No Content: htmx swaps nothing and the element keeps polling on
+its timer. Only running actions served fresh get a fingerprint: a stale one (its notice
+tells its age) or a finished one (its answer is the last, a 286) is always rendered.
+
+The texts worked out from the clock alone ("running for", "about N left") are redrawn with
+the next change of the action; `<time>` elements keep counting in the browser (app.js).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from django.core.cache import cache
+from django.http import HttpResponse
+
+from dashboard.polling.store import Fetched
+from dashboard.voucherify.models import Action
+
+logger = logging.getLogger(__name__)
+
+VERSION_PARAM = "v"
+RENDER_SECONDS = 30
+
+
+def version(fetched: Iterable[Fetched[Action]], *depends_on: object) -> str | None:
+    """The fingerprint of running, fresh actions and what else the answer depends on; None
+    when any is stale or finished (always rendered)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for entry in fetched:
+        if entry.stale or not entry.value.is_live:
+            return None
+        digest.update(json.dumps(entry.value.raw, sort_keys=True, default=str).encode())
+        digest.update(b"\0")
+    digest.update(json.dumps(depends_on, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def query_without(query: Mapping[str, str], *names: str) -> list[tuple[str, str]]:
+    """The query's items (sorted) but the named ones and the version itself."""
+    left_out = {VERSION_PARAM, *names}
+    return sorted((name, value) for name, value in query.items() if name not in left_out)
+
+
+def is_unchanged(query: Mapping[str, str], current: str | None) -> bool:
+    return current is not None and query.get(VERSION_PARAM) == current
+
+
+def unchanged() -> HttpResponse:
+    """Nothing to swap: htmx leaves the element (and its polling timer) as it is."""
+    return HttpResponse(status=204)
+
+
+def shared_render(version: str, render: Callable[[], str], *also: str) -> str:
+    """The answer rendered once for every viewer whose poll has this fingerprint (and `also`):
+    the same running actions shown the same way are rendered once per change, not once per
+    viewer. Kept RENDER_SECONDS: relative times in it count on in the browser anyway."""
+    key = "polls:render:" + ":".join((version, *also))
+    try:
+        found = cache.get(key)
+    except Exception:  # the cache being down costs a render, nothing more
+        logger.warning("Reading a shared render failed.", exc_info=True)
+        return render()
+    if isinstance(found, str):
+        return found
+    rendered = render()
+    try:
+        cache.set(key, rendered, RENDER_SECONDS)
+    except Exception:
+        logger.warning("Keeping a shared render failed.", exc_info=True)
+    return rendered
