@@ -48,6 +48,9 @@ def shared_cache(emulator, redis_server, settings, monkeypatch):
     settings.VOUCHERIFY_CALLS_PER_MINUTE = 40
     settings.VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE = OUTAGE_CAP
     settings.VOUCHERIFY_UPSTREAM_RESERVE = 0
+    # The fallback is process-wide memory: entries an earlier test left there (a cached user
+    # whose id the rolled-back database gives to someone else) must not reach this one.
+    cache.fallback.clear()
     yield redis_server
     if redis_server.process is None:
         redis_server.start()

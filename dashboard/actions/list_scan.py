@@ -17,7 +17,7 @@ from dashboard.actions.live_counts import ordered
 from dashboard.history.query import ListFilter, archived_rest
 from dashboard.polling import reads
 from dashboard.voucherify import catalog
-from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 from dashboard.voucherify.paging import next_cursor
@@ -129,8 +129,10 @@ def scan(state: ListState, *, budget: int) -> Listing:
         calls += 1
         fetches.append(fetched)
         page = fetched.value
-        if state.cursor is None and calls == 1 and page.actions:
-            top_id = page.actions[0].id
+        if state.cursor is None and calls == 1:
+            # The newest action a link can name: an id Voucherify sent that no URL can carry
+            # (aa_slash/x) must not reach the "new actions" poll.
+            top_id = next((a.id for a in page.actions if is_valid_action_id(a.id)), None)
         consumed = _take(page.actions, page_matcher(state, page.actions), rows, wanted)
         scanned += len(consumed)
         if consumed:
