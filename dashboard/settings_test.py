@@ -22,3 +22,15 @@ WHITENOISE_AUTOREFRESH = True
 # The test client and the live server speak plain HTTP.
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+
+# A file, not SQLite's shared in-memory database: the live server's threads and the
+# background reads (schema snapshots, backfills) write while a request or a test's flush does,
+# and shared-cache memory databases fail such writes at once ("database table is locked")
+# where a file waits its turn for up to `timeout` seconds.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"dashboard-test-{os.getpid()}.sqlite3"),
+    }
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30  # noqa: F405

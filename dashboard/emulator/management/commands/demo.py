@@ -102,10 +102,10 @@ class Command(BaseCommand):
                 "",
                 self.style.SUCCESS(f"Dashboard: {url}"),
                 f"Emulated Voucherify API: http://127.0.0.1:{emulator_port}/",
-                "Alerts: watch_actions runs beside it; subscribe at /alerts/, "
-                "mails are printed here.",
                 "Demo logins (username, password):",
                 logins.getvalue().rstrip("\n"),
+                "Alerts: watch_actions runs beside it; subscribe at /alerts/, "
+                "mails are printed here.",
                 "Press Ctrl-C to stop both.",
             ]))
             self.stdout.flush()
