@@ -100,12 +100,12 @@ class Command(BaseCommand):
             # lands between the URL and the logins.
             self.stdout.write("\n".join([
                 "",
+                "Alerts: watch_actions runs beside it; subscribe at /alerts/, "
+                "mails are printed here.",
                 self.style.SUCCESS(f"Dashboard: {url}"),
                 f"Emulated Voucherify API: http://127.0.0.1:{emulator_port}/",
                 "Demo logins (username, password):",
                 logins.getvalue().rstrip("\n"),
-                "Alerts: watch_actions runs beside it; subscribe at /alerts/, "
-                "mails are printed here.",
                 "Press Ctrl-C to stop both.",
             ]))
             self.stdout.flush()
