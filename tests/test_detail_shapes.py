@@ -92,8 +92,10 @@ def test_errors_render_with_their_columns(emulator, support_client):
     panel = panel_of(support_client, emulator, body)
     headers = [text_of(th) for th in panel.select("table.failure-table thead th")]
     assert headers == ["Source id", "Message", "Details", "Key"]
-    assert text_of(panel.select_one(".reason-groups li")) == "2 errors failed: Customer not found"
-    assert "2 of 3 errors failed." in text_of(panel.select_one(".outcome"))
+    # An error is what failed: issue 17 found "2 errors failed" and "2 of 3 errors failed".
+    assert text_of(panel.select_one(".reason-groups li")) == "2 errors: Customer not found"
+    assert "2 errors in 3 records." in text_of(panel.select_one(".outcome"))
+    assert text_of(panel.select_one("#failures-title")) == "Errors (2)"
     assert text_of(panel.select_one(".success-share")).endswith("33.3%")
 
 

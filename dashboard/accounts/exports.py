@@ -18,6 +18,20 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+# Query-string names an auditor would not recognise, in words.
+FILTER_LABELS = {"q": "search"}
+FILTER_TEXT_LIMIT = 500
+
+
+def filter_text(filters: object) -> str:
+    """{"reason": "Duplicated code", "q": "x"} -> "reason Duplicated code, search x"."""
+    if not isinstance(filters, dict) or not filters:
+        return ""
+    text = ", ".join(f"{FILTER_LABELS.get(name, name)} {value}"
+                     for name, value in filters.items())
+    return text[:FILTER_TEXT_LIMIT]
+
+
 def record_export(
     request: HttpRequest, *, what: str, action_id: str | None = None, rows: int | None = None,
     filters: dict[str, str] | None = None, link: str = "",
@@ -33,6 +47,7 @@ def record_export(
         action_id=(action_id or "")[:100],
         rows=rows,
         filters=dict(filters or {}),
+        filter_text=filter_text(filters),
         link=link[:500] if link.startswith("/") else "",
         ip=client_ip(request),
     )

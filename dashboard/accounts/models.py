@@ -39,6 +39,9 @@ class ExportRecord(models.Model):
     # What was selected ({"object": "customers", "from": "2026-10-01", ...}) and the address of
     # the same filtered view, so an auditor can open what was exported.
     filters = models.JSONField(default=dict, blank=True)
+    # The same filter in words ("reason Duplicated code, search straße"), empty for a whole
+    # export: what the log shows and is searched by (JSON text escapes non-ASCII letters).
+    filter_text = models.CharField(max_length=500, blank=True, db_index=True)
     link = models.CharField(max_length=500, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

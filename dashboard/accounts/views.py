@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from dashboard.accounts import lockout
+from dashboard.accounts import export_filters, lockout
 from dashboard.accounts.exports import client_ip
 from dashboard.accounts.models import ExportRecord
 from dashboard.accounts.roles import VIEW_EXPORT_LOG
@@ -62,10 +62,15 @@ class LogoutView(auth_views.LogoutView):
 @require_safe
 @permission_required(VIEW_EXPORT_LOG, raise_exception=True)
 def export_log(request: HttpRequest) -> HttpResponse:
-    table = ExportRecordTable(ExportRecord.objects.all(), order_by=request.GET.get("sort"))
+    """The log, filtered by the GET form above it; a bad value is named and left out (400)."""
+    form = export_filters.parse(request.GET)
+    records = export_filters.apply(form, ExportRecord.objects.all())
+    table = ExportRecordTable(records, order_by=request.GET.get("sort"))
     table.request = request
     try:
         table.paginate(page=int(request.GET.get("page", 1)), per_page=EXPORTS_PER_PAGE)
     except (ValueError, PageNotAnInteger, EmptyPage):
         table.paginate(page=1, per_page=EXPORTS_PER_PAGE)
-    return render(request, "accounts/export_log.html", {"table": table})
+    return render(request, "accounts/export_log.html", {
+        "table": table, "form": form, "filtered": export_filters.is_filtered(form),
+    }, status=400 if form.errors else 200)

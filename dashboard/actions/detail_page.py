@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dashboard.actions.detail_failures import FailureTable, failure_table
 from dashboard.formatting import clip_text
 from dashboard.history.failed_items import (
     KEPT_APART,
@@ -76,6 +77,7 @@ class Panel:
     reports: Reports | None
     failures: Failures
     failure_page: FailurePage | None  # None when the viewer may not see failed rows
+    failure_table: FailureTable | None  # what the table shows of that page
     notes: list[str] = field(default_factory=list)  # about result shapes nobody documented
     raw_json: str = ""
     user_pairs: list[tuple[str, str]] | None = None  # `user` in its usual shape, as pairs
@@ -112,6 +114,7 @@ def build_panel(
     done, failed = _counts(result, failures)
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
+    page = page_of(failures, parse_query(params)) if can_view_failures else None
     return Panel(
         action=action,
         fetched_at=fetched.fetched_at,
@@ -131,7 +134,8 @@ def build_panel(
                                  quote_rows=can_view_failures),
         reports=reports_of(result, fetched.fetched_at),
         failures=failures,
-        failure_page=page_of(failures, parse_query(params)) if can_view_failures else None,
+        failure_page=page,
+        failure_table=failure_table(page) if page else None,
         notes=shape_notes(action) + _kept_notes(action, failures),
         raw_json=raw_json(action.raw, hide_failures=not can_view_failures),
         **user_view(action.user),
@@ -184,7 +188,7 @@ def outcome_sentence(
     Without `quote_rows` (a viewer who may not see failed rows) no row's reason is quoted:
     reasons hold customers' data, such as their e-mail addresses."""
     what = label[0].lower() + label[1:] if label else "action"
-    counted = _counted(failed, done, failures.noun)
+    counted = _counted(failed, done, failures)
     if action.status == catalog.FAILED:
         reason = _first_reason(action, failures if quote_rows else FailureSet((), ()))
         reason = clip_text(reason, REASON_LIMIT) if reason else None
@@ -295,12 +299,23 @@ def _counts(result: ActionResult | None, failures: Failures) -> tuple[int | None
     return result.done_count, failed
 
 
-def _counted(failed: int | None, done: int | None, noun: str) -> str:
+def _counted(failed: int | None, done: int | None, failures: Failures) -> str:
+    """"1 of 2 rows failed.", or for results that list errors (each error is what failed):
+    "2 errors in 1,200 records." """
     if not failed:
         return ""
-    if done is not None:
-        return f"{failed:,} of {failed + done:,} {noun} failed."
-    return f"{failed:,} {noun} failed."
+    if failures.noun != "errors":
+        if done is not None:
+            return f"{failed:,} of {failed + done:,} {failures.noun} failed."
+        return f"{failed:,} {failures.noun} failed."
+    listed = len(failures)
+    errors = f"{failed:,} {failures.count_words(failed)}"
+    if done is None:
+        return f"{errors}."
+    if listed in (0, failed):
+        return f"{errors} in {failed + done:,} records."
+    return (f"{failed:,} of {failed + done:,} records failed "
+            f"({listed:,} {failures.count_words(listed)} listed).")
 
 
 def _first_reason(action: Action, failures: Failures) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +18,7 @@ from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_
 from dashboard.actions import poll_versions
 from dashboard.actions.detail_page import Panel, build_panel
 from dashboard.history.failed_items import failures_for
-from dashboard.history.failures import csv_filename, csv_lines
+from dashboard.history.failures import csv_filename, csv_lines, parse_query
 from dashboard.polling import problems, reads
 from dashboard.voucherify import (
     InvalidActionIdError,
@@ -98,20 +100,27 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
 @require_safe
 @permission_required(EXPORT_FAILURES, raise_exception=True)
 def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
-    """Every failed row or error, streamed as CSV; a 404 page when there is nothing to export."""
+    """The failed rows or errors the table's filter selects (every one without a filter),
+    streamed as CSV; a 404 page when there is nothing to export."""
     context = _context(request, action_id)
     fetched = _fetch_or_answer(request, context, polled=False)
     if isinstance(fetched, HttpResponse):
         return fetched
     action = fetched.value
     failures = failures_for(action)
+    query = parse_query(request.GET)
     if not failures:
         context.update(back_url=context["detail_url"], notice_title="Nothing to export")
         context["notice"] = "This action has no failed rows or errors to export."
         return render(request, PAGE, context, status=404)
-    record_export(request, what="failures.csv", action_id=action.id, rows=len(failures))
-    response = StreamingHttpResponse(csv_lines(failures), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{csv_filename(action)}"'
+    filters = query.filters
+    link = context["detail_url"] + (f"?{urlencode(filters)}" if filters else "") + "#failures"
+    record_export(request, what="failures.csv", action_id=action.id,
+                  rows=failures.count_matching(query), filters=filters, link=link)
+    response = StreamingHttpResponse(csv_lines(failures, query),
+                                     content_type="text/csv; charset=utf-8")
+    filename = csv_filename(action, filtered=query.is_filtered)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
 

@@ -192,10 +192,10 @@ class StoredFailures(Failures):
             self._searched[key] = list(positions)
         return self._searched[key]
 
-    def all_rows(self) -> Iterator[list[object]]:
+    def rows_for(self, query: FailureQuery) -> Iterator[list[object]]:
         """Chunk by chunk, each a query of its own (keyset on position): a cursor kept open
         for the whole download would hold SQLite's read lock and block every write."""
-        rows = FailedItem.objects.filter(action_id=self.action_id).order_by("position")
+        rows = self._matching(query).order_by("position")
         start = 0
         while chunk := list(rows.filter(position__gte=start)
                             .values_list("position", "cells")[:_BATCH]):

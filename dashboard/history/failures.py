@@ -93,7 +93,25 @@ class Failures:
         raise NotImplementedError
 
     def all_rows(self) -> Iterator[list[object]]:
+        return self.rows_for(FailureQuery())
+
+    def rows_for(self, query: FailureQuery) -> Iterator[list[object]]:
+        """Cells of every failure matching the reason and search (any page), streamed."""
         raise NotImplementedError
+
+    @property
+    def heading(self) -> str:
+        """The failures section's title: each result shape names what it lists."""
+        return HEADINGS.get(self.noun, "Failed rows")
+
+    def count_words(self, count: int) -> str:
+        """What follows a count: "rows failed", "error", "items failed"."""
+        noun = self.noun_one if count == 1 else self.noun
+        return noun if self.noun == "errors" else f"{noun} failed"
+
+
+# An error is itself what failed: "errors failed" says it twice.
+HEADINGS = {"rows": "Failed rows", "errors": "Errors", "items": "Failed items"}
 
 
 @dataclass(frozen=True)
@@ -121,8 +139,8 @@ class FailureSet(Failures):
         matching = (item for item in self.items if _wanted(item, query))
         return [self._cells(item) for item in itertools.islice(matching, start, start + size)]
 
-    def all_rows(self) -> Iterator[list[object]]:
-        return (self._cells(item) for item in self.items)
+    def rows_for(self, query: FailureQuery) -> Iterator[list[object]]:
+        return (self._cells(item) for item in self.items if _wanted(item, query))
 
     def _cells(self, item: Failure) -> list[object]:
         return [item.cells[column] for column in self.columns]
@@ -154,6 +172,13 @@ class FailureQuery:
     @property
     def is_filtered(self) -> bool:
         return bool(self.reason or self.search)
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The filter as query-string pairs, without the page: the CSV of the same rows and
+        the export log use them."""
+        pairs = ((REASON_PARAM, self.reason), (SEARCH_PARAM, self.search))
+        return {name: value for name, value in pairs if value}
 
 
 @dataclass(frozen=True)
@@ -256,17 +281,16 @@ def page_of(failures: Failures, query: FailureQuery, page_size: int = PAGE_SIZE)
     )
 
 
-def csv_lines(failures: Failures) -> Iterator[str]:
-    """The header and one line per failure."""
-    return csv_stream(failures.headers, failures.all_rows())
+def csv_lines(failures: Failures, query: FailureQuery | None = None) -> Iterator[str]:
+    """The header and one line per failure matching the query (every failure without one)."""
+    return csv_stream(failures.headers, failures.rows_for(query or FailureQuery()))
 
 
-def csv_filename(action: Action) -> str:
-    """`<id>-<type>-failures.csv` with only characters safe in a Content-Disposition header."""
-    stem = f"{action.id}-{action.type or 'action'}-failures"
+def csv_filename(action: Action, *, filtered: bool = False) -> str:
+    """`<id>-<type>-failures[-filtered].csv` with only characters safe in a
+    Content-Disposition header."""
+    stem = f"{action.id}-{action.type or 'action'}-failures{'-filtered' if filtered else ''}"
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:150] + ".csv"
-
-
 
 
 
