@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import AnonymousUser
@@ -100,3 +102,104 @@ def test_the_nav_links_to_the_log_only_for_those_allowed(auditor_client, client_
     auditor_client.logout()
     support = client_for("support")
     assert 'href="/audit/exports/"' not in support.get("/accounts/password/").content.decode()
+
+
+def generated_records(user, seed: int = 7, count: int = 80) -> list[ExportRecord]:
+    """Exports of failed rows (filtered or whole) and of the purge audit, seeded."""
+    rng = random.Random(seed)
+    reasons = ["Duplicated voucher code", "Customer Straße not found", "unit: must be a number"]
+    made = []
+    for n in range(count):
+        what = rng.choice(["failures.csv", "failures.csv", "purges.csv"])
+        filters = {}
+        if what == "purges.csv" and rng.random() < 0.5:
+            filters = {"object": rng.choice(["customers", "vouchers"])}
+        elif what == "failures.csv" and rng.random() < 0.6:
+            filters = {"reason": rng.choice(reasons)}
+            if rng.random() < 0.3:
+                filters["q"] = rng.choice(["example.com", "CODE-1"])
+        action_id = f"aa_{rng.getrandbits(64):016x}{n:02x}" if what == "failures.csv" else None
+        record_export(export_request(user), what=what, action_id=action_id, rows=n,
+                      filters=filters, link="/x/" if filters else "")
+        made.append(ExportRecord.objects.latest("id"))
+    return made
+
+
+def shown_ids(response) -> list[int]:
+    """The Rows column of each line shown (generated_records numbers its exports by it)."""
+    return [int(row[4]) for row in rows(response) if row]
+
+
+@pytest.mark.parametrize(
+    ("params", "wanted"),
+    [
+        ({"scope": "filtered"}, lambda r: r.filter_text != ""),
+        ({"scope": "whole"}, lambda r: r.filter_text == ""),
+        ({"what": "purges.csv"}, lambda r: r.what == "purges.csv"),
+        ({"filter": "straße"}, lambda r: "Straße" in r.filter_text),
+        ({"filter": "SEARCH example"}, lambda r: "search example" in r.filter_text),
+        ({"what": "failures.csv", "scope": "whole"},
+         lambda r: r.what == "failures.csv" and not r.filter_text),
+    ],
+)
+def test_the_log_is_filtered_by_the_filter_used_and_by_export(auditor_client, user_factory,
+                                                              params, wanted):
+    made = generated_records(user_factory("support"))
+    expected = sorted((r.rows for r in made if wanted(r)), reverse=True)
+    assert expected and len(expected) < len(made)
+    response = auditor_client.get(URL, {**params, "page": 1})
+    assert response.status_code == 200
+    assert shown_ids(response) == expected[:50]
+    summary = " ".join(BeautifulSoup(response.content, "html.parser")
+                       .select_one(".table-summary").get_text().split())
+    assert summary == f"{len(expected)} export{'s' if len(expected) != 1 else ''} match the filter."
+
+
+def test_the_log_is_filtered_by_action_whole_or_by_its_end(auditor_client, user_factory):
+    made = generated_records(user_factory("support"), seed=19)
+    target = next(r for r in made if r.action_id)
+    for given in (target.action_id, target.action_id[-8:]):
+        response = auditor_client.get(URL, {"action": given})
+        assert response.status_code == 200
+        assert shown_ids(response) == [target.rows]
+
+
+def test_the_filter_stays_on_other_pages_of_the_log(auditor_client, user_factory):
+    generated_records(user_factory("support"), seed=3, count=160)
+    response = auditor_client.get(URL, {"what": "failures.csv"})
+    soup = BeautifulSoup(response.content, "html.parser")
+    next_page = next(a["href"] for a in soup.select(".pagination a") if "page=2" in a["href"])
+    assert "what=failures.csv" in next_page
+    assert soup.select_one("#id_what option[selected]")["value"] == "failures.csv"
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "words"),
+    [
+        ({"action": "a1"}, "Action id", "at least 6 characters"),
+        ({"action": "aa_<script>"}, "Action id", "only letters, digits and _"),
+        ({"action": "x" * 300}, "Action id", "Ensure this value has at most 100"),
+        ({"what": "evil.csv"}, "Export", "There is no export called evil.csv"),
+        ({"scope": "sideways"}, "Filtered", "Choose filtered, whole, or neither"),
+        ({"filter": "y" * 201}, "Filter contains", "at most 200 characters"),
+    ],
+)
+def test_bad_filter_values_are_named_and_left_out(auditor_client, user_factory, params, field,
+                                                  words):
+    made = generated_records(user_factory("support"), seed=5, count=20)
+    response = auditor_client.get(URL, {**params, "scope": params.get("scope", "whole")})
+    assert response.status_code == 400
+    soup = BeautifulSoup(response.content, "html.parser")
+    problem = " ".join(soup.select_one(".bad-params").get_text().split())
+    assert f"{field}: " in problem and words in problem
+    # The other, valid fields still filter.
+    if "scope" not in params:
+        assert shown_ids(response) == sorted((r.rows for r in made if not r.filter_text),
+                                             reverse=True)
+
+
+@pytest.mark.parametrize("value", ["\x00", "%", "_", "' OR 1=1 --", "\u202e", "😀" * 50])
+def test_hostile_filter_text_never_fails(auditor_client, user_factory, value):
+    generated_records(user_factory("support"), seed=9, count=10)
+    response = auditor_client.get(URL, {"filter": value, "action": value})
+    assert response.status_code in (200, 400)

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboard.accounts.models import ExportRecord
 from dashboard.history import failed_items
 from dashboard.history.failed_items import KEPT_IN_RESULT
 from dashboard.history.failures import PAGE_SIZE, TOP_GROUPS
@@ -57,6 +58,13 @@ def expected_rows(result: dict) -> list[list[object]]:
 
 def reasons(result: dict) -> list[str]:
     return [item["reason"] for item in result["failed"]] + [ERROR_MESSAGE] * ERRORS
+
+
+REASON_AT, MESSAGE_AT = 4, 5  # in expected_rows
+
+
+def without(row: list[object], index: int) -> list[object]:
+    return row[:index] + row[index + 1:]
 
 
 def as_text(row: list[object]) -> list[str]:
@@ -122,7 +130,9 @@ def test_support_pages_groups_filters_and_searches_every_row(big_action, support
         f"/actions/{big_action}/failures/", {"reason": COMMON[1], "rows_page": "3"}, **HTMX))
     assert summary(fragment) == (f"Showing {2 * PAGE_SIZE + 1}–{3 * PAGE_SIZE} of "
                                  f"{len(wanted)} matching (of {ROWS}).")
-    assert table_rows(fragment) == [as_text(row) for row in wanted[2 * PAGE_SIZE:3 * PAGE_SIZE]]
+    # Filtered to one reason, the reason is the heading, not a column (issue 17).
+    assert table_rows(fragment) == [as_text(without(row, REASON_AT))
+                                    for row in wanted[2 * PAGE_SIZE:3 * PAGE_SIZE]]
 
     # A reason beyond the top groups, and the errors' own reason.
     lone = reason_of(99_999 - ERRORS - 10 * 3)  # a customer's reason: one row
@@ -132,7 +142,7 @@ def test_support_pages_groups_filters_and_searches_every_row(big_action, support
     fragment = soup(support_client.get(f"/actions/{big_action}/failures/",
                                        {"reason": ERROR_MESSAGE, "rows_page": "20"}, **HTMX))
     assert summary(fragment) == f"Showing 951–1000 of {ERRORS} matching (of {ROWS})."
-    assert table_rows(fragment) == [as_text(row) for row in rows[-50:]]
+    assert table_rows(fragment) == [as_text(without(row, MESSAGE_AT)) for row in rows[-50:]]
 
     # Search is casefolded like the in-memory table: "STRASSE-0421" finds "Straße-0421..".
     needle = "STRASSE-0421"
@@ -186,6 +196,31 @@ def test_the_csv_streams_every_row_from_the_archive(big_action, support_client, 
     expected = [as_text(row) for row in expected_rows(result)]
     expected[FORMULA_AT][1] = "'" + expected[FORMULA_AT][1]  # neutralised, as always
     assert body == expected
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
+
+
+def test_the_filtered_csv_streams_exactly_its_rows_in_chunks(big_action, support_client,
+                                                             emulator, result):
+    support_client.get(f"/actions/{big_action}/")  # archived: the rows are kept apart
+    all_rows = expected_rows(result)
+    all_rows[FORMULA_AT][1] = "'" + all_rows[FORMULA_AT][1]
+    for params in ({"reason": COMMON[0]}, {"reason": COMMON[0], "q": "code-01"},
+                   {"q": "straße-04"}):
+        needle = params.get("q", "").casefold()
+        wanted = [as_text(row) for row, reason in zip(all_rows, reasons(result), strict=True)
+                  if reason == params.get("reason", reason)
+                  and any(needle in str(value).casefold() for value in row if value is not None)]
+        response = support_client.get(f"/actions/{big_action}/failures.csv", params)
+        assert response.streaming
+        with CaptureQueriesContext(connection) as queries:
+            body = b"".join(response.streaming_content).decode("utf-8")
+        header, *lines = list(csv.reader(io.StringIO(body)))
+        assert header == ["Kind", "Code", "Source id", "Row", "Reason", "Message", "Key"]
+        assert lines == wanted
+        # Read a chunk at a time while sent, never the whole result at once.
+        chunks = len(wanted) // failed_items._BATCH + 1
+        assert chunks <= len(queries) <= chunks + 1, len(queries)
+        assert ExportRecord.objects.latest("id").rows == len(wanted)
     assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
 
 
