@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers.browser import settled
+
 pytestmark = pytest.mark.browser
 
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"
@@ -92,16 +94,6 @@ def test_panel_polls_keep_the_failed_rows_filters_of_the_address_bar(page, open_
 
 def focused_id(page) -> str:
     return page.evaluate("document.activeElement.id")
-
-
-def settled(page) -> None:
-    """htmx wires up swapped-in links when the swap settles; a faster Enter follows the href."""
-    # Polled from here: wait_for_function's string predicates need eval, which the CSP forbids.
-    for _ in range(250):
-        if not page.evaluate("!!document.querySelector('.htmx-request, .htmx-settling')"):
-            return
-        page.wait_for_timeout(20)
-    raise AssertionError("htmx never settled")
 
 
 def test_paging_failed_rows_by_keyboard_keeps_the_focus_in_the_pager(
