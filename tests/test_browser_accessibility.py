@@ -41,6 +41,7 @@ def test_pages_have_no_serious_accessibility_violation(
         "detail": f"/actions/{done['id']}/",
         "overview": "/overview/",
         "purge audit": "/audit/purges/",
+        "export log": "/audit/exports/?scope=filtered&filter=reason",
     }.items():
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")

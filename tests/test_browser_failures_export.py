@@ -8,6 +8,7 @@ import random
 from collections import Counter
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from dashboard.accounts.models import ExportRecord
@@ -54,6 +55,9 @@ def test_filter_to_one_reason_then_export_these_rows(emulator, live_server, page
     expect(page.locator(".failure-table thead th")).to_have_text(["Source id", "Row"])
     cell = page.locator(".failure-table td.cell-id").first
     assert cell.evaluate("td => getComputedStyle(td).whiteSpace") == "nowrap"
+
+    problems = Axe().run(page).response["violations"]
+    assert not [rule["id"] for rule in problems if rule.get("impact") in ("serious", "critical")]
 
     expect(page.locator("a.csv-all")).to_have_text(f"Download all {len(failed)} as CSV")
     with page.expect_download() as download:
