@@ -7,6 +7,8 @@ import random
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import RequestFactory
 
 from dashboard.accounts.exports import record_export
@@ -203,3 +205,31 @@ def test_hostile_filter_text_never_fails(auditor_client, user_factory, value):
     generated_records(user_factory("support"), seed=9, count=10)
     response = auditor_client.get(URL, {"filter": value, "action": value})
     assert response.status_code in (200, 400)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_logged_before_the_filter_text_get_it_from_their_filters():
+    before = [("accounts", "0004_lockout_entries")]
+    after = [("accounts", "0005_export_filter_text")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("accounts", "ExportRecord")
+        rng = random.Random(41)
+        made = {}
+        for n in range(30):
+            filters = {} if n % 3 == 0 else {rng.choice(["reason", "object"]): f"Straße {n}",
+                                             "q": rng.choice(["a@b.c", "x"])}
+            made[old.objects.create(username="u", what="failures.csv", filters=filters).pk] = (
+                filters)
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        texts = dict(ExportRecord.objects.values_list("pk", "filter_text"))
+        assert texts == {pk: ", ".join(f"{'search' if name == 'q' else name} {value}"
+                                       for name, value in filters.items())
+                         for pk, filters in made.items()}
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
