@@ -154,7 +154,8 @@ def test_the_log_is_filtered_by_the_filter_used_and_by_export(auditor_client, us
     assert shown_ids(response) == expected[:50]
     summary = " ".join(BeautifulSoup(response.content, "html.parser")
                        .select_one(".table-summary").get_text().split())
-    assert summary == f"{len(expected)} export{'s' if len(expected) != 1 else ''} match the filter."
+    verb = "export matches" if len(expected) == 1 else "exports match"
+    assert summary == f"{len(expected)} {verb} the filter."
 
 
 def test_the_log_is_filtered_by_action_whole_or_by_its_end(auditor_client, user_factory):
@@ -164,6 +165,7 @@ def test_the_log_is_filtered_by_action_whole_or_by_its_end(auditor_client, user_
         response = auditor_client.get(URL, {"action": given})
         assert response.status_code == 200
         assert shown_ids(response) == [target.rows]
+        assert "1 export matches the filter." in response.content.decode()
 
 
 def test_the_filter_stays_on_other_pages_of_the_log(auditor_client, user_factory):
