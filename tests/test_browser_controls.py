@@ -184,3 +184,24 @@ def test_the_controls_pass_axe_in_every_state(
     expect(page.locator("#live-state")).to_contain_text("Paused")
     page.wait_for_load_state("networkidle")
     assert violations(page) == []
+
+
+def test_relative_times_keep_moving_in_swapped_and_out_of_band_fragments(
+    emulator, live_server, page, browser_login
+):
+    browser_login("operator")
+    page.goto(f"{live_server.url}/actions/")
+    # What a poll brings: a fragment for its target and one out of band, each written by the
+    # server with a "last read" moment 30 s ago and a text that would freeze if left alone.
+    page.evaluate("""() => {
+      const ago = new Date(Date.now() - 30000).toISOString();
+      const time = (id) => `<time id="${id}" datetime="${ago}" data-relative>frozen</time>`;
+      htmx.swap("#live-announcer", time("swapped") +
+                `<div id="live-problem" hx-swap-oob="true">${time("out-of-band")}</div>`,
+                {swapStyle: "innerHTML"});
+    }""")
+    for name in ("swapped", "out-of-band"):
+        moment = page.locator(f"#{name}")
+        expect(moment).to_have_text(re.compile(r"^3\d s ago$"))
+        first = moment.inner_text()
+        expect(moment).not_to_have_text(first, timeout=5_000)  # it keeps counting
