@@ -196,8 +196,13 @@ def test_relative_times_keep_moving_in_swapped_and_out_of_band_fragments(
     page.evaluate("""() => {
       const ago = new Date(Date.now() - 30000).toISOString();
       const time = (id) => `<time id="${id}" datetime="${ago}" data-relative>frozen</time>`;
-      htmx.swap("#live-announcer", time("swapped") +
-                `<div id="live-problem" hx-swap-oob="true">${time("out-of-band")}</div>`,
+      for (const id of ["swap-target", "oob-target"]) {  // where no real poll swaps
+        const target = document.createElement("div");
+        target.id = id;
+        document.querySelector("main").append(target);
+      }
+      htmx.swap("#swap-target", time("swapped") +
+                `<div id="oob-target" hx-swap-oob="true">${time("out-of-band")}</div>`,
                 {swapStyle: "innerHTML"});
     }""")
     for name in ("swapped", "out-of-band"):
