@@ -130,3 +130,10 @@ def test_saving_and_deleting_need_the_csrf_token(emulator, user_factory):
 
 def test_people_without_the_list_cannot_save(emulator, client_for):
     assert client_for(None).post("/actions/saved-views/", {"name": "x"}).status_code == 403
+
+
+def test_a_name_is_shown_as_text_never_as_markup(emulator, operator_client):
+    hostile = '<img src=x onerror="alert(1)"> & “quotes”'
+    response = save(operator_client, hostile)
+    assert saved_list(response) == [(hostile, "/actions/" + FILTERS)]
+    assert b"<img src=x" not in response.content
