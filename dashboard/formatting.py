@@ -3,7 +3,7 @@ by dashboard/actions/templatetags/action_format.py and called directly by Python
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.html import format_html
@@ -62,6 +62,17 @@ def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
     # Keep the leading unit only ("3 min", not "3 min 5 s") for readability in tables.
     short = " ".join(text[:2])
     return f"{short} ago" if delta > 0 else f"in {short}"
+
+
+def moment_ago(seconds: float | None) -> datetime | None:
+    """The moment `seconds` before now (a page's "read 22 s ago" as a <time> that keeps
+    counting)."""
+    if seconds is None or seconds == "":
+        return None
+    try:
+        return timezone.now() - timedelta(seconds=float(seconds))
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def utc_iso(moment: datetime | None) -> str:

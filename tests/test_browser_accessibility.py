@@ -4,23 +4,12 @@ desktop and phone widths, in light and dark: no serious or critical violation.""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
+from tests.helpers.axe import violations
 from tests.helpers.html import store_items
 
 VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 SCHEMES = ("light", "dark")
-BLOCKING = ("serious", "critical")
-
-
-def violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{rule['id']} ({rule['impact']}): {node['target']} {node.get('failureSummary', '')}"
-        for rule in results.response["violations"]
-        if rule.get("impact") in BLOCKING
-        for node in rule["nodes"]
-    ]
 
 
 @pytest.mark.browser

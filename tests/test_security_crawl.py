@@ -40,6 +40,8 @@ MATRIX = {
     "actions:detail": Rule("view_actions"),
     "actions:failures": Rule("view_failed_rows", headers=HTMX),
     "actions:failures_csv": Rule("export_failures"),
+    "actions:save_view": Rule("view_actions", ok=302, method="post"),  # no name: back, told why
+    "actions:delete_view": Rule("view_actions", ok=404, method="post"),  # nobody's view 1
     "status": Rule("view_status"),
     "audit:exports": Rule("view_export_log"),
     "history:overview": Rule("view_actions"),

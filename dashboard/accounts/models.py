@@ -63,3 +63,23 @@ class LockoutEntry(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SavedView(models.Model):
+    """A person's named filter of the actions list: its query string, so opening it is
+    opening the list at that address (and sharing it is sharing the link)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="saved_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000, blank=True)  # "?status=FAILED&limit=50", or ""
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.query or 'all actions'})"

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import list_failures, list_new, list_search, live_counts
+from dashboard.actions import list_failures, list_new, list_search, live_counts, saved_views
 from dashboard.actions.list_live import LiveRows, parse_live_ids, parse_live_seen, refresh_rows
-from dashboard.actions.list_page import list_page
+from dashboard.actions.list_page import ListPage, list_page
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
 from dashboard.polling import problems
@@ -34,14 +34,23 @@ def action_list(request: HttpRequest) -> HttpResponse:
         if len(found) == 1:
             return redirect(detail_url(found[0]))
         page = list_page(state, reverse("actions:list"), suffix_matches=found)
-        return render(request, "actions/list.html", {"page": page})
+        return render(request, "actions/list.html", _list_context(request, page))
     page = list_page(state, reverse("actions:list"))
-    response = render(request, "actions/list.html", {"page": page}, status=page.http_status)
+    response = render(request, "actions/list.html", _list_context(request, page),
+                      status=page.http_status)
     if page.older_url:
         response["Link"] = f'<{request.build_absolute_uri(page.older_url)}>; rel="next"'
     if page.failure is not None:
         problems.answer(response, page.failure)
     return response
+
+
+def _list_context(request: HttpRequest, page: ListPage) -> dict:
+    """The page, and the person's saved views (the one shown now marked)."""
+    here = "" if page.state.errors else page.state.newest().query()
+    return {"page": page, "saved_views": saved_views.views_of(
+        request.user, here, request.build_absolute_uri("/").rstrip("/")),
+            "saved_query": here}
 
 
 def _is_canonical(request: HttpRequest, state: ListState) -> bool:

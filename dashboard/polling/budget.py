@@ -25,7 +25,7 @@ none while X-Rate-Limit-Remaining says no more than VOUCHERIFY_UPSTREAM_RESERVE 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -228,8 +228,13 @@ def note_retry_after(seconds: float) -> None:
         cache.set(RETRY_AT_KEY, retry_at, max(1, math.ceil(retry_at - store.now()) + 5))
 
 
-def note_rate_state(state: RateLimitState | None) -> None:
-    """Keep the upstream's latest X-Rate-Limit-* headers for the budget and the status page."""
+def note_rate_state(state: RateLimitState | None, retry_after: float | None = None) -> None:
+    """Keep the upstream's latest X-Rate-Limit-* headers for the budget and the status page.
+    A 429 reopens when its Retry-After says (as errors.retry_after_seconds reads it), not at
+    its X-Rate-Limit-Retry or a guessed window: otherwise the dashboard would wait longer than
+    the moment its pages name."""
+    if state is not None and retry_after is not None:
+        state = replace(state, retry_at=state.observed_at + timedelta(seconds=retry_after))
     if state is not None:
         cache.set(RATE_STATE_KEY, state, store.KEEP_SECONDS)
 

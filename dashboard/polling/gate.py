@@ -52,7 +52,7 @@ class BudgetGate:
     def observe(
         self, status: int, rate_limit: RateLimitState | None, retry_after: float | None
     ) -> None:
-        budget.note_rate_state(rate_limit)
+        budget.note_rate_state(rate_limit, retry_after)
         if retry_after is not None:
             budget.note_retry_after(retry_after)
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
+from dashboard.polling import budget, store
 from dashboard.voucherify import errors
 
 
@@ -169,23 +170,46 @@ def describe(error: BaseException, *, action_id: str = "") -> Problem:
     if error.status and wording.kind in _STATUS_SHOWN:
         sentence = f"{sentence[:-1]} (HTTP {error.status})."
     waiting = wording.http_status == _WAITING and isinstance(error, errors.RetryLaterError)
+    retry_at = next_try(error) if waiting else None
     return Problem(
         kind=wording.kind,
         sentence=sentence,
         advice=wording.advice,
         http_status=wording.http_status,
-        retry_after=max(1, math.ceil(error.retry_after)) if waiting else None,
-        retry_at=error.retry_at if waiting else None,
-        upstream_message=own_words(error),
+        retry_after=seconds_until(retry_at) if retry_at is not None else None,
+        retry_at=retry_at,
+        upstream_message=own_words(error, waiting=waiting),
         said_by_upstream=error.status is not None and error.status >= 400,
         request_id=error.request_id,
         admin_hint=wording.admin_hint,
     )
 
 
-def own_words(error: errors.VoucherifyError) -> str | None:
-    """The message and details the error carries, unless it only has its class's default."""
+def next_try(error: errors.RetryLaterError) -> datetime:
+    """The one moment a page names for asking again: the error's own, or later when the
+    shared budget holds every call back longer (a 429's Retry-After and its X-Rate-Limit-Retry
+    can differ). Every retry time on a page, its header and its countdown come from this."""
+    blocked = budget.blocked_until()
+    if blocked is not None and blocked > error.retry_at.timestamp():
+        return datetime.fromtimestamp(blocked, UTC)
+    return error.retry_at
+
+
+def seconds_until(moment: datetime) -> int:
+    """Whole seconds from now until `moment`, at least 1 (for Retry-After)."""
+    return max(1, math.ceil(moment.timestamp() - store.now()))
+
+
+# The budget's refusals end by counting down on their own; the page counts from `next_try`.
+_OWN_COUNTDOWN = re.compile(r";? next call in about \d+ s(?=\.?$)")
+
+
+def own_words(error: errors.VoucherifyError, *, waiting: bool = False) -> str | None:
+    """The message and details the error carries, unless it only has its class's default;
+    `waiting` drops a countdown of its own (the page shows one, from one moment)."""
     words = error.message if error.message != type(error).default_message else None
+    if words and waiting:
+        words = _OWN_COUNTDOWN.sub("", words)
     if error.details and (words is None or error.details not in words):
         words = f"{words.rstrip('.')}: {error.details}" if words else error.details
     return words

@@ -16,6 +16,7 @@ register.filter("duration_ms", formatting.duration_ms)
 register.filter("duration_s", formatting.duration_s)
 register.filter("relative_time", formatting.relative_time)
 register.filter("utc_iso", formatting.utc_iso)
+register.filter("moment_ago", formatting.moment_ago)
 register.filter("utc_text", formatting.utc_text)
 register.filter("short_id", formatting.short_id)
 
