@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_lockout_entries'),
+        ('accounts', '0005_export_filter_text'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
