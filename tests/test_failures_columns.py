@@ -4,6 +4,7 @@ ResultError shows, and the search text is every cell casefolded."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from dashboard.history.failed_items import search_texts
@@ -77,6 +78,11 @@ def test_generated_results_read_as_their_parsed_items_do():
         assert list(failures.columns) == columns
         shown = [(item.cells, item.reason) for item in failures.items]
         assert repr(shown) == repr(records)  # repr: True and 1, 1.0 and 1 differ
+        # A result built in code, its lists holding parsed objects, reads the same.
+        built = dataclasses.replace(action, result=dataclasses.replace(
+            action.result, failed=list(action.result.failed), errors=list(action.result.errors)))
+        assert repr([(item.cells, item.reason) for item in failures_of(built).items]) == \
+            repr(records)
         rows = failure_rows(action)
         assert search_texts(rows.cells) == [
             "\x1f".join(str(value).casefold() for value in cells.values()

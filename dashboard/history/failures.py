@@ -12,12 +12,18 @@ import itertools
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from dashboard.csvsafe import csv_stream
-from dashboard.voucherify.models import Action, ActionResult, integer_value, text_value
+from dashboard.voucherify.models import (
+    Action,
+    ActionResult,
+    ParsedItems,
+    integer_value,
+    text_value,
+)
 
 # Query-string names, shared by the view, the templates and the tests.
 PAGE_PARAM = "rows_page"
@@ -245,8 +251,8 @@ def failure_rows(action: Action) -> FailureRows:
     result = action.result
     if not isinstance(result, ActionResult):
         return FailureRows(columns=(), noun="rows", cells=[], reasons=[])
-    failed = [_as_mapping(item, "reason") for item in result.failed.raw_items]
-    errors = [_as_mapping(item, "message") for item in result.errors.raw_items]
+    failed = [_as_mapping(item, "reason") for item in _json_items(result.failed, _ROW)]
+    errors = [_as_mapping(item, "message") for item in _json_items(result.errors, _ERROR)]
     both = bool(failed) and bool(errors)
     # Every name once, in the order first seen.
     present = dict.fromkeys(itertools.chain(_present(failed, _ROW), _present(errors, _ERROR)))
@@ -277,6 +283,17 @@ _KEPT_AS_IS: dict[Callable, frozenset[type]] = {
     integer_value: frozenset({int, type(None)}),
 }
 _EXACT_INTEGERS = 2**53  # integer_value goes through a float: exact up to here
+
+
+def _json_items(items: Sequence, kind: _Kind) -> list:
+    """The JSON items of a result's list: as received, or rebuilt from parsed objects when
+    the list holds those (a result built in code)."""
+    if isinstance(items, ParsedItems):
+        return items.raw_items
+    return [{**{name: value for name, value in item.raw.items() if name != "value"},
+             **{name: getattr(item, name) for name in kind.fields
+                if getattr(item, name) is not None}}
+            for item in items]
 
 
 def _as_mapping(item: object, name: str) -> Mapping:
