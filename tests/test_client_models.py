@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ from dashboard.voucherify import (
     Action,
     ActionResult,
     Cursor,
+    FailedRow,
     InvalidResponseError,
     RateLimitState,
     is_valid_action_id,
@@ -210,3 +212,20 @@ def test_rate_limit_state_reads_the_headers():
     assert (state.limit, state.remaining, state.type) == (100, 7, "api_requests_per_minute")
     assert state.retry_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert RateLimitState.from_headers({"Content-Type": "application/json"}) is None
+
+
+def test_failed_rows_parse_when_read_and_behave_as_a_list():
+    rows = [{"code": f"C{n}", "row": str(n), "reason": "Duplicated"} for n in range(3)]
+    result = action(result={"failed": [*rows, "plain text"], "errors": [{"message": "m"}]}).result
+    failed = result.failed
+    assert len(failed) == 4
+    assert failed[1].code == "C1" and failed[1].row == 1
+    assert [row.code for row in failed[:2]] == ["C0", "C1"]
+    assert failed[-1].reason == "plain text" and failed[-1].code is None
+    assert list(failed) == [FailedRow.from_json(item) for item in [*rows, "plain text"]]
+    assert failed == [FailedRow.from_json(item) for item in [*rows, "plain text"]]
+    assert failed != failed[:2]
+    assert result.errors[0].message == "m"
+    # Kept in the shared cache as pickles: a round trip reads the same rows.
+    assert pickle.loads(pickle.dumps(result)) == result
+    assert not ActionResult.from_json({"message": "m"}).failed

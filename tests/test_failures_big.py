@@ -8,7 +8,9 @@ plain Python from the same rows. Speed is measured by bench/big_results.py, not 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import tracemalloc
 from collections import Counter
 
 import pytest
@@ -20,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from dashboard.accounts.models import ExportRecord
 from dashboard.history import failed_items
 from dashboard.history.failed_items import KEPT_IN_RESULT
-from dashboard.history.failures import PAGE_SIZE, TOP_GROUPS
+from dashboard.history.failures import CSV_CHUNK_LINES, PAGE_SIZE, TOP_GROUPS
 from dashboard.history.models import ArchivedAction, FailedItem
 from dashboard.polling import economy
 
@@ -190,7 +192,11 @@ def test_the_csv_streams_every_row_from_the_archive(big_action, support_client, 
     response = support_client.get(f"/actions/{big_action}/failures.csv")
     assert response.status_code == 200
     assert response.streaming
-    lines = csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8")))
+    chunks = list(response.streaming_content)
+    # Streamed in chunks of many lines (the server writes each chunk on its own), not one
+    # write per row.
+    assert len(chunks) == -(-(ROWS + 1) // CSV_CHUNK_LINES)
+    lines = csv.reader(io.StringIO(b"".join(chunks).decode("utf-8")))
     header, *body = list(lines)
     assert header == ["Kind", "Code", "Source id", "Row", "Reason", "Message", "Key"]
     expected = [as_text(row) for row in expected_rows(result)]
@@ -221,6 +227,28 @@ def test_the_filtered_csv_streams_exactly_its_rows_in_chunks(big_action, support
         chunks = len(wanted) // failed_items._BATCH + 1
         assert chunks <= len(queries) <= chunks + 1, len(queries)
         assert ExportRecord.objects.latest("id").rows == len(wanted)
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
+
+
+# What the first read may hold at its peak: the upstream's body (10 MB) and its parsed JSON
+# take about 55 MB; an object per row on top of them (the client's parsed rows, then the
+# table's) took 120 MB.
+FIRST_READ_PEAK_MB = 90
+
+
+def test_the_first_read_holds_no_object_per_row(big_action, support_client, emulator, settings):
+    """The detail is read, split and stored straight from its JSON items, column by column."""
+    # Tracing every allocation slows the read (and the emulator, on a thread of this process).
+    settings.VOUCHERIFY = dataclasses.replace(settings.VOUCHERIFY, read_timeout=300)
+    tracemalloc.start()
+    try:
+        response = support_client.get(f"/actions/{big_action}/")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert f"({ROWS})" in soup(response).select_one("#failures-title").get_text()
+    assert FailedItem.objects.filter(action_id=big_action).count() == ROWS
+    assert peak < FIRST_READ_PEAK_MB * 2**20, f"{peak / 2**20:.0f} MB"
     assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
 
 

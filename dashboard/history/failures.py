@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from dashboard.csvsafe import csv_stream
-from dashboard.voucherify.models import Action, ActionResult
+from dashboard.voucherify.models import (
+    Action,
+    ActionResult,
+    ParsedItems,
+    integer_value,
+    text_value,
+)
 
 # Query-string names, shared by the view, the templates and the tests.
 PAGE_PARAM = "rows_page"
@@ -25,6 +32,7 @@ SEARCH_PARAM = "q"
 PAGE_SIZE = 50
 TOP_GROUPS = 10
 _MAX_PARAM_LENGTH = 500
+CSV_CHUNK_LINES = 500
 
 # Known fields of a failed row, then of an error, in the order the columns are shown.
 KNOWN_COLUMNS = ("code", "source_id", "row", "reason", "message", "details", "key")
@@ -237,25 +245,121 @@ def parse_query(params: Mapping[str, str]) -> FailureQuery:
     return FailureQuery(page=page, reason=reason, search=search)
 
 
+@dataclass(frozen=True)
+class FailureRows:
+    """Every failure of a result as plain cells in column order, with its reason: what the
+    archive stores (history/failed_items.py), read from the JSON items column by column
+    (C-level loops, no object per row: results run to 100,000 rows)."""
+
+    columns: tuple[str, ...]
+    noun: str
+    cells: list[tuple[object, ...]]
+    reasons: list[str]
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+
 def failures_of(action: Action) -> FailureSet:
     """Failed rows and errors of the action's result, with only the columns the data has."""
+    shaped = failure_rows(action)
+    items = tuple(Failure(cells=dict(zip(shaped.columns, cells, strict=True)), reason=reason)
+                  for cells, reason in zip(shaped.cells, shaped.reasons, strict=True))
+    return FailureSet(columns=shaped.columns, items=items, noun=shaped.noun)
+
+
+def failure_rows(action: Action) -> FailureRows:
+    """The cells and reason of every failed row and error, in the order Voucherify sent them.
+
+    Cells are read as FailedRow and ResultError read them: a documented field the item has
+    (sent, even as null), then fields nobody documented, as text."""
     result = action.result
     if not isinstance(result, ActionResult):
-        return FailureSet(columns=(), items=())
-    records = [_row_cells(row) for row in result.failed]
-    records += [_error_cells(error) for error in result.errors]
-    both = bool(result.failed) and bool(result.errors)
-    # Every name once, in the order first seen (C-level loops: results run to 100,000 rows).
-    present = dict.fromkeys(itertools.chain.from_iterable(cells for cells, _ in records))
+        return FailureRows(columns=(), noun="rows", cells=[], reasons=[])
+    failed = [_as_mapping(item, "reason") for item in _json_items(result.failed, _ROW)]
+    errors = [_as_mapping(item, "message") for item in _json_items(result.errors, _ERROR)]
+    both = bool(failed) and bool(errors)
+    # Every name once, in the order first seen.
+    present = dict.fromkeys(itertools.chain(_present(failed, _ROW), _present(errors, _ERROR)))
     columns: list[str] = ["kind"] if both else []
     columns += [column for column in KNOWN_COLUMNS if column in present]
-    columns += [name for name in present if name not in columns and name != "kind"]
-    items = tuple(
-        Failure(cells=dict(zip(columns, map(cells.get, columns), strict=True)), reason=reason)
-        for cells, reason in records
-    )
-    noun = "items" if both else ("errors" if result.errors else "rows")
-    return FailureSet(columns=tuple(columns), items=items, noun=noun)
+    columns += [name for name in present if name not in columns]
+    cells, reasons = _shaped(failed, _ROW, columns)
+    error_cells, error_reasons = _shaped(errors, _ERROR, columns)
+    noun = "items" if both else ("errors" if errors else "rows")
+    return FailureRows(columns=tuple(columns), noun=noun, cells=cells + error_cells,
+                       reasons=reasons + error_reasons)
+
+
+class _Kind(NamedTuple):
+    label: str
+    fields: dict[str, Callable[[object], object]]  # documented fields, read as the model does
+    reasons: tuple[str, ...]  # the first of these with a value is the reason
+
+
+_ROW = _Kind("Failed row", {"code": text_value, "source_id": text_value, "row": integer_value,
+                            "reason": text_value}, ("reason",))
+_ERROR = _Kind("Error", {"message": text_value, "details": text_value, "key": text_value,
+                         "source_id": text_value}, ("message", "details"))
+# Values each reader returns unchanged (JSON gives exact types): a column of only these
+# needs no call per row.
+_KEPT_AS_IS: dict[Callable, frozenset[type]] = {
+    text_value: frozenset({str, type(None)}),
+    integer_value: frozenset({int, type(None)}),
+}
+_EXACT_INTEGERS = 2**53  # integer_value goes through a float: exact up to here
+
+
+def _json_items(items: Sequence, kind: _Kind) -> list:
+    """The JSON items of a result's list: as received, or rebuilt from parsed objects when
+    the list holds those (a result built in code)."""
+    if isinstance(items, ParsedItems):
+        return items.raw_items
+    return [{**{name: value for name, value in item.raw.items() if name != "value"},
+             **{name: getattr(item, name) for name in kind.fields
+                if getattr(item, name) is not None}}
+            for item in items]
+
+
+def _as_mapping(item: object, name: str) -> Mapping:
+    """An item that is not an object is read as its text under `name` (as the model does)."""
+    if isinstance(item, Mapping):
+        return item
+    return {} if item is None else {name: text_value(item)}
+
+
+def _present(items: list[Mapping], kind: _Kind) -> list[str]:
+    names = dict.fromkeys(itertools.chain.from_iterable(items))
+    return [str(name) for name in names if name in kind.fields or name not in _NOT_EXTRA]
+
+
+def _shaped(
+    items: list[Mapping], kind: _Kind, columns: list[str]
+) -> tuple[list[tuple[object, ...]], list[str]]:
+    """The items' cells, a column at a time, and their reasons."""
+    if not items:
+        return [], []
+    read = {column: _column(items, kind.fields.get(column, _plain), column)
+            for column in {*columns, *kind.reasons} if column in kind.fields
+            or column not in _NOT_EXTRA}
+    missing = [None] * len(items)
+    values = [[kind.label] * len(items) if column == "kind" else read.get(column, missing)
+              for column in columns]
+    first, *rest = (read[name] for name in kind.reasons)
+    texts = [next(filter(None, texts), None) for texts in zip(first, *rest, strict=True)] \
+        if rest else first
+    return list(zip(*values, strict=True)) or [()] * len(items), list(map(_reason, texts))
+
+
+def _column(items: list[Mapping], reader: Callable[[object], object], name: str) -> list:
+    """One field of every item, read as the model reads it."""
+    values = list(map(operator.methodcaller("get", name), items))
+    if set(map(type, values)) <= _KEPT_AS_IS.get(reader, _PLAIN_TYPES) and (
+        reader is not integer_value
+        or max(map(abs, filter(None, values)), default=0) <= _EXACT_INTEGERS
+    ):
+        return values
+    return list(map(reader, values))
 
 
 def page_of(failures: Failures, query: FailureQuery, page_size: int = PAGE_SIZE) -> FailurePage:
@@ -282,8 +386,12 @@ def page_of(failures: Failures, query: FailureQuery, page_size: int = PAGE_SIZE)
 
 
 def csv_lines(failures: Failures, query: FailureQuery | None = None) -> Iterator[str]:
-    """The header and one line per failure matching the query (every failure without one)."""
-    return csv_stream(failures.headers, failures.rows_for(query or FailureQuery()))
+    """The header and one line per failure matching the query (every failure without one),
+    streamed a few hundred lines per chunk: the server writes each chunk to the socket on its
+    own, and 100,000 writes of one line each cost more than building the lines."""
+    lines = csv_stream(failures.headers, failures.rows_for(query or FailureQuery()))
+    while chunk := "".join(itertools.islice(lines, CSV_CHUNK_LINES)):
+        yield chunk
 
 
 def csv_filename(action: Action, *, filtered: bool = False) -> str:
@@ -300,38 +408,10 @@ def _wanted(item: Failure, query: FailureQuery) -> bool:
     return not query.search or item.matches(query.search.casefold())
 
 
-def _row_cells(row: object) -> tuple[dict[str, object], str]:
-    return _cells(row, "Failed row", ("code", "source_id", "row", "reason")), _reason(
-        getattr(row, "reason", None))
-
-
-def _error_cells(error: object) -> tuple[dict[str, object], str]:
-    cells = _cells(error, "Error", ("message", "details", "key", "source_id"))
-    message = getattr(error, "message", None) or getattr(error, "details", None)
-    return cells, _reason(message)
-
-
-def _cells(item: object, kind: str, names: tuple[str, ...]) -> dict[str, object]:
-    """The documented fields the item has (sent, even as null, or parsed), then the others."""
-    cells: dict[str, object] = {"kind": kind}
-    raw = getattr(item, "raw", None)
-    sent = raw if isinstance(raw, Mapping) else {}
-    for name in names:
-        value = getattr(item, name, None)
-        if value is not None or name in sent:
-            cells[name] = value
-    cells.update(_extras(sent))
-    return cells
-
-
 _NOT_EXTRA = frozenset({*KNOWN_COLUMNS, "kind", "value"})
 
 
-def _extras(raw: Mapping) -> dict[str, object]:
-    """Fields nobody documented, kept as text so the table and the CSV show them too."""
-    if raw.keys() <= _NOT_EXTRA:  # the usual case, checked in C
-        return {}
-    return {str(name): _plain(value) for name, value in raw.items() if name not in _NOT_EXTRA}
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: object) -> object:

@@ -7,10 +7,10 @@ an action at all (no id, no creation date) is an InvalidResponseError.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from . import catalog
 from .cursor import Cursor, is_valid_action_id
@@ -23,10 +23,57 @@ __all__ = [
     "ActionResult",
     "Cursor",
     "FailedRow",
+    "ParsedItems",
     "RateLimitState",
     "ResultError",
     "is_valid_action_id",
 ]
+
+
+T = TypeVar("T")
+
+
+class ParsedItems(Sequence[T], Generic[T]):
+    """A result's list as received, each item parsed when it is read: a result may list
+    100,000 failed rows, and the archive stores them from the JSON items themselves
+    (dashboard/history/failed_items.py) without an object per row."""
+
+    __slots__ = ("_parse", "raw_items")
+
+    def __init__(self, raw_items: list, parse: Callable[[object], T]) -> None:
+        self.raw_items = raw_items
+        self._parse = parse
+
+    def __len__(self) -> int:
+        return len(self.raw_items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self._parse(item) for item in self.raw_items[index]]
+        return self._parse(self.raw_items[index])
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._parse, self.raw_items)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # like the list it stands for
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def __getstate__(self) -> tuple:
+        return self.raw_items, self._parse
+
+    def __setstate__(self, state: tuple) -> None:
+        self.raw_items, self._parse = state
 
 
 @dataclass(frozen=True)
@@ -77,8 +124,10 @@ class ActionResult:
     message: str | None = None
     done_count: int | None = None
     failed_count: int | None = None
-    failed: list[FailedRow] = field(default_factory=list)
-    errors: list[ResultError] = field(default_factory=list)
+    failed: ParsedItems[FailedRow] = field(
+        default_factory=lambda: ParsedItems([], FailedRow.from_json))
+    errors: ParsedItems[ResultError] = field(
+        default_factory=lambda: ParsedItems([], ResultError.from_json))
     reports: list[str] = field(default_factory=list)
     reports_available_till: datetime | None = None
     raw: Any = field(default=None, repr=False, compare=False)
@@ -101,7 +150,8 @@ class ActionResult:
         if isinstance(data, str):
             return cls(message=data, raw=data)
         if isinstance(data, list):
-            rows = [FailedRow.from_json(item) for item in data if isinstance(item, Mapping)]
+            rows = ParsedItems([item for item in data if isinstance(item, Mapping)],
+                               FailedRow.from_json)
             texts = [str(item) for item in data if isinstance(item, str)]
             return cls(message="; ".join(texts) or None, failed=rows, raw=data)
         if not isinstance(data, Mapping):
@@ -110,8 +160,8 @@ class ActionResult:
             message=_text(data.get("message")),
             done_count=_integer(data.get("done_count")),
             failed_count=_integer(data.get("failed_count")),
-            failed=[FailedRow.from_json(item) for item in _list(data.get("failed"))],
-            errors=[ResultError.from_json(item) for item in _list(data.get("errors"))],
+            failed=ParsedItems(_list(data.get("failed")), FailedRow.from_json),
+            errors=ParsedItems(_list(data.get("errors")), ResultError.from_json),
             reports=[_report_link(item) for item in _list(data.get("reports")) if item],
             reports_available_till=parse_timestamp(data.get("reports_available_till")),
             raw=data,
@@ -281,3 +331,9 @@ def _report_link(item: object) -> str:
             if item.get(name):
                 return str(item[name])
     return str(item)
+
+
+# How FailedRow and ResultError read one field, for code that reads a result's JSON items
+# without an object per item (dashboard/history/failures.py).
+text_value = _text
+integer_value = _integer
