@@ -166,6 +166,11 @@ def scan(state: ListState, *, budget: int) -> Listing:
         following = cursor = page.next_cursor
         if len(rows) >= wanted:
             break
+    if total is None and filters is not None and following is not None and not budget_spent \
+            and problem is None:
+        # The page filled up: the archive may still know how many match below it.
+        below = archived_count(filters, following)
+        total = None if below is None else len(rows) + below
     return Listing(
         rows=rows,
         next_cursor=following,

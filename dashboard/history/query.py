@@ -52,9 +52,10 @@ def archived_matches(
 
 
 def _no_live_below(before: Cursor) -> ArchiveAnswer | None:
-    """For a filter on a live status: every action the archive's whole range covers was finished when it was read (the
-    covered range ends below the oldest running one seen, see state.covered_top), and a
-    finished action never runs again: nothing below `before` is enqueued or in progress."""
+    """For a filter on a live status: every action in the archive's whole range was finished
+    when it was read (the range ends below the oldest running one seen, see
+    state.covered_top), and a finished action never runs again: nothing below `before` is
+    enqueued or in progress."""
     state = SyncState.peek()
     if (state is None or state.covered_to is None or not state.bottom_reached
             or before.before > state.covered_to):
@@ -66,9 +67,11 @@ def archived_count(filters: ListFilter, before: Cursor) -> int | None:
     """How many archived actions match `filters` below `before`, when the archive holds
     that whole range down to the oldest action (None otherwise): the count of a complete
     filter, one COUNT query."""
-    if filters.status is not None and filters.status not in TERMINAL_STATUSES:
-        return 0 if filters.status in LIVE_STATUSES else None
     try:
+        if filters.status in LIVE_STATUSES:
+            return 0 if _no_live_below(before) is not None else None
+        if filters.status is not None and filters.status not in TERMINAL_STATUSES:
+            return None
         state = SyncState.peek()
         if state is None or state.covered_to is None or before.before > state.covered_to:
             return None
