@@ -48,6 +48,23 @@ def test_a_filter_the_archive_covers_is_complete_and_counts_every_match(
     assert len(counts) == 1
 
 
+def test_a_complete_filter_costs_the_same_queries_whatever_its_page_size(
+    synced, archive, operator_client
+):
+    covered = SyncState.load().covered_to.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    operator_client.get(f"/actions/?status=DONE&end_date={covered}")  # the login, cached
+    spent = []
+    for limit in (10, 50):  # older pages, answered by the archive alone
+        with CaptureQueriesContext(connection) as queries:
+            response = operator_client.get(f"/actions/?status=DONE&limit={limit}"
+                                           f"&end_date={covered}")
+        assert text(response, ".scan-notice").startswith("Complete: ")
+        assert len(soup(response).select("tbody tr[id^=row-]")) == limit
+        spent.append(len(queries.captured_queries))
+    assert spent[0] == spent[1]  # no query per row or per archived action
+    assert archive.count(endpoint=LIST) == 0
+
+
 def test_a_live_status_is_complete_once_the_archive_reaches_the_oldest_action(
     synced, archive, operator_client
 ):

@@ -134,15 +134,9 @@ def _scan_source(listing: Listing) -> str | None:
 
 
 def _from_archive(state: ListState, listing: Listing) -> SafeString:
-    """No scan below the newest page: the archive answered the rest."""
-    if state.search_kind == "request":
-        found = "found the action started by request" if listing.rows else (
-            "no action has request id")
-        result = format_html("{} <code>{}</code>", found, state.q)
-    elif listing.rows:
-        result = counted(len(listing.rows), "match", "matches")
-    else:
-        result = format_html("no actions match these filters{}", _before(state, " before "))
+    """A request-id search the archive answered below the newest page."""
+    found = "found the action started by request" if listing.rows else "no action has request id"
+    result = format_html("{} <code>{}</code>", found, state.q)
     return format_html(
         "Served from the archive (synced up to {}): {}.",
         exact_time(listing.archive_synced_to), result,
