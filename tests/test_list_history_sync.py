@@ -213,3 +213,14 @@ def test_the_sync_offer_follows_the_role(transactional_db, archive, client_for, 
     run_sync(max_calls=1)  # the newest page only: older history is missing
     page = client_for(role).get(FAILED)
     assert soup(page).select_one("form.history-sync-start") is not None
+
+
+def test_done_with_failures_offers_no_sync_once_every_action_is_read(
+    synced, archive, support_client, settings
+):
+    settings.ACTIONS_SCAN_BUDGET = 1
+    page = support_client.get("/actions/?status=DONE_WITH_FAILURES&limit=100")
+    assert page.status_code == 200
+    # Failed rows of finished actions come with their detail as pages show them; a sync of
+    # the list would read nothing new, so none is offered.
+    assert soup(page).select_one("form.history-sync-start") is None

@@ -19,6 +19,7 @@ from dashboard.actions.list_params import ListState
 from dashboard.actions.list_scan import Listing
 from dashboard.formatting import counted, day_span, exact_time
 from dashboard.history.models import SyncState
+from dashboard.voucherify import catalog
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,12 @@ def _filter_notice(state: ListState, listing: Listing, coverage: SyncState | Non
     found = counted(len(listing.rows), "match", "matches")
     if listing.stopped_early:
         checked = _span(listing.scanned_back_to, listing.newest_read)
+        unread = format_html(
+            " Actions created before {} have not all been read yet, so older matches may be "
+            "missing.", exact_time(missing)) if missing else ""
         sentence = format_html(
-            "These results are partial: {} so far{}. Actions created before {} have not all "
-            "been read yet, so older matches may be missing.",
-            found, format_html(" among the actions from {}", checked) if checked else "",
-            exact_time(missing) if missing else "the oldest read",
+            "These results are partial: {} so far{}.{}", found,
+            format_html(" among the actions from {}", checked) if checked else "", unread,
         )
         return ScanNotice(sentence, True, archived, "Check older actions", admin, False, missing)
     newest = format_html("The newest {} matching action{}{}{}.", len(listing.rows),
@@ -102,8 +104,11 @@ def _complete(state: ListState, listing: Listing, coverage: SyncState | None) ->
 def _missing_before(state: ListState, listing: Listing,
                     coverage: SyncState | None) -> datetime | None:
     """The newest moment below which the page's answer may lack actions nobody read yet."""
+    read_all = coverage is not None and coverage.bottom_reached
+    if state.status == catalog.DONE_WITH_FAILURES and read_all:
+        return None  # every action is read; failed rows come as pages show them, not by a sync
     if listing.archive_synced_to is not None and coverage is not None:
-        return None if coverage.bottom_reached else coverage.covered_from
+        return None if read_all else coverage.covered_from
     if listing.scanned_back_to is not None:
         return listing.scanned_back_to
     return state.cursor.before if state.cursor is not None else None
