@@ -101,6 +101,23 @@ def exact_time(moment: datetime) -> SafeString:
     return format_html('<time datetime="{}">{}</time>', utc_iso(moment), utc_text(moment))
 
 
+def day_span(start: datetime, end: datetime) -> SafeString:
+    """Two UTC days as people write them: "1–28 Nov 2026", "30 Oct – 2 Nov 2026", one day
+    alone when both fall on it; each a <time> element."""
+    first, last = sorted((start.astimezone(UTC), end.astimezone(UTC)))
+
+    def day(moment: datetime, text: str) -> SafeString:
+        return format_html('<time datetime="{}">{}</time>', moment.date().isoformat(), text)
+
+    full = f"{last.day} {last:%b %Y}"
+    if first.date() == last.date():
+        return day(last, full)
+    if (first.year, first.month) == (last.year, last.month):
+        return format_html("{}–{}", day(first, str(first.day)), day(last, full))
+    opening = f"{first.day} {first:%b}" if first.year == last.year else f"{first.day} {first:%b %Y}"
+    return format_html("{} – {}", day(first, opening), day(last, full))
+
+
 def counted(number: int, noun: str, plural: str | None = None) -> str:
     """'1 action', '3 actions', '2 matches'."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"

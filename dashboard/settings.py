@@ -95,6 +95,11 @@ DATABASES = {
         "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
     }
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Background threads (schema reads, syncs) write beside requests. A transaction that reads
+    # first and writes later cannot wait for SQLite's write lock ("database is locked" at once,
+    # whatever the timeout); one that takes the lock when it begins waits its turn.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
@@ -193,6 +198,8 @@ if VOUCHERIFY_POLLING_MODE not in ("economy", "naive"):
 # Archived actions older than this many days are pruned (prune_archive, and every
 # sync_actions run); 0 keeps them forever.
 ARCHIVE_RETENTION_DAYS = env.integer("ARCHIVE_RETENTION_DAYS", 0)
+# Upstream calls one sync started from a page (the list's or the purge audit's) may spend.
+HISTORY_SYNC_MAX_CALLS = env.integer("HISTORY_SYNC_MAX_CALLS", 300, minimum=1)
 
 # --- Accounts and hardening ------------------------------------------------------------
 SESSION_COOKIE_AGE = env.integer("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)

@@ -16,6 +16,7 @@ ALL_PERMISSIONS = {
     "accounts.view_purge_audit",
     "accounts.view_status",
     "accounts.view_export_log",
+    "accounts.start_sync",
 }
 EXPECTED = {
     "operator": {"accounts.view_actions"},
@@ -23,6 +24,7 @@ EXPECTED = {
         "accounts.view_actions",
         "accounts.view_failed_rows",
         "accounts.export_failures",
+        "accounts.start_sync",
     },
     "auditor": ALL_PERMISSIONS,
     None: set(),

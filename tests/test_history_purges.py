@@ -126,16 +126,33 @@ def test_only_auditors_see_and_export_the_purge_audit(synced, client_for, role, 
     assert client.get(CSV_URL).status_code == status
 
 
-def test_the_audit_says_which_history_is_missing_before_a_full_sync(archive, auditor_client):
-    response = auditor_client.get(PAGE)
+def test_the_audit_says_which_history_is_missing_before_a_full_sync(archive, client_for):
+    # The command is a technical fix: admins only (issue 17, item 7).
+    admin = client_for("admin")
+    response = admin.get(PAGE)
     assert "No history has been synced yet" in response.content.decode()
     run_sync(max_calls=3)
-    soup = BeautifulSoup(auditor_client.get(PAGE).content, "html.parser")
+    soup = BeautifulSoup(admin.get(PAGE).content, "html.parser")
     note = soup.select_one(".history-missing").get_text(" ", strip=True)
     assert note.startswith("History before") and "has not been synced: run" in note
     assert "sync_actions" in note
     partial = soup.select_one(".purge-partial")
     assert partial is not None and "known from the list only" in partial.get_text()
+
+
+def test_people_who_are_not_admins_read_what_is_missing_without_commands(archive, client_for):
+    auditor = client_for("auditor")
+    first = BeautifulSoup(auditor.get(PAGE).content, "html.parser")
+    said = first.select_one(".history-missing").get_text(" ", strip=True)
+    assert said.startswith("No history has been read from Voucherify yet")
+    assert "An administrator can read the history." in said
+    run_sync(max_calls=3)
+    for role, who in (("support", "You can read them"), ("operator", "Someone with the support")):
+        page = BeautifulSoup(client_for(role).get("/overview/").content, "html.parser")
+        note = page.select_one(".history-missing").get_text(" ", strip=True)
+        assert note.startswith("Actions created before") and "have not been read" in note
+        assert who in note
+        assert "sync_actions" not in page.get_text() and "manage.py" not in page.get_text()
 
 
 @pytest.mark.parametrize("result, expected", [

@@ -127,7 +127,9 @@ def test_scan_budget_ends_with_partial_results_and_a_continue_link(
     assert sorted(row_ids(response)) == sorted(failed_in_first_100)
     notice = text(response, ".scan-notice")
     assert "partial" in notice
-    assert f"scanned 100 actions back to {items[99]['created_at'][:10]}" in notice
+    # The dates not read yet, in words; no count of actions scanned (issue 17, item 5).
+    assert f"Actions created before {items[99]['created_at'][:10]}" in notice
+    assert "scanned" not in notice
     assert f"{len(failed_in_first_100)} matches so far" in notice
     more = href(response, ".scan-notice .continue-scan")
     assert more == href(response, ".pager-top .pager-older")
@@ -143,7 +145,7 @@ def test_a_full_page_stops_the_scan_early(operator_client, emulator, settings):
     response = operator_client.get("/actions/?context=VOUCHERS&limit=10")
     assert emulator.count(endpoint=LIST) == 1
     assert "partial" not in text(response, ".scan-notice")
-    assert "10 matches among" in text(response, ".scan-notice")
+    assert "The newest 10 matching actions" in text(response, ".scan-notice")
 
 
 def test_searching_an_action_id_goes_straight_to_it(operator_client, emulator, items):

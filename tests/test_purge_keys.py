@@ -57,9 +57,6 @@ def test_a_key_purged_while_the_dashboard_runs_is_named_after_the_next_sync(
     assert (row["key"], row["key_source"]) == ("loyalty_tier", "metadata schema history")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "Flaky on a loaded machine: failed once in the last of four full runs (the background "
-    "schema read racing the page's own archive writes); to be made deterministic next."))
 def test_the_dashboards_own_polling_reads_the_schema_when_it_sees_a_new_purge(
     transactional_db, synced, archive, auditor_client
 ):

@@ -54,13 +54,15 @@ MATRIX = {
     "history:purge_keys": Rule("view_purge_audit"),
     "history:purge_backfill": Rule("view_purge_audit", ok=286),  # none running: stop polling
     "history:purge_backfill_start": Rule("view_purge_audit", ok=405),  # POST only
+    "actions:history_sync": Rule("view_actions", ok=286),  # none running: stop polling
+    "actions:history_sync_start": Rule("start_sync", ok=405),  # POST only
     "history:purge_note": Rule("view_purge_audit", ok=404),  # ACTION is no purge
 }
 ROLE_PERMISSIONS = {
     "operator": {"view_actions"},
-    "support": {"view_actions", "view_failed_rows", "export_failures"},
+    "support": {"view_actions", "view_failed_rows", "export_failures", "start_sync"},
     "auditor": {"view_actions", "view_failed_rows", "export_failures", "view_purge_audit",
-                "view_status", "view_export_log"},
+                "view_status", "view_export_log", "start_sync"},
     None: set(),
 }
 

@@ -19,6 +19,7 @@ class Access(models.Model):
             ("view_purge_audit", "See and export the metadata key purge audit"),
             ("view_status", "See the polling and call budget status page"),
             ("view_export_log", "See the log of CSV exports"),
+            ("start_sync", "Read missing history from Voucherify (spends the shared budget)"),
         ]
 
     def __str__(self) -> str:

@@ -16,15 +16,17 @@ EXPORT_FAILURES = "accounts.export_failures"
 VIEW_PURGE_AUDIT = "accounts.view_purge_audit"
 VIEW_STATUS = "accounts.view_status"
 VIEW_EXPORT_LOG = "accounts.view_export_log"
+START_SYNC = "accounts.start_sync"
 
 # What each role may do; roles are cumulative. Migration 0002 holds a frozen copy.
 ROLE_CODENAMES = {
     OPERATOR: ["view_actions"],
-    SUPPORT: ["view_actions", "view_failed_rows", "export_failures"],
+    SUPPORT: ["view_actions", "view_failed_rows", "export_failures", "start_sync"],
     AUDITOR: [
         "view_actions",
         "view_failed_rows",
         "export_failures",
+        "start_sync",
         "view_purge_audit",
         "view_status",
         "view_export_log",
@@ -35,7 +37,8 @@ ROLE_CODENAMES = {
 # What each role may open, for the 403 page: the lowest role a page needs, by its path.
 ROLE_DUTIES = {
     OPERATOR: "the actions list, each action's page and the overview",
-    SUPPORT: "also the failed rows of an action and their CSV export",
+    SUPPORT: ("also the failed rows of an action and their CSV export, and reading missing "
+              "history from Voucherify from the actions list"),
     AUDITOR: "also the purge audit, the export log and the status page",
 }
 _PATH_ROLES = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.utils import timezone
@@ -22,10 +23,14 @@ from dashboard.actions.list_params import (
 from dashboard.actions.list_scan import Group, Listing, group_by_context, scan
 from dashboard.actions.list_table import ActionTable
 from dashboard.actions.scan_notice import ScanNotice, scan_notice
+from dashboard.history import backfill, query
+from dashboard.history.audit_models import BackfillRun
 from dashboard.polling import problems, reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import is_valid_action_id
 from dashboard.voucherify.errors import VoucherifyError
+
+SHOW_STOPPED = timedelta(minutes=15)  # a run that stopped on a fault is shown this long
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,28 @@ class ListPage:
             choices.append(("Not documented", [(chosen, catalog.label_of(chosen))]))
         return [(label, types) for label, types in choices if types]
 
-    @property
+    @cached_property
     def scan_notice(self) -> ScanNotice | None:
-        return scan_notice(self.state, self.listing) if self.listing is not None else None
+        if self.listing is None or not self.state.filtered:
+            return None
+        return scan_notice(self.state, self.listing, query.coverage())
+
+    @cached_property
+    def history_sync(self) -> BackfillRun | None:
+        """The run reading missing history to show above a filtered list: while it goes on,
+        and for a while after it stopped on a fault (a finished one reloads the page)."""
+        if self.scan_notice is None:
+            return None
+        run = backfill.current()
+        if run is None or run.active:
+            return run
+        stopped = run.state == run.FAILED or bool(run.problem)
+        recent = run.finished_at is not None and timezone.now() - run.finished_at < SHOW_STOPPED
+        return run if stopped and recent else None
+
+    @property
+    def sync_max_calls(self) -> int:
+        return backfill.max_calls()
 
     @property
     def empty_project(self) -> bool:

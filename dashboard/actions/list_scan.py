@@ -14,7 +14,7 @@ from datetime import datetime
 from dashboard.actions.list_failures import known_failed, matches_failures
 from dashboard.actions.list_params import ListState
 from dashboard.actions.live_counts import ordered
-from dashboard.history.query import ListFilter, archived_rest
+from dashboard.history.query import ListFilter, archived_count, archived_rest
 from dashboard.polling import reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
@@ -40,6 +40,15 @@ class Listing:
     problem: VoucherifyError | None = None  # why the data is stale or the scan stopped early
     archive_synced_to: datetime | None = None  # older rows came from the archive (history app)
     top_id: str | None = None  # the newest action the upstream listed (newest pages only)
+    newest_read: datetime | None = None  # created_at of the newest upstream action read
+    # Every match from the page's start down to the oldest action, when that is known (the
+    # scan or the archive reached the bottom); None when older history is not all read.
+    matches_total: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every match from the page's start down to the oldest action is known."""
+        return self.matches_total is not None and not self.stopped_early
 
     @property
     def stopped_early(self) -> bool:
@@ -109,12 +118,20 @@ def scan(state: ListState, *, budget: int) -> Listing:
     budget_spent = False
     archived = None
     top_id: str | None = None
+    newest: datetime | None = None
+    total: int | None = None
     filters = archive_filter(state)
     while True:
         archived = archived_rest(filters, cursor, wanted - len(rows))
         if archived is not None:  # the archive holds everything older: no upstream call
+            above = len(rows)
             rows.extend(archived.rows)
             following = archived.next_cursor
+            if following is None:
+                total = len(rows)
+            else:
+                below = archived_count(filters, cursor)
+                total = None if below is None else above + below
             break
         if calls >= budget:
             budget_spent = True
@@ -134,6 +151,8 @@ def scan(state: ListState, *, budget: int) -> Listing:
             # (aa_slash/x) must not reach the "new actions" poll.
             top_id = next((a.id for a in page.actions if is_valid_action_id(a.id)), None)
         consumed = _take(page.actions, page_matcher(state, page.actions), rows, wanted)
+        if consumed and newest is None:
+            newest = consumed[0].created_at
         scanned += len(consumed)
         if consumed:
             oldest = consumed[-1].created_at
@@ -142,10 +161,16 @@ def scan(state: ListState, *, budget: int) -> Listing:
             break
         if not page.has_more or page.next_cursor is None:
             following = None
+            total = len(rows)  # read down to the oldest action
             break
         following = cursor = page.next_cursor
         if len(rows) >= wanted:
             break
+    if total is None and filters is not None and following is not None and not budget_spent \
+            and problem is None:
+        # The page filled up: the archive may still know how many match below it.
+        below = archived_count(filters, following)
+        total = None if below is None else len(rows) + below
     return Listing(
         rows=rows,
         next_cursor=following,
@@ -158,6 +183,8 @@ def scan(state: ListState, *, budget: int) -> Listing:
         problem=problem or next((f.problem for f in fetches if f.problem), None),
         archive_synced_to=archived.synced_to if archived is not None else None,
         top_id=top_id,
+        newest_read=newest,
+        matches_total=total,
     )
 
 

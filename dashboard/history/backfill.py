@@ -1,19 +1,22 @@
-"""A bounded backfill started from the purge audit: the same run `sync_actions` does, in a
-background thread, one at a time (the archive's sync lock), its progress kept in the database
-so any process can show it."""
+"""A bounded backfill started from a page (the purge audit, the actions list): the same run
+`sync_actions` does, in a background thread, one at a time (the archive's sync lock), its
+progress kept in the database so any process can show it."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from dashboard.polling import budget
 from dashboard.polling.gate import get_client
 
 from .audit_models import BackfillRun
@@ -21,7 +24,6 @@ from .state import acquire_lock, lock_holder, release_lock
 from .sync import Progress, Sync
 
 logger = logging.getLogger(__name__)
-BACKFILL_CALLS = 300  # calls one backfill may spend (paid from the shared budget)
 LOST_AFTER = timedelta(minutes=15)  # a run with no progress this long died with its process
 
 _threads: dict[int, threading.Thread] = {}
@@ -37,8 +39,14 @@ def current() -> BackfillRun | None:
     return run
 
 
-def start(requested_by: str, since: datetime | None) -> tuple[BackfillRun, str | None]:
-    """(the run, why none was started): one at a time, and never beside sync_actions."""
+def max_calls() -> int:
+    """Calls one backfill may spend (paid from the shared budget): HISTORY_SYNC_MAX_CALLS."""
+    return int(settings.HISTORY_SYNC_MAX_CALLS)
+
+
+def start(requested_by: str, since: datetime | None) -> tuple[BackfillRun | None, str | None]:
+    """(the run, why none was started): one at a time, never beside sync_actions, and not
+    while the shared budget has no call to spare for background work."""
     running = current()
     if running is not None and running.active:
         return running, "A backfill is already running; its progress is shown below."
@@ -46,8 +54,13 @@ def start(requested_by: str, since: datetime | None) -> tuple[BackfillRun, str |
     if holder is not None:
         return running, ("sync_actions is running right now; start the backfill again when "
                          f"it ends (by {holder[1]:%H:%M UTC} at the latest).")
+    wait = budget.seconds_until_tokens(background=True)
+    if wait > 0:
+        return running, ("The calls the dashboard may make to Voucherify this minute are used "
+                         "up (people's pages come first); nothing was started. Try again in "
+                         f"about {math.ceil(wait)} s.")
     run = BackfillRun.objects.create(requested_by=requested_by[:150], since=since,
-                                     max_calls=BACKFILL_CALLS)
+                                     max_calls=max_calls())
     thread = threading.Thread(target=_run, args=(run.pk,), name=f"backfill-{run.pk}",
                               daemon=True)
     _threads[run.pk] = thread

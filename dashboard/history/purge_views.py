@@ -40,7 +40,7 @@ def purge_audit_page(request: HttpRequest) -> HttpResponse:
         "older_link": audit.page.link(selected.params(), "older"),
         "newer_link": audit.page.link(selected.params(), "newer"),
         "object_types": purges.OBJECT_TYPES,
-        "backfill_calls": backfill.BACKFILL_CALLS,
+        "backfill_calls": backfill.max_calls(),
     }, status=400 if selected.errors else 200)
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import DatabaseError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from dashboard.voucherify.catalog import TERMINAL_STATUSES
+from dashboard.voucherify.catalog import LIVE_STATUSES, TERMINAL_STATUSES
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action
 from dashboard.voucherify.paging import next_cursor
@@ -40,7 +40,9 @@ def archived_matches(
 ) -> ArchiveAnswer | None:
     """Up to `limit` matching actions created before `before`; None unless the archive
     holds that whole range (it holds terminal actions only, and the newest range is live)."""
-    if before is None or limit < 1 or (status is not None and status not in TERMINAL_STATUSES):
+    if before is None or limit < 1:
+        return None
+    if status is not None and status not in TERMINAL_STATUSES:
         return None
     try:
         return _answer(context, type, status, before, limit, request_id)
@@ -49,27 +51,48 @@ def archived_matches(
         return None
 
 
+def _no_live_below(before: Cursor) -> ArchiveAnswer | None:
+    """For a filter on a live status: every action in the archive's whole range was finished
+    when it was read (the range ends below the oldest running one seen, see
+    state.covered_top), and a finished action never runs again: nothing below `before` is
+    enqueued or in progress."""
+    state = SyncState.peek()
+    if (state is None or state.covered_to is None or not state.bottom_reached
+            or before.before > state.covered_to):
+        return None
+    return ArchiveAnswer(rows=[], next_cursor=None, synced_to=state.covered_to)
+
+
+def archived_count(filters: ListFilter, before: Cursor) -> int | None:
+    """How many archived actions match `filters` below `before`, when the archive holds
+    that whole range down to the oldest action (None otherwise): the count of a complete
+    filter, one COUNT query."""
+    try:
+        if filters.status in LIVE_STATUSES:
+            return 0 if _no_live_below(before) is not None else None
+        if filters.status is not None and filters.status not in TERMINAL_STATUSES:
+            return None
+        state = SyncState.peek()
+        if state is None or state.covered_to is None or before.before > state.covered_to:
+            return None
+        if not state.bottom_reached:
+            return None
+        return _matching(filters, before).count()
+    except DatabaseError:
+        logger.exception("Counting archived matches failed")
+        return None
+
+
 def _answer(context: str | None, action_type: str | None, status: str | None, before: Cursor,
             limit: int, request_id: str | None) -> ArchiveAnswer | None:
     state = SyncState.peek()
     if state is None or state.covered_to is None or before.before > state.covered_to:
         return None
-    older = Q(created_at__lt=before.before)
-    if before.seen:  # twins at that instant not returned yet (see Cursor)
-        older |= Q(created_at=before.before) & ~Q(pk__in=before.seen)
-    rows = ArchivedAction.objects.filter(older)
+    rows = _matching(ListFilter(context, action_type, status, request_id), before)
     if not state.bottom_reached:
         if state.covered_from is None:
             return None
         rows = rows.filter(created_at__gt=state.covered_from)
-    if context:
-        rows = rows.filter(context=context)
-    if action_type:
-        rows = rows.filter(type=action_type)
-    if status:
-        rows = rows.filter(status=status)
-    if request_id:
-        rows = rows.filter(request_id=request_id)
     found = [to_action(row) for row in rows.order_by("-created_at", "-id").only("raw")[:limit + 1]]
     if len(found) < limit and not state.bottom_reached:
         return None  # more matches may lie below what was synced
@@ -106,6 +129,12 @@ def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
     comes from upstream."""
     if filters is None or cursor is None or wanted < 1:
         return None
+    if filters.status in LIVE_STATUSES:
+        try:
+            return _no_live_below(cursor)
+        except DatabaseError:
+            logger.exception("Reading the archive's sync state failed")
+            return None
     return archived_matches(
         context=filters.context,
         type=filters.type,
@@ -114,3 +143,16 @@ def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
         limit=wanted,
         request_id=filters.request_id,
     )
+
+
+def _matching(filters: ListFilter, before: Cursor) -> QuerySet[ArchivedAction]:
+    """Archived actions created before `before` that match `filters`."""
+    older = Q(created_at__lt=before.before)
+    if before.seen:  # twins at that instant not returned yet (see Cursor)
+        older |= Q(created_at=before.before) & ~Q(pk__in=before.seen)
+    rows = ArchivedAction.objects.filter(older)
+    for name, value in (("context", filters.context), ("type", filters.type),
+                        ("status", filters.status), ("request_id", filters.request_id)):
+        if value:
+            rows = rows.filter(**{name: value})
+    return rows

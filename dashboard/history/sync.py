@@ -35,6 +35,7 @@ T = TypeVar("T")
 PAGE_SIZE = 100
 DETAIL_BATCH = 25  # details stored per transaction
 MAX_BUDGET_WAIT = 300.0  # seconds a run waits for the shared budget before it gives up
+WAITING = "waiting for calls"  # the phase while the shared budget is short
 
 
 class CapReached(Exception):
@@ -111,6 +112,8 @@ class Sync:
                     self.progress.problem = str(short)
                     self.max_calls = self.progress.calls  # no more waiting in this run
                     raise CapReached from None
+                self.progress.phase = WAITING  # a page showing the progress says so
+                self._on_progress(self.progress)
                 self._sleep(pause)
                 waited += pause
                 if self._should_stop():
