@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db import DatabaseError
 from django.db.models import Q
 
-from dashboard.voucherify.catalog import TERMINAL_STATUSES
+from dashboard.voucherify.catalog import DONE, DONE_WITH_FAILURES, TERMINAL_STATUSES
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action
 from dashboard.voucherify.paging import next_cursor
@@ -37,20 +37,23 @@ def archived_matches(
     before: Cursor | None,
     limit: int,
     request_id: str | None = None,
+    start: datetime | None = None,
 ) -> ArchiveAnswer | None:
-    """Up to `limit` matching actions created before `before`; None unless the archive
-    holds that whole range (it holds terminal actions only, and the newest range is live)."""
-    if before is None or limit < 1 or (status is not None and status not in TERMINAL_STATUSES):
+    """Up to `limit` matching actions created before `before` (and at or after `start`);
+    None unless the archive holds that whole range (it holds terminal actions only, and the
+    newest range is live). "Done with failures" is DONE with failed rows the detail told."""
+    answerable = (*TERMINAL_STATUSES, DONE_WITH_FAILURES)
+    if before is None or limit < 1 or (status is not None and status not in answerable):
         return None
     try:
-        return _answer(context, type, status, before, limit, request_id)
+        return _answer(context, type, status, before, limit, request_id, start)
     except DatabaseError:
         logger.exception("Reading the archive for a list filter failed")
         return None
 
 
 def _answer(context: str | None, action_type: str | None, status: str | None, before: Cursor,
-            limit: int, request_id: str | None) -> ArchiveAnswer | None:
+            limit: int, request_id: str | None, start: datetime | None) -> ArchiveAnswer | None:
     state = SyncState.peek()
     if state is None or state.covered_to is None or before.before > state.covered_to:
         return None
@@ -58,23 +61,30 @@ def _answer(context: str | None, action_type: str | None, status: str | None, be
     if before.seen:  # twins at that instant not returned yet (see Cursor)
         older |= Q(created_at=before.before) & ~Q(pk__in=before.seen)
     rows = ArchivedAction.objects.filter(older)
+    # Everything from `start` on is held: no match can lie below what was synced.
+    complete = state.bottom_reached or (
+        start is not None and state.covered_from is not None and start > state.covered_from)
     if not state.bottom_reached:
         if state.covered_from is None:
             return None
         rows = rows.filter(created_at__gt=state.covered_from)
+    if start is not None:
+        rows = rows.filter(created_at__gte=start)
     if context:
         rows = rows.filter(context=context)
     if action_type:
         rows = rows.filter(type=action_type)
-    if status:
+    if status == DONE_WITH_FAILURES:
+        rows = rows.filter(status=DONE, failed_rows__gt=0)
+    elif status:
         rows = rows.filter(status=status)
     if request_id:
         rows = rows.filter(request_id=request_id)
     found = [to_action(row) for row in rows.order_by("-created_at", "-id").only("raw")[:limit + 1]]
-    if len(found) < limit and not state.bottom_reached:
+    if len(found) < limit and not complete:
         return None  # more matches may lie below what was synced
     kept = found[:limit]
-    more = len(found) > limit or not state.bottom_reached
+    more = len(found) > limit or not complete
     following = next_cursor(kept, before) if more and kept else None
     return ArchiveAnswer(rows=kept, next_cursor=following, synced_to=state.covered_to)
 
@@ -97,6 +107,7 @@ class ListFilter:
     type: str | None = None
     status: str | None = None
     request_id: str | None = None
+    start: datetime | None = None
 
 
 def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
@@ -113,4 +124,5 @@ def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
         before=cursor,
         limit=wanted,
         request_id=filters.request_id,
+        start=filters.start,
     )
