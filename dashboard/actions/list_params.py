@@ -89,6 +89,12 @@ class ListState:
         return bool(self.context or self.type or self.status or self.start
                     or self.search_kind == "request")
 
+    @property
+    def filter_count(self) -> int:
+        """How many filters narrow the rows (the phone's "Filters (2 active)")."""
+        return sum(1 for value in (self.context, self.type, self.status, self.q, self.start)
+                   if value)
+
     def params(self) -> dict[str, str]:
         """The non-default parameters, in canonical order."""
         values = {

@@ -160,4 +160,16 @@
       window.location.assign(link.href);
     }
   });
+
+  // --- phone layout (issue 17, item 9) ---
+  // The list's filters start collapsed on a phone, so the rows are on the first screen; the
+  // page is rendered with them open, which is what desktops and pages without script get.
+  var PHONE = window.matchMedia("(max-width: 640px)");
+  function fitFilters() {
+    document.querySelectorAll("details.filter-disclosure").forEach(function (box) {
+      box.open = !PHONE.matches;
+    });
+  }
+  fitFilters();
+  PHONE.addEventListener("change", fitFilters);
 })();
