@@ -46,7 +46,7 @@ def synced_archive(emulator, settings):
     return emulator
 
 
-def test_a_phone_shows_status_and_created_first_with_the_filters_collapsed(
+def test_a_phone_keeps_status_and_created_in_view_with_the_filters_collapsed(
     emulator, failed_import, live_server, page, browser_login
 ):
     page.set_viewport_size(PHONE)
@@ -57,16 +57,23 @@ def test_a_phone_shows_status_and_created_first_with_the_filters_collapsed(
     assert disclosure.evaluate("el => el.open") is False
     assert disclosure.locator("summary").inner_text().strip() == "Filters (1 active)"
     assert not page.locator("form.filters").is_visible()
-    row = page.locator(".actions-table tbody tr").first
-    for column in ("id", "status", "created_at"):
-        assert visible_on_screen(row.locator(f'td[data-column="{column}"]')), column
-    status = row.locator('td[data-column="status"]')
-    label = status.evaluate("el => getComputedStyle(el, '::before').content")
-    assert label == '"Status"'  # each value says which column it is
-    assert status.evaluate(BOX)[2] < PHONE["height"]  # on the first screen
+    first = page.locator(".actions-table tbody tr").first.locator('td[data-column="id"]')
+    key = first.locator(".phone-key")
+    assert key.locator(".status").inner_text().startswith("Done")
+    assert key.locator("time").inner_text().strip()
+    for part in (first, key.locator(".status"), key.locator("time")):
+        assert visible_on_screen(part)
+    assert key.evaluate(BOX)[2] < PHONE["height"]  # on the first screen
+    # The other columns scroll sideways under a shadow; the first one stays put.
+    wrap = page.locator(".table-wrap").first
+    assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")
+    assert "radial-gradient" in wrap.evaluate("el => getComputedStyle(el).backgroundImage")
+    wrap.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    assert visible_on_screen(key.locator(".status"))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
-    disclosure.locator("summary").click()
+    page.keyboard.press("/")  # the search shortcut opens the filters
+    assert page.locator("#filter-q").evaluate("el => el === document.activeElement")
     assert page.locator("form.filters").is_visible()
 
 

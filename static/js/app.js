@@ -121,7 +121,12 @@
     var at = links.indexOf(document.activeElement);
     if (evt.key === "/") {
       evt.preventDefault();
-      document.getElementById("filter-q").focus();
+      var search = document.getElementById("filter-q");
+      var folded = search.closest("details");  // the phone's collapsed filters
+      if (folded) {
+        folded.open = true;
+      }
+      search.focus();
     } else if ((evt.key === "j" || evt.key === "k") && links.length) {
       evt.preventDefault();
       var next = evt.key === "j" ? Math.min(at + 1, links.length - 1) : Math.max(at - 1, 0);
