@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,7 +22,7 @@ from dashboard.history.models import ArchivedAction, DayCount
 from dashboard.history.prune import prune
 from dashboard.polling import reads
 from dashboard.voucherify.models import Action
-from tests.helpers.upstream import upstream_history
+from tests.helpers.upstream import LIST, upstream_history
 from tests.test_history_rollups import generated, list_item
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -182,3 +182,22 @@ def test_the_overview_reads_the_same_few_queries_whatever_the_archive_holds(
         counted.append(len(queries()))
     assert counted[0] == counted[1] == counted[2] <= 8, counted
     assert DayCount.objects.filter(with_failed_rows=True).exists()
+
+
+def test_a_start_date_ends_the_upstream_scan_at_that_moment(archive, operator_client):
+    """Today's bar is read from Voucherify: the scan stops where the day begins."""
+    history = upstream_history(archive)
+    since = max(datetime.fromisoformat(a["created_at"].replace("Z", "+00:00")) for a in history)
+    created = [archive.create_action("VOUCHERS.IMPORT_CSV", duration=0.001) for _ in range(3)]
+    start = since + timedelta(milliseconds=1)
+    url = f"/actions/?start_date={start.isoformat().replace('+00:00', 'Z')}"
+    archive.clear_stats()
+    response = operator_client.get(url, follow=True)  # to the canonical address first
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.content, "html.parser")
+    ids = {tr["id"].removeprefix("row-") for tr in soup.select("table.actions-table tbody tr")}
+    assert ids == {a["id"] for a in created}
+    assert archive.count(endpoint=LIST) == 1  # the newest page reached the start: no more
+    assert "Only actions created from" in soup.select_one(".day-filter").get_text()
+    assert soup.select_one("details.filter-disclosure summary").get_text().strip() == (
+        "Filters (1 active)")

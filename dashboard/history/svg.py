@@ -18,7 +18,7 @@ from .charts import SERIES, DayBar, TypeFigures
 
 COLOURS = {DONE: "#1e7b3a", FAILED: "#b3261e", DONE_WITH_FAILURES: "#c77700",
            "p50": "#2852c7", "p95": "#9db1e8"}
-# The list a bar segment counts: (day, status) -> its URL.
+# The list a bar segment counts: (day, status, count) -> its URL.
 DayLink = Callable[[date, str, int], str]
 WIDTH = 720
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 46
