@@ -116,3 +116,9 @@ def test_overview_chart_labels_are_readable_on_a_phone(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     # The chart scrolls inside its figure, which the keyboard can reach.
     assert page.locator("figure.chart-figure").first.get_attribute("tabindex") == "0"
+    # A bar opens the list it counts.
+    bar = page.locator("svg#chart-days rect[data-href]").first
+    href = bar.get_attribute("data-href")
+    bar.click()
+    page.wait_for_url(f"**{href}")
+    assert page.locator("h1").inner_text() == "Async actions"

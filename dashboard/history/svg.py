@@ -40,17 +40,14 @@ def _text(x: float, y: float, text: str, css: str = "chart-label", anchor: str =
             f"{escape(text)}</text>")
 
 
-def _rect(x: float, y: float, w: float, h: float, css: str, fill: str, title: str) -> str:
+def _rect(x: float, y: float, w: float, h: float, css: str, fill: str, title: str,
+          href: str | None = None) -> str:
+    """A mark; with `href`, a click opens the list it counts (static/js/app.js). Not a link:
+    a chart is one image to assistive technology, and the numbers table beside it holds the
+    same links for the keyboard."""
+    link = f' data-href="{escape(href)}"' if href else ""
     return (f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" height="{max(h, 0):.1f}" '
-            f'class="{css}" fill="{fill}"><title>{escape(title)}</title></rect>')
-
-
-def _linked(mark: str, href: str | None) -> str:
-    """A mark that opens the list it counts. Out of the tab order: the numbers table beside
-    the chart holds the same links for the keyboard."""
-    if not href:
-        return mark
-    return f'<a href="{escape(href)}" tabindex="-1" class="bar-link">{mark}</a>'
+            f'class="{css}" fill="{fill}"{link}><title>{escape(title)}</title></rect>')
 
 
 def tick_label(exponent: int) -> str:
@@ -102,15 +99,15 @@ def stacked_days(days: Sequence[DayBar], chart_id: str = "chart-days",
             if status == DONE and bar.with_failures:
                 tip += f", {bar.with_failures} of them with failed rows"
             href = link(bar.day, status, count) if link else None
-            body.append(_linked(_rect(x, base, slot * 0.7, h, f"bar bar-{status}",
-                                      COLOURS[status], tip), href))
+            body.append(_rect(x, base, slot * 0.7, h, f"bar bar-{status}", COLOURS[status],
+                              tip, href))
             if status == DONE and bar.with_failures:  # the top part of the done segment
                 partly = plot_h * bar.with_failures / top_value
                 href = link(bar.day, DONE_WITH_FAILURES, bar.with_failures) if link else None
-                body.append(_linked(_rect(
+                body.append(_rect(
                     x, base, slot * 0.7, partly, f"bar bar-{DONE_WITH_FAILURES}",
                     COLOURS[DONE_WITH_FAILURES],
-                    f"{bar.day.isoformat()}: {bar.with_failures} done with failures"), href))
+                    f"{bar.day.isoformat()}: {bar.with_failures} done with failures", href))
         body.append("</g>")
         if index % 5 == 0 or index == len(days) - 1:
             body.append(_text(x + slot * 0.35, TOP + plot_h + 16, bar.day.strftime("%m-%d"),

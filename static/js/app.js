@@ -177,4 +177,12 @@
   }
   fitFilters();
   PHONE.addEventListener("change", fitFilters);
+
+  // An overview bar opens the list it counts (the numbers table has the same links).
+  document.addEventListener("click", function (evt) {
+    var mark = evt.target.closest && evt.target.closest("svg.chart [data-href]");
+    if (mark) {
+      window.location.assign(mark.getAttribute("data-href"));
+    }
+  });
 })();
