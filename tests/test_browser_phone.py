@@ -59,9 +59,9 @@ def test_a_phone_keeps_status_and_created_in_view_with_the_filters_collapsed(
     assert not page.locator("form.filters").is_visible()
     first = page.locator(".actions-table tbody tr").first.locator('td[data-column="id"]')
     key = first.locator(".phone-key")
-    assert key.locator(".status").inner_text().startswith("Done")
-    assert key.locator("time").inner_text().strip()
-    for part in (first, key.locator(".status"), key.locator("time")):
+    assert key.locator(".key-status").inner_text().startswith("Done")
+    assert key.locator(".key-time").inner_text().strip().endswith("ago")
+    for part in (first, key.locator(".key-status"), key.locator(".key-time")):
         assert visible_on_screen(part)
     assert key.evaluate(BOX)[2] < PHONE["height"]  # on the first screen
     # The other columns scroll sideways under a shadow; the first one stays put.
@@ -69,7 +69,7 @@ def test_a_phone_keeps_status_and_created_in_view_with_the_filters_collapsed(
     assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")
     assert "radial-gradient" in wrap.evaluate("el => getComputedStyle(el).backgroundImage")
     wrap.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
-    assert visible_on_screen(key.locator(".status"))
+    assert visible_on_screen(key.locator(".key-status"))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     page.keyboard.press("/")  # the search shortcut opens the filters

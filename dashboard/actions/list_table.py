@@ -90,7 +90,7 @@ class ActionTable(tables.Table):
         where that column stays put while the others scroll; hidden from screen readers,
         which read the row's own cells."""
         return render_to_string("actions/_phone_key.html", {
-            "status_cell": self.render_status(record.status, record), "record": record,
+            "record": record, "failed": self.failed.get(record.id),
         })
 
     def render_type(self, value: str, record: Action) -> str:
