@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.actions.list_params import parse_list_params
@@ -201,3 +202,39 @@ def test_a_start_date_ends_the_upstream_scan_at_that_moment(archive, operator_cl
     assert "Only actions created from" in soup.select_one(".day-filter").get_text()
     assert soup.select_one("details.filter-disclosure summary").get_text().strip() == (
         "Filters (1 active)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0005_counts_the_failed_rows_of_actions_archived_before_it():
+    from tests.test_history_migration import migrate
+
+    latest = [(app, name) for app, name in MigrationExecutor(connection).loader.graph.leaf_nodes()
+              if app == "history"]
+    before = [("history", "0004_failed_items")]
+    executor = migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("history", "ArchivedAction")
+        now = datetime.now(UTC)
+        bodies = with_results(generated(80, seed=41, days=20), seed=42)
+        for index, body in enumerate(bodies):
+            detail = index % 3 != 0
+            created = datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
+            old.objects.create(
+                id=body["id"], type=body["type"], context=body["type"].split(".")[0][:32],
+                status=body["status"], operation_status=body.get("operation_status", ""),
+                created_at=created, duration_ms=body.get("processing_time"),
+                result=body.get("result") if detail else None,
+                raw={k: v for k, v in body.items() if k not in ("result", "user")},
+                has_detail=detail, first_seen=now, last_synced=now)
+    finally:
+        migrate(latest)
+
+    for index, body in enumerate(bodies):
+        row = ArchivedAction.objects.get(pk=body["id"])
+        if index % 3 == 0:  # known from the list only: no failed rows known
+            assert row.failed_rows is None
+        elif body["status"] == "DONE":  # with_results: a count, or a list kept whole
+            result = body["result"]
+            assert row.failed_rows == result.get("failed_count", len(result.get("failed", [])))
+    assert rolled() == recount()
+    assert DayCount.objects.filter(with_failed_rows=True, status="DONE").exists()
