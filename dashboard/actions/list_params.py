@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TypeVar
 from urllib.parse import urlencode
 
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
+from dashboard.voucherify.dates import format_timestamp, parse_user_datetime
 
 CONTEXT_PARAM = "context"
 TYPE_PARAM = "type"
@@ -22,6 +24,7 @@ STATUS_PARAM = "status"
 SEARCH_PARAM = "q"
 LIMIT_PARAM = "limit"
 CURSOR_PARAM = "end_date"  # the upstream's own name: actions created before it
+START_PARAM = "start_date"  # actions created at or after it (the dashboard's filter)
 TRAIL_PARAM = "back"  # the cursors of the newer pages walked through, for "Newer"
 SORT_PARAM = "sort"
 VIEW_PARAM = "view"
@@ -29,7 +32,7 @@ TIMELINE = "timeline"  # one table in time order; the default groups rows by con
 # The canonical order of parameters in a URL; sort last so `{% querystring sort=... %}` on a
 # canonical URL stays canonical.
 PARAM_ORDER = (
-    CONTEXT_PARAM, TYPE_PARAM, STATUS_PARAM, SEARCH_PARAM, LIMIT_PARAM,
+    CONTEXT_PARAM, TYPE_PARAM, STATUS_PARAM, SEARCH_PARAM, START_PARAM, LIMIT_PARAM,
     CURSOR_PARAM, TRAIL_PARAM, VIEW_PARAM, SORT_PARAM,
 )
 
@@ -67,6 +70,7 @@ class ListState:
     trail: tuple[str, ...] = ()
     sort: str | None = None
     view: str | None = None  # TIMELINE, or None for the grouped view
+    start: datetime | None = None  # nothing created before it (a day of the overview's bars)
     errors: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
@@ -82,7 +86,14 @@ class ListState:
     @property
     def filtered(self) -> bool:
         """True when rows are chosen by the dashboard, not just paged by the upstream."""
-        return bool(self.context or self.type or self.status or self.search_kind == "request")
+        return bool(self.context or self.type or self.status or self.start
+                    or self.search_kind == "request")
+
+    @property
+    def filter_count(self) -> int:
+        """How many filters narrow the rows (the phone's "Filters (2 active)")."""
+        return sum(1 for value in (self.context, self.type, self.status, self.q, self.start)
+                   if value)
 
     def params(self) -> dict[str, str]:
         """The non-default parameters, in canonical order."""
@@ -91,6 +102,7 @@ class ListState:
             TYPE_PARAM: self.type,
             STATUS_PARAM: self.status,
             SEARCH_PARAM: self.q,
+            START_PARAM: format_timestamp(self.start) if self.start else None,
             LIMIT_PARAM: str(self.limit) if self.limit != DEFAULT_LIMIT else None,
             CURSOR_PARAM: self.cursor.to_param() if self.cursor else None,
             TRAIL_PARAM: TRAIL_SEPARATOR.join(self.trail) if self.cursor and self.trail else None,
@@ -149,6 +161,7 @@ def parse_list_params(query: Mapping[str, str]) -> ListState:
         cursor=_choice(take(CURSOR_PARAM), errors, CURSOR_PARAM, Cursor.from_param),
         sort=_choice(take(SORT_PARAM), errors, SORT_PARAM, _sort),
         view=_choice(take(VIEW_PARAM), errors, VIEW_PARAM, _view),
+        start=_choice(take(START_PARAM), errors, START_PARAM, parse_user_datetime),
     )
     trail = _choice(take(TRAIL_PARAM), errors, TRAIL_PARAM, _trail) or ()
     if state.type and state.context and catalog.context_of(state.type) != state.context:

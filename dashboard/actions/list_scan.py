@@ -79,6 +79,7 @@ def matcher(state: ListState, failed: dict[str, int] | None = None) -> Callable[
         return (
             (state.context is None or action.context == state.context)
             and (state.type is None or action.type == state.type)
+            and (state.start is None or action.created_at >= state.start)
             and status_matches(action)
             and (state.search_kind != "request" or action.request_id == state.q)
         )
@@ -99,7 +100,7 @@ def archive_filter(state: ListState) -> ListFilter | None:
         return None
     request_id = state.q if state.search_kind == "request" else None
     return ListFilter(context=state.context, type=state.type, status=state.status,
-                      request_id=request_id)
+                      request_id=request_id, start=state.start)
 
 
 def scan(state: ListState, *, budget: int) -> Listing:
@@ -150,14 +151,19 @@ def scan(state: ListState, *, budget: int) -> Listing:
             # The newest action a link can name: an id Voucherify sent that no URL can carry
             # (aa_slash/x) must not reach the "new actions" poll.
             top_id = next((a.id for a in page.actions if is_valid_action_id(a.id)), None)
-        consumed = _take(page.actions, page_matcher(state, page.actions), rows, wanted)
+        inside = _since(page.actions, state.start)
+        consumed = _take(inside, page_matcher(state, inside), rows, wanted)
         if consumed and newest is None:
             newest = consumed[0].created_at
         scanned += len(consumed)
         if consumed:
             oldest = consumed[-1].created_at
-        if len(consumed) < len(page.actions):  # the page filled up inside this upstream page
+        if len(consumed) < len(inside):  # the page filled up inside this upstream page
             following = next_cursor(consumed, cursor)
+            break
+        if len(inside) < len(page.actions):  # reached start_date: nothing older matches
+            following = None
+            total = len(rows)  # read down to start_date
             break
         if not page.has_more or page.next_cursor is None:
             following = None
@@ -186,6 +192,16 @@ def scan(state: ListState, *, budget: int) -> Listing:
         newest_read=newest,
         matches_total=total,
     )
+
+
+def _since(actions: Sequence[Action], start: datetime | None) -> Sequence[Action]:
+    """The newest-first actions created at or after `start` (all of them without one)."""
+    if start is None:
+        return actions
+    for index, action in enumerate(actions):
+        if action.created_at < start:
+            return actions[:index]
+    return actions
 
 
 def _take(

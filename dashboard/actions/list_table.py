@@ -73,15 +73,25 @@ class ActionTable(tables.Table):
             "record": record, "failed": self.failed.get(record.id),
         })
 
-    def render_id(self, value: str) -> str:
+    def render_id(self, value: str, record: Action) -> str:
         url = detail_url(value)
         if not url:
-            return format_html('<code class="invalid-id" title="{}">{}</code>',
-                               clip_text(value, TYPE_LIMIT), short_id(value))
+            return format_html('<code class="invalid-id" title="{}">{}</code>{}',
+                               clip_text(value, TYPE_LIMIT), short_id(value),
+                               self.phone_key(record))
         return format_html(
-            '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a> {}',
+            '<a href="{}" title="{}" aria-label="Action {}"><code>{}</code></a> {}{}',
             url, value, value, short_id(value), copy_button(value, "action id"),
+            self.phone_key(record),
         )
+
+    def phone_key(self, record: Action) -> str:
+        """Status and created time again inside the first column, shown on a phone only (CSS),
+        where that column stays put while the others scroll; hidden from screen readers,
+        which read the row's own cells."""
+        return render_to_string("actions/_phone_key.html", {
+            "record": record, "failed": self.failed.get(record.id),
+        })
 
     def render_type(self, value: str, record: Action) -> str:
         shown = clip_text(value, TYPE_LIMIT)

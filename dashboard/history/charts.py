@@ -31,6 +31,7 @@ TOP = 5
 class DayBar:
     day: date
     counts: dict[str, int]
+    with_failures: int = 0  # of counts[DONE]: DONE with failed rows (the list's filter)
 
     @property
     def total(self) -> int:
@@ -41,6 +42,11 @@ class DayBar:
         """The counts in the order of SERIES, for the table beside the chart."""
         return [self.counts.get(status, 0) for status in SERIES]
 
+    @property
+    def series_pairs(self) -> list[tuple[str, int]]:
+        """(status, count) in the order of SERIES, for links to the list they count."""
+        return list(zip(SERIES, self.series_counts, strict=True))
+
 
 @dataclass(frozen=True)
 class TypeFigures:
@@ -49,13 +55,24 @@ class TypeFigures:
     failed: int
     p50_ms: int | None
     p95_ms: int | None
+    partly: int = 0  # "Done with failures": DONE, not failed, with failed rows
 
     @property
     def label(self) -> str:
         return catalog.label_of(self.type)
 
     @property
+    def failing(self) -> int:
+        """Failed and partly failed actions: what the failure share counts."""
+        return self.failed + self.partly
+
+    @property
     def failure_share(self) -> float:
+        return self.failing / self.total if self.total else 0.0
+
+    @property
+    def failed_share(self) -> float:
+        """Only the fully failed ones (the darker part of the failure bar)."""
         return self.failed / self.total if self.total else 0.0
 
     @property
@@ -90,6 +107,10 @@ class Overview:
         return sum(day.total for day in self.days)
 
     @property
+    def with_failures(self) -> int:
+        return sum(day.with_failures for day in self.days)
+
+    @property
     def series(self) -> tuple[str, ...]:
         return SERIES
 
@@ -100,8 +121,8 @@ class Overview:
 
     @property
     def most_failing(self) -> list[TypeFigures]:
-        failing = [t for t in self.types if t.failed]
-        return sorted(failing, key=lambda t: (-t.failure_share, -t.failed, t.type))[:TOP]
+        failing = [t for t in self.types if t.failing]
+        return sorted(failing, key=lambda t: (-t.failure_share, -t.failing, t.type))[:TOP]
 
     @property
     def window_incomplete(self) -> bool:
@@ -135,27 +156,33 @@ def counted_percentile(counts: Iterable[tuple[int, int]], fraction: float) -> in
 
 
 def day_bars(counts: Iterable[tuple[date, str, int]], end: date,
-             days: int = WINDOW_DAYS) -> list[DayBar]:
+             days: int = WINDOW_DAYS,
+             with_failures: Iterable[tuple[date, int]] = ()) -> list[DayBar]:
     """Counts per UTC day and status for the `days` days ending with `end`, oldest first,
-    from (day, status, count) rows."""
+    from (day, status, count) rows; `with_failures`: (day, count) of DONE with failed rows."""
     start = end - timedelta(days=days - 1)
     per_day: dict[date, Counter[str]] = defaultdict(Counter)
     for day, status, n in counts:
         if start <= day <= end:
             per_day[day][status] += n
-    return [
-        DayBar(start + timedelta(days=n),
-               {s: per_day[start + timedelta(days=n)][s] for s in SERIES})
-        for n in range(days)
-    ]
+    partly: Counter[date] = Counter()
+    for day, n in with_failures:
+        partly[day] += n
+    dates = [start + timedelta(days=n) for n in range(days)]
+    return [DayBar(day, {s: per_day[day][s] for s in SERIES}, partly[day]) for day in dates]
 
 
 def type_figures(counts: Iterable[tuple[str, bool, int]],
-                 durations: Iterable[tuple[str, int, int]]) -> list[TypeFigures]:
-    """Per type, by type name, from (type, failed, count) and (type, bucket_ms, count) rows."""
+                 durations: Iterable[tuple[str, int, int]],
+                 partly: Iterable[tuple[str, int]] = ()) -> list[TypeFigures]:
+    """Per type, by type name, from (type, failed, count) and (type, bucket_ms, count) rows;
+    `partly`: (type, count) of actions done with failures (not failed, failed rows known)."""
     totals: Counter[str] = Counter()
     failed: Counter[str] = Counter()
+    partly_failed: Counter[str] = Counter()
     histograms: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for action_type, n in partly:
+        partly_failed[action_type] += n
     for action_type, is_failed, n in counts:
         totals[action_type] += n
         if is_failed:
@@ -169,6 +196,7 @@ def type_figures(counts: Iterable[tuple[str, bool, int]],
             failed=failed[action_type],
             p50_ms=counted_percentile(histograms[action_type], 0.50),
             p95_ms=counted_percentile(histograms[action_type], 0.95),
+            partly=partly_failed[action_type],
         )
         for action_type in sorted(totals)
         if totals[action_type]
@@ -193,15 +221,19 @@ def overview(now: datetime | None = None, *, live: LiveNow | None = None) -> Ove
     window = {"day__gte": start, "day__lte": today}
     day_rows = list(
         DayCount.objects.filter(**window).order_by()
-        .values_list("day", "type", "status", "failed", "count")
+        .values_list("day", "type", "status", "failed", "with_failed_rows", "count")
     )
     roll_window(today)
     durations = WindowDuration.objects.order_by().values_list("type", "bucket_ms", "count")
+    # The list's "Done with failures": DONE with failed rows known, whatever operation_status
+    done_with_rows = [r for r in day_rows if r[2] == catalog.DONE and r[4]]
     return Overview(
         start=start,
         end=today,
-        days=day_bars(((r[0], r[2], r[4]) for r in day_rows), today),
-        types=type_figures(((r[1], r[3], r[4]) for r in day_rows), durations),
+        days=day_bars(((r[0], r[2], r[5]) for r in day_rows), today,
+                      with_failures=((r[0], r[5]) for r in done_with_rows)),
+        types=type_figures(((r[1], r[3], r[5]) for r in day_rows), durations,
+                           partly=((r[1], r[5]) for r in done_with_rows if not r[3])),
         live=live if live is not None else live_now(),
         coverage=coverage(),
     )

@@ -39,6 +39,9 @@ class ArchivedAction(models.Model):
     result = models.JSONField(null=True, blank=True)
     raw = models.JSONField(default=dict)
     has_detail = models.BooleanField(default=False)
+    # Failed rows its detail's result tells (NULL without a detail): a DONE action with some
+    # is "Done with failures" on the list, the overview and in the rollups.
+    failed_rows = models.PositiveIntegerField(null=True, blank=True)
     detail_wanted = models.PositiveSmallIntegerField(
         choices=DetailWanted.choices, null=True, blank=True)
     first_seen = models.DateTimeField()
@@ -65,19 +68,21 @@ class ArchivedAction(models.Model):
 
 
 class DayCount(models.Model):
-    """Rollup: archived actions per UTC day, type, status and failure (FAILED status or
-    operation status), kept by archive.py and prune.py as rows come and go."""
+    """Rollup: archived actions per UTC day, type, status, failure (FAILED status or
+    operation status) and whether failed rows are known (`with_failed_rows`, from the
+    detail), kept by archive.py and prune.py as rows come and go."""
 
     day = models.DateField()
     type = models.CharField(max_length=200)
     status = models.CharField(max_length=32)
     failed = models.BooleanField()
+    with_failed_rows = models.BooleanField(default=False)
     count = models.BigIntegerField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "type", "status", "failed"],
-                                    name="history_daycount_key"),
+            models.UniqueConstraint(fields=["day", "type", "status", "failed", "with_failed_rows"],
+                                    name="history_daycount_outcome_key"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,12 @@ from datetime import datetime
 from django.db import DatabaseError
 from django.db.models import Q, QuerySet
 
-from dashboard.voucherify.catalog import LIVE_STATUSES, TERMINAL_STATUSES
+from dashboard.voucherify.catalog import (
+    DONE,
+    DONE_WITH_FAILURES,
+    LIVE_STATUSES,
+    TERMINAL_STATUSES,
+)
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action
 from dashboard.voucherify.paging import next_cursor
@@ -18,6 +23,9 @@ from .archive import to_action
 from .models import ArchivedAction, SyncState
 
 logger = logging.getLogger(__name__)
+
+# The statuses the archive answers: it holds finished actions only.
+ANSWERABLE = (*TERMINAL_STATUSES, DONE_WITH_FAILURES)
 
 
 @dataclass(frozen=True)
@@ -37,15 +45,15 @@ def archived_matches(
     before: Cursor | None,
     limit: int,
     request_id: str | None = None,
+    start: datetime | None = None,
 ) -> ArchiveAnswer | None:
-    """Up to `limit` matching actions created before `before`; None unless the archive
-    holds that whole range (it holds terminal actions only, and the newest range is live)."""
-    if before is None or limit < 1:
-        return None
-    if status is not None and status not in TERMINAL_STATUSES:
+    """Up to `limit` matching actions created before `before` (and at or after `start`);
+    None unless the archive holds that whole range (it holds terminal actions only, and the
+    newest range is live). "Done with failures" is DONE with failed rows the detail told."""
+    if before is None or limit < 1 or (status is not None and status not in ANSWERABLE):
         return None
     try:
-        return _answer(context, type, status, before, limit, request_id)
+        return _answer(context, type, status, before, limit, request_id, start)
     except DatabaseError:
         logger.exception("Reading the archive for a list filter failed")
         return None
@@ -70,12 +78,14 @@ def archived_count(filters: ListFilter, before: Cursor) -> int | None:
     try:
         if filters.status in LIVE_STATUSES:
             return 0 if _no_live_below(before) is not None else None
-        if filters.status is not None and filters.status not in TERMINAL_STATUSES:
+        if filters.status is not None and filters.status not in ANSWERABLE:
             return None
         state = SyncState.peek()
         if state is None or state.covered_to is None or before.before > state.covered_to:
             return None
-        if not state.bottom_reached:
+        held_from_start = (filters.start is not None and state.covered_from is not None
+                           and filters.start > state.covered_from)
+        if not (state.bottom_reached or held_from_start):
             return None
         return _matching(filters, before).count()
     except DatabaseError:
@@ -84,20 +94,23 @@ def archived_count(filters: ListFilter, before: Cursor) -> int | None:
 
 
 def _answer(context: str | None, action_type: str | None, status: str | None, before: Cursor,
-            limit: int, request_id: str | None) -> ArchiveAnswer | None:
+            limit: int, request_id: str | None, start: datetime | None) -> ArchiveAnswer | None:
     state = SyncState.peek()
     if state is None or state.covered_to is None or before.before > state.covered_to:
         return None
-    rows = _matching(ListFilter(context, action_type, status, request_id), before)
+    rows = _matching(ListFilter(context, action_type, status, request_id, start), before)
+    # Everything from `start` on is held: no match can lie below what was synced.
+    complete = state.bottom_reached or (
+        start is not None and state.covered_from is not None and start > state.covered_from)
     if not state.bottom_reached:
         if state.covered_from is None:
             return None
         rows = rows.filter(created_at__gt=state.covered_from)
     found = [to_action(row) for row in rows.order_by("-created_at", "-id").only("raw")[:limit + 1]]
-    if len(found) < limit and not state.bottom_reached:
+    if len(found) < limit and not complete:
         return None  # more matches may lie below what was synced
     kept = found[:limit]
-    more = len(found) > limit or not state.bottom_reached
+    more = len(found) > limit or not complete
     following = next_cursor(kept, before) if more and kept else None
     return ArchiveAnswer(rows=kept, next_cursor=following, synced_to=state.covered_to)
 
@@ -120,6 +133,7 @@ class ListFilter:
     type: str | None = None
     status: str | None = None
     request_id: str | None = None
+    start: datetime | None = None
 
 
 def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
@@ -142,6 +156,7 @@ def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
         before=cursor,
         limit=wanted,
         request_id=filters.request_id,
+        start=filters.start,
     )
 
 
@@ -152,7 +167,13 @@ def _matching(filters: ListFilter, before: Cursor) -> QuerySet[ArchivedAction]:
         older |= Q(created_at=before.before) & ~Q(pk__in=before.seen)
     rows = ArchivedAction.objects.filter(older)
     for name, value in (("context", filters.context), ("type", filters.type),
-                        ("status", filters.status), ("request_id", filters.request_id)):
+                        ("request_id", filters.request_id)):
         if value:
             rows = rows.filter(**{name: value})
+    if filters.start is not None:
+        rows = rows.filter(created_at__gte=filters.start)
+    if filters.status == DONE_WITH_FAILURES:
+        rows = rows.filter(status=DONE, failed_rows__gt=0)
+    elif filters.status:
+        rows = rows.filter(status=filters.status)
     return rows

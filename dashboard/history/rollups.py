@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum, Value
 from django.db.models.functions import TruncDate
 
 from dashboard.voucherify import catalog
@@ -21,8 +21,9 @@ from dashboard.voucherify import catalog
 from .models import ArchivedAction, DayCount, DurationCount, RollupWindow, WindowDuration
 
 # The columns a row's rollup contribution is made of (values() of ArchivedAction).
-FIGURES = ("created_at", "type", "status", "operation_status", "duration_ms")
+FIGURES = ("created_at", "type", "status", "operation_status", "duration_ms", "failed_rows")
 WINDOW_DAYS = 30  # the overview's days, today included
+DAY_KEY = ("day", "type", "status", "failed", "with_failed_rows")
 
 
 def bucket_of(duration_ms: int) -> int:
@@ -38,6 +39,11 @@ def is_failure(status: str, operation_status: str | None) -> bool:
     return catalog.FAILED in (status, operation_status)
 
 
+def has_failed_rows(failed_rows: object) -> bool:
+    """Failed rows known from the detail (None: no detail yet, so none known)."""
+    return bool(failed_rows) and int(failed_rows) > 0  # type: ignore[call-overload]
+
+
 def day_of(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
@@ -46,7 +52,7 @@ class Deltas:
     """Counts to add (or, with sign -1, take away) for a batch of archive rows."""
 
     def __init__(self) -> None:
-        self.days: Counter[tuple[date, str, str, bool]] = Counter()
+        self.days: Counter[tuple[date, str, str, bool, bool]] = Counter()
         self.durations: Counter[tuple[date, str, int]] = Counter()
 
     def add(self, row: Mapping[str, object], sign: int = 1) -> None:
@@ -54,7 +60,8 @@ class Deltas:
         action_type = str(row["type"])
         status = str(row["status"])
         failed = is_failure(status, row.get("operation_status"))  # type: ignore[arg-type]
-        self.days[(day, action_type, status, failed)] += sign
+        with_rows = has_failed_rows(row.get("failed_rows"))
+        self.days[(day, action_type, status, failed, with_rows)] += sign
         duration = row.get("duration_ms")
         if duration is not None:
             self.durations[(day, action_type, bucket_of(int(duration)))] += sign  # type: ignore[call-overload]
@@ -67,13 +74,13 @@ class Deltas:
     def apply(self) -> None:
         """Add the deltas to the rollup tables (one upsert per table, race-free: the
         database adds to whatever count is there), then drop keys that reached zero."""
-        days = [(d, t, s, f, n) for (d, t, s, f), n in self.days.items() if n]
+        days = [(*key, n) for key, n in self.days.items() if n]
         durations = [(d, t, b, n) for (d, t, b), n in self.durations.items() if n]
         if not days and not durations:
             return
         with transaction.atomic():
             start = _locked_window().start
-            _upsert(DayCount, ("day", "type", "status", "failed"), days)
+            _upsert(DayCount, DAY_KEY, days)
             _upsert(DurationCount, ("day", "type", "bucket_ms"), durations)
             window: Counter[tuple[str, int]] = Counter()
             for day, action_type, bucket, n in durations:
@@ -157,25 +164,29 @@ def rebuild(archive: type = ArchivedAction, day_count: type = DayCount,
             duration_count: type = DurationCount) -> None:
     """Recount the per-day rollups from the archive (grouped in the database, bucketed
     here), and let the next roll_window recount the window; the models are parameters for
-    the data migration's historical ones."""
-    days: Counter[tuple[date, str, str, bool]] = Counter()
+    the data migrations' historical ones (0003's have no failed rows yet)."""
+    outcome = any(f.name == "with_failed_rows" for f in day_count._meta.get_fields())
+    days: Counter[tuple[date, str, str, bool, bool]] = Counter()
     durations: Counter[tuple[date, str, int]] = Counter()
+    with_rows = (ExpressionWrapper(Q(failed_rows__gt=0), BooleanField()) if outcome
+                 else Value(False))
     grouped = (
         archive.objects.order_by()
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values_list("day", "type", "status", "operation_status", "duration_ms")
+        .annotate(day=TruncDate("created_at", tzinfo=UTC), with_rows=with_rows)
+        .values_list("day", "type", "status", "operation_status", "with_rows", "duration_ms")
         .annotate(n=Count("id"))
     )
-    for day, action_type, status, operation_status, duration, n in grouped.iterator():
-        days[(day, action_type, status, is_failure(status, operation_status))] += n
+    for day, action_type, status, operation_status, rows, duration, n in grouped.iterator():
+        days[(day, action_type, status, is_failure(status, operation_status), bool(rows))] += n
         if duration is not None:
             durations[(day, action_type, bucket_of(duration))] += n
     with transaction.atomic():
         day_count.objects.all().delete()
         duration_count.objects.all().delete()
         day_count.objects.bulk_create(
-            (day_count(day=d, type=t, status=s, failed=f, count=n)
-             for (d, t, s, f), n in days.items()), batch_size=2000)
+            (day_count(day=d, type=t, status=s, failed=f, count=n,
+                       **({"with_failed_rows": w} if outcome else {}))
+             for (d, t, s, f, w), n in days.items()), batch_size=2000)
         duration_count.objects.bulk_create(
             (duration_count(day=d, type=t, bucket_ms=b, count=n)
              for (d, t, b), n in durations.items()), batch_size=2000)

@@ -5,17 +5,21 @@ for hover. The numbers are also in tables beside each chart."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.formatting import format_duration
-from dashboard.voucherify.catalog import DONE, FAILED, status_label
+from dashboard.voucherify.catalog import DONE, DONE_WITH_FAILURES, FAILED, status_label
 
 from .charts import SERIES, DayBar, TypeFigures
 
-COLOURS = {DONE: "#1e7b3a", FAILED: "#b3261e", "p50": "#2852c7", "p95": "#9db1e8"}
+COLOURS = {DONE: "#1e7b3a", FAILED: "#b3261e", DONE_WITH_FAILURES: "#c77700",
+           "p50": "#2852c7", "p95": "#9db1e8"}
+# The list a bar segment counts: (day, status, count) -> its URL.
+DayLink = Callable[[date, str, int], str]
 WIDTH = 720
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 46
 
@@ -36,9 +40,14 @@ def _text(x: float, y: float, text: str, css: str = "chart-label", anchor: str =
             f"{escape(text)}</text>")
 
 
-def _rect(x: float, y: float, w: float, h: float, css: str, fill: str, title: str) -> str:
+def _rect(x: float, y: float, w: float, h: float, css: str, fill: str, title: str,
+          href: str | None = None) -> str:
+    """A mark; with `href`, a click opens the list it counts (static/js/app.js). Not a link:
+    a chart is one image to assistive technology, and the numbers table beside it holds the
+    same links for the keyboard."""
+    link = f' data-href="{escape(href)}"' if href else ""
     return (f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" height="{max(h, 0):.1f}" '
-            f'class="{css}" fill="{fill}"><title>{escape(title)}</title></rect>')
+            f'class="{css}" fill="{fill}"{link}><title>{escape(title)}</title></rect>')
 
 
 def tick_label(exponent: int) -> str:
@@ -62,7 +71,8 @@ def day_summary(bar: DayBar) -> str:
     return f"{bar.day.isoformat()}: {parts}"
 
 
-def stacked_days(days: Sequence[DayBar], chart_id: str = "chart-days") -> SafeString:
+def stacked_days(days: Sequence[DayBar], chart_id: str = "chart-days",
+                 link: DayLink | None = None) -> SafeString:
     height = 260
     plot_h = height - TOP - BOTTOM
     plot_w = WIDTH - LEFT - RIGHT
@@ -85,15 +95,26 @@ def stacked_days(days: Sequence[DayBar], chart_id: str = "chart-days") -> SafeSt
                 continue
             h = plot_h * count / top_value
             base -= h
+            tip = f"{bar.day.isoformat()}: {count} {status_label(status).lower()}"
+            if status == DONE and bar.with_failures:
+                tip += f", {bar.with_failures} of them with failed rows"
+            href = link(bar.day, status, count) if link else None
             body.append(_rect(x, base, slot * 0.7, h, f"bar bar-{status}", COLOURS[status],
-                              f"{bar.day.isoformat()}: {count} {status_label(status).lower()}"))
+                              tip, href))
+            if status == DONE and bar.with_failures:  # the top part of the done segment
+                partly = plot_h * bar.with_failures / top_value
+                href = link(bar.day, DONE_WITH_FAILURES, bar.with_failures) if link else None
+                body.append(_rect(
+                    x, base, slot * 0.7, partly, f"bar bar-{DONE_WITH_FAILURES}",
+                    COLOURS[DONE_WITH_FAILURES],
+                    f"{bar.day.isoformat()}: {bar.with_failures} done with failures", href))
         body.append("</g>")
         if index % 5 == 0 or index == len(days) - 1:
             body.append(_text(x + slot * 0.35, TOP + plot_h + 16, bar.day.strftime("%m-%d"),
                               anchor="middle"))
     legend_y = height - 10
-    for n, status in enumerate(SERIES):
-        x = LEFT + n * 110
+    for n, status in enumerate((DONE, DONE_WITH_FAILURES, FAILED)):
+        x = LEFT + n * 200
         body.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" '
                     f'class="legend-key bar-{status}" fill="{COLOURS[status]}"/>')
         body.append(_text(x + 18, legend_y, status_label(status)))
@@ -114,14 +135,18 @@ def failure_shares(types: Sequence[TypeFigures], chart_id: str = "chart-failures
     for index, figures in enumerate(types):
         y = TOP + index * row_h
         body.append(_text(label_w - 8, y + 15, figures.label, anchor="end"))
-        tip = (f"{figures.label}: {figures.failure_percent} % failed "
-               f"({figures.failed} of {figures.total})")
+        tip = (f"{figures.label}: {figures.failure_percent} % failed or done with failures "
+               f"({figures.failed} failed, {figures.partly} done with failures, "
+               f"of {figures.total})")
         body.append(_rect(label_w, y + 4, plot_w, row_h - 8, "bar bar-track", "#eef0f4", tip))
         body.append(_rect(label_w, y + 4, plot_w * figures.failure_share, row_h - 8,
+                          f"bar bar-{DONE_WITH_FAILURES}", COLOURS[DONE_WITH_FAILURES], tip))
+        body.append(_rect(label_w, y + 4, plot_w * figures.failed_share, row_h - 8,
                           f"bar bar-{FAILED}", COLOURS[FAILED], tip))
         body.append(_text(label_w + plot_w + 6, y + 15, f"{figures.failure_percent} %"))
     worst = max(types, key=lambda t: t.failure_share, default=None)
-    desc = (f"Share of failed actions for {len(types)} types; highest {worst.label} at "
+    desc = (f"Share of failed actions and actions done with failed rows for {len(types)} "
+            f"types; highest {worst.label} at "
             f"{worst.failure_percent} %." if worst else "No archived actions in these days.")
     return _svg(chart_id, "Failure share per type", desc, height, body)
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 
 from dashboard.accounts.roles import VIEW_ACTIONS
 from dashboard.history import charts, svg
+from dashboard.history.list_links import day_list_url
 
 
 @require_safe
@@ -17,7 +18,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     data = charts.overview()
     return render(request, "history/overview.html", {
         "overview": data,
-        "days_svg": svg.stacked_days(data.days),
+        "days_svg": svg.stacked_days(data.days, link=day_list_url),
         "failures_svg": svg.failure_shares(data.types),
         "durations_svg": svg.durations(data.types),
     })

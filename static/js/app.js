@@ -344,7 +344,12 @@
     var at = links.indexOf(document.activeElement);
     if (evt.key === "/") {
       evt.preventDefault();
-      document.getElementById("filter-q").focus();
+      var search = document.getElementById("filter-q");
+      var folded = search.closest("details");  // the phone's collapsed filters
+      if (folded) {
+        folded.open = true;
+      }
+      search.focus();
     } else if ((evt.key === "j" || evt.key === "k") && links.length) {
       evt.preventDefault();
       var next = evt.key === "j" ? Math.min(at + 1, links.length - 1) : Math.max(at - 1, 0);
@@ -383,6 +388,26 @@
     var typing = document.activeElement && document.activeElement.matches("input, select, textarea");
     if (window.scrollY < 8 && !typing) {
       window.location.assign(link.href);
+    }
+  });
+
+  // --- phone layout (issue 17, item 9) ---
+  // The list's filters start collapsed on a phone, so the rows are on the first screen; the
+  // page is rendered with them open, which is what desktops and pages without script get.
+  var PHONE = window.matchMedia("(max-width: 640px)");
+  function fitFilters() {
+    document.querySelectorAll("details.filter-disclosure").forEach(function (box) {
+      box.open = !PHONE.matches;
+    });
+  }
+  fitFilters();
+  PHONE.addEventListener("change", fitFilters);
+
+  // An overview bar opens the list it counts (the numbers table has the same links).
+  document.addEventListener("click", function (evt) {
+    var mark = evt.target.closest && evt.target.closest("svg.chart [data-href]");
+    if (mark) {
+      window.location.assign(mark.getAttribute("data-href"));
     }
   });
 })();
