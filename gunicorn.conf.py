@@ -53,18 +53,24 @@ _formatter = (
     if _log_format == "json"
     else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
 )
+# Answered htmx polls are left out of the access log (hundreds a second with many viewers;
+# the metrics count them): dashboard/observability/logging.py, QuietPollsFilter.
+_log_polls = os.environ.get("GUNICORN_LOG_POLLS", "").strip() in ("1", "true", "yes")
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": _formatter},
+    "filters": {"quiet_polls": {"()": "dashboard.observability.logging.QuietPollsFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "line",
                     "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "line",
+                   "stream": "ext://sys.stderr", "filters": [] if _log_polls else ["quiet_polls"]},
     },
     "root": {"level": "INFO", "handlers": ["console"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
     },
 }
 

@@ -189,6 +189,12 @@ VOUCHERIFY_UPSTREAM_RESERVE = env.integer("VOUCHERIFY_UPSTREAM_RESERVE", 10)
 ACTIONS_OLDER_PAGE_MAX_AGE = env.number("ACTIONS_OLDER_PAGE_MAX_AGE", 30.0, minimum=0.5)
 # The longest poll interval the server asks htmx clients to wait when short of budget.
 ACTIONS_MAX_POLL_INTERVAL = env.number("ACTIONS_MAX_POLL_INTERVAL", 30.0, minimum=1)
+# How long each process keeps in its own memory what every poll reads from the shared cache
+# (running actions' fresh entries, the poll interval, shared renders): dashboard/polling/hot.py.
+# A fraction of the poll interval; 0 turns the memory off.
+POLL_MEMORY_SECONDS = env.number(
+    "POLL_MEMORY_SECONDS", min(0.5, ACTIONS_POLL_INTERVAL / 4), minimum=0.0
+)
 # "economy" (default) or "naive": every read an upstream call, for bench/polling.py only.
 VOUCHERIFY_POLLING_MODE = os.environ.get("VOUCHERIFY_POLLING_MODE", "economy").strip().lower()
 if VOUCHERIFY_POLLING_MODE not in ("economy", "naive"):

@@ -8,6 +8,7 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from dashboard.accounts.roles import OPERATOR, SUPPORT
@@ -129,3 +130,84 @@ def test_a_change_is_rendered_once_for_every_viewer(
     operator.force_login(make_user(django_user_model, "an-operator", OPERATOR))
     own = operator.get(url, **HTMX)
     assert own.status_code == 200 and own.templates
+
+
+@pytest.fixture
+def live_rows_only(settings):
+    """The list's poll reads no finished rows' results (a poll that still has some to read
+    always renders: test_list_failures.py)."""
+    settings.ACTIONS_DETAILS_PER_POLL = 0
+
+
+def _versioned_live_url(client) -> str:
+    """The live poll's address once an answer named what it shows (the page's first poll
+    carries no version: the page itself is not a poll's answer)."""
+    first = client.get(poll_url(live_poller(client.get("/actions/"))), HTTP_HX_REQUEST="true")
+    assert first.status_code == 200
+    element = live_poller(first)
+    assert element.has_attr("hx-vals")
+    return poll_url(element)
+
+
+def test_unchanged_live_poll_answers_204_with_no_query_and_no_call(
+    emulator, operator_client, slow_polls, live_rows_only, django_assert_num_queries
+):
+    for _ in range(3):
+        emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=300)
+    url = _versioned_live_url(operator_client)
+    emulator.clear_stats()
+    with django_assert_num_queries(0):
+        response = operator_client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert emulator.count() == 0
+
+
+def test_live_poll_renders_the_whole_answer_once_a_row_changed(
+    emulator, operator_client, slow_polls, live_rows_only
+):
+    running = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=300)
+    finishing = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=1)
+    url = _versioned_live_url(operator_client)
+    assert operator_client.get(url, HTTP_HX_REQUEST="true").status_code == 204
+    time.sleep(1.5)  # the second action finishes upstream
+    cache.clear()  # what the dashboard knew is gone: the next poll reads upstream again
+    response = operator_client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    rows = {tr["id"]: tr for tr in oob_rows(response)}
+    assert rows[f"row-{finishing['id']}"]["data-status"] == "DONE"
+    assert rows[f"row-{running['id']}"]["data-status"] in ("ENQUEUED", "IN_PROGRESS")
+    # The next poll asks about the running row alone: answered in full once, naming what it
+    # shows, then unchanged.
+    following = operator_client.get(poll_url(live_poller(response)), HTTP_HX_REQUEST="true")
+    assert following.status_code == 200
+    assert live_poller(following).has_attr("hx-vals")
+    url = poll_url(live_poller(following))
+    assert operator_client.get(url, HTTP_HX_REQUEST="true").status_code == 204
+
+
+def test_a_live_change_is_rendered_once_for_every_viewer(
+    emulator, operator_client, django_user_model, slow_polls, live_rows_only
+):
+    for _ in range(2):
+        emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=300)
+    url = poll_url(live_poller(operator_client.get("/actions/")))
+    rendered = operator_client.get(url, HTTP_HX_REQUEST="true")
+    assert rendered.status_code == 200 and rendered.templates
+    other = Client()
+    other.force_login(make_user(django_user_model, "second-operator", OPERATOR))
+    shared = other.get(url, HTTP_HX_REQUEST="true")
+    assert shared.status_code == 200
+    assert shared.templates == []  # the answer made for the first viewer is served
+    assert shared.content == rendered.content
+
+
+def test_an_unchanged_live_poll_is_still_refused_without_a_login(
+    emulator, operator_client, slow_polls, live_rows_only
+):
+    emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=300)
+    url = _versioned_live_url(operator_client)
+    operator_client.logout()
+    response = operator_client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 401
+    assert response["HX-Redirect"].startswith("/accounts/login/")

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from dashboard.actions import list_failures, live_counts
+from dashboard.actions import list_failures, live_counts, poll_versions
 from dashboard.actions.list_params import STATUSES
 from dashboard.actions.list_table import ActionTable, announcement
 from dashboard.polling import reads
@@ -74,6 +74,7 @@ class LiveRows:
     groups: list[live_counts.GroupCounts] = field(default_factory=list)
     details: list[str] = field(default_factory=list)  # DONE rows whose failed rows are unknown
     extra: dict[str, str] = field(default_factory=dict)  # carried on for the new-actions check
+    version: str | None = None  # the answer's fingerprint, sent back by the next poll
 
     @property
     def polling(self) -> bool:
@@ -88,10 +89,36 @@ class LiveRows:
                                  self.details, self.extra)
             if self.polling else "",
             "poll_seconds": f"{reads.poll_interval():g}",
+            "poll_version": self.version if self.polling else None,
             "live_problem": self.problem,
             "live_stale_age": self.stale_age,
             "live_groups": self.groups,
         }
+
+
+@dataclass(frozen=True)
+class Read:
+    """The live rows as read for one poll, before anything is rendered."""
+
+    fetched: dict[str, reads.Fetched[Action]]
+    problem: VoucherifyError | None = None  # why nothing could be read
+
+
+def read_rows(ids: Sequence[str]) -> Read:
+    try:
+        return Read(reads.refresh_live(ids) if ids else {})
+    except VoucherifyError as exc:  # nothing known to serve: the rows keep what they show
+        return Read({}, exc)
+
+
+def poll_version(ids: Sequence[str], read: Read, details: Sequence[str],
+                 *depends_on: object) -> str | None:
+    """The answer's fingerprint (poll_versions) when it depends only on rows read fresh and
+    running and on `depends_on` (the query, the viewer, the banner); None when it must be
+    rendered: a row not read, stale or finished, or results still to read (`details`)."""
+    if details or read.problem is not None or any(i not in read.fetched for i in ids):
+        return None
+    return poll_versions.version([read.fetched[i] for i in ids], *depends_on)
 
 
 def refresh_rows(
@@ -100,19 +127,18 @@ def refresh_rows(
     contexts: Mapping[str, str] | None = None,
     settled: live_counts.Settled | None = None,
     details: Sequence[str] = (),
+    read: Read | None = None,
 ) -> LiveRows:
     """One refresh for every live row of a page; rows nothing is known of keep their state.
 
     `seen` is what the page shows: a row whose status differs is announced. Without it only
     rows that finished are. With `settled` and the `contexts` of the rows the answer also
     carries every group's counts (rows that finish move into `settled`). `details`: DONE rows
-    whose failed rows are not known yet; a few are read per poll (list_failures)."""
+    whose failed rows are not known yet; a few are read per poll (list_failures). `read`:
+    the rows when the poll already read them (read_rows)."""
     seen = seen or {}
-    problem: VoucherifyError | None = None
-    try:
-        fetched = reads.refresh_live(ids) if ids else {}
-    except VoucherifyError as exc:  # nothing known to serve: the rows keep what they show
-        fetched, problem = {}, exc
+    read = read if read is not None else read_rows(ids)
+    fetched, problem = read.fetched, read.problem
     rows = [fetched[i].value for i in ids if i in fetched]
     known = {action.id for action in rows}
     still_live = [a.id for a in rows if a.is_live] + [i for i in ids if i not in known]

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import parse_qsl
 
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.roles import VIEW_ACTIONS
-from dashboard.actions import list_failures, list_new, list_search, live_counts, saved_views
-from dashboard.actions.list_live import LiveRows, parse_live_ids, parse_live_seen, refresh_rows
+from dashboard.actions import (
+    list_failures,
+    list_new,
+    list_search,
+    live_counts,
+    poll_versions,
+    saved_views,
+)
+from dashboard.actions.list_live import (
+    parse_live_ids,
+    parse_live_seen,
+    poll_version,
+    read_rows,
+    refresh_rows,
+)
 from dashboard.actions.list_page import ListPage, list_page
 from dashboard.actions.list_params import ListState, parse_list_params
 from dashboard.actions.list_table import detail_url
-from dashboard.polling import problems
+from dashboard.polling import problems, reads
 from dashboard.voucherify.cursor import is_valid_action_id
 
 
@@ -70,24 +85,41 @@ def live_rows(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     seen = parse_live_seen(request.GET.get("seen", ""), ids)
-    live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids), details=details)
-    new = _new_actions(request, live)  # before the context: it adds to the next poll's URL
-    context = live.context()
-    context["new"] = new
-    response = render(request, "actions/list.html#live", context)
-    if not live.polling:
-        return HttpResponseStopPolling(response.content)
-    return response
+    read = read_rows(ids)
+    banner = _banner(request)
+    new = list_new.new_actions(*banner) if banner else None
+    version = poll_version(
+        ids, read, details, reads.poll_interval(), request.user.is_superuser,
+        poll_versions.query_without(request.GET), (new.count, new.more) if new else None)
+    if poll_versions.is_unchanged(request.GET, version):
+        return poll_versions.unchanged()  # nothing to swap: no render, no SQL
+
+    def render_live() -> tuple[str, bool]:
+        live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids),
+                            details=details, read=read)
+        live.version = version
+        if banner:  # the banner's next check rides on the poll's address
+            live.extra = list_new.check_params(*banner)
+        context = live.context()
+        if new is not None:  # the banner polls by itself once the rows stop
+            context["new"] = dataclasses.replace(new, polls=not live.polling)
+        return render_to_string("actions/list.html#live", context, request), live.polling
+
+    if version is not None:  # rows running and read fresh: one render for all their viewers
+        return HttpResponse(poll_versions.shared_render(version, lambda: render_live()[0],
+                                                        "live"))
+    html, polling = render_live()
+    return HttpResponse(html) if polling else HttpResponseStopPolling(html)
 
 
-def _new_actions(request: HttpRequest, live: LiveRows) -> list_new.NewActions | None:
-    """The live poll of a newest page answers its "N new actions" banner too (one poll)."""
+def _banner(request: HttpRequest) -> tuple[ListState, str] | None:
+    """The live poll of a newest page answers its "N new actions" banner too (one poll):
+    the list's state and the newest action the page showed, when the poll carries them."""
     raw = request.GET.get(list_new.AFTER_PARAM)
     state = parse_list_params(request.GET)
     if raw is None or state.errors or not is_valid_action_id(raw):
         return None
-    live.extra = list_new.check_params(state, raw)
-    return list_new.new_actions(state, raw, polls=not live.polling)
+    return state, raw
 
 
 @require_safe

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from django.core.cache import cache
 from django.http import HttpResponse
 
+from dashboard.polling import hot
 from dashboard.polling.store import Fetched
 from dashboard.voucherify.models import Action
 
@@ -63,16 +64,21 @@ def shared_render(version: str, render: Callable[[], str], *also: str) -> str:
     the same running actions shown the same way are rendered once per change, not once per
     viewer. Kept RENDER_SECONDS: relative times in it count on in the browser anyway."""
     key = "polls:render:" + ":".join((version, *also))
+    found = hot.get(key)  # this process's memory first: a fingerprint's render never changes
+    if isinstance(found, str):
+        return found
     try:
         found = cache.get(key)
     except Exception:  # the cache being down costs a render, nothing more
         logger.warning("Reading a shared render failed.", exc_info=True)
         return render()
     if isinstance(found, str):
+        hot.put(key, found, RENDER_SECONDS)
         return found
     rendered = render()
     try:
         cache.set(key, rendered, RENDER_SECONDS)
     except Exception:
         logger.warning("Keeping a shared render failed.", exc_info=True)
+    hot.put(key, rendered, RENDER_SECONDS)
     return rendered

@@ -112,6 +112,20 @@ class JsonFormatter(LibraryJsonFormatter):
         return _redacted(ordered, list(_known_secrets()))
 
 
+class QuietPollsFilter(logging.Filter):
+    """gunicorn's access log without the htmx polls that were answered (200, 204 unchanged,
+    286 stopped): hundreds a second with many viewers, each a JSON line costing more than
+    the poll itself. Their counts and times stay in the metrics; refused or failed polls
+    (4xx, 5xx) are still logged. GUNICORN_LOG_POLLS=1 logs every one."""
+
+    ANSWERED = ("200", "204", "286")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args if isinstance(record.args, dict) else {}
+        return not (atoms.get("{hx-request}i") == "true"
+                    and str(atoms.get("s")) in self.ANSWERED)
+
+
 class ClientMistakeFilter(logging.Filter):
     """A Host header not in ALLOWED_HOSTS is the client's mistake (a scanner, a probe sent
     without the right Host): one WARNING line, not an ERROR with a traceback every probe."""

@@ -20,7 +20,7 @@ from django.conf import settings
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action, ActionPage
 
-from . import archiving, budget, economy
+from . import archiving, budget, economy, hot
 from .gate import get_client
 from .store import Fetched
 
@@ -108,11 +108,16 @@ def poll_interval() -> float:
 
     ACTIONS_POLL_INTERVAL normally; longer while background refreshes cannot spend (until a
     token frees up or the upstream's retry moment) or while the upstream is failing; never
-    more than ACTIONS_MAX_POLL_INTERVAL.
+    more than ACTIONS_MAX_POLL_INTERVAL. Worked out once per process for a fraction of a
+    second (hot.py): every poll's answer carries it.
     """
     base = float(settings.ACTIONS_POLL_INTERVAL)
     if naive():
         return base
+    return hot.remembered("polling:interval", lambda: _poll_interval(base))
+
+
+def _poll_interval(base: float) -> float:
     longest = max(base, float(settings.ACTIONS_MAX_POLL_INTERVAL))
     seconds = max(base, budget.seconds_until_tokens(background=True))
     if economy.upstream_failing():

@@ -5,13 +5,14 @@ Per-second counters in the cache (shared by every process), summed over the last
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from django.core.cache import cache
 
 from dashboard.counters import bump
 
-from . import store
+from . import hot, store
 
 WINDOW_SECONDS = 60
 COUNTER_TTL = 2 * WINDOW_SECONDS
@@ -40,8 +41,29 @@ def record_call(method: str, endpoint: str, status: int | None, elapsed: float) 
     bump(store.key("stats", "call", kind, int(store.now())), COUNTER_TTL)
 
 
+_pending_lock = threading.Lock()
+_pending: dict[tuple[str, int], int] = {}  # (hit or miss, second) -> lookups not added yet
+
+
 def record_lookup(hit: bool) -> None:
-    bump(store.key("stats", "hit" if hit else "miss", int(store.now())), COUNTER_TTL)
+    """Count a poll served from the cache (hit) or not. With the per-process memory on
+    (hot.py), counted here and added to the shared counters once the second is over, not
+    with a round trip per poll."""
+    kind, second = "hit" if hit else "miss", int(store.now())
+    if hot.seconds() <= 0:
+        bump(store.key("stats", kind, second), COUNTER_TTL)
+        return
+    with _pending_lock:
+        _pending[(kind, second)] = _pending.get((kind, second), 0) + 1
+        over = [moment for moment in _pending if moment[1] < second]
+        flush = {moment: _pending.pop(moment) for moment in over}
+    for (kind, moment), count in flush.items():
+        name = store.key("stats", kind, moment)
+        if not cache.add(name, count, COUNTER_TTL):
+            try:
+                cache.incr(name, count)
+            except ValueError:  # expired meanwhile: too old to count anyway
+                pass
 
 
 def _last_minute(prefix: tuple[str, ...], now: float) -> int:

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 
 from dashboard.voucherify.errors import VoucherifyError
+
+from . import hot
 
 T = TypeVar("T")
 
@@ -61,19 +64,55 @@ def key(*parts: object) -> str:
 
 
 def load(name: str) -> Fetched[Any] | None:
-    found = cache.get(name)
-    return found if isinstance(found, Fetched) else None
+    return load_many([name]).get(name)
 
 
 def load_many(names: list[str]) -> dict[str, Fetched[Any]]:
-    found = cache.get_many(names)
-    return {name: value for name, value in found.items() if isinstance(value, Fetched)}
+    """The entries found, from this process's memory (hot.py) while they are fresh, else
+    from the shared cache in one round trip."""
+    found = {}
+    for name in names:
+        entry = recalled(name)
+        if entry is not None:
+            found[name] = entry
+    missing = [name for name in names if name not in found]
+    if missing:
+        for name, value in cache.get_many(missing).items():
+            if isinstance(value, Fetched):
+                found[name] = value
+                _remember(name, value)
+    return found
+
+
+def recalled(name: str) -> Fetched[Any] | None:
+    """The entry this process read or wrote lately, while it is fresh; no round trip."""
+    entry = hot.get(name)
+    return entry if entry is not None and _fresh(entry) else None
 
 
 def save(name: str, value: T, *, forever: bool = False) -> Fetched[T]:
     entry = read_now(value)
     cache.set(name, entry, None if forever else KEEP_SECONDS)
+    _remember(name, entry)
     return entry
+
+
+def save_many(entries: dict[str, Fetched[Any]]) -> None:
+    cache.set_many(entries, KEEP_SECONDS)
+    for name, entry in entries.items():
+        _remember(name, entry)
+
+
+def _fresh(entry: Fetched[Any]) -> bool:
+    """Young enough to be served without asking the shared cache for a newer one."""
+    return entry.is_fresh(float(settings.ACTIONS_POLL_INTERVAL))
+
+
+def _remember(name: str, entry: Fetched[Any]) -> None:
+    if _fresh(entry):
+        hot.put(name, entry)
+    else:
+        hot.forget([name])
 
 
 def newest(entries: list[Fetched[Any] | None]) -> Fetched[Any] | None:

@@ -1,0 +1,79 @@
+"""A per-process memory in front of the shared cache, for what every poll reads.
+
+Hundreds of viewers' polls ask each process for the same few things many times a second:
+the running actions' entries, the poll interval, the shared renders. Each costs a Redis round
+trip and an unpickle; kept here for a fraction of the poll interval (POLL_MEMORY_SECONDS) they
+cost a dict lookup. What is kept is only ever served while it is still fresh by its own read
+moment (store.py), so a decision to call upstream is always taken on the shared cache's
+value, never on this memory's; a write in this process replaces its entry at once.
+0 turns it off (the test settings: tests change the cache and expect to see it at once).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+T = TypeVar("T")
+
+MAX_ENTRIES = 5000
+_MISSING = object()
+_lock = threading.Lock()
+_entries: dict[str, tuple[float, Any]] = {}  # key -> (monotonic expiry, value)
+
+
+def seconds() -> float:
+    return float(getattr(settings, "POLL_MEMORY_SECONDS", 0))
+
+
+def get(key: str, default: Any = None) -> Any:
+    found = _entries.get(key)  # a dict read is atomic under the GIL: no lock on the hot path
+    if found is None or found[0] <= time.monotonic():
+        return default
+    return found[1]
+
+
+def put(key: str, value: Any, keep: float | None = None) -> None:
+    """Keep `value` for `keep` seconds (POLL_MEMORY_SECONDS by default; 0 keeps nothing)."""
+    keep = seconds() if keep is None else keep
+    if keep <= 0 or seconds() <= 0:
+        return
+    with _lock:
+        if len(_entries) >= MAX_ENTRIES:
+            _evict()
+        _entries[key] = (time.monotonic() + keep, value)
+
+
+def forget(keys: Iterable[str]) -> None:
+    with _lock:
+        for key in keys:
+            _entries.pop(key, None)
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()
+
+
+def remembered(key: str, compute: Callable[[], T], keep: float | None = None) -> T:
+    """`compute()`, kept here for `keep` seconds (a few threads may compute it at once)."""
+    found = get(key, _MISSING)
+    if found is not _MISSING:
+        return found
+    value = compute()
+    put(key, value, keep)
+    return value
+
+
+def _evict() -> None:
+    """The expired entries, or the oldest half when none has expired (called locked)."""
+    now = time.monotonic()
+    expired = [key for key, (expiry, _) in _entries.items() if expiry <= now]
+    if not expired:
+        expired = list(_entries)[: len(_entries) // 2]
+    for key in expired:
+        del _entries[key]
