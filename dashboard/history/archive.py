@@ -17,6 +17,7 @@ from dashboard.voucherify.models import Action, ActionResult
 
 from . import failed_items
 from .models import ArchivedAction, DetailWanted
+from .purges import records_text, user_text
 from .rollups import FIGURES, Deltas
 
 DETAIL_ONLY_FIELDS = ("result", "user", "log_id", "processing_time")
@@ -77,6 +78,8 @@ def row_fields(action: Action, detail: bool) -> dict:
         "user": user,
         "log_id": (action.log_id or "")[:100] if detail else "",
         "result": result,
+        "started_by": user_text(user) or "",
+        "records_updated": records_text(result) if action.context == PURGE_CONTEXT else "",
         "raw": raw,
         "has_detail": detail,
         "detail_wanted": detail_wanted(action.status[:32], action.context, detail),
