@@ -227,6 +227,15 @@ def missing_details(*, purges_only: bool, limit: int, exclude: Iterable[str] = (
     return list(rows.order_by("-created_at", "-id").values_list("pk", flat=True)[:limit])
 
 
+def purges_wanting_detail(action_ids: list[str]) -> int:
+    """How many of these archived ids are purges still without their detail (no query for
+    none: a page without purges costs nothing)."""
+    if not action_ids:
+        return 0
+    return ArchivedAction.objects.filter(pk__in=action_ids,
+                                         detail_wanted=DetailWanted.PURGE).count()
+
+
 def failed_rows(result: object) -> int:
     """How many rows of a finished action failed, from its detail's `result`."""
     parsed = ActionResult.from_json(result)
