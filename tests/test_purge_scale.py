@@ -105,3 +105,35 @@ def test_a_sync_fetches_its_walked_purges_details_together_not_after_every_page(
     # each: never one per page.
     assert len(detail_reads) <= 5
     assert not ArchivedAction.objects.filter(detail_wanted__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purges_archived_before_the_columns_get_their_cells_from_the_migration():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("history", "0004_failed_items")]
+    latest = [(app, name) for app, name in MigrationExecutor(connection).loader.graph.leaf_nodes()
+              if app == "history"]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    actions = generated_purges(40, 4)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("history", "ArchivedAction")
+        now = datetime.now(UTC)
+        for action in actions:
+            old.objects.create(
+                id=action.id, type=action.type, context=action.context, status=action.status,
+                created_at=action.created_at, updated_at=action.updated_at,
+                duration_ms=action.processing_time, request_id=action.request_id,
+                user=action.raw.get("user"), result=action.raw.get("result"), raw={},
+                has_detail=True, first_seen=now, last_synced=now)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(latest)
+    rows = dict(ArchivedAction.objects.values_list("id", "records_updated"))
+    for action in actions:
+        records = purges.records_updated(action.raw.get("result"))
+        assert rows[action.id] == ("" if records is None else str(records))
+    users = dict(ArchivedAction.objects.values_list("id", "started_by"))
+    assert users == {a.id: purges.user_text(a.raw.get("user")) or "" for a in actions}
