@@ -238,15 +238,36 @@ def fill(count: int, days: int, seed: int, batch: int) -> float:
     return time.perf_counter() - started
 
 
-def timed(read: Callable[[], object], repeats: int = REPEATS) -> float:
-    """Median milliseconds of `repeats` reads after one warm-up read."""
+def server_cpu() -> float:
+    """CPU seconds so far of the PostgreSQL server process serving this connection (it runs
+    on this machine: /proc), 0 on SQLite (in-process: this process's CPU holds its work)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def cpu_now() -> float:
+    """CPU seconds of the whole read: this process and the database server's process. On a
+    busy shared machine wall time mostly measures waiting for a core; this does not."""
+    return time.process_time() + server_cpu()
+
+
+def timed(read: Callable[[], object], repeats: int = REPEATS) -> tuple[float, float]:
+    """(median wall milliseconds, mean CPU milliseconds) of `repeats` reads after a warm-up."""
     read()
     runs = []
+    cpu_began = cpu_now()
     for _ in range(repeats):
         began = time.perf_counter()
         read()
         runs.append((time.perf_counter() - began) * 1000)
-    return statistics.median(runs)
+    return statistics.median(runs), (cpu_now() - cpu_began) * 1000 / repeats
 
 
 def auditor_client():
@@ -278,32 +299,36 @@ class DatabaseTime:
     def __init__(self, connection) -> None:
         self.connection = connection
         self.seconds = 0.0
+        self.cpu_seconds = 0.0  # this process's CPU inside database calls, plus the server's
         self.queries = 0
         self.commits = 0
         self.commit_seconds = 0.0
 
     def __call__(self, execute, sql, params, many, context):
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         try:
             return execute(sql, params, many, context)
         finally:
             self.seconds += time.perf_counter() - began
+            self.cpu_seconds += time.process_time() - cpu_began
             self.queries += 1
 
     def __enter__(self) -> DatabaseTime:
         commit = self.connection._commit
 
         def timed_commit():
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             try:
                 return commit()
             finally:
+                self.cpu_seconds += time.process_time() - cpu_began
                 spent = time.perf_counter() - began
                 self.seconds += spent
                 self.commit_seconds += spent
                 self.commits += 1
 
         self.connection._commit = timed_commit
+        self._server_began = server_cpu()
         self._wrapper = self.connection.execute_wrapper(self)
         self._wrapper.__enter__()
         return self
@@ -311,6 +336,7 @@ class DatabaseTime:
     def __exit__(self, *exc_info: object) -> None:
         self._wrapper.__exit__(*exc_info)
         del self.connection._commit  # back to the class's method
+        self.cpu_seconds += server_cpu() - self._server_began
 
 
 @contextmanager
@@ -357,10 +383,12 @@ def sync_database_time() -> dict:
             progress = Sync(upstream.get_client(), max_calls=1000).run()
         runs.append((clock, progress.calls))
     (first, calls), (idle, _) = runs
-    return {"sync_db_s": round(first.seconds, 3), "sync_calls": calls,
+    return {"sync_db_s": round(first.seconds, 3), "sync_db_cpu_s": round(first.cpu_seconds, 3),
+            "sync_calls": calls,
             "sync_queries": first.queries, "sync_commits": first.commits,
             "sync_commit_s": round(first.commit_seconds, 3),
-            "sync_idle_db_s": round(idle.seconds, 3)}
+            "sync_idle_db_s": round(idle.seconds, 3),
+            "sync_idle_db_cpu_s": round(idle.cpu_seconds, 3)}
 
 
 def saturate_rollups(per_bucket: int) -> int:
@@ -413,32 +441,35 @@ def measure(count: int) -> dict:
 
     sync = sync_database_time()
     client = auditor_client()
-    overview_ms = timed(lambda: get_ok(client, "/overview/"))
-    overview_data_ms = timed(lambda: charts.overview(live=charts.LiveNow()))
-    purges_ms = timed(lambda: get_ok(client, "/audit/purges/"))
-    purges_last_ms = timed(lambda: get_ok(client, "/audit/purges/?page=999999"))
-    purges_filtered_ms = timed(lambda: get_ok(client, "/audit/purges/?object=customers"))
-    began = time.perf_counter()
-    csv_rows = get_ok(client, "/audit/purges.csv").count(b"\n") - 1
-    csv_seconds = time.perf_counter() - began
+    reads = {
+        "overview": lambda: get_ok(client, "/overview/"),
+        "overview_data": lambda: charts.overview(live=charts.LiveNow()),  # the rollups alone
+        "purges_page": lambda: get_ok(client, "/audit/purges/"),
+        "purges_last_page": lambda: get_ok(client, "/audit/purges/?page=999999"),
+        "purges_filtered_page": lambda: get_ok(client, "/audit/purges/?object=customers"),
+    }
     # A filtered page far down the history: FAILED customer actions older than the middle.
     ordered = ArchivedAction.objects.order_by("created_at").values_list("created_at", flat=True)
     middle = ordered[count // 2]
-    list_ms = timed(lambda: archived_matches(context="CUSTOMERS", type=None, status="FAILED",
-                                             before=Cursor(before=middle), limit=100))
+    reads["archive_list"] = lambda: archived_matches(
+        context="CUSTOMERS", type=None, status="FAILED", before=Cursor(before=middle), limit=100)
+    figures = {}
+    for name, read in reads.items():
+        wall, cpu = timed(read)
+        figures[f"{name}_ms"], figures[f"{name}_cpu_ms"] = round(wall, 1), round(cpu, 1)
+    get_ok(client, "/audit/purges.csv")  # warm-up
+    began, cpu_began = time.perf_counter(), cpu_now()
+    csv_rows = get_ok(client, "/audit/purges.csv").count(b"\n") - 1
+    csv_seconds, csv_cpu = time.perf_counter() - began, cpu_now() - cpu_began
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")  # sizes without dead tuples of the rollups
     stored = ArchivedAction.objects.count()
     return {
         "actions": stored,
-        "overview_ms": round(overview_ms, 1),
-        "overview_data_ms": round(overview_data_ms, 1),  # charts.overview alone (rollups)
-        "purges_page_ms": round(purges_ms, 1),
-        "purges_last_page_ms": round(purges_last_ms, 1),
-        "purges_filtered_page_ms": round(purges_filtered_ms, 1),
+        **figures,
         "purges_csv_rows_per_s": round(csv_rows / csv_seconds) if csv_seconds else None,
-        "archive_list_ms": round(list_ms, 1),
+        "purges_csv_rows_per_cpu_s": round(csv_rows / csv_cpu) if csv_cpu else None,
         "sync_db_s": sync.pop("sync_db_s"),
         "db_bytes": database_bytes(),
         # context for the figures above
@@ -509,12 +540,14 @@ def run(args: argparse.Namespace) -> None:
             if args.saturate_rollups:
                 figures["saturated_actions_in_window"] = saturate_rollups(args.saturate_rollups)
                 client = auditor_client()
-                figures["saturated_overview_ms"] = round(
-                    timed(lambda: get_ok(client, "/overview/")), 1)
                 from dashboard.history import charts
 
-                figures["saturated_overview_data_ms"] = round(
-                    timed(lambda: charts.overview(live=charts.LiveNow())), 1)
+                for name, read in (
+                        ("saturated_overview", lambda: get_ok(client, "/overview/")),
+                        ("saturated_overview_data",
+                         lambda: charts.overview(live=charts.LiveNow()))):
+                    wall, cpu = timed(read)
+                    figures[f"{name}_ms"], figures[f"{name}_cpu_ms"] = round(wall, 1), round(cpu, 1)
             print(json.dumps(figures))
 
 
