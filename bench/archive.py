@@ -1,16 +1,18 @@
 """Benchmark of the archive at scale: fill it with N realistic actions, time what reads it.
 
-The actions are made by the emulator's own generator (every documented type, about 10%
-FAILED, about 2% metadata key purges, one import in a thousand with hundreds of failed rows)
-and stored through the project's own code: archive.row_fields for the columns, bulk_create in
-batches, rollups.Deltas for the per-day counts. FAILED actions and purges are stored at
-detail level (as sync_actions leaves them), the rest as list items. Then, with a logged-in
-auditor and Django's test client: /overview/, the first /audit/purges/ page, the purge CSV;
+The actions are copies of 5,000 made by the emulator's own generator (every documented type,
+about 10% FAILED, about 2% metadata key purges, one import in a thousand with hundreds of
+failed rows), each template through the project's own archive.row_fields once; every copy gets
+its own id, request id and creation time. FAILED actions and purges are stored at detail level
+(as sync_actions leaves them), the rest as list items. Rows go in by COPY (PostgreSQL) or one
+executemany per batch (SQLite), rollups.Deltas for the per-day counts in the same transaction.
+Then, with a logged-in auditor and Django's test client: /overview/, the first, the last and
+a filtered /audit/purges/ page, the purge CSV;
 the archive-served list (query.archived_matches, a filtered page deep in history); and one
 sync_actions run against the emulator (catch-up over its 320 actions plus their details, then
 an idle run), counting only the time spent inside database calls. Last line: one JSON object.
 
-    .venv/bin/python bench/archive.py --actions 100000 [--database-url postgres://...]
+    .venv/bin/python bench/archive.py --actions 100000 [--postgres | --database-url URL]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -102,52 +105,169 @@ def generated(count: int, days: int, seed: int) -> Iterator[tuple[dict, bool]]:
         yield action.render(now_ms, detail=detail), detail
 
 
-def fill(count: int, days: int, seed: int, batch: int) -> float:
-    from django.db import transaction
-    from django.utils import timezone
+TEMPLATES = 5000  # generated actions the fill copies; 0.1% big imports need thousands
+
+
+@dataclass(frozen=True)
+class Template:
+    """One generated action as stored: the columns that stay the same in every copy, already
+    in the database's form, and what a copy changes (id, times, request id inside `raw`)."""
+
+    fixed: dict[str, object]
+    raw: dict
+    span: timedelta | None  # updated_at - created_at
+    figures: dict  # the rollups' columns but created_at
+
+
+def templates(count: int, days: int, seed: int) -> list[Template]:
+    """Actions from the emulator's generator (the distribution of `generated`), through the
+    project's own row_fields, each turned into a Template once."""
+    from django.db import connection
 
     from dashboard.history.archive import row_fields
     from dashboard.history.models import ArchivedAction
-    from dashboard.history.rollups import Deltas, roll_window
+    from dashboard.history.rollups import FIGURES
     from dashboard.voucherify.models import Action
+
+    fields = {field.name: field for field in ArchivedAction._meta.concrete_fields}
+    made = []
+    for body, detail in generated(min(count, TEMPLATES), days, seed):
+        row = row_fields(Action.from_json(body), detail)
+        span = row["updated_at"] - row["created_at"] if row["updated_at"] else None
+        fixed = {name: _db_value(fields[name], value, connection) for name, value in row.items()
+                 if name not in PER_COPY}
+        made.append(Template(fixed, row["raw"], span,
+                             {name: row[name] for name in FIGURES if name != "created_at"}))
+    return made
+
+
+PER_COPY = ("created_at", "updated_at", "request_id", "raw")
+
+
+def _db_value(field, value, connection) -> object:
+    """A column value as the driver takes it (JSON as text: COPY and executemany alike)."""
+    from django.db.models import JSONField
+
+    if isinstance(field, JSONField):
+        return None if value is None else json.dumps(value)
+    return field.get_db_prep_save(value, connection)
+
+
+def copies(count: int, days: int, seed: int, vendor: str
+           ) -> Iterator[tuple[dict[str, object], dict]]:
+    """(column values, rollup figures) of `count` actions: each a copy of a random template
+    with its own id, request id and creation time within `days` days. Times are written as
+    Django writes them (naive UTC text on SQLite), without its per-value machinery."""
+    pool = templates(count, days, seed)
+    offset = "+00:00" if vendor == "postgresql" else ""
+    epoch = datetime(1970, 1, 1)
+    rng = random.Random(seed + 1)
+    now_ms = int(time.time() * 1000)
+    low, high = 10 * 60_000, days * DAY_MS
+    for _ in range(count):
+        template = pool[rng.randrange(len(pool))]
+        created = epoch + timedelta(milliseconds=now_ms - rng.randrange(low, high))
+        action_id = f"aa_{rng.getrandbits(72):018x}"
+        request_id = f"{template.raw.get('request_id', 'v-')[:2]}{rng.getrandbits(64):016x}"
+        raw = {**template.raw, "id": action_id, "request_id": request_id,
+               "created_at": created.isoformat(timespec="milliseconds") + "Z"}
+        updated = None
+        if template.span is not None:
+            updated = created + template.span
+            raw["updated_at"] = updated.isoformat(timespec="milliseconds") + "Z"
+            updated = f"{updated}{offset}"
+        values = {**template.fixed, "id": action_id, "created_at": f"{created}{offset}",
+                  "updated_at": updated, "request_id": request_id, "raw": json.dumps(raw)}
+        yield values, {**template.figures, "created_at": created.replace(tzinfo=UTC)}
+
+
+def fill(count: int, days: int, seed: int, batch: int) -> float:
+    """Bulk inserts, the way the database takes them fastest (COPY on PostgreSQL, one
+    executemany per batch on SQLite), with the rollups' deltas in the same transaction."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from dashboard.history.models import ArchivedAction
+    from dashboard.history.rollups import Deltas, roll_window
 
     roll_window(datetime.now(UTC).date())  # the window is then kept as batches arrive
     started = time.perf_counter()
-    rows: list[ArchivedAction] = []
+    meta = ArchivedAction._meta
+    now = timezone.now()
+    stamps = {name: meta.get_field(name).get_db_prep_save(now, connection)
+              for name in ("first_seen", "last_synced")}
+    names = [field.name for field in meta.concrete_fields]
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in meta.concrete_fields)
+    rows: list[tuple] = []
     deltas = Deltas()
 
     def flush() -> None:
-        with transaction.atomic():
-            ArchivedAction.objects.bulk_create(rows)
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(names))
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
             deltas.apply()
         rows.clear()
         deltas.days.clear()
         deltas.durations.clear()
 
-    now = timezone.now()
-    for done, (body, detail) in enumerate(generated(count, days, seed), 1):
-        fields = row_fields(Action.from_json(body), detail)
-        rows.append(ArchivedAction(id=body["id"], first_seen=now, last_synced=now, **fields))
-        deltas.add(fields)
+    if connection.vendor == "sqlite":  # a throwaway file: no fsync, a big page cache
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous = OFF")
+            cursor.execute("PRAGMA cache_size = -400000")
+    for done, (values, figures) in enumerate(copies(count, days, seed, connection.vendor), 1):
+        values.update(stamps)
+        rows.append(tuple(values[name] for name in names))
+        deltas.add(figures)
         if len(rows) >= batch:
             flush()
-            if done % (batch * 20) == 0:
+            if done % (batch * 10) == 0:
                 print(f"  {done} actions stored, {time.perf_counter() - started:.0f} s",
                       flush=True)
     if rows:
         flush()
+    if connection.vendor == "sqlite":  # what follows is measured as Django runs it
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA cache_size = -2000")
     return time.perf_counter() - started
 
 
-def timed(read: Callable[[], object], repeats: int = REPEATS) -> float:
-    """Median milliseconds of `repeats` reads after one warm-up read."""
+def server_cpu() -> float:
+    """CPU seconds so far of the PostgreSQL server process serving this connection (it runs
+    on this machine: /proc), 0 on SQLite (in-process: this process's CPU holds its work)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def cpu_now() -> float:
+    """CPU seconds of the whole read: this process and the database server's process. On a
+    busy shared machine wall time mostly measures waiting for a core; this does not."""
+    return time.process_time() + server_cpu()
+
+
+def timed(read: Callable[[], object], repeats: int = REPEATS) -> tuple[float, float]:
+    """(median wall milliseconds, mean CPU milliseconds) of `repeats` reads after a warm-up."""
     read()
     runs = []
+    cpu_began = cpu_now()
     for _ in range(repeats):
         began = time.perf_counter()
         read()
         runs.append((time.perf_counter() - began) * 1000)
-    return statistics.median(runs)
+    return statistics.median(runs), (cpu_now() - cpu_began) * 1000 / repeats
 
 
 def auditor_client():
@@ -179,32 +299,36 @@ class DatabaseTime:
     def __init__(self, connection) -> None:
         self.connection = connection
         self.seconds = 0.0
+        self.cpu_seconds = 0.0  # this process's CPU inside database calls, plus the server's
         self.queries = 0
         self.commits = 0
         self.commit_seconds = 0.0
 
     def __call__(self, execute, sql, params, many, context):
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         try:
             return execute(sql, params, many, context)
         finally:
             self.seconds += time.perf_counter() - began
+            self.cpu_seconds += time.process_time() - cpu_began
             self.queries += 1
 
     def __enter__(self) -> DatabaseTime:
         commit = self.connection._commit
 
         def timed_commit():
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             try:
                 return commit()
             finally:
+                self.cpu_seconds += time.process_time() - cpu_began
                 spent = time.perf_counter() - began
                 self.seconds += spent
                 self.commit_seconds += spent
                 self.commits += 1
 
         self.connection._commit = timed_commit
+        self._server_began = server_cpu()
         self._wrapper = self.connection.execute_wrapper(self)
         self._wrapper.__enter__()
         return self
@@ -212,6 +336,7 @@ class DatabaseTime:
     def __exit__(self, *exc_info: object) -> None:
         self._wrapper.__exit__(*exc_info)
         del self.connection._commit  # back to the class's method
+        self.cpu_seconds += server_cpu() - self._server_began
 
 
 @contextmanager
@@ -258,10 +383,12 @@ def sync_database_time() -> dict:
             progress = Sync(upstream.get_client(), max_calls=1000).run()
         runs.append((clock, progress.calls))
     (first, calls), (idle, _) = runs
-    return {"sync_db_s": round(first.seconds, 3), "sync_calls": calls,
+    return {"sync_db_s": round(first.seconds, 3), "sync_db_cpu_s": round(first.cpu_seconds, 3),
+            "sync_calls": calls,
             "sync_queries": first.queries, "sync_commits": first.commits,
             "sync_commit_s": round(first.commit_seconds, 3),
-            "sync_idle_db_s": round(idle.seconds, 3)}
+            "sync_idle_db_s": round(idle.seconds, 3),
+            "sync_idle_db_cpu_s": round(idle.cpu_seconds, 3)}
 
 
 def saturate_rollups(per_bucket: int) -> int:
@@ -314,28 +441,35 @@ def measure(count: int) -> dict:
 
     sync = sync_database_time()
     client = auditor_client()
-    overview_ms = timed(lambda: get_ok(client, "/overview/"))
-    overview_data_ms = timed(lambda: charts.overview(live=charts.LiveNow()))
-    purges_ms = timed(lambda: get_ok(client, "/audit/purges/"))
-    began = time.perf_counter()
-    csv_rows = get_ok(client, "/audit/purges.csv").count(b"\n") - 1
-    csv_seconds = time.perf_counter() - began
+    reads = {
+        "overview": lambda: get_ok(client, "/overview/"),
+        "overview_data": lambda: charts.overview(live=charts.LiveNow()),  # the rollups alone
+        "purges_page": lambda: get_ok(client, "/audit/purges/"),
+        "purges_last_page": lambda: get_ok(client, "/audit/purges/?page=999999"),
+        "purges_filtered_page": lambda: get_ok(client, "/audit/purges/?object=customers"),
+    }
     # A filtered page far down the history: FAILED customer actions older than the middle.
     ordered = ArchivedAction.objects.order_by("created_at").values_list("created_at", flat=True)
     middle = ordered[count // 2]
-    list_ms = timed(lambda: archived_matches(context="CUSTOMERS", type=None, status="FAILED",
-                                             before=Cursor(before=middle), limit=100))
+    reads["archive_list"] = lambda: archived_matches(
+        context="CUSTOMERS", type=None, status="FAILED", before=Cursor(before=middle), limit=100)
+    figures = {}
+    for name, read in reads.items():
+        wall, cpu = timed(read)
+        figures[f"{name}_ms"], figures[f"{name}_cpu_ms"] = round(wall, 1), round(cpu, 1)
+    get_ok(client, "/audit/purges.csv")  # warm-up
+    began, cpu_began = time.perf_counter(), cpu_now()
+    csv_rows = get_ok(client, "/audit/purges.csv").count(b"\n") - 1
+    csv_seconds, csv_cpu = time.perf_counter() - began, cpu_now() - cpu_began
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")  # sizes without dead tuples of the rollups
     stored = ArchivedAction.objects.count()
     return {
         "actions": stored,
-        "overview_ms": round(overview_ms, 1),
-        "overview_data_ms": round(overview_data_ms, 1),  # charts.overview alone (rollups)
-        "purges_page_ms": round(purges_ms, 1),
+        **figures,
         "purges_csv_rows_per_s": round(csv_rows / csv_seconds) if csv_seconds else None,
-        "archive_list_ms": round(list_ms, 1),
+        "purges_csv_rows_per_cpu_s": round(csv_rows / csv_cpu) if csv_cpu else None,
         "sync_db_s": sync.pop("sync_db_s"),
         "db_bytes": database_bytes(),
         # context for the figures above
@@ -349,10 +483,14 @@ def measure(count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=10_000)
-    parser.add_argument("--database-url", help="an empty PostgreSQL database (default: a new "
-                        "SQLite file in a temporary directory)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database-url", help="an empty PostgreSQL database (default: a new "
+                       "SQLite file in a temporary directory)")
+    where.add_argument("--postgres", action="store_true", help="a private PostgreSQL server "
+                       "started for the run (initdb into a temporary directory, a unix socket "
+                       "only, fsync off), stopped and deleted afterwards")
     parser.add_argument("--days", type=int, default=90, help="history spread over these days")
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--saturate-rollups", type=int, default=0, metavar="N",
                         help="after the other figures, fill the rollups as if every type and "
@@ -361,6 +499,21 @@ def main() -> None:
                         help="processes generating and inserting in parallel (SQLite: they "
                         "take turns at its writer lock)")
     args = parser.parse_args()
+    if args.postgres:
+        from tests.helpers.services import PostgresServer
+
+        server = PostgresServer().start()
+        try:
+            server.create_database()
+            args.database_url = server.url
+            run(args)
+        finally:
+            server.remove()
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="archive-bench-") as workdir:
         setup_django(args.database_url, Path(workdir))
         from dashboard.history.models import ArchivedAction, DayCount, DurationCount, SyncState
@@ -387,12 +540,14 @@ def main() -> None:
             if args.saturate_rollups:
                 figures["saturated_actions_in_window"] = saturate_rollups(args.saturate_rollups)
                 client = auditor_client()
-                figures["saturated_overview_ms"] = round(
-                    timed(lambda: get_ok(client, "/overview/")), 1)
                 from dashboard.history import charts
 
-                figures["saturated_overview_data_ms"] = round(
-                    timed(lambda: charts.overview(live=charts.LiveNow())), 1)
+                for name, read in (
+                        ("saturated_overview", lambda: get_ok(client, "/overview/")),
+                        ("saturated_overview_data",
+                         lambda: charts.overview(live=charts.LiveNow()))):
+                    wall, cpu = timed(read)
+                    figures[f"{name}_ms"], figures[f"{name}_cpu_ms"] = round(wall, 1), round(cpu, 1)
             print(json.dumps(figures))
 
 

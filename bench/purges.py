@@ -61,6 +61,7 @@ def fill(total: int) -> int:
     from django.contrib.auth import get_user_model
 
     from dashboard.history.models import ArchivedAction, PurgeNote, SchemaSnapshot
+    from dashboard.history.purges import records_text, user_text
     from dashboard.voucherify import catalog
 
     ArchivedAction.objects.all().delete()
@@ -89,6 +90,8 @@ def fill(total: int) -> int:
                 status=status, created_at=created, updated_at=created + timedelta(seconds=3),
                 duration_ms=3000, request_id=f"w-{n:018x}", user=user if purge else None,
                 log_id=f"log_{n}" if purge else "", result=result, raw=raw,
+                started_by=user_text(user) if purge else "",
+                records_updated=records_text(result) if purge else "",
                 has_detail=purge or status == "FAILED", first_seen=now, last_synced=now,
             ))
         ArchivedAction.objects.bulk_create(rows, batch_size=1000)

@@ -17,6 +17,7 @@ from dashboard.voucherify.models import Action, ActionResult
 
 from . import failed_items
 from .models import ArchivedAction, DetailWanted
+from .purges import records_text, user_text
 from .rollups import FIGURES, Deltas
 
 DETAIL_ONLY_FIELDS = ("result", "user", "log_id", "processing_time")
@@ -77,6 +78,8 @@ def row_fields(action: Action, detail: bool) -> dict:
         "user": user,
         "log_id": (action.log_id or "")[:100] if detail else "",
         "result": result,
+        "started_by": user_text(user) or "",
+        "records_updated": records_text(result) if action.context == PURGE_CONTEXT else "",
         "raw": raw,
         "has_detail": detail,
         "failed_rows": detail_failed_rows(action) if detail else None,
@@ -223,6 +226,15 @@ def missing_details(*, purges_only: bool, limit: int, exclude: Iterable[str] = (
     wanted = DetailWanted.PURGE if purges_only else DetailWanted.FAILED
     rows = ArchivedAction.objects.filter(detail_wanted=wanted).exclude(pk__in=list(exclude))
     return list(rows.order_by("-created_at", "-id").values_list("pk", flat=True)[:limit])
+
+
+def purges_wanting_detail(action_ids: list[str]) -> int:
+    """How many of these archived ids are purges still without their detail (no query for
+    none: a page without purges costs nothing)."""
+    if not action_ids:
+        return 0
+    return ArchivedAction.objects.filter(pk__in=action_ids,
+                                         detail_wanted=DetailWanted.PURGE).count()
 
 
 def failed_rows(result: object) -> int:

@@ -37,6 +37,10 @@ class ArchivedAction(models.Model):
     user = models.JSONField(null=True, blank=True)
     log_id = models.CharField(max_length=100, blank=True)
     result = models.JSONField(null=True, blank=True)
+    # The purge audit's cells, worked out once when stored (purges.user_text and, for purges,
+    # purges.records_updated as text), so its pages and CSV never parse `user` or `result`.
+    started_by = models.TextField(blank=True)
+    records_updated = models.TextField(blank=True)
     raw = models.JSONField(default=dict)
     has_detail = models.BooleanField(default=False)
     # Failed rows its detail's result tells (NULL without a detail): a DONE action with some

@@ -52,8 +52,9 @@ def purge_csv(request: HttpRequest) -> HttpResponse:
         return purge_audit_page(request)
     record_export(request, what="purges.csv", rows=purges.purge_queryset(selected).count(),
                   filters=selected.params(), link=_audit_url(selected))
-    rows = purges.purge_rows(selected)  # streamed: read in chunks while the CSV is sent
-    response = StreamingHttpResponse(purges.csv_lines(rows), content_type="text/csv; charset=utf-8")
+    # streamed: read in chunks while the CSV is sent
+    response = StreamingHttpResponse(purges.csv_lines(selected),
+                                     content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="metadata-key-purges-{stamp}.csv"'
     response["Cache-Control"] = "no-store"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -24,11 +24,14 @@ OBJECT_TYPES = tuple(OBJECT_TYPES_BY_TYPE.values())
 _UPDATED = re.compile(r"\bupdated\s+(\d[\d,]*)", re.IGNORECASE)
 CSV_HEADERS = ("id", "object_type", "created_at", "user", "status", "records_updated",
                "duration_ms", "request_id", "log_id", "key", "key_source", "notes")
-# The columns a row needs, read as plain values (no model instances, `raw` never read).
-ROW_FIELDS = ("id", "type", "created_at", "updated_at", "user", "status", "result",
-              "duration_ms", "request_id", "log_id", "has_detail")
+# The columns a row needs, read as plain values (no model instances, no JSON: `raw`, `user`
+# and `result` are never read; started_by and records_updated were worked out when stored).
+ROW_FIELDS = ("id", "type", "created_at", "updated_at", "started_by", "status",
+              "records_updated", "duration_ms", "request_id", "log_id", "has_detail")
 MAX_COUNT_DIGITS = 18  # a longer "count" is kept as the text Voucherify sent
 CSV_BATCH = 500  # rows per chunk of the streamed CSV
+CSV_READ = 5000  # rows per database round trip of the CSV
+_STORED_NUMBER = re.compile(rf"-?\d{{1,{MAX_COUNT_DIGITS}}}")
 
 
 @dataclass(frozen=True)
@@ -71,19 +74,21 @@ class PurgeRow:
     @property
     def key_text(self) -> str:
         """The key (or candidates) from the schema history, else from an auditor's note."""
-        if self.key is not None and self.key.keys:
-            return self.key.key_text
-        noted = next((note for note in reversed(self.notes) if note.key), None)
-        return noted.key if noted else ""
+        return key_cells(self.key, self.notes)[0]
 
     @property
     def key_source(self) -> str:
-        if self.key is not None and self.key.keys:
-            return self.key.source if self.key.known else f"candidates from the {self.key.source}"
-        noted = next((note for note in reversed(self.notes) if note.key), None)
-        if noted:
-            return f"auditor's note by {noted.author_name} ({noted.written_at:%Y-%m-%d})"
-        return self.key.wording if self.key is not None else ""
+        return key_cells(self.key, self.notes)[1]
+
+
+def key_cells(key: KeyAttribution | None, notes: Sequence[PurgeNote]) -> tuple[str, str]:
+    """(key, key_source): the schema history's answer, else the latest note naming a key."""
+    if key is not None and key.keys:
+        return key.key_text, key.source if key.known else f"candidates from the {key.source}"
+    noted = next((note for note in reversed(notes) if note.key), None)
+    if noted:
+        return noted.key, f"auditor's note by {noted.author_name} ({noted.written_at:%Y-%m-%d})"
+    return "", key.wording if key is not None else ""
 
 
 def parse_filter(query: Mapping[str, str]) -> PurgeFilter:
@@ -147,7 +152,7 @@ def to_row(values: Sequence, history: SchemaHistory | None = None,
     """A row from ROW_FIELDS values (a tuple, or an ArchivedAction)."""
     if isinstance(values, ArchivedAction):
         values = tuple(getattr(values, name) for name in ROW_FIELDS)
-    (action_id, action_type, created_at, updated_at, user, status, result, duration,
+    (action_id, action_type, created_at, updated_at, started_by, status, records, duration,
      request_id, log_id, has_detail) = values
     object_type = object_type_of(action_type)
     key = None
@@ -156,8 +161,8 @@ def to_row(values: Sequence, history: SchemaHistory | None = None,
                                 finished_at(created_at, updated_at, duration))
     return PurgeRow(
         id=action_id, type=action_type, object_type=object_type, created_at=created_at,
-        updated_at=updated_at, user=user_text(user), status=status,
-        records_updated=records_updated(result), duration_ms=duration,
+        updated_at=updated_at, user=started_by or None, status=status,
+        records_updated=stored_records(records), duration_ms=duration,
         request_id=request_id, log_id=log_id, has_detail=has_detail, key=key,
         notes=(notes or {}).get(action_id, ()),
     )
@@ -184,6 +189,19 @@ def records_updated(result: object) -> int | str | None:
             digits = match.group(1).replace(",", "")
             return int(digits) if len(digits) <= MAX_COUNT_DIGITS else digits
     return None
+
+
+def records_text(result: object) -> str:
+    """records_updated as the archive stores it: text, "" when not known."""
+    found = records_updated(result)
+    return "" if found is None else str(found)
+
+
+def stored_records(text: str) -> int | str | None:
+    """records_updated back from its stored text (a number when it was one)."""
+    if not text:
+        return None
+    return int(text) if _STORED_NUMBER.fullmatch(text) else text
 
 
 def _digits_text(number: int) -> str:
@@ -214,16 +232,29 @@ def note_text(note: PurgeNote) -> str:
     return " ".join(parts)
 
 
-def csv_lines(rows: Iterable[PurgeRow]) -> Iterator[str]:
-    """The CSV in chunks of CSV_BATCH rows (one chunk per row would cost a write each)."""
+def csv_lines(selected: PurgeFilter) -> Iterator[str]:
+    """The CSV of the selected purges in chunks of CSV_BATCH rows, from plain column values
+    read CSV_READ at a time: no model instance, no JSON and no row object per purge."""
+    selection = purge_queryset(selected)
+    history = SchemaHistory.load()
+    notes = notes_by_action(selection)
+    values = selection.values_list(*ROW_FIELDS).iterator(chunk_size=CSV_READ)
     lines = csv_stream(CSV_HEADERS, (
-        (row.id, row.object_type, row.created_at.astimezone(UTC).isoformat(), row.user,
-         row.status, row.records_updated, row.duration_ms, row.request_id, row.log_id,
-         row.key_text, row.key_source, " | ".join(note_text(note) for note in row.notes))
-        for row in rows
+        _csv_cells(row, history, notes.get(row[0], ())) for row in values
     ))
     while chunk := "".join(islice(lines, CSV_BATCH)):
         yield chunk
+
+
+def _csv_cells(values: Sequence, history: SchemaHistory, notes: Sequence[PurgeNote]) -> tuple:
+    (action_id, action_type, created_at, updated_at, started_by, status, records, duration,
+     request_id, log_id, _) = values
+    object_type = object_type_of(action_type)
+    key = history.attribute(object_type, created_at, finished_at(created_at, updated_at, duration))
+    key_text, key_source = key_cells(key, notes)
+    return (action_id, object_type, created_at.astimezone(UTC).isoformat(), started_by, status,
+            stored_records(records), duration, request_id, log_id, key_text, key_source,
+            " | ".join(note_text(note) for note in notes))
 
 
 def midnight(day: date) -> datetime:

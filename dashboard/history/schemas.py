@@ -9,6 +9,7 @@ listed as candidates, and a purge the snapshots do not bracket says why it is no
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -188,6 +189,7 @@ class SchemaHistory:
         return [KeyLife(key, **life) for key, life in sorted(found.items())]
 
 
+@functools.lru_cache(maxsize=256)  # the same few sentences for thousands of purges
 def _unknown(reason: str) -> KeyAttribution:
     return KeyAttribution((), "", f"not known: {reason}")
 

@@ -24,7 +24,7 @@ from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.errors import BudgetExhaustedError, NotFoundError, VoucherifyError
 from dashboard.voucherify.models import Action, ActionPage
 
-from .archive import PURGE_CONTEXT, archive_actions, missing_details
+from .archive import PURGE_CONTEXT, archive_actions, missing_details, purges_wanting_detail
 from .models import SyncState
 from .prune import retention_cutoff
 from .schemas import record_schemas
@@ -33,7 +33,7 @@ from .state import covered_top
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PAGE_SIZE = 100
-DETAIL_BATCH = 25  # details stored per transaction
+DETAIL_BATCH = 100  # details stored per transaction (one commit each)
 MAX_BUDGET_WAIT = 300.0  # seconds a run waits for the shared budget before it gives up
 WAITING = "waiting for calls"  # the phase while the shared budget is short
 
@@ -89,6 +89,7 @@ class Sync:
         self._sleep = sleep
         self._should_stop = should_stop
         self._tried: set[str] = set()
+        self._purges_waiting = 0  # purges walked this run whose detail is still to fetch
 
     # --- calls -------------------------------------------------------------------------
 
@@ -176,8 +177,8 @@ class Sync:
                 if self.progress.oldest is None or oldest < self.progress.oldest:
                     self.progress.oldest = oldest
             self._report(phase)
-            if any(action.context == PURGE_CONTEXT for action in page.actions):
-                self._details(purges_only=True)  # who purged what, while the cap allows
+            self._purges_waiting += purges_wanting_detail(
+                [action.id for action in page.actions if action.context == PURGE_CONTEXT])
             following = page.next_cursor if page.has_more else None
             end.cursor = following
             if stop_at is not None and any(a.created_at <= stop_at for a in page.actions):
@@ -189,7 +190,9 @@ class Sync:
             if since is not None and following.before < since:
                 end.reason = "since"
                 return end
-            if self.progress.calls >= self.max_calls:
+            # Who purged what comes before older pages: the calls left are kept for the
+            # details of the purges walked so far (fetched together after the walk).
+            if self.max_calls - self.progress.calls <= self._purges_waiting:
                 return end
             cursor = following
 
@@ -245,6 +248,8 @@ class Sync:
                 end = self._walk(cursor, stop_at=None, phase="history", since=self.since)
                 if end.pages:
                     self._moved_older(state, end)
+        self._details(purges_only=True)  # the walked purges' details, in a few transactions
+        self._purges_waiting = 0
         self.snapshot_schemas()
         self._details(purges_only=False)
         self._save(state)
