@@ -32,7 +32,7 @@ def fill_columns(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("history", "0004_failed_items"),
+        ("history", "0005_failed_rows_outcome"),
     ]
 
     operations = [
