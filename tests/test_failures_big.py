@@ -10,6 +10,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import logging
+import threading
+import time
 import tracemalloc
 from collections import Counter
 
@@ -17,14 +20,15 @@ import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.accounts.models import ExportRecord
-from dashboard.history import failed_items
+from dashboard.history import failed_items, rows_later
 from dashboard.history.failed_items import KEPT_IN_RESULT
 from dashboard.history.failures import CSV_CHUNK_LINES, PAGE_SIZE, TOP_GROUPS
-from dashboard.history.models import ArchivedAction, FailedItem
-from dashboard.polling import economy
+from dashboard.history.models import ArchivedAction, FailedItem, FailureSummary
+from dashboard.polling import economy, reads
 
 ROWS = 100_000
 ERRORS = 1_000
@@ -87,6 +91,41 @@ def big_action(emulator, result) -> str:
     return ACTION_ID
 
 
+@pytest.fixture(autouse=True)
+def stores_end_first(transactional_db):
+    """The rows are stored by a thread with a connection of its own (so every test commits);
+    it ends before the tables are emptied."""
+    yield
+    rows_later.wait_all()
+
+
+# What the browser sends when the failures section polls while the rows are stored.
+ROWS_POLL = {**HTMX, "HTTP_HX_TRIGGER": "failures"}
+POLLS = 1200  # bounded: a count, not a time limit
+POLL_PAUSE = 0.1
+
+
+def stored_rows(client, action_id: str) -> BeautifulSoup:
+    """Poll the failures section as the browser does until the table ends the polling; each
+    answer before it is the loading panel, never part of the table."""
+    for _ in range(POLLS):
+        response = client.get(f"/actions/{action_id}/failures/", **ROWS_POLL)
+        if response.status_code == 286:
+            return soup(response)
+        html = soup(response)
+        assert html.select_one(".rows-loading") is not None
+        assert not html.select("table.failure-table")
+        time.sleep(POLL_PAUSE)
+    raise AssertionError(f"the rows were not stored after {POLLS} polls")
+
+
+def first_view(client, action_id: str) -> BeautifulSoup:
+    """The first view (summary and loading panel), then the rows once stored."""
+    page = soup(client.get(f"/actions/{action_id}/"))
+    stored_rows(client, action_id)
+    return page
+
+
 def soup(response) -> BeautifulSoup:
     assert response.status_code in (200, 286)
     return BeautifulSoup(response.content, "html.parser")
@@ -104,6 +143,7 @@ def summary(html: BeautifulSoup) -> str:
 def test_support_pages_groups_filters_and_searches_every_row(big_action, support_client,
                                                              emulator, result):
     rows = expected_rows(result)
+    first_view(support_client, big_action)
     page = soup(support_client.get(f"/actions/{big_action}/"))
     assert f"({ROWS})" in page.select_one("#failures-title").get_text()
     assert page.select_one(".count-failed").get_text() == str(ROWS)
@@ -179,7 +219,7 @@ def test_support_pages_groups_filters_and_searches_every_row(big_action, support
 
 def test_the_csv_streams_every_row_from_the_archive(big_action, support_client, emulator,
                                                     result):
-    support_client.get(f"/actions/{big_action}/")
+    first_view(support_client, big_action)
     # The action is archived and cached without its rows; they have a table of their own.
     archived = ArchivedAction.objects.get(pk=big_action)
     assert len(archived.result["failed"]) == KEPT_IN_RESULT
@@ -207,7 +247,7 @@ def test_the_csv_streams_every_row_from_the_archive(big_action, support_client, 
 
 def test_the_filtered_csv_streams_exactly_its_rows_in_chunks(big_action, support_client,
                                                              emulator, result):
-    support_client.get(f"/actions/{big_action}/")  # archived: the rows are kept apart
+    first_view(support_client, big_action)  # archived: the rows are kept apart
     all_rows = expected_rows(result)
     all_rows[FORMULA_AT][1] = "'" + all_rows[FORMULA_AT][1]
     for params in ({"reason": COMMON[0]}, {"reason": COMMON[0], "q": "code-01"},
@@ -241,8 +281,9 @@ def test_the_first_read_holds_no_object_per_row(big_action, support_client, emul
     # Tracing every allocation slows the read (and the emulator, on a thread of this process).
     settings.VOUCHERIFY = dataclasses.replace(settings.VOUCHERIFY, read_timeout=300)
     tracemalloc.start()
-    try:
+    try:  # the page, then the rows stored by the thread it started
         response = support_client.get(f"/actions/{big_action}/")
+        rows_later.wait_all()
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -258,6 +299,7 @@ def test_an_operator_sees_counts_but_no_row_of_a_big_result(big_action, operator
         html = soup(response)
         assert html.select_one(".count-failed").get_text() == str(ROWS)
         assert html.select_one(".failures-restricted") is not None
+        assert html.select_one(".rows-loading") is None  # the summary only: nothing to wait for
         assert not html.select("table.failure-table")
         assert "CODE-" not in response.content.decode()
         assert "Straße" not in response.content.decode()
@@ -266,6 +308,116 @@ def test_an_operator_sees_counts_but_no_row_of_a_big_result(big_action, operator
         assert f"[{ERRORS} hidden: failed rows need the support role]" in raw
     assert operator_client.get(f"/actions/{big_action}/failures/", **HTMX).status_code == 403
     assert operator_client.get(f"/actions/{big_action}/failures.csv").status_code == 403
+
+
+def stores_logged(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records
+            if record.name == rows_later.__name__ and record.getMessage().startswith("Stored ")]
+
+
+def test_the_first_view_shows_the_summary_and_polls_until_the_rows_are_stored(
+        big_action, support_client, emulator, caplog, result):
+    caplog.set_level(logging.INFO, logger=rows_later.__name__)
+    page = soup(support_client.get(f"/actions/{big_action}/"))
+    # The summary at once: counts, the outcome, the raw JSON's first rows.
+    assert page.select_one(".count-failed").get_text() == str(ROWS)
+    assert page.select_one(".count-done").get_text() == "5"
+    assert f"{ROWS:,} of {ROWS + 5:,} items failed" in page.select_one(".outcome").get_text()
+    assert f"… {ERRORS - 20} more (see the table or the CSV)" in \
+        page.select_one(".raw-json").get_text()
+    # The failed rows: a loading panel that polls the failures section, no partial table.
+    # (Storing takes seconds; the page answers as soon as the summary is archived.)
+    section = page.select_one("#failures")
+    assert section.select_one(".rows-loading") is not None
+    assert f"({ROWS})" in section.select_one("#failures-title").get_text()
+    assert f"Loading the {ROWS:,} failed items…" in section.get_text()
+    assert section["hx-get"] == f"/actions/{big_action}/failures/"
+    assert section["hx-trigger"] == f"every {reads.poll_interval():g}s"
+    assert not page.select("table.failure-table")
+    assert not page.select(".csv-link")
+    assert not page.select(".shape-note")  # not "the archive did not answer"
+    # The poll's last answer is the table, with 286 to end the polling.
+    table = stored_rows(support_client, big_action)
+    assert table.select_one("#failures").get("hx-trigger") is None
+    assert table_rows(table) == [as_text(row) for row in expected_rows(result)[:PAGE_SIZE]]
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {ROWS}."
+    assert len(table.select(".reason-groups li:not(.other-groups)")) == TOP_GROUPS
+    assert FailureSummary.objects.get(pk=big_action).complete
+    # Later views read the stored rows: no loading panel, no second read or store.
+    again = soup(support_client.get(f"/actions/{big_action}/"))
+    assert again.select_one(".rows-loading") is None
+    assert len(table_rows(again)) == PAGE_SIZE
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
+    assert stores_logged(caplog) == [f"Stored the {ROWS} failed items of {big_action}"]
+
+
+def test_concurrent_first_viewers_cost_one_detail_call_and_one_store(
+        big_action, support_client, emulator, caplog):
+    caplog.set_level(logging.INFO, logger=rows_later.__name__)
+    viewers = 4
+    session = support_client.cookies
+    answers: list[int] = []
+    start = threading.Barrier(viewers)
+
+    def view() -> None:
+        client = Client()
+        client.cookies = session
+        start.wait()
+        answers.append(client.get(f"/actions/{big_action}/").status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=view) for _ in range(viewers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * viewers
+    stored_rows(support_client, big_action)
+    rows_later.wait_all()
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
+    assert stores_logged(caplog) == [f"Stored the {ROWS} failed items of {big_action}"]
+    assert FailedItem.objects.filter(action_id=big_action).count() == ROWS
+
+
+def test_a_store_cut_short_is_never_shown_and_is_done_again(big_action, support_client,
+                                                            emulator, caplog):
+    first_view(support_client, big_action)
+    caplog.set_level(logging.INFO, logger=rows_later.__name__)
+    # A worker that died mid-store: the summary still incomplete, part of the rows written
+    # (say, by a database that kept them), nobody holding the lock.
+    FailureSummary.objects.filter(pk=big_action).update(complete=False)
+    FailedItem.objects.filter(action_id=big_action, position__gte=ROWS // 2).delete()
+    page = soup(support_client.get(f"/actions/{big_action}/"))
+    assert page.select_one(".count-failed").get_text() == str(ROWS)
+    assert not page.select("table.failure-table")  # never half the rows as if all
+    csv_answer = support_client.get(f"/actions/{big_action}/failures.csv")
+    assert csv_answer.status_code in (200, 503)
+    table = stored_rows(support_client, big_action)
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {ROWS}."
+    assert FailedItem.objects.filter(action_id=big_action).count() == ROWS
+    assert stores_logged(caplog) == [f"Stored the {ROWS} failed items of {big_action}"]
+    # Storing again needs the rows: one more detail read, at background priority.
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 2
+
+
+def test_the_csv_while_the_rows_are_stored_says_so_with_retry_after(big_action,
+                                                                    support_client):
+    support_client.get(f"/actions/{big_action}/")
+    # Held as if a store were still running (the first one has ended or not: the flag says).
+    rows_later.wait_all()
+    FailureSummary.objects.filter(pk=big_action).update(complete=False)
+    cache.set(rows_later.lock_key(big_action), "another worker", rows_later.LOCK_SECONDS)
+    response = support_client.get(f"/actions/{big_action}/failures.csv")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) >= reads.poll_interval()
+    assert not response.streaming
+    assert "try the download again in a moment" in response.content.decode()
+    assert not ExportRecord.objects.exists()
+    # Once complete, the same request streams every row.
+    FailureSummary.objects.filter(pk=big_action).update(complete=True)
+    response = support_client.get(f"/actions/{big_action}/failures.csv")
+    assert response.status_code == 200
+    assert len(b"".join(response.streaming_content).decode("utf-8").splitlines()) == ROWS + 1
 
 
 def test_an_action_archived_whole_earlier_is_split_on_its_first_view(emulator, support_client):

@@ -15,7 +15,6 @@ from dashboard.history.failed_items import (
     KEPT_APART,
     KEPT_IN_RESULT,
     StoredFailures,
-    failures_for,
     kept_lengths,
 )
 from dashboard.history.failures import (
@@ -25,6 +24,7 @@ from dashboard.history.failures import (
     page_of,
     parse_query,
 )
+from dashboard.history.rows_later import failures_for
 from dashboard.polling.reads import Fetched
 from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action, ActionResult
@@ -114,7 +114,8 @@ def build_panel(
     done, failed = _counts(result, failures)
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
-    page = page_of(failures, parse_query(params)) if can_view_failures else None
+    page = page_of(failures, parse_query(params)) \
+        if can_view_failures and not failures.loading else None
     return Panel(
         action=action,
         fetched_at=fetched.fetched_at,
@@ -237,7 +238,8 @@ def shape_notes(action: Action) -> list[str]:
 
 
 def _kept_notes(action: Action, failures: Failures) -> list[str]:
-    if kept_lengths(action.raw) is None or isinstance(failures, StoredFailures):
+    if kept_lengths(action.raw) is None or isinstance(failures, StoredFailures) \
+            or failures.loading:
         return []
     return [f"Only the first {KEPT_IN_RESULT} failed rows and errors of this action can be read "
             "right now: the archive that holds the rest did not answer."]

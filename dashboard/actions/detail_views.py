@@ -17,8 +17,8 @@ from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
 from dashboard.actions import poll_versions
 from dashboard.actions.detail_page import Panel, build_panel
-from dashboard.history.failed_items import failures_for
 from dashboard.history.failures import csv_filename, csv_lines, parse_query
+from dashboard.history.rows_later import failures_for
 from dashboard.polling import problems, reads
 from dashboard.voucherify import (
     InvalidActionIdError,
@@ -32,6 +32,9 @@ PAGE = "actions/detail.html"
 PANEL = "actions/detail.html#panel"
 FAILURES = "actions/detail.html#failures"
 SEEN_PARAM = "seen"  # the status the polling browser shows, so changes can be announced
+# The id of the failures section, which polls (htmx sends the id as HX-Trigger) only while a
+# big result's rows are stored: its answer with the table ends the polling.
+ROWS_LOADING_ID = "failures"
 
 
 @require_safe
@@ -92,7 +95,11 @@ def failures_fragment(request: HttpRequest, action_id: str) -> HttpResponse:
     except VoucherifyError as exc:
         context["problem"] = exc
         return render(request, FAILURES, context)
-    context["panel"] = build_panel(fetched, can_view_failures=True, params=request.GET)
+    panel = context["panel"] = build_panel(fetched, can_view_failures=True, params=request.GET)
+    if panel.failures.loading:  # still storing: the loading panel again, polling on
+        return render(request, FAILURES, context)
+    if request.htmx.trigger == ROWS_LOADING_ID:  # the rows are in: the table ends the polling
+        return HttpResponseStopPolling(render_to_string(FAILURES, context, request))
     response = render(request, FAILURES, context)
     return push_url(response, f"{page_url}{'?' + query if query else ''}")
 
@@ -109,6 +116,13 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     action = fetched.value
     failures = failures_for(action)
     query = parse_query(request.GET)
+    if failures.loading:  # never a part of the rows presented as the whole file
+        context.update(back_url=context["detail_url"], notice_title="Still loading")
+        context["notice"] = (f"The {len(failures):,} failed {failures.noun} of this action are "
+                             "still being stored; try the download again in a moment.")
+        response = render(request, PAGE, context, status=503)
+        response["Retry-After"] = str(max(1, round(reads.poll_interval())))
+        return response
     if not failures:
         context.update(back_url=context["detail_url"], notice_title="Nothing to export")
         context["notice"] = "This action has no failed rows or errors to export."
@@ -154,6 +168,7 @@ def _context(request: HttpRequest, action_id: str) -> dict:
         "can_view_failures": request.user.has_perm(VIEW_FAILED_ROWS),
         "can_export": request.user.has_perm(EXPORT_FAILURES),
         "seen_param": SEEN_PARAM,
+        "rows_poll_every": _poll_every,  # called by the template only while rows load
         "poll_version": None,
     }
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from dashboard.voucherify.models import Action, ActionResult
 
 from . import failed_items
+from . import rows_later as rows_later_module
 from .models import ArchivedAction, DetailWanted
 from .purges import records_text, user_text
 from .rollups import FIGURES, Deltas
@@ -110,14 +111,42 @@ def archive_action(action: Action, *, detail: bool | None = None) -> bool:
     return archive_detail(action)[1]
 
 
-def archive_detail(action: Action) -> tuple[Action, bool]:
+def archive_detail(action: Action, *, rows_later: bool = False) -> tuple[Action, bool]:
     """Store a terminal action read from the detail endpoint; a big result's failed rows go to
     their own table (see failed_items). Returns the action as archived (without those rows)
-    and whether a row was created or improved."""
+    and whether a row was created or improved.
+
+    `rows_later`: a page waits for this, so a very big result's rows are stored in the
+    background (rows_later.py) unless someone is storing them already."""
     if not action.is_terminal:
         return action, False
+    if rows_later:
+        kept = failed_items.trimmed(action)
+        lengths = failed_items.kept_apart(kept) if kept is not None else None
+        if lengths is not None and rows_later_module.is_later(lengths):
+            return _archive_rows_later(action, kept, lengths)
     kept, stored = _split_and_archive({action.id: action})
     return kept[action.id], stored == 1
+
+
+def _archive_rows_later(action: Action, kept: Action, lengths: dict[str, int]
+                        ) -> tuple[Action, bool]:
+    """The action and its summary, marked incomplete, now; the rows by a thread once both are
+    committed. The lock on storing is taken first, so no viewer takes the incomplete summary
+    for a store left unfinished."""
+    token = rows_later_module.claim(action.id)
+    try:
+        with transaction.atomic():
+            stored = _archive_details({action.id: kept})
+            if token is not None:
+                failed_items.mark_pending(action.id, lengths)
+                transaction.on_commit(lambda: rows_later_module.start(
+                    action.id, token, rows_later_module.of_action(action)))
+    except BaseException:
+        if token is not None:
+            rows_later_module.release(action.id, token)
+        raise
+    return kept, stored == 1
 
 
 def _split_and_archive(actions: dict[str, Action]) -> tuple[dict[str, Action], int]:

@@ -84,15 +84,39 @@ def needs_split(action: Action) -> bool:
 
 def split(action: Action) -> tuple[Action, FailureRows | None]:
     """The action as it is archived and cached and, for a big result, its failures apart."""
+    kept = trimmed(action)
+    return (action, None) if kept is None else (kept, failure_rows(action))
+
+
+def trimmed(action: Action) -> Action | None:
+    """A big result's action as archived and cached: its first failed rows only, and the
+    lengths its lists had (KEPT_APART). None when the result is not big."""
     lengths = _list_lengths(action)
     if lengths is None:
-        return action, None
-    failures = failure_rows(action)
+        return None
     result = dict(action.raw["result"])
     for name in lengths:
         result[name] = result[name][:KEPT_IN_RESULT]
     raw = {**action.raw, "result": result, KEPT_APART: lengths}
-    return dataclasses.replace(action, result=ActionResult.from_json(result), raw=raw), failures
+    return dataclasses.replace(action, result=ActionResult.from_json(result), raw=raw)
+
+
+def noun_of(lengths: Mapping[str, int]) -> str:
+    """What the lists hold, as failure_rows names it, from their lengths alone."""
+    if lengths.get("failed") and lengths.get("errors"):
+        return "items"
+    return "errors" if lengths.get("errors") else "rows"
+
+
+def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
+    """The summary of a big result whose rows are still to be stored (rows_later.py): its
+    total, and no rows to read until store() completes it."""
+    FailureSummary.objects.update_or_create(
+        action_id=action_id,
+        defaults={"total": sum(lengths.values()), "columns": [], "noun": noun_of(lengths),
+                  "groups": [], "other_groups": 0, "other_count": 0,
+                  "list_lengths": dict(lengths), "complete": False},
+    )
 
 
 def store(action_id: str, failures: FailureRows, lengths: Mapping[str, int]) -> None:
@@ -109,6 +133,7 @@ def store(action_id: str, failures: FailureRows, lengths: Mapping[str, int]) -> 
             "other_groups": groups.other_groups,
             "other_count": groups.other_count,
             "list_lengths": dict(lengths),
+            "complete": True,
         },
     )
     _insert(action_id, failures)
@@ -237,11 +262,44 @@ class StoredFailures(Failures):
         return rows
 
 
-def load(action_id: str) -> StoredFailures | None:
+@dataclass(frozen=True)
+class LoadingFailures(Failures):
+    """The failures of a big result whose rows are still being stored: how many, no rows yet
+    (never a part of them shown as if it were all)."""
+
+    action_id: str
+    noun: str
+    total: int
+    columns: tuple[str, ...] = ()
+    loading = True
+
+    def __len__(self) -> int:
+        return self.total
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total:,}"
+
+    def top_groups(self) -> Groups:
+        return Groups([], 0, 0)
+
+    def count_matching(self, query: FailureQuery) -> int:
+        return 0
+
+    def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
+        return []
+
+    def rows_for(self, query: FailureQuery) -> Iterator[list[object]]:
+        return iter(())
+
+
+def load(action_id: str) -> StoredFailures | LoadingFailures | None:
     """The stored failures of an action (one query for the summary), or None."""
     summary = FailureSummary.objects.filter(pk=action_id).first()
     if summary is None:
         return None
+    if not summary.complete:
+        return LoadingFailures(action_id=action_id, noun=summary.noun, total=summary.total)
     return StoredFailures(
         action_id=action_id,
         columns=tuple(summary.columns),

@@ -78,6 +78,7 @@ class Failures:
 
     columns: tuple[str, ...]
     noun: str  # "rows", "errors" or "items" (rows and errors together), for sentences
+    loading = False  # True while a big result's rows are still being stored (no rows yet)
 
     def __len__(self) -> int:
         raise NotImplementedError

@@ -202,6 +202,9 @@ class FailureSummary(models.Model):
     other_groups = models.PositiveIntegerField(default=0)
     other_count = models.PositiveIntegerField(default=0)
     list_lengths = models.JSONField(default=dict)  # {"failed": n, "errors": m} as received
+    # False while a big result's rows are being stored in the background (rows_later.py):
+    # they become readable, with the columns and groups, in the transaction that sets it.
+    complete = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"{self.total} failed {self.noun} of {self.action_id}"

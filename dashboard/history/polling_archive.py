@@ -55,7 +55,7 @@ class DatabaseArchive:
         if not action.is_terminal:
             return action
         try:
-            return archive_detail(action)[0]
+            return archive_detail(action, rows_later=True)[0]
         except DatabaseError:
             logger.exception("Archiving action %s failed", action.id)
             return action

@@ -3,14 +3,17 @@
 The first caller takes a lock with `cache.add()` (atomic in Redis and in local memory) and
 makes the call; the others poll the cache until the result (or the caller's error) appears.
 The lock has a short TTL so a caller that dies never blocks the resource for long, and the
-wait is bounded: a waiter that gives up serves what is known instead.
+wait is bounded: a waiter that gives up serves what is known instead. A live holder renews
+it (kept_alive): a call slowed down by load past the TTL is never made a second time.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -54,13 +57,15 @@ def run(
     pause = _FIRST_PAUSE
     token = uuid.uuid4().hex
     while True:
-        if cache.add(lock_key(resource), token, max(1, int(lock_seconds + 0.999))):
+        ttl = max(1, int(lock_seconds + 0.999))
+        if cache.add(lock_key(resource), token, ttl):
             try:
                 done = is_done()
                 if done is not None:
                     return done
                 try:
-                    return call()
+                    with kept_alive(lock_key(resource), token, ttl):
+                        return call()
                 except ShareExhaustedError:
                     raise  # the caller's own share, not the resource's: others may still ask
                 except VoucherifyError as error:
@@ -81,3 +86,21 @@ def run(
             )
         time.sleep(pause)
         pause = min(_LONGEST_PAUSE, pause * 1.5)
+
+
+@contextmanager
+def kept_alive(key: str, token: str, seconds: int) -> Iterator[None]:
+    """Renew the lock `key`, while it is still `token`'s, every third of its `seconds`: a
+    holder slowed down by load keeps it; one that dies stops renewing and the lock expires."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(seconds / 3):
+            if cache.get(key) != token or not cache.touch(key, seconds):
+                return
+
+    threading.Thread(target=renew, name=f"lock {key}", daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()

@@ -1,0 +1,133 @@
+"""A big result's failed rows, stored in a background thread of the worker, once.
+
+Storing 100,000 rows takes seconds; the page that read the result answers with its summary at
+once and a panel that polls until the rows are in (issue 13). The summary is archived marked
+incomplete (FailureSummary.complete False) in the transaction that archives the action, and
+the rows, columns and groups replace it in one transaction: a reader sees all of them or none.
+
+Single flight across threads and processes: whoever stores holds a cache lock, renewed while
+it works (singleflight.kept_alive). A worker that dies mid-store stops renewing; the next
+viewer who finds the summary incomplete and the lock gone stores the rows again. The rows
+were only in that worker's memory, so doing it again reads the detail once more (paid from the
+budget, at background priority).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+
+from django.core.cache import cache
+from django.db import close_old_connections, connection, transaction
+
+from dashboard.history.failures import FailureRows, Failures
+from dashboard.polling import gate, singleflight, store
+from dashboard.voucherify.models import Action
+
+from . import failed_items
+
+logger = logging.getLogger(__name__)
+
+# Results with at least this many failed rows and errors are stored in the background;
+# smaller ones are stored with the action (that takes less than a page's render).
+LATER_FROM = 5_000
+LOCK_SECONDS = 30
+
+_threads: dict[str, threading.Thread] = {}
+_threads_lock = threading.Lock()
+
+
+def lock_key(action_id: str) -> str:
+    return store.key("lock", f"rows:{action_id}")
+
+
+def is_later(lengths: Mapping[str, int]) -> bool:
+    return sum(lengths.values()) >= LATER_FROM
+
+
+def claim(action_id: str) -> str | None:
+    """The lock on storing the action's rows (a token to hand to start()), or None when
+    someone holds it."""
+    token = uuid.uuid4().hex
+    return token if cache.add(lock_key(action_id), token, LOCK_SECONDS) else None
+
+
+def release(action_id: str, token: str) -> None:
+    if cache.get(lock_key(action_id)) == token:
+        cache.delete(lock_key(action_id))
+
+
+def start(action_id: str, token: str, rows: Callable[[], tuple[FailureRows, Mapping[str, int]]]
+          ) -> None:
+    """Store what `rows()` gives (the rows and the lists' lengths) in a thread of its own."""
+    thread = threading.Thread(target=_store, args=(action_id, token, rows),
+                              name=f"rows of {action_id}", daemon=True)
+    with _threads_lock:
+        _threads[action_id] = thread
+    thread.start()
+
+
+def of_action(action: Action) -> Callable[[], tuple[FailureRows, Mapping[str, int]]]:
+    """The rows of a result just read (the first read holds it whole)."""
+    def rows() -> tuple[FailureRows, Mapping[str, int]]:
+        kept, failures = failed_items.split(action)
+        return failures, failed_items.kept_apart(kept) or {}
+    return rows
+
+
+def resume(action_id: str) -> bool:
+    """Store the rows again when nobody is storing them (the one who was has died): True when
+    this call started it."""
+    token = claim(action_id)
+    if token is None:
+        return False
+    logger.warning("The failed rows of %s were left half stored; storing them again", action_id)
+    start(action_id, token, _read_again(action_id))
+    return True
+
+
+def _read_again(action_id: str) -> Callable[[], tuple[FailureRows, Mapping[str, int]]]:
+    def rows() -> tuple[FailureRows, Mapping[str, int]]:
+        with gate.priority(background=True):
+            action = gate.get_client().get_action(action_id)
+        return of_action(action)()
+    return rows
+
+
+def _store(action_id: str, token: str,
+           rows: Callable[[], tuple[FailureRows, Mapping[str, int]]]) -> None:
+    try:
+        with singleflight.kept_alive(lock_key(action_id), token, LOCK_SECONDS):
+            close_old_connections()
+            failures, lengths = rows()
+            if failures is None:  # the result read again is not big any more: keep it whole
+                return
+            with transaction.atomic():
+                failed_items.store(action_id, failures, lengths)
+            logger.info("Stored the %d failed %s of %s", len(failures), failures.noun,
+                        action_id)
+    except Exception:  # a thread has nobody to raise to: the next viewer tries again
+        logger.exception("Storing the failed rows of %s failed", action_id)
+    finally:
+        release(action_id, token)
+        with _threads_lock:
+            _threads.pop(action_id, None)
+        connection.close()
+
+
+def wait_all(timeout: float | None = None) -> None:
+    """Wait for this process's stores to end (tests, and a worker shutting down cleanly)."""
+    with _threads_lock:
+        threads = list(_threads.values())
+    for thread in threads:
+        thread.join(timeout)
+
+
+def failures_for(action: Action) -> Failures:
+    """failed_items.failures_for, storing the rows again when a store was left unfinished."""
+    failures = failed_items.failures_for(action)
+    if failures.loading:
+        resume(action.id)
+    return failures
