@@ -87,6 +87,17 @@ def on_starting(server) -> None:
         stale.unlink()
 
 
+def worker_exit(server, worker) -> None:
+    """A worker leaving (max_requests, a reload) first finishes storing the failed rows of a
+    big result it started (dashboard/history/rows_later.py), within the graceful timeout:
+    otherwise the next viewer would have to read that result from Voucherify again."""
+    import sys
+
+    rows_later = sys.modules.get("dashboard.history.rows_later")
+    if rows_later is not None:
+        rows_later.wait_all(timeout=max(1, graceful_timeout - 5))
+
+
 def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
