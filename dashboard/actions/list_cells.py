@@ -3,14 +3,15 @@
 A 100-row list page shows several of these per row: as included templates they cost most of
 the page's render (bench/render.py). The templates that show one of them elsewhere
 (actions/_status.html, _progress.html, _time.html) call these same functions, so the markup
-has one source. format_html escapes every value.
+has one source. Every value goes through `esc` (what format_html does to its arguments, minus
+its per-call overhead, which a 100-row page pays thousands of times).
 """
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.formatting import relative_time, utc_iso, utc_text
@@ -18,18 +19,26 @@ from dashboard.voucherify.catalog import DONE, status_class, status_label
 from dashboard.voucherify.models import Action
 
 
+def esc(value: object) -> str:
+    """`value` escaped for HTML, as conditional_escape would: safe strings stay as they are."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
 def status_badge(status: object) -> SafeString:
-    return format_html('<span class="status {}">{}</span>', status_class(status),
-                       status_label(status))
+    return mark_safe(f'<span class="status {esc(status_class(status))}">'
+                     f'{esc(status_label(status))}</span>')
 
 
 def progress_bar(progress: object, label: str = "Progress") -> SafeString:
     if progress is None or progress == "":  # "": a template passed no progress at all
         return mark_safe("")
-    return format_html(
-        '<progress max="100" value="{}" aria-label="{}" aria-valuenow="{}" aria-valuemin="0" '
-        'aria-valuemax="100">{}%</progress> <span class="progress-text">{}%</span>',
-        progress, label or "Progress", progress, progress, progress,
+    value, label = esc(progress), esc(label or "Progress")
+    return mark_safe(
+        f'<progress max="100" value="{value}" aria-label="{label}" aria-valuenow="{value}" '
+        f'aria-valuemin="0" aria-valuemax="100">{value}%</progress> '
+        f'<span class="progress-text">{value}%</span>'
     )
 
 
@@ -37,20 +46,19 @@ def time_tag(moment: datetime | None) -> SafeString:
     """A moment as a <time> the browser keeps relative (static/js/app.js); "—" without one."""
     if not moment:
         return mark_safe('<span class="muted">—</span>')
-    return format_html('<time datetime="{}" title="{}" data-relative>{}</time>',
-                       utc_iso(moment), utc_text(moment), relative_time(moment))
+    return mark_safe(f'<time datetime="{esc(utc_iso(moment))}" title="{esc(utc_text(moment))}"'
+                     f' data-relative>{esc(relative_time(moment))}</time>')
 
 
 def status_cell(record: Action, failed: int | None) -> SafeString:
     """A list row's status: progress while live; a DONE row's failed rows once known."""
     if record.status == DONE and failed:
-        html = format_html('<span class="status status-DONE-failures">Done · {} failed</span>',
-                           failed)
+        text = f'<span class="status status-DONE-failures">Done · {esc(failed)} failed</span>'
     else:
-        html = status_badge(record.status)
+        text = status_badge(record.status)
     if record.is_live and record.progress is not None:
-        html = format_html("{} {}", html, progress_bar(record.progress))
-    return html
+        text = f"{text} {progress_bar(record.progress)}"
+    return mark_safe(text)
 
 
 def phone_key(record: Action, failed: int | None) -> SafeString:
@@ -59,11 +67,10 @@ def phone_key(record: Action, failed: int | None) -> SafeString:
     read the row's own cells. Own classes, so row.locator(".status") and time[data-relative]
     still name the row's cells."""
     if record.status == DONE and failed:
-        status = format_html('<span class="key-status status-DONE-failures">Done · {} failed'
-                             '</span>', failed)
+        status = f'<span class="key-status status-DONE-failures">Done · {esc(failed)} failed</span>'
     else:
-        status = format_html('<span class="key-status {}">{}</span>',
-                             status_class(record.status), status_label(record.status))
-    return format_html('<span class="phone-key" aria-hidden="true">{} · '
-                       '<span class="key-time">{}</span></span>\n',
-                       status, relative_time(record.created_at))
+        status = (f'<span class="key-status {esc(status_class(record.status))}">'
+                  f'{esc(status_label(record.status))}</span>')
+    return mark_safe(f'<span class="phone-key" aria-hidden="true">{status} · '
+                     f'<span class="key-time">{esc(relative_time(record.created_at))}</span>'
+                     '</span>\n')
