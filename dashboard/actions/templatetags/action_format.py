@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import template
 
 from dashboard import formatting
-from dashboard.actions.list_table import detail_url
+from dashboard.actions import list_cells
+from dashboard.actions.list_table import ActionTable, detail_url
 from dashboard.voucherify import catalog
 
 register = template.Library()
@@ -21,3 +22,13 @@ register.filter("utc_text", formatting.utc_text)
 register.filter("short_id", formatting.short_id)
 
 register.filter("detail_url", detail_url)
+
+register.simple_tag(list_cells.status_badge, name="status_badge")
+register.simple_tag(list_cells.progress_bar, name="progress_bar")
+register.simple_tag(list_cells.time_tag, name="time_tag")
+
+
+@register.simple_tag
+def action_row(table: ActionTable, row, oob: object = False) -> str:
+    """One row of the list's table (ActionTable.row_html); `oob` for a live poll's swap."""
+    return table.row_html(row, oob=bool(oob))

@@ -1,0 +1,226 @@
+"""Page renders with a cold cache against the raw upstream GET each one needs.
+
+Starts the emulator (its own process, so that its CPU is not counted here) and runs Django in
+this process on a throwaway SQLite database and the in-memory cache. Each repetition starts
+cold: the cache is cleared and the archive emptied (the list page is also timed with the
+archive still holding its rows, as it usually does: then it writes nothing). It times, median
+of `--repeat`:
+
+- the upstream GET the page needs, made with the plain client (dashboard/voucherify):
+  the list endpoint with limit=100, and the detail of an action with `--rows` failed rows;
+- the dashboard's page for it, through Django's test client (its whole middleware stack):
+  the list with 100 rows (`/actions/?limit=100`) and, as the support role (who sees the
+  rows), that action's detail page.
+
+Wall time and this thread's CPU time are both printed, and the page-to-upstream ratios
+(the issue's goal: 1.5 at most). `--profile` prints cProfile's top functions of each page,
+by this thread's CPU time.
+The last line is JSON.
+
+    .venv/bin/python bench/render.py [--repeat 9] [--rows 5000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.big_results import big_result  # noqa: E402
+from bench.polling_stack import APP_ID, APP_TOKEN, PYTHON, ROOT, stop, wait_for  # noqa: E402
+from dashboard.emulator.control import EmulatorControl  # noqa: E402
+from dashboard.emulator.ports import free_port  # noqa: E402
+
+LIST_LIMIT = 100
+CALLS = 1_000_000  # per minute, at the emulator and in the dashboard's budget: never the limit
+
+
+def environment(workdir: Path, emulator_url: str) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DJANGO_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+        "DJANGO_SQLITE_PATH": str(workdir / "render.sqlite3"),
+        "DJANGO_STATIC_ROOT": str(workdir / "static"),
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "REDIS_URL": "",  # the in-memory cache: what is measured is the dashboard, not Redis
+        "VOUCHERIFY_API_URL": emulator_url,
+        "VOUCHERIFY_APP_ID": APP_ID,
+        "VOUCHERIFY_APP_TOKEN": APP_TOKEN,
+        "VOUCHERIFY_CALLS_PER_MINUTE": str(CALLS),
+        "VOUCHERIFY_USER_SHARE": "1",
+    }
+
+
+def timed(work: Callable[[], object], repeat: int, before: Callable[[], None]) -> dict:
+    """Median wall and thread CPU (ms) of `work`, each run after `before` (not timed)."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before()
+        wall, cpu = time.perf_counter(), time.thread_time()
+        work()
+        cpus.append(time.thread_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return {"wall_ms": round(1000 * statistics.median(walls), 1),
+            "cpu_ms": round(1000 * statistics.median(cpus), 1)}
+
+
+def profiled(work: Callable[[], object], before: Callable[[], None], title: str) -> None:
+    before()
+    profiler = cProfile.Profile(time.thread_time)  # CPU time: what waiting on others hides
+    profiler.runcall(work)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    if os.environ.get("BENCH_PROFILE_DIR"):  # for pstats or snakeviz
+        profiler.dump_stats(Path(os.environ["BENCH_PROFILE_DIR"]) / f"{title.split()[0]}.prof")
+    print(f"===== {title} =====\n{out.getvalue()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    with emulator_and_django() as url:
+        figures = measure(url, args)
+    print(json.dumps(figures))
+
+
+@contextmanager
+def emulator_and_django() -> Iterator[str]:
+    """The emulator in its own process, and this process's environment set for Django on a
+    throwaway database in RAM (when /dev/shm is writable); yields the emulator's address."""
+    shm = Path("/dev/shm")
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="bench-render-", dir=parent) as name:
+        workdir = Path(name)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = environment(workdir, url)
+        with open(workdir / "emulator.log", "ab") as log:
+            emulator = subprocess.Popen(
+                [PYTHON, "manage.py", "emulator", "--port", str(port), "--live-every", "0",
+                 "--rate-limit", str(CALLS)],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **env, "DASHBOARD_EMULATOR": "1"})
+            try:
+                wait_for(port, emulator, "The emulator")
+                os.environ.update(env)
+                yield url
+            finally:
+                stop(emulator)
+
+
+def measure(emulator_url: str, args: argparse.Namespace) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboard.accounts.roles import SUPPORT, ensure_role
+    from dashboard.history.models import ArchivedAction
+    from dashboard.polling import hot
+    from dashboard.voucherify.client import VoucherifyClient
+    from dashboard.voucherify.config import VoucherifyConfig
+
+    call_command("migrate", "--noinput", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)  # the manifest pages link through
+    control = EmulatorControl(emulator_url, timeout=120)
+    control.reset(live_every=0, rate_limit=CALLS)
+    action_id = control.create_action("VOUCHERS.IMPORT_CSV", duration=0,
+                                      result=big_result(args.rows))["id"]
+    user = get_user_model().objects.create_user("bench-support")
+    user.groups.add(ensure_role(SUPPORT))
+    browser = Client()
+    browser.force_login(user)
+    plain = VoucherifyClient(VoucherifyConfig(base_url=emulator_url, app_id=APP_ID,
+                                              app_token=APP_TOKEN))
+    list_path, detail_path = f"/actions/?limit={LIST_LIMIT}", f"/actions/{action_id}/"
+
+    def cold_cache() -> None:
+        cache.clear()
+        hot.clear()  # the per-process memory in front of the cache
+
+    def cold() -> None:
+        cold_cache()
+        ArchivedAction.objects.all().delete()  # its failed rows go with it (cascade)
+
+    def page(path: str) -> Callable[[], object]:
+        def get() -> object:
+            response = browser.get(path)
+            if response.status_code != 200:
+                raise SystemExit(f"{path} answered {response.status_code}.")
+            return response
+        return get
+
+    checks = {}
+    for name, path, marker, before in (
+            ("list", list_path, b"<tr ", cold), ("list_archived", list_path, b"<tr ", cold_cache),
+            ("detail", detail_path, b"CODE-", cold)):
+        before()
+        control.clear_stats()
+        with CaptureQueriesContext(connection) as queries:
+            body = page(path)().content
+        checks[name] = {"upstream_calls": control.count(), "sql_queries": len(queries),
+                        "bytes": len(body), "markers": body.count(marker)}
+    upstream_list = timed(lambda: plain.list_actions(limit=LIST_LIMIT), args.repeat, cold)
+    upstream_detail = timed(lambda: plain.get_action(action_id), args.repeat, cold)
+    list_page = timed(page(list_path), args.repeat, cold)
+    page(list_path)()  # the rows archived: a cold cache over an archive that holds them
+    list_archived = timed(page(list_path), args.repeat, cold_cache)
+    detail_page = timed(page(detail_path), args.repeat, cold)
+    if args.profile:
+        profiled(page(list_path), cold, "list page, cold")
+        profiled(page(list_path), cold_cache, "archived list page, cold cache")
+        profiled(page(detail_path), cold, "detail page, cold")
+    cold()
+    figures = {"repeat": args.repeat, "rows": args.rows, "load": os.getloadavg()[0]}
+    for name, upstream, rendered in (("list", upstream_list, list_page),
+                                     ("list_archived", upstream_list, list_archived),
+                                     ("detail", upstream_detail, detail_page)):
+        ratio = round(rendered["wall_ms"] / upstream["wall_ms"], 2)
+        cpu_ratio = round(rendered["cpu_ms"] / upstream["cpu_ms"], 2) if upstream["cpu_ms"] \
+            else None
+        own = round(rendered["wall_ms"] - upstream["wall_ms"], 1)
+        print(f"{name:13} upstream GET {upstream['wall_ms']:7.1f} ms wall {upstream['cpu_ms']:7.1f}"
+              f" ms CPU | page {rendered['wall_ms']:7.1f} ms wall {rendered['cpu_ms']:7.1f} ms CPU"
+              f" | ratio {ratio:.2f} (CPU {cpu_ratio}) | own {own} ms | {checks[name]}")
+        figures.update({
+            f"{name}_upstream_wall_ms": upstream["wall_ms"],
+            f"{name}_upstream_cpu_ms": upstream["cpu_ms"],
+            f"{name}_page_wall_ms": rendered["wall_ms"],
+            f"{name}_page_cpu_ms": rendered["cpu_ms"],
+            f"{name}_ratio": ratio,
+            f"{name}_cpu_ratio": cpu_ratio,
+            f"{name}_upstream_calls": checks[name]["upstream_calls"],
+            f"{name}_sql_queries": checks[name]["sql_queries"],
+        })
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""SQL queries of a first page load (cold cache, nothing archived yet): they must not grow with
+the rows a page shows or the failed rows an action holds. Speed is measured by
+bench/render.py, not here."""
+
+from __future__ import annotations
+
+import math
+
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dashboard.history import failed_items
+from dashboard.history.models import ArchivedAction
+from dashboard.polling import hot
+from tests.helpers.html import row_ids
+
+REASONS = ("Duplicated voucher code", "unit: must be a number", "Voucher Type is required")
+
+
+def cold() -> None:
+    """A first load: nothing cached, nothing archived."""
+    cache.clear()
+    hot.clear()
+    ArchivedAction.objects.all().delete()
+
+
+def queries_of(client, path: str) -> tuple[object, list[str]]:
+    cold()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    return response, [query["sql"] for query in captured.captured_queries]
+
+
+def failed_rows(count: int) -> dict:
+    """Generated rows: three common reasons and one in ten naming its own customer."""
+    failed = [{"code": f"CODE-{n:06d}", "source_id": f"src-{n}", "row": n + 1,
+               "reason": f"Customer cust-{n:06d} not found" if n % 10 == 9 else REASONS[n % 3]}
+              for n in range(count)]
+    return {"message": f"0 imported, {count} failed.", "done_count": 0, "failed_count": count,
+            "failed": failed}
+
+
+def test_a_cold_list_page_of_100_rows_runs_as_many_queries_as_one_of_10(
+    operator_client, emulator
+):
+    operator_client.get("/actions/?limit=100")  # once-only rows (the rollups' window) exist
+    small, few = queries_of(operator_client, "/actions/?limit=10")
+    large, many = queries_of(operator_client, "/actions/?limit=100")
+    assert len(row_ids(small)) == 10
+    assert len(row_ids(large)) == 100
+    assert emulator.count(method="GET") == 3  # one upstream page per load
+    assert len(many) == len(few), "\n".join(many)
+    # The page reads and archives its upstream page in a fixed number of statements.
+    assert len(many) <= 25, "\n".join(many)
+
+
+def test_a_cold_detail_page_of_5000_failed_rows_runs_the_queries_of_one_of_50(
+    support_client, emulator
+):
+    ids = {count: emulator.create_action("VOUCHERS.IMPORT_CSV", duration=0,
+                                         result=failed_rows(count))["id"]
+           for count in (50, 5000)}
+    support_client.get(f"/actions/{ids[50]}/")  # once-only rows (the rollups' window) exist
+    small, few = queries_of(support_client, f"/actions/{ids[50]}/")
+    large, many = queries_of(support_client, f"/actions/{ids[5000]}/")
+    assert b"CODE-000049" in small.content
+    assert b"CODE-000000" in large.content and b"CODE-004999" not in large.content  # one page
+    # The failed rows are stored by executemany, one statement per batch of rows; nothing else
+    # depends on how many there are.
+    batches = math.ceil(5000 / failed_items._BATCH) - math.ceil(50 / failed_items._BATCH)
+    assert len(many) == len(few) + batches, "\n".join(many)
+    assert len(many) <= 40, "\n".join(many)
