@@ -396,7 +396,7 @@
   // page is rendered with them open, which is what desktops and pages without script get.
   var PHONE = window.matchMedia("(max-width: 640px)");
   function fitFilters() {
-    document.querySelectorAll("details.filter-disclosure").forEach(function (box) {
+    document.querySelectorAll("details.filter-disclosure, details.fold-on-phone").forEach(function (box) {
       box.open = !PHONE.matches;
     });
   }
