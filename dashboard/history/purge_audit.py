@@ -19,7 +19,6 @@ from .purges import (
     PurgeRow,
     midnight,
     notes_by_action,
-    purge_queryset,
     selection_of,
     to_row,
 )
@@ -42,8 +41,7 @@ class AuditPage:
 def audit_page(selected: PurgeFilter, query: Mapping[str, str], per_page: int) -> AuditPage:
     page = purge_page(selection_of(selected), query, per_page)
     history = SchemaHistory.load()
-    notes = notes_by_action(purge_queryset(selected).filter(
-        pk__in=[values[0] for values in page.rows]))
+    notes = notes_by_action(values[0] for values in page.rows)
     state = coverage()
     return AuditPage(
         page=page,

@@ -163,7 +163,7 @@ class SchemaHistory:
                             else f"no {related} schema history yet")
         index = bisect.bisect_right(times[related], started) - 1
         if index < 0:
-            return _unknown(f"no schema history from before {_day(rows[0].taken_at)}")
+            return self._before_history(related)
         finished = max(finished or started, started)
         after = bisect.bisect_left(confirmed[related], finished, lo=index)
         if after >= len(rows):
@@ -172,6 +172,13 @@ class SchemaHistory:
         memo = (related, index, after)
         if memo not in self._memo:
             self._memo[memo] = self._between(related, rows, index, after)
+        return self._memo[memo]
+
+    def _before_history(self, related: str) -> KeyAttribution:
+        memo = (related, -1, -1)  # the sentence is made once per object type
+        if memo not in self._memo:
+            first = self._by_object[related][0].taken_at
+            self._memo[memo] = _unknown(f"no schema history from before {_day(first)}")
         return self._memo[memo]
 
     @staticmethod
