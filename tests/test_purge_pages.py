@@ -105,3 +105,34 @@ def test_a_page_costs_the_same_queries_however_many_purges(many_purges, auditor_
 def test_odd_cursors_fall_back_to_a_page_not_an_error(many_purges, auditor_client, query):
     response = auditor_client.get(PAGE + query)
     assert response.status_code == 200 and ids_on(response)
+
+
+def test_the_first_last_and_filtered_pages_and_the_csv_cost_the_same_queries_with_more_purges(
+        many_purges, auditor_client):
+    urls = (PAGE, PAGE + "?page=999999", PAGE + "?object=customers", "/audit/purges.csv")
+
+    def reads() -> dict[str, list[str]]:
+        found = {}
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                response = auditor_client.get(url)
+                if response.streaming:
+                    b"".join(response.streaming_content)
+            assert response.status_code == 200, url
+            found[url] = [q["sql"] for q in queries.captured_queries]
+        return found
+
+    reads()  # the session and permissions are read once per client
+    few = reads()
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    ArchivedAction.objects.bulk_create(ArchivedAction(
+        id=f"aa_{n + 5000:018x}", type=("CUSTOMERS" if n % 2 else "ORDERS") + ".METADATA_KEY_PURGE",
+        context="METADATA_KEY_PURGE", status="DONE", created_at=day + timedelta(seconds=n),
+        first_seen=day, last_synced=day, has_detail=bool(n % 3)) for n in range(400))
+    many = reads()
+    for url in urls:
+        assert len(many[url]) == len(few[url]), url
+        purges = [sql for sql in many[url] if "history_archivedaction" in sql]
+        assert purges, url
+        if connection.vendor == "sqlite":  # through the purge index, never the whole archive
+            assert all('INDEXED BY "history_purge_idx"' in sql for sql in purges), url

@@ -103,8 +103,11 @@ class PurgeSelection:
         sql = (f"SELECT {columns} FROM {self._from()} WHERE {where} "
                f"ORDER BY {quote('created_at')} {order}, {quote('id')} {order}")
         if limit is not None:
-            sql += " LIMIT %s OFFSET %s"
-            params += [limit, offset]
+            sql += " LIMIT %s"
+            params.append(limit)
+            if offset:  # only a typed middle page skips rows
+                sql += " OFFSET %s"
+                params.append(offset)
         return sql, params
 
     def page(self, *, newest_first: bool = True, beyond: tuple[datetime, str] | None = None,
