@@ -265,9 +265,11 @@ def csv_lines(selected: PurgeFilter) -> Iterator[str]:
 
 def _csv_rows(rows: Iterable[tuple], history: SchemaHistory,
               notes: Mapping[str, tuple[PurgeNote, ...]]) -> Iterator[tuple]:
-    """purge_reads.COLUMNS rows (timestamps as text) -> CSV_HEADERS cells."""
+    """purge_reads.COLUMNS rows (timestamps as text) -> CSV_HEADERS cells. Per row only
+    lookups: object types, and the key cells of a purge without notes, are made once."""
     object_types: dict[str, str] = {}
-    attribute, no_notes = history.attribute_at, ()
+    key_texts: dict[int, tuple[KeyAttribution, tuple[str, str]]] = {}  # by id(attribution)
+    attribute, numbers = history.attribute_at, MAX_COUNT_DIGITS
     for (action_id, action_type, created, updated, started_by, status, records, duration,
          request_id, log_id, _) in rows:
         object_type = object_types.get(action_type)
@@ -275,12 +277,20 @@ def _csv_rows(rows: Iterable[tuple], history: SchemaHistory,
             object_type = object_types[action_type] = object_type_of(action_type)
         if updated is None:  # rare: a list item without updated_at
             updated = stamp_text(finished_at(stamp_moment(created), None, duration))
-        row_notes = notes.get(action_id, no_notes)
-        key_text, key_source = key_cells(attribute(object_type, created, updated), row_notes)
+        key = attribute(object_type, created, updated)
+        row_notes = notes.get(action_id)
+        if row_notes:
+            key_text, key_source = key_cells(key, row_notes)
+            notes_text = " | ".join(note_text(note) for note in row_notes)
+        else:
+            known = key_texts.get(id(key))
+            if known is None:  # the attribution is kept with its cells: its id stays its own
+                known = key_texts[id(key)] = (key, key_cells(key, ()))
+            (key_text, key_source), notes_text = known[1], ""
         yield (action_id, object_type, created.replace(" ", "T") + "+00:00", started_by,
-               status, stored_records(records), duration, request_id, log_id, key_text,
-               key_source, " | ".join(note_text(note) for note in row_notes) if row_notes
-               else "")
+               status, int(records) if records.isdecimal() and len(records) <= numbers
+               else stored_records(records), duration, request_id, log_id, key_text,
+               key_source, notes_text)
 
 
 def midnight(day: date) -> datetime:
