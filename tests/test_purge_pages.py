@@ -136,3 +136,18 @@ def test_the_first_last_and_filtered_pages_and_the_csv_cost_the_same_queries_wit
         assert purges, url
         if connection.vendor == "sqlite":  # through the purge index, never the whole archive
             assert all('INDEXED BY "history_purge_idx"' in sql for sql in purges), url
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's covering purge index")
+def test_on_sqlite_the_pages_counts_and_csv_read_the_purge_index_alone(many_purges):
+    from dashboard.history.purge_reads import PurgeSelection
+
+    selection = PurgeSelection(types=("CUSTOMERS.METADATA_KEY_PURGE",))
+    statements = [selection._select(newest_first=True), selection._select(newest_first=False,
+                                                                          limit=7, offset=3)]
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "COVERING INDEX history_purge_idx" in plan and "TEMP B-TREE" not in plan, plan
+    assert selection.counts()[0] == sum(r.type.startswith("CUSTOMERS") for r in many_purges)
