@@ -41,7 +41,8 @@ BIG_SHARE = 0.001
 REPEATS = 5
 
 
-def setup_django(database_url: str | None, workdir: Path, *, migrate: bool = True) -> None:
+def setup_django(database_url: str | None, workdir: Path, *, migrate: bool = True,
+                 sqlite_file: Path | None = None) -> None:
     os.environ["DJANGO_DEBUG"] = "1"  # no secret key needed; DEBUG is switched off below
     os.environ["DJANGO_SETTINGS_MODULE"] = "dashboard.settings"
     os.environ.pop("REDIS_URL", None)
@@ -49,7 +50,7 @@ def setup_django(database_url: str | None, workdir: Path, *, migrate: bool = Tru
         os.environ["DATABASE_URL"] = database_url
     else:
         os.environ.pop("DATABASE_URL", None)
-        os.environ["DJANGO_SQLITE_PATH"] = str(workdir / "archive-bench.sqlite3")
+        os.environ["DJANGO_SQLITE_PATH"] = str(sqlite_file or workdir / "archive-bench.sqlite3")
     import django
 
     django.setup()
@@ -495,6 +496,9 @@ def main() -> None:
     parser.add_argument("--saturate-rollups", type=int, default=0, metavar="N",
                         help="after the other figures, fill the rollups as if every type and "
                         "duration bucket had N actions a day for 30 days, and time the overview")
+    parser.add_argument("--keep", type=Path, metavar="FILE",
+                        help="SQLite only: the archive in this file, kept afterwards; a file "
+                        "already holding --actions actions is measured without a new fill")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes generating and inserting in parallel (SQLite: they "
                         "take turns at its writer lock)")
@@ -515,13 +519,18 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="archive-bench-") as workdir:
-        setup_django(args.database_url, Path(workdir))
+        keep = args.keep.resolve() if args.keep and not args.database_url else None
+        setup_django(args.database_url, Path(workdir), sqlite_file=keep)
         from dashboard.history.models import ArchivedAction, DayCount, DurationCount, SyncState
 
-        for model in (ArchivedAction, DayCount, DurationCount, SyncState):
-            model.objects.all().delete()
+        reuse = keep is not None and ArchivedAction.objects.count() >= args.actions
+        if not reuse:
+            for model in (ArchivedAction, DayCount, DurationCount, SyncState):
+                model.objects.all().delete()
         began = time.perf_counter()
-        if args.workers > 1:
+        if reuse:
+            print(f"measuring the {args.actions} actions already in {keep}", flush=True)
+        elif args.workers > 1:
             from django.db import connections
 
             connections.close_all()
@@ -533,8 +542,9 @@ def run(args: argparse.Namespace) -> None:
                     for k, n in enumerate(counts)])
         else:
             fill(args.actions, args.days, args.seed, args.batch)
-        print(f"filled {args.actions} actions in {time.perf_counter() - began:.1f} s "
-              f"({args.workers} process(es))", flush=True)
+        if not reuse:
+            print(f"filled {args.actions} actions in {time.perf_counter() - began:.1f} s "
+                  f"({args.workers} process(es))", flush=True)
         with emulator():
             figures = measure(args.actions)
             if args.saturate_rollups:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -18,6 +19,7 @@ from tests.helpers.upstream import run_sync
 
 PAGE, CSV_URL, KEYS = "/audit/purges/", "/audit/purges.csv", "/audit/purges/keys/"
 SCHEMAS = "/v1/metadata-schemas"
+RUNNING_PURGE_S = 600  # seconds: shorter than the emulator's token life (900 s)
 
 
 def finish(emulator, action: dict) -> dict:
@@ -139,10 +141,17 @@ def test_snapshots_are_kept_only_when_a_schema_changed_and_survive_a_restart(
 
 
 def test_the_keys_page_shows_when_each_key_was_defined_removed_and_gone(
-    synced, archive, auditor_client
+    synced, archive, auditor_client, emulator_server, monkeypatch
 ):
-    purge = archive.purge_metadata_key("customer", "loyalty_tier", duration=0.3)
+    # Long enough that the first sync reads the schema while the purge runs, however busy
+    # the machine; then the emulator's clock is moved past its end instead of waiting.
+    purge = archive.purge_metadata_key("customer", "loyalty_tier", duration=RUNNING_PURGE_S)
     run_sync()  # while it runs: marked deleted
+    assert archive.api(f"/v1/async-actions/{purge['id']}").json()["status"] != "DONE"
+    store = emulator_server.emulator.store
+    real_clock = store.clock
+    monkeypatch.setattr(store, "clock",
+                        lambda: real_clock() + timedelta(seconds=RUNNING_PURGE_S))
     finish(archive, purge)
     run_sync()  # after: gone
     soup = BeautifulSoup(auditor_client.get(KEYS).content, "html.parser")

@@ -105,3 +105,49 @@ def test_a_page_costs_the_same_queries_however_many_purges(many_purges, auditor_
 def test_odd_cursors_fall_back_to_a_page_not_an_error(many_purges, auditor_client, query):
     response = auditor_client.get(PAGE + query)
     assert response.status_code == 200 and ids_on(response)
+
+
+def test_the_first_last_and_filtered_pages_and_the_csv_cost_the_same_queries_with_more_purges(
+        many_purges, auditor_client):
+    urls = (PAGE, PAGE + "?page=999999", PAGE + "?object=customers", "/audit/purges.csv")
+
+    def reads() -> dict[str, list[str]]:
+        found = {}
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                response = auditor_client.get(url)
+                if response.streaming:
+                    b"".join(response.streaming_content)
+            assert response.status_code == 200, url
+            found[url] = [q["sql"] for q in queries.captured_queries]
+        return found
+
+    reads()  # the session and permissions are read once per client
+    few = reads()
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    ArchivedAction.objects.bulk_create(ArchivedAction(
+        id=f"aa_{n + 5000:018x}", type=("CUSTOMERS" if n % 2 else "ORDERS") + ".METADATA_KEY_PURGE",
+        context="METADATA_KEY_PURGE", status="DONE", created_at=day + timedelta(seconds=n),
+        first_seen=day, last_synced=day, has_detail=bool(n % 3)) for n in range(400))
+    many = reads()
+    for url in urls:
+        assert len(many[url]) == len(few[url]), url
+        purges = [sql for sql in many[url] if "history_archivedaction" in sql]
+        assert purges, url
+        if connection.vendor == "sqlite":  # through the purge index, never the whole archive
+            assert all('INDEXED BY "history_purge_idx"' in sql for sql in purges), url
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's covering purge index")
+def test_on_sqlite_the_pages_counts_and_csv_read_the_purge_index_alone(many_purges):
+    from dashboard.history.purge_reads import PurgeSelection
+
+    selection = PurgeSelection(types=("CUSTOMERS.METADATA_KEY_PURGE",))
+    statements = [selection._select(newest_first=True), selection._select(newest_first=False,
+                                                                          limit=7, offset=3)]
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "COVERING INDEX history_purge_idx" in plan and "TEMP B-TREE" not in plan, plan
+    assert selection.counts()[0] == sum(r.type.startswith("CUSTOMERS") for r in many_purges)

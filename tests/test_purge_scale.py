@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dashboard.emulator import seed as emulator_seed
 from dashboard.emulator.results import PURGE_TYPES
-from dashboard.history import purges
+from dashboard.history import purge_reads, purges
 from dashboard.history.archive import archive_actions
 from dashboard.history.models import ArchivedAction
 from dashboard.voucherify.models import Action
@@ -70,7 +70,7 @@ def test_the_purge_cells_are_worked_out_when_stored_as_the_json_says(stored):
 
 def test_the_csv_reads_no_json_and_costs_the_same_queries_however_many_purges(
         stored, auditor_client, monkeypatch):
-    monkeypatch.setattr(purges, "CSV_READ", 7)  # many chunks either way
+    monkeypatch.setattr(purge_reads, "FETCH", 7)  # many round trips either way
 
     def export() -> tuple[list[dict], list[str]]:
         with CaptureQueriesContext(connection) as queries:

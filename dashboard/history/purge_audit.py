@@ -19,7 +19,7 @@ from .purges import (
     PurgeRow,
     midnight,
     notes_by_action,
-    purge_queryset,
+    selection_of,
     to_row,
 )
 from .query import coverage
@@ -39,10 +39,9 @@ class AuditPage:
 
 
 def audit_page(selected: PurgeFilter, query: Mapping[str, str], per_page: int) -> AuditPage:
-    selection = purge_queryset(selected)
-    page = purge_page(selection, query, per_page, ROW_FIELDS)
+    page = purge_page(selection_of(selected), query, per_page)
     history = SchemaHistory.load()
-    notes = notes_by_action(selection.filter(pk__in=[values[0] for values in page.rows]))
+    notes = notes_by_action(values[0] for values in page.rows)
     state = coverage()
     return AuditPage(
         page=page,

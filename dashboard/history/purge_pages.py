@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
-
 from dashboard.voucherify.dates import parse_timestamp
 
-from .models import ArchivedAction
+from .purge_reads import COLUMNS, PurgeSelection
 
 OLDER_PARAM, NEWER_PARAM, PAGE_PARAM = "older", "newer", "page"
 _SEPARATOR = "~"
+_ID, _CREATED_AT = COLUMNS.index("id"), COLUMNS.index("created_at")
 
 
 @dataclass(frozen=True)
@@ -63,50 +62,38 @@ def _page_number(raw: str | None) -> int | None:
     return int(text) if text.isdigit() and len(text) < 10 and int(text) > 0 else None
 
 
-def purge_page(selection: QuerySet[ArchivedAction], query: Mapping[str, str], per_page: int,
-               fields: tuple[str, ...]) -> PurgePage:
-    """One page of `selection` (ordered newest first) as `query` asks for it."""
-    # created_at is never null and, unlike the id, sits in the purge indexes: the counts read
-    # the index alone (context, has_detail, created_at), never the table.
-    counts = selection.order_by().aggregate(
-        total=Count("created_at"),
-        without_detail=Count("created_at", filter=Q(has_detail=False)),
-    )
-    total = counts["total"]
+def purge_page(selection: PurgeSelection, query: Mapping[str, str], per_page: int
+               ) -> PurgePage:
+    """One page of `selection` (newest first) as `query` asks for it; rows are
+    purge_reads.COLUMNS values."""
+    total, without_detail = selection.counts()
     num_pages = max(1, math.ceil(total / per_page))
     number = min(_page_number(query.get(PAGE_PARAM)) or 1, num_pages)
-    values = selection.values_list(*fields)
     older, newer = parse_cursor(query.get(OLDER_PARAM)), parse_cursor(query.get(NEWER_PARAM))
     if older is not None or newer is not None:
-        moment, action_id = older or newer
+        found = selection.page(newest_first=older is not None, beyond=older or newer,
+                               limit=per_page + 1)
         if older is not None:
-            found = list(values.filter(Q(created_at__lt=moment)
-                                       | Q(created_at=moment, id__lt=action_id))[:per_page + 1])
             rows, has_older, has_newer = found[:per_page], len(found) > per_page, True
         else:
-            found = list(values.filter(Q(created_at__gt=moment)
-                                       | Q(created_at=moment, id__gt=action_id))
-                         .order_by("created_at", "id")[:per_page + 1])
             rows, has_older, has_newer = found[:per_page][::-1], True, len(found) > per_page
         if not rows:  # a stale cursor: start again from the newest
-            return purge_page(selection, {}, per_page, fields)
+            return purge_page(selection, {}, per_page)
         number = number if has_newer else 1
     else:
         if number * 2 <= num_pages + 1:  # nearer the newest end
-            start = (number - 1) * per_page
-            rows = list(values[start:start + per_page])
+            rows = selection.page(limit=per_page, offset=(number - 1) * per_page)
         else:  # nearer the oldest end: read from there (the last page skips nothing)
             skip = max(0, total - number * per_page)
             size = min(number * per_page, total) - (number - 1) * per_page
-            rows = list(values.order_by("created_at", "id")[skip:skip + size])[::-1]
+            rows = selection.page(newest_first=False, limit=size, offset=skip)[::-1]
         has_older, has_newer = number < num_pages, number > 1
     edge_first, edge_last = (rows[0], rows[-1]) if rows else (None, None)
-    id_at, created_at = fields.index("id"), fields.index("created_at")
     return PurgePage(
         rows=rows, number=number, num_pages=num_pages, total=total,
-        without_detail=counts["without_detail"],
-        older=cursor_of(edge_last[created_at], edge_last[id_at])
+        without_detail=without_detail,
+        older=cursor_of(edge_last[_CREATED_AT], edge_last[_ID])
         if edge_last is not None and has_older else None,
-        newer=cursor_of(edge_first[created_at], edge_first[id_at])
+        newer=cursor_of(edge_first[_CREATED_AT], edge_first[_ID])
         if edge_first is not None and has_newer else None,
     )

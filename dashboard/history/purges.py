@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -16,6 +16,7 @@ from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_user_day
 
 from .models import ArchivedAction, PurgeNote
+from .purge_reads import COLUMNS, PurgeSelection, stamp_moment, stamp_text
 from .schemas import KeyAttribution, SchemaHistory, finished_at
 
 OBJECT_PARAM, FROM_PARAM, TO_PARAM = "object", "from", "to"
@@ -26,11 +27,9 @@ CSV_HEADERS = ("id", "object_type", "created_at", "user", "status", "records_upd
                "duration_ms", "request_id", "log_id", "key", "key_source", "notes")
 # The columns a row needs, read as plain values (no model instances, no JSON: `raw`, `user`
 # and `result` are never read; started_by and records_updated were worked out when stored).
-ROW_FIELDS = ("id", "type", "created_at", "updated_at", "started_by", "status",
-              "records_updated", "duration_ms", "request_id", "log_id", "has_detail")
+ROW_FIELDS = COLUMNS
 MAX_COUNT_DIGITS = 18  # a longer "count" is kept as the text Voucherify sent
 CSV_BATCH = 500  # rows per chunk of the streamed CSV
-CSV_READ = 5000  # rows per database round trip of the CSV
 _STORED_NUMBER = re.compile(rf"-?\d{{1,{MAX_COUNT_DIGITS}}}")
 
 
@@ -140,9 +139,17 @@ def purge_rows(selected: PurgeFilter) -> Iterator[PurgeRow]:
         yield to_row(values, history, notes)
 
 
-def notes_by_action(selection: QuerySet[ArchivedAction]) -> dict[str, tuple[PurgeNote, ...]]:
+def notes_by_action(selection: QuerySet[ArchivedAction] | Iterable[str] | None = None
+                    ) -> dict[str, tuple[PurgeNote, ...]]:
+    """The notes of the selected purges (a queryset or their ids); None: every note (few,
+    written by hand), cheaper for a whole export than a subquery over the archive."""
+    notes = PurgeNote.objects.all()
+    if isinstance(selection, QuerySet):
+        notes = notes.filter(action_id__in=selection.values("id"))
+    elif selection is not None:
+        notes = notes.filter(action_id__in=list(selection))
     found: dict[str, list[PurgeNote]] = {}
-    for note in PurgeNote.objects.filter(action_id__in=selection.values("id")):
+    for note in notes:
         found.setdefault(note.action_id, []).append(note)
     return {action_id: tuple(notes) for action_id, notes in found.items()}
 
@@ -232,29 +239,58 @@ def note_text(note: PurgeNote) -> str:
     return " ".join(parts)
 
 
+def selection_of(selected: PurgeFilter) -> PurgeSelection:
+    """The filter as purge_reads reads it (through the purge index)."""
+    types = None
+    if selected.object_type:
+        types = tuple(t for t, o in catalog.PURGE_OBJECT_TYPES.items()
+                      if o == selected.object_type)
+    return PurgeSelection(
+        types=types,
+        start=midnight(selected.start) if selected.start else None,
+        end=midnight(selected.end + timedelta(days=1)) if selected.end else None,
+    )
+
+
 def csv_lines(selected: PurgeFilter) -> Iterator[str]:
     """The CSV of the selected purges in chunks of CSV_BATCH rows, from plain column values
-    read CSV_READ at a time: no model instance, no JSON and no row object per purge."""
-    selection = purge_queryset(selected)
+    with timestamps as text (purge_reads): no model instance, no datetime, no JSON and no row
+    object per purge."""
     history = SchemaHistory.load()
-    notes = notes_by_action(selection)
-    values = selection.values_list(*ROW_FIELDS).iterator(chunk_size=CSV_READ)
-    lines = csv_stream(CSV_HEADERS, (
-        _csv_cells(row, history, notes.get(row[0], ())) for row in values
-    ))
+    notes = notes_by_action()
+    lines = csv_stream(CSV_HEADERS, _csv_rows(selection_of(selected).texts(), history, notes))
     while chunk := "".join(islice(lines, CSV_BATCH)):
         yield chunk
 
 
-def _csv_cells(values: Sequence, history: SchemaHistory, notes: Sequence[PurgeNote]) -> tuple:
-    (action_id, action_type, created_at, updated_at, started_by, status, records, duration,
-     request_id, log_id, _) = values
-    object_type = object_type_of(action_type)
-    key = history.attribute(object_type, created_at, finished_at(created_at, updated_at, duration))
-    key_text, key_source = key_cells(key, notes)
-    return (action_id, object_type, created_at.astimezone(UTC).isoformat(), started_by, status,
-            stored_records(records), duration, request_id, log_id, key_text, key_source,
-            " | ".join(note_text(note) for note in notes))
+def _csv_rows(rows: Iterable[tuple], history: SchemaHistory,
+              notes: Mapping[str, tuple[PurgeNote, ...]]) -> Iterator[tuple]:
+    """purge_reads.COLUMNS rows (timestamps as text) -> CSV_HEADERS cells. Per row only
+    lookups: object types, and the key cells of a purge without notes, are made once."""
+    object_types: dict[str, str] = {}
+    key_texts: dict[int, tuple[KeyAttribution, tuple[str, str]]] = {}  # by id(attribution)
+    attribute, numbers = history.attribute_at, MAX_COUNT_DIGITS
+    for (action_id, action_type, created, updated, started_by, status, records, duration,
+         request_id, log_id, _) in rows:
+        object_type = object_types.get(action_type)
+        if object_type is None:
+            object_type = object_types[action_type] = object_type_of(action_type)
+        if updated is None:  # rare: a list item without updated_at
+            updated = stamp_text(finished_at(stamp_moment(created), None, duration))
+        key = attribute(object_type, created, updated)
+        row_notes = notes.get(action_id)
+        if row_notes:
+            key_text, key_source = key_cells(key, row_notes)
+            notes_text = " | ".join(note_text(note) for note in row_notes)
+        else:
+            known = key_texts.get(id(key))
+            if known is None:  # the attribution is kept with its cells: its id stays its own
+                known = key_texts[id(key)] = (key, key_cells(key, ()))
+            (key_text, key_source), notes_text = known[1], ""
+        yield (action_id, object_type, created.replace(" ", "T") + "+00:00", started_by,
+               status, int(records) if records.isdecimal() and len(records) <= numbers
+               else stored_records(records), duration, request_id, log_id, key_text,
+               key_source, notes_text)
 
 
 def midnight(day: date) -> datetime:

@@ -24,6 +24,7 @@ from dashboard.voucherify import catalog
 from dashboard.voucherify.schemas import MetadataSchema
 
 from .audit_models import SchemaSnapshot
+from .purge_reads import stamp_text
 
 SCHEMA_SOURCE = "metadata schema history"
 # catalog's plural object type of a purge -> the schema's related_object
@@ -124,6 +125,7 @@ class SchemaHistory:
         self._confirmed = {related: [s.confirmed_at for s in rows]
                            for related, rows in self._by_object.items()}
         self._memo: dict[tuple[str, int, int], KeyAttribution] = {}
+        self._texts: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
 
     @classmethod
     def load(cls) -> SchemaHistory:
@@ -139,22 +141,44 @@ class SchemaHistory:
 
     def attribute(self, object_type: str, started: datetime, finished: datetime | None
                   ) -> KeyAttribution:
+        return self._attribute(object_type, started, finished, self._times, self._confirmed)
+
+    def attribute_at(self, object_type: str, started: str, finished: str | None
+                     ) -> KeyAttribution:
+        """attribute() for timestamps as purge_reads' text (a big CSV: no datetime per row);
+        that text sorts as the moments do."""
+        if self._texts is None:
+            self._texts = tuple({related: [stamp_text(moment) for moment in moments]
+                                 for related, moments in lists.items()}
+                                for lists in (self._times, self._confirmed))
+        return self._attribute(object_type, started, finished, *self._texts)
+
+    def _attribute(self, object_type: str, started: datetime | str,
+                   finished: datetime | str | None, times: dict[str, list],
+                   confirmed: dict[str, list]) -> KeyAttribution:
         related = RELATED_OBJECTS.get(object_type, object_type.rstrip("s"))
         rows = self._by_object.get(related, [])
         if not rows:
             return _unknown("no schema history yet" if not self._by_object
                             else f"no {related} schema history yet")
-        index = bisect.bisect_right(self._times[related], started) - 1
+        index = bisect.bisect_right(times[related], started) - 1
         if index < 0:
-            return _unknown(f"no schema history from before {_day(rows[0].taken_at)}")
+            return self._before_history(related)
         finished = max(finished or started, started)
-        after = bisect.bisect_left(self._confirmed[related], finished, lo=index)
+        after = bisect.bisect_left(confirmed[related], finished, lo=index)
         if after >= len(rows):
             return _unknown("no schema read since the purge finished yet")
         # Purges between the same two snapshots get the same answer: computed once.
         memo = (related, index, after)
         if memo not in self._memo:
             self._memo[memo] = self._between(related, rows, index, after)
+        return self._memo[memo]
+
+    def _before_history(self, related: str) -> KeyAttribution:
+        memo = (related, -1, -1)  # the sentence is made once per object type
+        if memo not in self._memo:
+            first = self._by_object[related][0].taken_at
+            self._memo[memo] = _unknown(f"no schema history from before {_day(first)}")
         return self._memo[memo]
 
     @staticmethod
