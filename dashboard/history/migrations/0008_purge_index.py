@@ -39,7 +39,7 @@ def drop_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("history", "0006_purge_audit_columns")]
+    dependencies = [("history", "0007_failure_summary_complete")]
 
     operations = [
         migrations.SeparateDatabaseAndState(
