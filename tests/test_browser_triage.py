@@ -63,14 +63,14 @@ def test_a_new_action_appears_on_an_open_list(emulator, live_server, operator_li
     page.wait_for_function("window.scrollY > 100")
     first = emulator.create_action("ORDERS.IMPORT", duration=60)
     show = page.locator("#new-actions a")
-    expect(show).to_have_text("1 new action · show", timeout=15_000)
+    expect(show).to_have_text("1 new action · show", timeout=60_000)
     expect(page.locator(f"#row-{first['id']}")).to_have_count(0)
     show.click()
     expect(page.locator(f"#row-{first['id']}")).to_have_count(1)
 
     page.evaluate("window.scrollTo(0, 0)")  # at the top of the newest page: shown at once
     second = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=60)
-    expect(page.locator(f"#row-{second['id']}")).to_have_count(1, timeout=15_000)
+    expect(page.locator(f"#row-{second['id']}")).to_have_count(1, timeout=60_000)
 
 
 @pytest.mark.browser
