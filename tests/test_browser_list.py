@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.upstream import detail, live_action, stamp
+from tests.helpers.upstream import finish_action, live_action
 
 ROWS = "tbody tr[id^=row-]"
 
@@ -63,9 +62,7 @@ def test_a_live_row_reaches_done_without_a_reload(
     expect(row.locator("progress")).to_have_count(1)
     page.evaluate("window.loadedOnce = true")  # gone if the page reloaded
 
-    emulator.insert_action({**detail(emulator, action_id), "status": "DONE", "progress": 100,
-                            "updated_at": stamp(datetime.now(UTC)),
-                            "result": {"done_count": 10, "failed_count": 0}})
+    finish_action(emulator, action_id, result={"done_count": 10, "failed_count": 0})
     expect(row).to_have_attribute("data-status", "DONE", timeout=60_000)
     expect(row.locator(".status")).to_have_text("Done")
     expect(row.locator("progress")).to_have_count(0)
