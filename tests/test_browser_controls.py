@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers.axe import violations
+from tests.helpers.upstream import finish_action, live_action
 
 pytestmark = pytest.mark.browser
 
@@ -118,13 +119,15 @@ def test_title_and_favicon_say_a_watched_action_finished_until_the_tab_is_focuse
 ):
     settings.ACTIONS_POLL_INTERVAL = 1
     browser_login("operator")
-    created = emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=4)
-    page.goto(f"{live_server.url}/actions/{created['id']}/")
+    # Running until the page has shown it running: a timed action could finish first.
+    action_id = live_action(emulator, status="IN_PROGRESS")
+    page.goto(f"{live_server.url}/actions/{action_id}/")
     title = page.title()
     icon = page.locator("link[rel=icon]")
     expect(icon).to_have_attribute("href", re.compile(r"favicon-running\.svg$"))
     page.focus("#time-format")  # the person is somewhere on the page
-    expect(page.locator("#action-panel .status-DONE")).to_be_visible(timeout=30_000)
+    finish_action(emulator, action_id)
+    expect(page.locator("#action-panel .status-DONE")).to_be_visible(timeout=60_000)
     expect(page).to_have_title("✓ Done · " + title)
     expect(icon).to_have_attribute("href", re.compile(r"favicon-done\.svg$"))
     expect(page.locator("#time-format")).to_be_focused()  # the update took no focus
@@ -140,11 +143,12 @@ def test_a_failing_row_on_the_list_marks_the_title_failed(
     settings.ACTIONS_POLL_INTERVAL = 1
     settings.ACTIONS_DETAILS_PER_POLL = 0
     browser_login("operator")
-    created = emulator.create_action("ORDERS.IMPORT", outcome="FAILED", duration=4)
+    action_id = live_action(emulator, status="IN_PROGRESS")  # fails once the page is read
     page.goto(f"{live_server.url}/actions/")
     title = page.title()
-    expect(page.locator(f"#row-{created['id']}")).to_have_attribute(
-        "data-status", "FAILED", timeout=30_000)
+    finish_action(emulator, action_id, status="FAILED")
+    expect(page.locator(f"#row-{action_id}")).to_have_attribute(
+        "data-status", "FAILED", timeout=60_000)
     expect(page).to_have_title("✗ Failed · " + title)
     expect(page.locator("link[rel=icon]")).to_have_attribute(
         "href", re.compile(r"favicon-failed\.svg$"))

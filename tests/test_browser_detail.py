@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers.browser import settled
+from tests.helpers.upstream import finish_action, live_action
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +24,9 @@ def test_panel_reaches_done_live_and_then_sends_nothing_more(
 ):
     settings.ACTIONS_POLL_INTERVAL = 1
     browser_login("support")
-    created = emulator.create_action("VOUCHERS.IMPORT_CSV", duration=4, result=RESULT)
-    panel_path = f"/actions/{created['id']}/"
+    # Running until the panel has shown it running: a timed action could finish first.
+    action_id = live_action(emulator, status="IN_PROGRESS")
+    panel_path = f"/actions/{action_id}/"
     polls: list[str] = []
     answers: list[int] = []
     page.on("request", lambda request: polls.append(request.url)
@@ -36,7 +38,8 @@ def test_panel_reaches_done_live_and_then_sends_nothing_more(
     assert page.locator("#action-panel").get_attribute("hx-trigger") == "every 1s, poll-resume"
     page.evaluate("window.loadedOnce = true")  # gone if the page reloaded
 
-    page.wait_for_selector("#action-panel .status-DONE", timeout=30_000)
+    finish_action(emulator, action_id, result=RESULT)
+    page.wait_for_selector("#action-panel .status-DONE", timeout=60_000)
     assert page.evaluate("window.loadedOnce") is True
     assert page.locator(".result-message").inner_text().endswith(RESULT["message"])
     assert page.locator("table.failure-table tbody tr").count() == 1

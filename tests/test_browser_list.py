@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers.upstream import finish_action, live_action
+
 ROWS = "tbody tr[id^=row-]"
 
 
@@ -49,20 +51,22 @@ def test_a_live_row_reaches_done_without_a_reload(
 ):
     settings.ACTIONS_POLL_INTERVAL = 1
     settings.ACTIONS_DETAILS_PER_POLL = 0  # live rows only (results: test_browser_triage.py)
-    # No failed rows: those would show as "Done · N failed" (test_browser_triage.py).
-    created = emulator.create_action("VOUCHERS.IMPORT", outcome="DONE", duration=4,
-                                     result={"done_count": 10, "failed_count": 0})
+    # Running until the page has shown it running (a timed action could finish before a slow
+    # machine has logged in), then done. No failed rows: those would show as
+    # "Done · N failed" (test_browser_triage.py).
+    action_id = live_action(emulator, status="IN_PROGRESS")
     browser_login("operator")  # lands on the list, which now shows the new action
     page.goto(f"{live_server.url}/actions/")
-    row = page.locator(f"#row-{created['id']}")
+    row = page.locator(f"#row-{action_id}")
     expect(row).to_have_attribute("data-status", re.compile("ENQUEUED|IN_PROGRESS"))
     expect(row.locator("progress")).to_have_count(1)
     page.evaluate("window.loadedOnce = true")  # gone if the page reloaded
 
-    expect(row).to_have_attribute("data-status", "DONE", timeout=30_000)
+    finish_action(emulator, action_id, result={"done_count": 10, "failed_count": 0})
+    expect(row).to_have_attribute("data-status", "DONE", timeout=60_000)
     expect(row.locator(".status")).to_have_text("Done")
     expect(row.locator("progress")).to_have_count(0)
-    expect(page.locator("#live-announcer")).to_contain_text(f"{created['id']} is now Done")
+    expect(page.locator("#live-announcer")).to_contain_text(f"{action_id} is now Done")
     assert page.evaluate("window.loadedOnce") is True
     expect(page.locator("#live-poller")).not_to_have_attribute("hx-trigger", re.compile("."))
 

@@ -47,6 +47,17 @@ def live_action(emulator, *, minutes_old: float | None = None, status: str = "IN
     return action_id
 
 
+def finish_action(emulator, action_id: str, *, status: str = "DONE",
+                  result: dict | None = None) -> None:
+    """End an action `live_action` inserted, now (same id and creation), when the test is
+    ready for it rather than after a time a busy machine may overrun."""
+    body = {**detail(emulator, action_id), "status": status, "progress": 100,
+            "updated_at": stamp(datetime.now(UTC))}
+    if result is not None:
+        body["result"] = result
+    emulator.insert_action(body)
+
+
 def upstream_calls(emulator, endpoint: str | None = None) -> int:
     return emulator.count(endpoint=endpoint)
 
