@@ -11,6 +11,7 @@ def count_failed_rows(apps, schema_editor):
     """Rows with a detail get their failed rows from the stored result; the rollups are then
     recounted from the archive."""
     from dashboard.history import archive, rollups
+    from dashboard.voucherify.errors import VoucherifyError
     from dashboard.voucherify.models import Action
 
     archived = apps.get_model("history", "ArchivedAction")
@@ -21,8 +22,13 @@ def count_failed_rows(apps, schema_editor):
         if not batch:
             break
         for row in batch:
-            action = Action.from_json(archive.joined_raw(row.raw, row.user, row.result))
-            row.failed_rows = archive.detail_failed_rows(action)
+            # The id is the row's key: a stored body may lack it (or anything else), and a
+            # body that cannot be read at all keeps "not known" rather than stop the upgrade.
+            body = {**archive.joined_raw(row.raw, row.user, row.result), "id": row.pk}
+            try:
+                row.failed_rows = archive.detail_failed_rows(Action.from_json(body))
+            except (VoucherifyError, ValueError, TypeError):
+                row.failed_rows = None
         archived.objects.bulk_update(batch, ["failed_rows"])
         last = batch[-1].pk
     rollups.rebuild(
