@@ -4,8 +4,8 @@ Starts what bench/polling.py starts (Redis, the emulator; no gunicorn) and calls
 WSGI handler directly in this process (no test client, no HTTP parsing) as a logged-in
 viewer's browser would poll: a detail panel and the list's live rows, each unchanged (204)
 and changed but already rendered for another viewer (the shared render). Prints the median
-thread CPU time of each kind; `--profile` adds cProfile's top functions of the unchanged
-detail polls. The last line is JSON.
+thread CPU time of each kind; `--profile [panel|live]` adds cProfile's top functions of the
+unchanged detail (default) or list polls. The last line is JSON.
 
     .venv/bin/python bench/poll_cpu.py [--polls 300] [--profile]
 """
@@ -72,7 +72,8 @@ def cpu_per_poll(browser: Browser, path: str, polls: int, expect: int) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--polls", type=int, default=300)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", nargs="?", const="panel", choices=("panel", "live"),
+                        help="cProfile the unchanged polls of the panel (default) or the list")
     args = parser.parse_args()
     # The emulator's seeded history has finished rows whose results the list's poll would read
     # a few at a time first (always rendered meanwhile): measured here is the running rows' poll.
@@ -114,15 +115,13 @@ def measure(stack: Stack, browser: Browser, args: argparse.Namespace) -> dict:
     live_path = _followed(browser, live_path, LIVE_POLLER, 40)  # and the results it reads
     figures = {}
     profiler = cProfile.Profile() if args.profile else None
-    if profiler:
-        profiler.enable()
-    figures["unchanged_panel_poll_cpu_ms"], served = cpu_per_poll(
-        browser, panel_path, args.polls, 204)
-    if profiler:
-        profiler.disable()
-    figures["unchanged_panel_polls"] = served
-    figures["unchanged_live_poll_cpu_ms"], figures["unchanged_live_polls"] = cpu_per_poll(
-        browser, live_path, args.polls, 204)
+    for kind, path in (("panel", panel_path), ("live", live_path)):
+        if profiler and args.profile == kind:
+            profiler.enable()
+        figures[f"unchanged_{kind}_poll_cpu_ms"], figures[f"unchanged_{kind}_polls"] = (
+            cpu_per_poll(browser, path, args.polls, 204))
+        if profiler:
+            profiler.disable()
     changed = _without_version(panel_path)  # another viewer's older version: the shared render
     figures["shared_render_panel_poll_cpu_ms"], _ = cpu_per_poll(browser, changed, args.polls, 200)
     changed = _without_version(live_path)

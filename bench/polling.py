@@ -98,9 +98,11 @@ async def measured(stack: Stack, args: argparse.Namespace, cookies: list[str],
     run = Run(stack.dashboard_port, cookies, panels=args.panels, interval=args.interval,
               live_actions=actions.running, truth=actions.truth)
     feeder = asyncio.create_task(actions.keep_running(lambda: run.end))
-    figures = await run.run(seconds)
+    figures = await run.run(seconds, arrivals_over=args.arrivals_over,
+                            drain_limit=args.drain_limit)
     await feeder
-    return {"figures": figures, "actions": len(actions.ids)}, run.start, run.end
+    return {"figures": figures, "actions": len(actions.ids), "pages_s": run.pages_seconds,
+            "drain_s": run.drain_seconds, "drained": run.drained}, run.start, run.end
 
 
 def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[str],
@@ -134,6 +136,10 @@ def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[st
         "poll_p50_ms": _round(percentile(figures.poll_ms, 0.5)),
         "poll_p95_ms": _round(percentile(figures.poll_ms, 0.95)),
         "page_p50_ms": _round(percentile(figures.page_ms, 0.5)),
+        "page_loads": len(figures.page_ms),
+        "page_loads_s": _round(outcome["pages_s"], 1),
+        "drain_s": _round(outcome["drain_s"], 1),
+        "drained": outcome["drained"],
         "actions_run": outcome["actions"],
         "errors": figures.errors,
     }
@@ -153,6 +159,9 @@ def report(figures: dict) -> None:
           f" p95 {figures['poll_p95_ms']} ms; page loads p50 {figures['page_p50_ms']} ms")
     print(f"           freshness p50 {figures['freshness_p50_s']} s p95"
           f" {figures['freshness_p95_s']} s; {json.dumps(figures['freshness'])};"
+          f" before the window: {figures['page_loads']} page loads in"
+          f" {figures['page_loads_s']} s, backlog drained in {figures['drain_s']} s"
+          f"{'' if figures['drained'] else ' (NOT drained: the window began anyway)'};"
           f" errors {figures['errors'] or 'none'}", flush=True)
 
 
@@ -166,7 +175,14 @@ def main() -> None:
     parser.add_argument("--naive-seconds", type=float, default=65.0,
                         help="length of the naive run (at least one real 60 s window)")
     parser.add_argument("--skip-naive", action="store_true", help="only the project's mode")
+    parser.add_argument("--arrivals-over", type=float, default=None,
+                        help="spread the viewers' page loads over this many seconds "
+                             "(default: one interval per 20 viewers, at least one interval)")
+    parser.add_argument("--drain-limit", type=float, default=120.0,
+                        help="longest wait for the page loads' backlog before the window")
     args = parser.parse_args()
+    if args.arrivals_over is None:
+        args.arrivals_over = args.interval * max(1.0, args.viewers / 20)
     budget = int(os.environ.get("VOUCHERIFY_CALLS_PER_MINUTE") or 40)
     naive = None
     with tempfile.TemporaryDirectory(prefix="bench-polling-") as workdir:
@@ -175,7 +191,7 @@ def main() -> None:
             stack.start()
             cookies = stack.sessions(args.viewers)
             print(f"viewers {args.viewers} (a session each), panels {args.panels}, interval "
-                  f"{args.interval} s, {args.seconds:g} s; gunicorn 2 workers; cache: "
+                  f"{args.interval} s, {args.seconds:g} s; gunicorn {stack.server_note}; cache: "
                   f"{stack.redis_note}", flush=True)
             project = run_mode(stack, "economy", args, cookies, args.seconds)
             report(project)
@@ -213,6 +229,10 @@ def main() -> None:
         "rate_limited_429": project["rate_limited_429"],
         "generator_lag_p95_ms": project["send_lag_p95_ms"],
         "naive_seconds": naive["seconds"] if naive else None,
+        "page_loads_s": project["page_loads_s"],
+        "drain_s": project["drain_s"],
+        "drained": project["drained"],
+        "server": stack.server_note,
     }
     print(json.dumps(summary))
 

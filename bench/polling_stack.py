@@ -83,12 +83,26 @@ class Stack:
             "VOUCHERIFY_APP_TOKEN": APP_TOKEN,
             "ACTIONS_POLL_INTERVAL": str(interval),
             "GUNICORN_BIND": f"127.0.0.1:{self.dashboard_port}",
-            "GUNICORN_WORKERS": "2",
+            # gunicorn.conf.py's defaults unless the environment says otherwise.
+            "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", ""),
+            "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", ""),
             "GUNICORN_MAX_REQUESTS": "0",
             # Every simulated viewer sends the one login's cookie: as one person they would
             # share one person's part of the budget, which is not what is measured here.
             "VOUCHERIFY_USER_SHARE": "1",
         }
+
+    @property
+    def server_note(self) -> str:
+        """gunicorn's workers × threads as this run sets them (gunicorn.conf.py's defaults
+        unless GUNICORN_WORKERS / GUNICORN_THREADS are set)."""
+        config = (ROOT / "gunicorn.conf.py").read_text()
+
+        def setting(name: str) -> str:
+            default = re.search(rf'"{name}", (?:_whole\("WEB_CONCURRENCY", )?(\d+)', config)
+            return self.env.get(name) or (default.group(1) if default else "?")
+
+        return f"{setting('GUNICORN_WORKERS')} workers x {setting('GUNICORN_THREADS')} threads"
 
     @property
     def emulator_url(self) -> str:
@@ -124,7 +138,7 @@ class Stack:
 
     def _start_redis(self) -> None:
         if os.environ.get("REDIS_URL"):
-            self.redis_note = "Redis from REDIS_URL (shared by both gunicorn workers)"
+            self.redis_note = "Redis from REDIS_URL (shared by the gunicorn workers)"
             return
         binary = shutil.which("redis-server")
         if binary is None:

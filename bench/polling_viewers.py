@@ -273,12 +273,16 @@ class Viewer:
             if measured:
                 figures.polls_asked += 1
                 figures.send_lag_ms.append((fired - due) * 1000)
+            token = object()
+            self.run.waiting[token] = fired
             try:
                 status, answer, body, elapsed = await self.get(path, htmx=True)
             except Exception as exc:  # noqa: BLE001 (counted; htmx would try again)
                 figures.error(type(exc).__name__)
                 due = fired + every
                 continue
+            finally:
+                del self.run.waiting[token]
             arrived = time.time()
             if measured and arrived <= self.run.end:
                 figures.polls_served += 1
@@ -335,8 +339,12 @@ class Run:
         self.truth = truth
         self.progress_step = progress_step  # 1: every progress step is timed
         self.figures = Figures()
-        self.start = float("inf")  # the measured window: from when every viewer has its pages
-        self.end = float("inf")
+        self.start = float("inf")  # the measured window: from when the page loads' backlog
+        self.end = float("inf")  # is drained
+        self.waiting: dict[object, float] = {}  # polls sent and not yet answered -> sent at
+        self.pages_seconds = 0.0  # from the first arrival to the last page answered
+        self.drain_seconds = 0.0  # from then until no poll waited longer than an interval
+        self.drained = False
         self._tasks: set[asyncio.Task] = set()
 
     def spawn(self, coroutine) -> None:
@@ -349,9 +357,9 @@ class Run:
         if not task.cancelled() and task.exception() is not None:
             self.figures.error(f"viewer: {type(task.exception()).__name__}")
 
-    async def run_arrival(self, viewer: Viewer) -> None:
+    async def run_arrival(self, viewer: Viewer, spread: float) -> None:
         try:
-            await self.arrive(viewer, random.random() * self.interval)
+            await self.arrive(viewer, random.random() * spread)
         except Exception as exc:  # noqa: BLE001 (counted, the run goes on)
             self.figures.error(f"opening: {type(exc).__name__}")
 
@@ -373,13 +381,18 @@ class Run:
             opening.append(viewer.open_panel(choice))
         await asyncio.gather(*opening)
 
-    async def run(self, seconds: float) -> Figures:
-        """Viewers arrive over the first interval and open their pages (not measured: page
-        loads are a burst no poll competes with later), then polls are measured for
-        `seconds`."""
+    async def run(self, seconds: float, *, arrivals_over: float = 0.0,
+                  drain_limit: float = 120.0) -> Figures:
+        """Viewers arrive over `arrivals_over` seconds (at least one interval) and open their
+        pages; polls are measured for `seconds` from when the page loads' backlog is drained
+        (not measured: page loads are a burst no poll competes with later)."""
         viewers = [Viewer(self, n, cookie) for n, cookie in enumerate(self.cookies)]
-        arrivals = [self.run_arrival(viewer) for viewer in viewers]
+        began = time.time()
+        arrivals = [self.run_arrival(viewer, max(arrivals_over, self.interval))
+                    for viewer in viewers]
         await asyncio.gather(*arrivals, return_exceptions=True)
+        self.pages_seconds = time.time() - began
+        await self.drain(drain_limit)
         self.start = time.time()
         self.end = self.start + seconds
         await asyncio.sleep(seconds)
@@ -391,3 +404,21 @@ class Run:
             while not viewer.pool.empty():
                 viewer.pool.get_nowait().close()
         return self.figures
+
+    async def drain(self, limit: float) -> None:
+        """Wait (at most `limit` s) until, for a whole interval, no poll has waited for its
+        answer longer than one interval: the backlog the page loads left is served."""
+        started = time.time()
+        calm_since = None
+        while time.time() - started < limit:
+            now = time.time()
+            oldest = min(self.waiting.values(), default=now)
+            if now - oldest > self.interval:
+                calm_since = None
+            elif calm_since is None:
+                calm_since = now
+            elif now - calm_since >= self.interval:
+                self.drained = True
+                break
+            await asyncio.sleep(0.1)
+        self.drain_seconds = time.time() - started

@@ -190,7 +190,7 @@ ACTIONS_OLDER_PAGE_MAX_AGE = env.number("ACTIONS_OLDER_PAGE_MAX_AGE", 30.0, mini
 # The longest poll interval the server asks htmx clients to wait when short of budget.
 ACTIONS_MAX_POLL_INTERVAL = env.number("ACTIONS_MAX_POLL_INTERVAL", 30.0, minimum=1)
 # How long each process keeps in its own memory what every poll reads from the shared cache
-# (running actions' fresh entries, the poll interval, shared renders): dashboard/polling/hot.py.
+# (running actions' fresh entries, the poll interval, shared renders): dashboard/hot.py.
 # A fraction of the poll interval; 0 turns the memory off.
 POLL_MEMORY_SECONDS = env.number(
     "POLL_MEMORY_SECONDS", min(0.5, ACTIONS_POLL_INTERVAL / 4), minimum=0.0
@@ -217,7 +217,7 @@ SESSION_TOUCH_SECONDS = env.integer("DJANGO_SESSION_TOUCH_SECONDS", 60, minimum=
 # to both (a lost cache entry is read back from the database), and the user with their
 # permissions is kept USER_CACHE_SECONDS (dashboard/accounts/backends.py; logout and role
 # changes drop it at once, the TTL bounds changes made around the ORM).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "dashboard.accounts.sessions"
 AUTHENTICATION_BACKENDS = ["dashboard.accounts.backends.CachedModelBackend"]
 USER_CACHE_SECONDS = env.integer("DJANGO_USER_CACHE_SECONDS", 60, minimum=0)
 SESSION_COOKIE_HTTPONLY = True

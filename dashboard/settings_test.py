@@ -36,5 +36,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30  # noqa: F405
 
 # Tests change the cache and expect the next request to see it: no per-process memory in front
-# of it (dashboard/polling/hot.py; its own tests turn it on).
+# of it (dashboard/hot.py; its own tests turn it on).
 POLL_MEMORY_SECONDS = 0

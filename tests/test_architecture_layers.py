@@ -18,6 +18,7 @@ LAYERS = {
     "dashboard": 0,  # __init__ (the version)
     "dashboard.counters": 0,
     "dashboard.sharedcache": 0,
+    "dashboard.hot": 0,
     "dashboard.formatting": 0,
     "dashboard.csvsafe": 0,
     "dashboard.voucherify": 1,  # the plain client: no Django

@@ -1,4 +1,4 @@
-"""The per-process memory in front of the shared cache (dashboard/polling/hot.py): what it
+"""The per-process memory in front of the shared cache (dashboard/hot.py): what it
 serves, what it never serves, and the cheaper Redis client and access log polls rely on."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from django.core.cache import cache
 
+from dashboard import hot
 from dashboard.observability.logging import QuietPollsFilter
-from dashboard.polling import hot, reads, stats, store
+from dashboard.polling import reads, stats, store
 from dashboard.sharedcache import FailoverRedisCache
 from tests.helpers.services import RedisServer
 

@@ -6,10 +6,16 @@ USER_CACHE_SECONDS. Logout, a save or deletion of the user, and a change of thei
 permissions drop their entry at once; a change of a group's permissions (or of a permission)
 bumps a generation that every entry carries, dropping them all. The TTL only bounds how long a
 change made around the ORM (raw SQL) goes unseen. When the cache fails, the database answers.
+
+In front of the cache, each process keeps the user a moment in its poll memory
+(dashboard/hot.py, POLL_MEMORY_SECONDS at most; each request gets its own copy), so a
+poll makes no round trip for it: a change made in this process drops it at once, one made in
+another process counts here when the memory ends (half a second by default).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 
 from django.conf import settings
@@ -19,6 +25,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from dashboard import hot
 from dashboard.counters import bump
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,15 @@ class CachedModelBackend(ModelBackend):
 
     def get_user(self, user_id):
         key = user_key(user_id)
+        remembered = hot.get(key)
+        if remembered is not None:
+            return copy.copy(remembered)  # its own copy: requests may set attributes on it
+        user = self._shared_user(user_id, key)
+        if user is not None:
+            hot.put(key, copy.copy(user))
+        return user
+
+    def _shared_user(self, user_id, key: str):
         try:
             found = cache.get_many([GENERATION_KEY, key])
         except Exception:  # the cache being down must not log anybody out
@@ -55,6 +71,7 @@ class CachedModelBackend(ModelBackend):
 
 
 def forget_user(user_id: object) -> None:
+    hot.forget([user_key(user_id)])
     try:
         cache.delete(user_key(user_id))
     except Exception:  # the entry then ends with its TTL
@@ -62,6 +79,7 @@ def forget_user(user_id: object) -> None:
 
 
 def forget_all_users() -> None:
+    hot.forget_prefix(user_key(""))
     try:
         bump(GENERATION_KEY, None)
     except Exception:

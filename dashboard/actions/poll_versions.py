@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from django.core.cache import cache
 from django.http import HttpResponse
 
-from dashboard.polling import hot
+from dashboard import hot
 from dashboard.polling.store import Fetched
 from dashboard.voucherify.models import Action
 

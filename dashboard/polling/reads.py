@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from dashboard import hot
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action, ActionPage
 
-from . import archiving, budget, economy, hot
+from . import archiving, budget, economy
 from .gate import get_client
 from .store import Fetched
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from dashboard import hot
 from dashboard.counters import bump
 
-from . import hot, store
+from . import store
 
 WINDOW_SECONDS = 60
 COUNTER_TTL = 2 * WINDOW_SECONDS

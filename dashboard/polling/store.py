@@ -11,9 +11,8 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard import hot
 from dashboard.voucherify.errors import VoucherifyError
-
-from . import hot
 
 T = TypeVar("T")
 

@@ -1,4 +1,5 @@
-"""A per-process memory in front of the shared cache, for what every poll reads.
+"""A per-process memory in front of the shared cache, for what every poll reads (the polling
+layer's fresh entries, and the session and user of dashboard/accounts).
 
 Hundreds of viewers' polls ask each process for the same few things many times a second:
 the running actions' entries, the poll interval, the shared renders. Each costs a Redis round
@@ -52,6 +53,12 @@ def forget(keys: Iterable[str]) -> None:
     with _lock:
         for key in keys:
             _entries.pop(key, None)
+
+
+def forget_prefix(prefix: str) -> None:
+    with _lock:
+        for key in [key for key in _entries if key.startswith(prefix)]:
+            del _entries[key]
 
 
 def clear() -> None:
