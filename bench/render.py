@@ -141,9 +141,9 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from dashboard import hot
     from dashboard.accounts.roles import SUPPORT, ensure_role
     from dashboard.history.models import ArchivedAction
-    from dashboard.polling import hot
     from dashboard.voucherify.client import VoucherifyClient
     from dashboard.voucherify.config import VoucherifyConfig
 
