@@ -60,3 +60,16 @@ def test_stored_failures_answer_like_the_parsed_result(failed, errors, data):
     start = data.draw(st.integers(0, 30))
     assert stored.count_matching(query) == in_memory.count_matching(query)
     assert stored.rows_matching(query, start, 10) == in_memory.rows_matching(query, start, 10)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("row", ["1E100", str(2**63), str(-(2**63) - 1), 10**30])
+def test_a_row_number_too_big_for_the_database_is_stored_and_read_back(row):
+    """Found by the property test: "1E100" reads as an integer no SQLite INTEGER holds."""
+    failed = [{"code": f"C{i}", "row": i, "reason": "r"} for i in range(25)] + [{"row": row}]
+    action = action_with(failed, [])
+    in_memory = failures_of(action)
+    archived, _ = archive_detail(action)
+    stored = failed_items.failures_for(archived)
+    assert isinstance(stored, failed_items.StoredFailures)
+    assert list(stored.all_rows()) == list(in_memory.all_rows())
