@@ -7,6 +7,11 @@ keeps working from its own local memory (and the database archive), the polling 
 shrinks to VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process (dashboard/polling/budget.py),
 and /readyz reports the cache as failing. The outage is logged once when it starts and once
 when it ends; Redis is tried again every RETRY_SECONDS, and used again as soon as it answers.
+
+What Redis still holds from before the outage must not outlive a deletion made meanwhile (a
+logout's session, a dropped user): the keys deleted during the outage are deleted on Redis
+first when it answers again, and the local memory is emptied then, so that a later outage
+starts from nothing rather than from what this one left.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ logger = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 _LOCAL_LOCATION = "dashboard-sharedcache-fallback"
+# Deletions kept for Redis during one outage (logouts, dropped users); beyond, the rest are lost.
+MAX_PENDING_DELETES = 10000
 
 
 class _Outage:
@@ -39,6 +46,7 @@ class _Outage:
         self._lock = threading.Lock()
         self.since: float | None = None  # time.time() the outage was noticed
         self.retry_at = 0.0  # time.monotonic() of the next try
+        self.deleted: dict[tuple[str, int | None], None] = {}  # (key, version), for Redis later
 
     def should_try(self) -> bool:
         with self._lock:
@@ -61,14 +69,30 @@ class _Outage:
             location, type(error).__name__,
         )
 
-    def answered(self, location: str) -> None:
+    def answered(self, location: str) -> bool:
+        """Whether this answer ended an outage."""
         if self.since is None:  # the common case: no lock taken
-            return
+            return False
         with self._lock:
             if self.since is None:
-                return
+                return False
             lasted, self.since = time.time() - self.since, None
         logger.warning("The shared cache at %s answers again after %.0f s.", location, lasted)
+        return True
+
+    def deleting(self, keys: Any, version: int | None) -> None:
+        with self._lock:
+            for key in keys:
+                if len(self.deleted) < MAX_PENDING_DELETES:
+                    self.deleted[(key, version)] = None
+
+    def take_deleted(self) -> dict[int | None, list[str]]:
+        with self._lock:
+            taken, self.deleted = self.deleted, {}
+        by_version: dict[int | None, list[str]] = {}
+        for key, version in taken:
+            by_version.setdefault(version, []).append(key)
+        return by_version
 
 
 _outage = _Outage()
@@ -112,16 +136,32 @@ class FailoverRedisCache(BaseCache):
         local_options = {"MAX_ENTRIES": 20000}
         self.fallback = LocMemCache(_LOCAL_LOCATION, {**params, "OPTIONS": local_options})
 
-    def _use(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _use(self, method: str, *args: Any, deleting: Any = (), **kwargs: Any) -> Any:
         if _outage.should_try():
             try:
+                if degraded():  # Redis may be back: the outage's deletions reach it first
+                    self._delete_on_redis()
                 result = getattr(self.primary, method)(*args, **kwargs)
             except _UNREACHABLE as error:
                 _outage.failed(self._location, error)
             else:
-                _outage.answered(self._location)
+                if _outage.answered(self._location):
+                    self.fallback.clear()
+                    self._delete_on_redis()  # any made by other threads meanwhile
                 return result
+        if deleting:
+            _outage.deleting(deleting, kwargs.get("version"))
         return getattr(self.fallback, method)(*args, **kwargs)
+
+    def _delete_on_redis(self) -> None:
+        pending = _outage.take_deleted()
+        try:
+            for version, keys in pending.items():
+                self.primary.delete_many(keys, version=version)
+        except _UNREACHABLE:
+            for version, keys in pending.items():
+                _outage.deleting(keys, version)
+            raise
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._use("add", key, value, timeout=timeout, version=version)
@@ -136,7 +176,7 @@ class FailoverRedisCache(BaseCache):
         return self._use("touch", key, timeout=timeout, version=version)
 
     def delete(self, key, version=None):
-        return self._use("delete", key, version=version)
+        return self._use("delete", key, version=version, deleting=[key])
 
     def get_many(self, keys, version=None):
         return self._use("get_many", keys, version=version)
@@ -151,7 +191,8 @@ class FailoverRedisCache(BaseCache):
         return self._use("set_many", data, timeout=timeout, version=version)
 
     def delete_many(self, keys, version=None):
-        return self._use("delete_many", keys, version=version)
+        keys = list(keys)
+        return self._use("delete_many", keys, version=version, deleting=keys)
 
     def clear(self):
         self.fallback.clear()

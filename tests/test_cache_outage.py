@@ -12,6 +12,8 @@ import secrets
 import pytest
 import redis
 from bs4 import BeautifulSoup
+from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client
 
@@ -23,6 +25,7 @@ from tests.helpers.upstream import DETAIL, upstream_calls
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 OUTAGE_CAP = 3
+COOKIE = django_settings.SESSION_COOKIE_NAME
 
 
 @pytest.fixture
@@ -161,3 +164,32 @@ def test_once_redis_is_back_it_is_shared_again(shared_cache, emulator, user_fact
     assert Client().get("/readyz").json()["checks"]["cache"]["status"] == "ok"
     stored = redis.Redis.from_url(shared_cache.url).keys("*polling*")
     assert stored  # the newest page was read into Redis again, for every process
+
+
+def test_a_session_ended_during_the_outage_stays_ended(shared_cache, emulator, user_factory):
+    """Another process's logout counts here during the outage (this process's stand-in memory
+    does not keep serving the session), and Redis, which still holds a session from before
+    the outage, does not bring a logged-out one back once it answers."""
+    reader = logged_in("reader", user_factory)
+    other = logged_in("other", user_factory)
+    redis.Redis.from_url(shared_cache.url).save()  # restarted, Redis holds what it held: as
+    shared_cache.stop()  # after a network fault, not a lost server
+    assert [reader.get("/actions/").status_code, other.get("/actions/").status_code] == [200, 200]
+    # Another process's logout: the session leaves the database, not this process's memory.
+    Session.objects.filter(session_key=other.cookies[COOKIE].value).delete()
+    kept = reader.cookies[COOKIE].value
+    assert reader.post("/accounts/logout/").status_code == 302
+    ended_elsewhere = other.get("/actions/")
+    cache.set("polling:outage-only", "kept in this process")
+
+    shared_cache.start()
+    for _ in range(3):
+        cache.get("polling:probe")
+    assert not sharedcache.degraded()
+    replayed = Client()
+    replayed.cookies[COOKIE] = kept  # the cookie from before the logout
+    after = replayed.get("/actions/")
+
+    assert ended_elsewhere.status_code == 302 and "/accounts/login/" in ended_elsewhere["Location"]
+    assert after.status_code == 302 and "/accounts/login/" in after["Location"]
+    assert cache.fallback.get("polling:outage-only") is None  # a later outage starts empty

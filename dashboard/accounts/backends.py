@@ -5,7 +5,8 @@ the first has_perm(). CachedModelBackend keeps the user, permissions included, i
 USER_CACHE_SECONDS. Logout, a save or deletion of the user, and a change of their groups or
 permissions drop their entry at once; a change of a group's permissions (or of a permission)
 bumps a generation that every entry carries, dropping them all. The TTL only bounds how long a
-change made around the ORM (raw SQL) goes unseen. When the cache fails, the database answers.
+change made around the ORM (raw SQL) goes unseen. When the cache fails, or while Redis is away
+(each process's stand-in memory would not see another's changes), the database answers.
 
 In front of the cache, each process keeps the user a moment in its poll memory
 (dashboard/hot.py, POLL_MEMORY_SECONDS at most; each request gets its own copy), so a
@@ -25,7 +26,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from dashboard import hot
+from dashboard import hot, sharedcache
 from dashboard.counters import bump
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class CachedModelBackend(ModelBackend):
         return user
 
     def _shared_user(self, user_id, key: str):
+        if sharedcache.degraded():
+            return super().get_user(user_id)
         try:
             found = cache.get_many([GENERATION_KEY, key])
         except Exception:  # the cache being down must not log anybody out

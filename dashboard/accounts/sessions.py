@@ -6,13 +6,16 @@ are nearly every request. This store keeps what it read in the per-process poll 
 request its own copy. A save in this process replaces it and a deletion forgets it at once; a
 logout, an idle expiry or a flush seen by another process only reaches this one when the
 memory ends, so that is the bound on how late either counts here (half a second by default).
+
+While Redis cannot be reached, sessions are read from the database: each process's stand-in
+memory (dashboard/sharedcache.py) would keep serving a session that another process ended.
 """
 
 from __future__ import annotations
 
-from django.contrib.sessions.backends import cached_db
+from django.contrib.sessions.backends import cached_db, db
 
-from dashboard import hot
+from dashboard import hot, sharedcache
 
 
 class SessionStore(cached_db.SessionStore):
@@ -24,7 +27,7 @@ class SessionStore(cached_db.SessionStore):
             found = hot.get(key)
             if found is not None:
                 return dict(found)
-        data = super().load()
+        data = db.SessionStore.load(self) if sharedcache.degraded() else super().load()
         if data and self._memory_key() is not None:
             hot.put(self._memory_key(), dict(data))
         return data
