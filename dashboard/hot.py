@@ -22,9 +22,13 @@ from django.conf import settings
 T = TypeVar("T")
 
 MAX_ENTRIES = 5000
+# Expired entries are dropped this often (and whenever the memory is full), so that what is
+# held is what the last moments read, not up to MAX_ENTRIES of old renders and sessions.
+SWEEP_SECONDS = 1.0
 _MISSING = object()
 _lock = threading.Lock()
 _entries: dict[str, tuple[float, Any]] = {}  # key -> (monotonic expiry, value)
+_sweep_at = 0.0  # time.monotonic() of the next sweep
 
 
 def seconds() -> float:
@@ -43,10 +47,11 @@ def put(key: str, value: Any, keep: float | None = None) -> None:
     keep = seconds() if keep is None else keep
     if keep <= 0 or seconds() <= 0:
         return
+    now = time.monotonic()
     with _lock:
-        if len(_entries) >= MAX_ENTRIES:
-            _evict()
-        _entries[key] = (time.monotonic() + keep, value)
+        if len(_entries) >= MAX_ENTRIES or now >= _sweep_at:
+            _evict(now)
+        _entries[key] = (now + keep, value)
 
 
 def forget(keys: Iterable[str]) -> None:
@@ -62,8 +67,10 @@ def forget_prefix(prefix: str) -> None:
 
 
 def clear() -> None:
+    global _sweep_at
     with _lock:
         _entries.clear()
+        _sweep_at = 0.0
 
 
 def remembered(key: str, compute: Callable[[], T], keep: float | None = None) -> T:
@@ -76,11 +83,13 @@ def remembered(key: str, compute: Callable[[], T], keep: float | None = None) ->
     return value
 
 
-def _evict() -> None:
-    """The expired entries, or the oldest half when none has expired (called locked)."""
-    now = time.monotonic()
-    expired = [key for key, (expiry, _) in _entries.items() if expiry <= now]
-    if not expired:
-        expired = list(_entries)[: len(_entries) // 2]
-    for key in expired:
+def _evict(now: float) -> None:
+    """Drop the expired entries; if that leaves the memory more than three quarters full, the
+    oldest half too, so that a full memory is not scanned again at the next put (locked)."""
+    global _sweep_at
+    _sweep_at = now + SWEEP_SECONDS
+    for key in [key for key, (expiry, _) in _entries.items() if expiry <= now]:
         del _entries[key]
+    if len(_entries) > MAX_ENTRIES * 3 // 4:
+        for key in list(_entries)[: len(_entries) // 2]:
+            del _entries[key]

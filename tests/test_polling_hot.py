@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from dashboard import hot
+from dashboard.actions import poll_versions
 from dashboard.observability.logging import QuietPollsFilter
 from dashboard.polling import reads, stats, store
 from dashboard.sharedcache import FailoverRedisCache
@@ -94,6 +95,43 @@ def test_memory_stays_bounded(memory, monkeypatch):
         hot.put(f"polling:test:{number}", number)
     assert len(hot._entries) <= 10
     assert hot.get("polling:test:24") == 24
+
+
+class Clock:
+    """hot.py's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_expired_entries_leave_memory_without_waiting_for_it_to_fill(memory, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(hot, "time", clock)
+    for number in range(3):
+        hot.put(f"polling:test:{number}", number, keep=1)
+    clock.now += hot.SWEEP_SECONDS + 1
+    hot.put("polling:test:later", "later", keep=1)
+    assert list(hot._entries) == ["polling:test:later"]
+
+
+def test_a_shared_render_stays_in_process_memory_only_a_moment(memory, settings, monkeypatch):
+    settings.POLL_MEMORY_SECONDS = 0.5
+    clock = Clock()
+    monkeypatch.setattr(hot, "time", clock)
+    renders = []
+
+    def render() -> str:
+        renders.append(1)
+        return "<div>rendered</div>"
+
+    assert poll_versions.shared_render("f00d", render, "live") == "<div>rendered</div>"
+    clock.now += 1
+    assert hot.get("polls:render:f00d:live") is None  # gone from this process's memory
+    assert poll_versions.shared_render("f00d", render, "live") == "<div>rendered</div>"
+    assert len(renders) == 1  # still shared through the cache: rendered once
 
 
 def test_the_redis_backend_reuses_one_client_per_pool(tmp_path):

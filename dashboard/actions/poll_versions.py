@@ -62,7 +62,9 @@ def unchanged() -> HttpResponse:
 def shared_render(version: str, render: Callable[[], str], *also: str) -> str:
     """The answer rendered once for every viewer whose poll has this fingerprint (and `also`):
     the same running actions shown the same way are rendered once per change, not once per
-    viewer. Kept RENDER_SECONDS: relative times in it count on in the browser anyway."""
+    viewer. Kept RENDER_SECONDS in the shared cache: relative times in it count on in the
+    browser anyway; in this process's memory only POLL_MEMORY_SECONDS, like all it holds
+    (renders are its biggest entries, and every query asked makes one)."""
     key = "polls:render:" + ":".join((version, *also))
     found = hot.get(key)  # this process's memory first: a fingerprint's render never changes
     if isinstance(found, str):
@@ -73,12 +75,12 @@ def shared_render(version: str, render: Callable[[], str], *also: str) -> str:
         logger.warning("Reading a shared render failed.", exc_info=True)
         return render()
     if isinstance(found, str):
-        hot.put(key, found, RENDER_SECONDS)
+        hot.put(key, found)
         return found
     rendered = render()
     try:
         cache.set(key, rendered, RENDER_SECONDS)
     except Exception:
         logger.warning("Keeping a shared render failed.", exc_info=True)
-    hot.put(key, rendered, RENDER_SECONDS)
+    hot.put(key, rendered)
     return rendered
