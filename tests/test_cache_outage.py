@@ -193,3 +193,16 @@ def test_a_session_ended_during_the_outage_stays_ended(shared_cache, emulator, u
     assert ended_elsewhere.status_code == 302 and "/accounts/login/" in ended_elsewhere["Location"]
     assert after.status_code == 302 and "/accounts/login/" in after["Location"]
     assert cache.fallback.get("polling:outage-only") is None  # a later outage starts empty
+
+
+def test_an_account_deactivated_elsewhere_during_the_outage_is_logged_out_here(
+    shared_cache, emulator, user_factory, django_user_model
+):
+    """The user is read from the database while Redis is away: another process's change
+    (made there through the ORM, dropping only that process's own memory) counts here too."""
+    reader = logged_in("reader", user_factory)
+    shared_cache.stop()
+    assert reader.get("/actions/").status_code == 200  # the user, read during the outage
+    django_user_model.objects.filter(username="reader").update(is_active=False)  # no signal here
+    after = reader.get("/actions/")
+    assert after.status_code == 302 and "/accounts/login/" in after["Location"]
