@@ -299,6 +299,7 @@
     if (finished) {
       finished = "";
       showFinished();
+      showNewActions();  // held back while the title was marked
     }
   }
   document.addEventListener("htmx:afterSettle", showFinished);
@@ -379,17 +380,20 @@
   });
 
   // "N new actions" above the newest page: shown at once while the person is at the top and
-  // not typing in a field; otherwise it waits for a click.
-  document.addEventListener("htmx:afterSettle", function () {
+  // not typing in a field; otherwise it waits for a click. It also waits while the title says
+  // a watched row finished (a reload would drop that mark before the person saw it), and is
+  // shown when they come back to the tab.
+  function showNewActions() {
     var link = document.querySelector("#new-actions a[data-auto-show]");
-    if (!link) {  // only a check that found some puts the link there
+    if (!link || finished) {  // only a check that found some puts the link there
       return;
     }
     var typing = document.activeElement && document.activeElement.matches("input, select, textarea");
     if (window.scrollY < 8 && !typing) {
       window.location.assign(link.href);
     }
-  });
+  }
+  document.addEventListener("htmx:afterSettle", showNewActions);
 
   // --- phone layout (issue 17, item 9) ---
   // The list's filters start collapsed on a phone, so the rows are on the first screen; the
