@@ -316,7 +316,13 @@
     exactTimes = preference("times", "relative") === "exact";
     if (controls) {
       live = preference("live", "on") !== "off";
-      chosenSeconds = parseFloat(preference("interval", "0")) || 0;
+      // Only a pace the select offers: a stored "1e9" s overflows the browser's timer, which
+      // then fires at once (a poll storm); "-5" or "banana" would leave the select blank.
+      var stored = preference("interval", "0");
+      var offered = Array.prototype.some.call(
+        document.getElementById("live-interval").options,
+        function (option) { return option.value === stored; });
+      chosenSeconds = offered ? parseFloat(stored) : 0;
       controls.hidden = false;
     }
     showTimeFormat();
