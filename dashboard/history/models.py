@@ -66,7 +66,7 @@ class ArchivedAction(models.Model):
                          name="history_ctx_detail_idx"),
             models.Index(fields=["request_id"], name="history_request_idx"),
             # The purge audit's pages, counts and CSV (purge_reads.py): purges only, in their
-            # order. On SQLite migration 0007 makes it cover every column they read.
+            # order. On SQLite migration 0008 makes it cover every column they read.
             models.Index(fields=["created_at", "id"], name=PURGE_INDEX,
                          condition=Q(context=PURGE_CONTEXT),
                          include=["type", "status", "has_detail"]),

@@ -85,11 +85,11 @@ def add_note(action_id: str, user, form: Mapping[str, str]) -> tuple[PurgeNote |
 
 def purge_with_notes(action_id: str) -> PurgeRow | None:
     """One archived purge with its key and notes, or None."""
-    selection = ArchivedAction.objects.filter(pk=action_id, context="METADATA_KEY_PURGE")
-    values = selection.values_list(*ROW_FIELDS).first()
+    values = (ArchivedAction.objects.filter(pk=action_id, context="METADATA_KEY_PURGE")
+              .values_list(*ROW_FIELDS).first())
     if values is None:
         return None
-    return to_row(values, SchemaHistory.load(), notes_by_action(selection))
+    return to_row(values, SchemaHistory.load(), notes_by_action([action_id]))
 
 
 def key_lives() -> dict[str, list[KeyLife]]:

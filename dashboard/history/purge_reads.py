@@ -35,6 +35,11 @@ def stamp_moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def with_moments(row: tuple) -> tuple:
+    """A COLUMNS row with its timestamps as aware datetimes instead of text."""
+    return (row[0], row[1], stamp_moment(row[2]), stamp_moment(row[3]), *row[4:])
+
+
 def _stamp_sql(column: str) -> str:
     quoted = connection.ops.quote_name(column)
     if connection.vendor == "postgresql":  # always six digits there: trimmed in _texts()
@@ -118,8 +123,7 @@ class PurgeSelection:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = _texts(cursor.fetchall())
-        return [(row[0], row[1], stamp_moment(row[2]), stamp_moment(row[3]), *row[4:])
-                for row in found]
+        return [with_moments(row) for row in found]
 
     def texts(self) -> Iterator[tuple]:
         """Every row, newest first (COLUMNS; timestamps as text), FETCH at a time."""

@@ -9,14 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
-
 from dashboard.csvsafe import csv_stream
 from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_user_day
 
 from .models import ArchivedAction, PurgeNote
-from .purge_reads import COLUMNS, PurgeSelection, stamp_moment, stamp_text
+from .purge_reads import COLUMNS, PurgeSelection, stamp_moment, stamp_text, with_moments
 from .schemas import KeyAttribution, SchemaHistory, finished_at
 
 OBJECT_PARAM, FROM_PARAM, TO_PARAM = "object", "from", "to"
@@ -117,37 +115,22 @@ def _day(query: Mapping[str, str], name: str, errors: list) -> date | None:
         return None
 
 
-def purge_queryset(selected: PurgeFilter) -> QuerySet[ArchivedAction]:
-    """Purges newest first, as the filter selects them."""
-    rows = ArchivedAction.objects.filter(context="METADATA_KEY_PURGE")
-    if selected.object_type:
-        types = [t for t, o in catalog.PURGE_OBJECT_TYPES.items() if o == selected.object_type]
-        rows = rows.filter(type__in=types)
-    if selected.start:
-        rows = rows.filter(created_at__gte=midnight(selected.start))
-    if selected.end:
-        rows = rows.filter(created_at__lt=midnight(selected.end + timedelta(days=1)))
-    return rows.order_by("-created_at", "-id")
-
-
 def purge_rows(selected: PurgeFilter) -> Iterator[PurgeRow]:
-    """Every selected purge with its key and notes, read in chunks (for the CSV)."""
-    selection = purge_queryset(selected)
+    """Every selected purge with its key and notes, newest first, read as the CSV reads
+    them (purge_reads, FETCH rows at a time)."""
     history = SchemaHistory.load()
-    notes = notes_by_action(selection)
-    for values in selection.values_list(*ROW_FIELDS).iterator(chunk_size=2000):
-        yield to_row(values, history, notes)
+    notes = notes_by_action()
+    for values in selection_of(selected).texts():
+        yield to_row(with_moments(values), history, notes)
 
 
-def notes_by_action(selection: QuerySet[ArchivedAction] | Iterable[str] | None = None
+def notes_by_action(action_ids: Iterable[str] | None = None
                     ) -> dict[str, tuple[PurgeNote, ...]]:
-    """The notes of the selected purges (a queryset or their ids); None: every note (few,
-    written by hand), cheaper for a whole export than a subquery over the archive."""
+    """The notes of these purges; None: every note (few, written by hand), cheaper for a
+    whole export than a subquery over the archive."""
     notes = PurgeNote.objects.all()
-    if isinstance(selection, QuerySet):
-        notes = notes.filter(action_id__in=selection.values("id"))
-    elif selection is not None:
-        notes = notes.filter(action_id__in=list(selection))
+    if action_ids is not None:
+        notes = notes.filter(action_id__in=list(action_ids))
     found: dict[str, list[PurgeNote]] = {}
     for note in notes:
         found.setdefault(note.action_id, []).append(note)
