@@ -144,7 +144,7 @@ def _insert(action_id: str, failures: FailureRows) -> None:
     meta = FailedItem._meta
     names = ("action", "position", "reason", "reason_hash", "cells", "search_text")
     quote = connection.ops.quote_name
-    cells_sql, cell_params = _cells_sql(failures.columns, failures.cells)
+    cells_sql, cell_params = _cells_sql(failures.columns)
     sql = (f"INSERT INTO {quote(meta.db_table)} "
            f"({', '.join(quote(meta.get_field(name).column) for name in names)}) "
            f"VALUES (%s, %s, %s, %s, {cells_sql}, %s)")
@@ -163,24 +163,16 @@ def _insert(action_id: str, failures: FailureRows) -> None:
             ])
 
 
-# SQLite's INTEGER is 64 bits; a bigger integer (a row number of "1E100") goes in as JSON text.
-_SQLITE_INTEGERS = range(-(2**63), 2**63)
-
-
-def _cells_sql(columns: tuple[str, ...], rows: Sequence[Sequence[object]] = ()
-               ) -> tuple[str, Callable[[list], Sequence[object]]]:
+def _cells_sql(columns: tuple[str, ...]) -> tuple[str, Callable[[list], Sequence[object]]]:
     """The SQL of the cells' JSON and the parameters it takes from a row's cells. SQLite
     writes the JSON itself (json_array, in C: encoding 100,000 rows here costs more than
-    inserting them); documented fields are text, integers or null, the others are encoded
-    here (json(): a JSON value, so true stays true). Other databases get what JSONField
-    writes."""
+    inserting them); documented fields are text, integers (64-bit: integer_value) or null,
+    the others are encoded here (json(): a JSON value, so true stays true). Other databases
+    get what JSONField writes."""
     if connection.vendor != "sqlite":
         as_json = connection.ops.adapt_json_value
         return "%s", lambda cells: (as_json(cells, None),)
-    too_big = {index for row in rows for index, cell in enumerate(row)
-               if type(cell) is int and cell not in _SQLITE_INTEGERS}
-    plain = [(column in KNOWN_COLUMNS or column == "kind") and index not in too_big
-             for index, column in enumerate(columns)]
+    plain = [column in KNOWN_COLUMNS or column == "kind" for column in columns]
     sql = f"json_array({', '.join('%s' if is_plain else 'json(%s)' for is_plain in plain)})"
     if all(plain):
         return sql, lambda cells: cells
