@@ -9,7 +9,8 @@ Single flight across threads and processes: whoever stores holds a cache lock, r
 it works (singleflight.kept_alive). A worker that dies mid-store stops renewing; the next
 viewer who finds the summary incomplete and the lock gone stores the rows again. The rows
 were only in that worker's memory, so doing it again reads the detail once more (paid from the
-budget, at background priority).
+budget, at background priority). A store that fails (Voucherify or the database down) leaves
+the lock to expire, so it is tried again at most once per LOCK_SECONDS.
 """
 
 from __future__ import annotations
@@ -98,20 +99,26 @@ def _read_again(action_id: str) -> Callable[[], tuple[FailureRows, Mapping[str, 
 
 def _store(action_id: str, token: str,
            rows: Callable[[], tuple[FailureRows, Mapping[str, int]]]) -> None:
+    stored = False
     try:
         with singleflight.kept_alive(lock_key(action_id), token, LOCK_SECONDS):
             close_old_connections()
             failures, lengths = rows()
-            if failures is None:  # the result read again is not big any more: keep it whole
-                return
-            with transaction.atomic():
-                failed_items.store(action_id, failures, lengths)
-            logger.info("Stored the %d failed %s of %s", len(failures), failures.noun,
-                        action_id)
-    except Exception:  # a thread has nobody to raise to: the next viewer tries again
-        logger.exception("Storing the failed rows of %s failed", action_id)
+            if failures is not None:  # None: the result read again is not big any more
+                with transaction.atomic():
+                    failed_items.store(action_id, failures, lengths)
+                logger.info("Stored the %d failed %s of %s", len(failures), failures.noun,
+                            action_id)
+                stored = True
+    except Exception:  # a thread has nobody to raise to: a later viewer tries again
+        logger.exception("Storing the failed rows of %s failed; tried again after %d s",
+                         action_id, LOCK_SECONDS)
     finally:
-        release(action_id, token)
+        # A store that did not complete keeps the lock until it expires: with Voucherify or
+        # the database down, the rows are read again once per LOCK_SECONDS, not on every
+        # poll of every panel waiting for them.
+        if stored:
+            release(action_id, token)
         with _threads_lock:
             _threads.pop(action_id, None)
         connection.close()
