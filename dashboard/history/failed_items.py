@@ -25,10 +25,9 @@ from django.db.models import QuerySet
 from dashboard.history.failures import (
     KNOWN_COLUMNS,
     FailureQuery,
-    FailureRows,
     Failures,
+    FailureSet,
     Groups,
-    failure_rows,
     failures_of,
     top_counts,
 )
@@ -82,10 +81,10 @@ def needs_split(action: Action) -> bool:
     return _list_lengths(action) is not None
 
 
-def split(action: Action) -> tuple[Action, FailureRows | None]:
+def split(action: Action) -> tuple[Action, FailureSet | None]:
     """The action as it is archived and cached and, for a big result, its failures apart."""
     kept = trimmed(action)
-    return (action, None) if kept is None else (kept, failure_rows(action))
+    return (action, None) if kept is None else (kept, failures_of(action))
 
 
 def trimmed(action: Action) -> Action | None:
@@ -102,7 +101,7 @@ def trimmed(action: Action) -> Action | None:
 
 
 def noun_of(lengths: Mapping[str, int]) -> str:
-    """What the lists hold, as failure_rows names it, from their lengths alone."""
+    """What the lists hold, as failures_of names it, from their lengths alone."""
     if lengths.get("failed") and lengths.get("errors"):
         return "items"
     return "errors" if lengths.get("errors") else "rows"
@@ -119,7 +118,7 @@ def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
     )
 
 
-def store(action_id: str, failures: FailureRows, lengths: Mapping[str, int]) -> None:
+def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:
     """Replace the stored failures of an archived action (in the caller's transaction)."""
     FailedItem.objects.filter(action_id=action_id).delete()
     groups = top_counts(Counter(failures.reasons))
@@ -139,7 +138,7 @@ def store(action_id: str, failures: FailureRows, lengths: Mapping[str, int]) -> 
     _insert(action_id, failures)
 
 
-def _insert(action_id: str, failures: FailureRows) -> None:
+def _insert(action_id: str, failures: FailureSet) -> None:
     """Many rows at a time through the cursor: model instances would cost more than the rows."""
     meta = FailedItem._meta
     names = ("action", "position", "reason", "reason_hash", "cells", "search_text")

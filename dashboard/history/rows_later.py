@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 
-from dashboard.history.failures import FailureRows, Failures
+from dashboard.history.failures import Failures, FailureSet
 from dashboard.polling import gate, singleflight, store
 from dashboard.voucherify.models import Action
 
@@ -60,7 +60,7 @@ def release(action_id: str, token: str) -> None:
         cache.delete(lock_key(action_id))
 
 
-def start(action_id: str, token: str, rows: Callable[[], tuple[FailureRows, Mapping[str, int]]]
+def start(action_id: str, token: str, rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]
           ) -> None:
     """Store what `rows()` gives (the rows and the lists' lengths) in a thread of its own."""
     thread = threading.Thread(target=_store, args=(action_id, token, rows),
@@ -70,9 +70,9 @@ def start(action_id: str, token: str, rows: Callable[[], tuple[FailureRows, Mapp
     thread.start()
 
 
-def of_action(action: Action) -> Callable[[], tuple[FailureRows, Mapping[str, int]]]:
+def of_action(action: Action) -> Callable[[], tuple[FailureSet, Mapping[str, int]]]:
     """The rows of a result just read (the first read holds it whole)."""
-    def rows() -> tuple[FailureRows, Mapping[str, int]]:
+    def rows() -> tuple[FailureSet, Mapping[str, int]]:
         kept, failures = failed_items.split(action)
         return failures, failed_items.kept_apart(kept) or {}
     return rows
@@ -89,8 +89,8 @@ def resume(action_id: str) -> bool:
     return True
 
 
-def _read_again(action_id: str) -> Callable[[], tuple[FailureRows, Mapping[str, int]]]:
-    def rows() -> tuple[FailureRows, Mapping[str, int]]:
+def _read_again(action_id: str) -> Callable[[], tuple[FailureSet, Mapping[str, int]]]:
+    def rows() -> tuple[FailureSet, Mapping[str, int]]:
         with gate.priority(background=True):
             action = gate.get_client().get_action(action_id)
         return of_action(action)()
@@ -98,7 +98,7 @@ def _read_again(action_id: str) -> Callable[[], tuple[FailureRows, Mapping[str, 
 
 
 def _store(action_id: str, token: str,
-           rows: Callable[[], tuple[FailureRows, Mapping[str, int]]]) -> None:
+           rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]) -> None:
     stored = False
     try:
         with singleflight.kept_alive(lock_key(action_id), token, LOCK_SECONDS):
