@@ -427,6 +427,10 @@ def test_a_store_that_fails_is_tried_again_once_per_lock_not_on_every_poll(
     for _ in range(5):
         html = soup(support_client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL))
         assert html.select_one(".rows-loading") is not None
+        # The waiting panel says why (Voucherify's answer), and that it is tried again.
+        problem = html.select_one(".rows-failed").get_text()
+        assert "Storing them failed (Voucherify did not give them again: " in problem
+        assert "tried again within 600 seconds" in problem
         rows_later.wait_all()
     assert emulator.count(endpoint=DETAIL_ENDPOINT) == failed_reads
     assert cache.get(rows_later.lock_key(SMALLER_ID)) is not None
@@ -435,6 +439,7 @@ def test_a_store_that_fails_is_tried_again_once_per_lock_not_on_every_poll(
     cache.delete(rows_later.lock_key(SMALLER_ID))
     table = stored_rows(support_client, SMALLER_ID)
     assert summary(table) == f"Showing 1–{PAGE_SIZE} of {rows_later.LATER_FROM}."
+    assert cache.get(rows_later.failed_key(SMALLER_ID)) is None
 
 
 def test_the_csv_while_the_rows_are_stored_says_so_with_retry_after(big_action,

@@ -270,6 +270,7 @@ class LoadingFailures(Failures):
     noun: str
     total: int
     columns: tuple[str, ...] = ()
+    problem: str = ""  # why the last store failed (rows_later.py), while it waits for a retry
     loading = True
 
     def __len__(self) -> int:

@@ -15,6 +15,7 @@ the lock to expire, so it is tried again at most once per LOCK_SECONDS.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -25,6 +26,7 @@ from django.db import close_old_connections, connection, transaction
 
 from dashboard.history.failures import Failures, FailureSet
 from dashboard.polling import gate, singleflight, store
+from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
 from . import failed_items
@@ -42,6 +44,11 @@ _threads_lock = threading.Lock()
 
 def lock_key(action_id: str) -> str:
     return store.key("lock", f"rows:{action_id}")
+
+
+def failed_key(action_id: str) -> str:
+    """Why the last store of the action's rows failed, for the panel waiting on them."""
+    return store.key("rows-failed", action_id)
 
 
 def is_later(lengths: Mapping[str, int]) -> bool:
@@ -110,9 +117,11 @@ def _store(action_id: str, token: str,
                 logger.info("Stored the %d failed %s of %s", len(failures), failures.noun,
                             action_id)
                 stored = True
-    except Exception:  # a thread has nobody to raise to: a later viewer tries again
+                cache.delete(failed_key(action_id))
+    except Exception as exc:  # a thread has nobody to raise to: a later viewer tries again
         logger.exception("Storing the failed rows of %s failed; tried again after %d s",
                          action_id, LOCK_SECONDS)
+        cache.set(failed_key(action_id), _why(exc), LOCK_SECONDS * 2)
     finally:
         # A store that did not complete keeps the lock until it expires: with Voucherify or
         # the database down, the rows are read again once per LOCK_SECONDS, not on every
@@ -124,6 +133,13 @@ def _store(action_id: str, token: str,
         connection.close()
 
 
+def _why(exc: Exception) -> str:
+    where = (f"Voucherify did not give them again: {exc}" if isinstance(exc, VoucherifyError)
+             else "the archive did not take them")
+    return (f"Storing them failed ({where}). They are tried again within {LOCK_SECONDS} "
+            "seconds.")
+
+
 def wait_all(timeout: float | None = None) -> None:
     """Wait for this process's stores to end (tests, and a worker shutting down cleanly)."""
     with _threads_lock:
@@ -133,8 +149,11 @@ def wait_all(timeout: float | None = None) -> None:
 
 
 def failures_for(action: Action) -> Failures:
-    """failed_items.failures_for, storing the rows again when a store was left unfinished."""
+    """failed_items.failures_for, storing the rows again when a store was left unfinished
+    (or saying why the last one failed while it waits to be tried again)."""
     failures = failed_items.failures_for(action)
-    if failures.loading:
-        resume(action.id)
+    if failures.loading and not resume(action.id):
+        problem = cache.get(failed_key(action.id))
+        if problem:  # the last store failed: the waiting panel says why
+            return dataclasses.replace(failures, problem=str(problem))
     return failures
