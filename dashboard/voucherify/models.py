@@ -69,12 +69,6 @@ class ParsedItems(Sequence[T], Generic[T]):
     def __repr__(self) -> str:
         return repr(list(self))
 
-    def __getstate__(self) -> tuple:
-        return self.raw_items, self._parse
-
-    def __setstate__(self, state: tuple) -> None:
-        self.raw_items, self._parse = state
-
 
 @dataclass(frozen=True)
 class FailedRow:
