@@ -402,6 +402,46 @@ def test_a_store_cut_short_is_never_shown_and_is_done_again(big_action, support_
     assert emulator.count(endpoint=DETAIL_ENDPOINT) == 2
 
 
+SMALLER_ID = "aa_0b16000000000000a2"
+
+
+def test_a_store_that_fails_is_tried_again_once_per_lock_not_on_every_poll(
+        emulator, support_client, monkeypatch):
+    """Voucherify down while the rows are read again: the failed store keeps its lock until it
+    expires, so the panels polling meanwhile cause no further read."""
+    monkeypatch.setattr(rows_later, "LOCK_SECONDS", 600)  # never expires during the test
+    failed = [{"code": f"C-{n}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+    first_view(support_client, SMALLER_ID)
+    rows_later.wait_all()
+    # A store left unfinished, found while Voucherify answers 503.
+    FailureSummary.objects.filter(pk=SMALLER_ID).update(complete=False)
+    emulator.set_faults(error_rate=1.0, error_status=503, endpoints=[DETAIL_ENDPOINT])
+    reads_before = emulator.count(endpoint=DETAIL_ENDPOINT)
+    soup(support_client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL))
+    rows_later.wait_all()
+    failed_reads = emulator.count(endpoint=DETAIL_ENDPOINT)
+    assert failed_reads > reads_before  # it tried (with the client's retries)
+    for _ in range(5):
+        html = soup(support_client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL))
+        assert html.select_one(".rows-loading") is not None
+        # The waiting panel says why (Voucherify's answer), and that it is tried again.
+        problem = html.select_one(".rows-failed").get_text()
+        assert "Storing them failed (Voucherify did not give them again: " in problem
+        assert "tried again within 600 seconds" in problem
+        rows_later.wait_all()
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == failed_reads
+    assert cache.get(rows_later.lock_key(SMALLER_ID)) is not None
+    # Once the lock expires (deleted here) and Voucherify answers, the next poll stores them.
+    emulator.clear_faults()
+    cache.delete(rows_later.lock_key(SMALLER_ID))
+    table = stored_rows(support_client, SMALLER_ID)
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {rows_later.LATER_FROM}."
+    assert cache.get(rows_later.failed_key(SMALLER_ID)) is None
+
+
 def test_the_csv_while_the_rows_are_stored_says_so_with_retry_after(big_action,
                                                                     support_client):
     support_client.get(f"/actions/{big_action}/")

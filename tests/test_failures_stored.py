@@ -49,10 +49,8 @@ def test_stored_failures_answer_like_the_parsed_result(failed, errors, data):
         in_memory.columns, in_memory.noun, len(in_memory))
     assert stored.top_groups() == in_memory.top_groups()
     assert list(stored.all_rows()) == list(in_memory.all_rows())
-    cells = [str(value) for item in in_memory.items for value in item.cells.values()
-             if value is not None]
-    reason = data.draw(st.one_of(st.just(""), st.sampled_from([i.reason for i in in_memory.items]),
-                                 TEXT))
+    cells = [str(value) for row in in_memory.cells for value in row if value is not None]
+    reason = data.draw(st.one_of(st.just(""), st.sampled_from(list(in_memory.reasons)), TEXT))
     search = data.draw(st.one_of(st.just(""), TEXT, WORDS.map(str.upper), WORDS.map(str.lower),
                                  st.sampled_from(cells or [""]).map(str.upper),
                                  st.sampled_from(cells or [""]).map(lambda text: text[1:4])))

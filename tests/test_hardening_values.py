@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from bs4 import BeautifulSoup
 
+from dashboard.history.models import ArchivedAction, FailedItem
 from tests.helpers.upstream import insert_terminal, run_sync
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "action-panel"}
@@ -146,3 +147,55 @@ def test_a_megabyte_word_is_cut_with_the_whole_behind_show_all(emulator, superus
             details.decompose()
         # What the page lays out (closed <details> aside) stays small: the raw JSON is cut too.
         assert len(soup.get_text()) < 50_000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("huge", ["1E100", 2**63, -(10**30)])
+@pytest.mark.parametrize("field", ["failed_count", "done_count", "processing_time", "row"])
+def test_a_number_past_64_bits_is_shown_as_unknown_and_archived(archive, superuser_client,
+                                                                huge, field):
+    """No database column holds it (SQLite raised OverflowError while archiving, a 500): the
+    model reads it as unknown, as it reads any other value that is not a number."""
+    action_id = "aa_0c000000000000b164"
+    failed = [{"code": f"C{n}", "row": n + 1, "reason": "Duplicated code"} for n in range(25)]
+    result = {"done_count": 1, "failed_count": 25, "failed": failed}
+    extra = {"processing_time": huge} if field == "processing_time" else {}
+    if field == "row":
+        failed[3]["row"] = huge
+    elif field != "processing_time":
+        result[field] = huge
+    insert_terminal(archive, action_id, result=result, **extra)
+    response = superuser_client.get(f"/actions/{action_id}/")
+    assert response.status_code == 200
+    assert str(huge) not in response.content.decode().split('class="raw-json"')[0]
+    archived = ArchivedAction.objects.get(pk=action_id)
+    assert archived.has_detail
+    assert archived.processing_time == (None if field == "processing_time" else 3000)
+    rows = BeautifulSoup(response.content, "html.parser").select("table.failure-table tbody tr")
+    assert len(rows) == 25
+    assert [cell.get_text(strip=True) for cell in rows[3].find_all("td")][:2] == \
+        ["C3", "" if field == "row" else "4"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("constant", "text"), [(float("nan"), "NaN"), (float("inf"), "Infinity"),
+                                                (float("-inf"), "-Infinity")])
+def test_nan_and_infinity_are_kept_as_text_and_archived(archive, superuser_client, constant,
+                                                        text):
+    """Not JSON, but Python's parser reads them as floats that no database's JSON column
+    takes: the action was never archived (SQLite: "malformed JSON"), and an undocumented
+    cell in a big result's rows made its store fail."""
+    action_id = "aa_0c000000000000b165"
+    failed = [{"code": f"C{n}", "row": n + 1, "reason": "Duplicated code", "extra": constant}
+              for n in range(25)]
+    insert_terminal(archive, action_id, result={"failed": failed, "failed_count": constant},
+                    processing_time=constant)
+    response = superuser_client.get(f"/actions/{action_id}/")
+    assert response.status_code == 200
+    archived = ArchivedAction.objects.get(pk=action_id)
+    assert archived.has_detail
+    assert archived.processing_time is None
+    assert FailedItem.objects.filter(action_id=action_id).count() == 25
+    rows = BeautifulSoup(response.content, "html.parser").select("table.failure-table tbody tr")
+    assert [cell.get_text(strip=True) for cell in rows[0].find_all("td")] == \
+        ["C0", "1", "Duplicated code", text]

@@ -25,10 +25,9 @@ from django.db.models import QuerySet
 from dashboard.history.failures import (
     KNOWN_COLUMNS,
     FailureQuery,
-    FailureRows,
     Failures,
+    FailureSet,
     Groups,
-    failure_rows,
     failures_of,
     top_counts,
 )
@@ -82,10 +81,10 @@ def needs_split(action: Action) -> bool:
     return _list_lengths(action) is not None
 
 
-def split(action: Action) -> tuple[Action, FailureRows | None]:
+def split(action: Action) -> tuple[Action, FailureSet | None]:
     """The action as it is archived and cached and, for a big result, its failures apart."""
     kept = trimmed(action)
-    return (action, None) if kept is None else (kept, failure_rows(action))
+    return (action, None) if kept is None else (kept, failures_of(action))
 
 
 def trimmed(action: Action) -> Action | None:
@@ -102,7 +101,7 @@ def trimmed(action: Action) -> Action | None:
 
 
 def noun_of(lengths: Mapping[str, int]) -> str:
-    """What the lists hold, as failure_rows names it, from their lengths alone."""
+    """What the lists hold, as failures_of names it, from their lengths alone."""
     if lengths.get("failed") and lengths.get("errors"):
         return "items"
     return "errors" if lengths.get("errors") else "rows"
@@ -119,7 +118,7 @@ def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
     )
 
 
-def store(action_id: str, failures: FailureRows, lengths: Mapping[str, int]) -> None:
+def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:
     """Replace the stored failures of an archived action (in the caller's transaction)."""
     FailedItem.objects.filter(action_id=action_id).delete()
     groups = top_counts(Counter(failures.reasons))
@@ -139,12 +138,12 @@ def store(action_id: str, failures: FailureRows, lengths: Mapping[str, int]) -> 
     _insert(action_id, failures)
 
 
-def _insert(action_id: str, failures: FailureRows) -> None:
+def _insert(action_id: str, failures: FailureSet) -> None:
     """Many rows at a time through the cursor: model instances would cost more than the rows."""
     meta = FailedItem._meta
     names = ("action", "position", "reason", "reason_hash", "cells", "search_text")
     quote = connection.ops.quote_name
-    cells_sql, cell_params = _cells_sql(failures.columns, failures.cells)
+    cells_sql, cell_params = _cells_sql(failures.columns)
     sql = (f"INSERT INTO {quote(meta.db_table)} "
            f"({', '.join(quote(meta.get_field(name).column) for name in names)}) "
            f"VALUES (%s, %s, %s, %s, {cells_sql}, %s)")
@@ -163,24 +162,16 @@ def _insert(action_id: str, failures: FailureRows) -> None:
             ])
 
 
-# SQLite's INTEGER is 64 bits; a bigger integer (a row number of "1E100") goes in as JSON text.
-_SQLITE_INTEGERS = range(-(2**63), 2**63)
-
-
-def _cells_sql(columns: tuple[str, ...], rows: Sequence[Sequence[object]] = ()
-               ) -> tuple[str, Callable[[list], Sequence[object]]]:
+def _cells_sql(columns: tuple[str, ...]) -> tuple[str, Callable[[list], Sequence[object]]]:
     """The SQL of the cells' JSON and the parameters it takes from a row's cells. SQLite
     writes the JSON itself (json_array, in C: encoding 100,000 rows here costs more than
-    inserting them); documented fields are text, integers or null, the others are encoded
-    here (json(): a JSON value, so true stays true). Other databases get what JSONField
-    writes."""
+    inserting them); documented fields are text, integers (64-bit: integer_value) or null,
+    the others are encoded here (json(): a JSON value, so true stays true). Other databases
+    get what JSONField writes."""
     if connection.vendor != "sqlite":
         as_json = connection.ops.adapt_json_value
         return "%s", lambda cells: (as_json(cells, None),)
-    too_big = {index for row in rows for index, cell in enumerate(row)
-               if type(cell) is int and cell not in _SQLITE_INTEGERS}
-    plain = [(column in KNOWN_COLUMNS or column == "kind") and index not in too_big
-             for index, column in enumerate(columns)]
+    plain = [column in KNOWN_COLUMNS or column == "kind" for column in columns]
     sql = f"json_array({', '.join('%s' if is_plain else 'json(%s)' for is_plain in plain)})"
     if all(plain):
         return sql, lambda cells: cells
@@ -279,6 +270,7 @@ class LoadingFailures(Failures):
     noun: str
     total: int
     columns: tuple[str, ...] = ()
+    problem: str = ""  # why the last store failed (rows_later.py), while it waits for a retry
     loading = True
 
     def __len__(self) -> int:

@@ -1,8 +1,9 @@
 """Failed rows and errors of one action: normalised, grouped by reason, filtered, paged, CSV.
 
-`Failures` is what the table and the CSV read. `FailureSet` is plain Python over the parsed
-result (a live action, a small result); a big archived result is read from the database
-instead (dashboard/history/failed_items.py), so the page only ever carries one page of rows.
+`Failures` is what the table and the CSV read. `FailureSet` is plain Python over the result's
+JSON items, read column by column (a live action, a small result, and what the archive
+stores); a big archived result is read from the database instead
+(dashboard/history/failed_items.py), so the page only ever carries one page of rows.
 """
 
 from __future__ import annotations
@@ -47,17 +48,6 @@ COLUMN_LABELS = {
     "key": "Key",
 }
 NO_REASON = "(no reason given)"
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One failed row or error: its cells by column, and the reason it is grouped under."""
-
-    cells: dict[str, object]
-    reason: str
-
-    def matches(self, needle: str) -> bool:
-        return any(needle in text for text in searchable(self.cells.values()))
 
 
 def searchable(cells: Iterable[object]) -> list[str]:
@@ -125,34 +115,40 @@ HEADINGS = {"rows": "Failed rows", "errors": "Errors", "items": "Failed items"}
 
 @dataclass(frozen=True)
 class FailureSet(Failures):
-    """Every failure of an action, in memory, with the columns their shapes have."""
+    """Every failure of a result as plain cells in column order, with its reason, in the order
+    Voucherify sent them. Read from the JSON items column by column (C-level loops, no object
+    per row: results run to 100,000 rows); the archive stores these (failed_items.py)."""
 
     columns: tuple[str, ...]
-    items: tuple[Failure, ...]
+    cells: Sequence[tuple[object, ...]] = ()
+    reasons: Sequence[str] = ()
     noun: str = "rows"
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.cells)
 
     def groups(self) -> list[tuple[str, int]]:
         """Reasons with how many failures each, the most frequent first."""
-        return sorted_groups(Counter(item.reason for item in self.items))
+        return sorted_groups(Counter(self.reasons))
 
     def top_groups(self) -> Groups:
         return top_of(self.groups())
 
     def count_matching(self, query: FailureQuery) -> int:
-        return sum(1 for item in self.items if _wanted(item, query))
+        return sum(1 for _ in self._matching(query))
 
     def rows_matching(self, query: FailureQuery, start: int, size: int) -> list[list[object]]:
-        matching = (item for item in self.items if _wanted(item, query))
-        return [self._cells(item) for item in itertools.islice(matching, start, start + size)]
+        return [list(cells) for cells in itertools.islice(self._matching(query), start,
+                                                           start + size)]
 
     def rows_for(self, query: FailureQuery) -> Iterator[list[object]]:
-        return (self._cells(item) for item in self.items if _wanted(item, query))
+        return map(list, self._matching(query))
 
-    def _cells(self, item: Failure) -> list[object]:
-        return [item.cells[column] for column in self.columns]
+    def _matching(self, query: FailureQuery) -> Iterator[tuple[object, ...]]:
+        needle = query.search.casefold()
+        return (cells for cells, reason in zip(self.cells, self.reasons, strict=True)
+                if (not query.reason or reason == query.reason)
+                and (not needle or any(needle in text for text in searchable(cells))))
 
 
 def sorted_groups(counts: Mapping[str, int]) -> list[tuple[str, int]]:
@@ -246,37 +242,15 @@ def parse_query(params: Mapping[str, str]) -> FailureQuery:
     return FailureQuery(page=page, reason=reason, search=search)
 
 
-@dataclass(frozen=True)
-class FailureRows:
-    """Every failure of a result as plain cells in column order, with its reason: what the
-    archive stores (history/failed_items.py), read from the JSON items column by column
-    (C-level loops, no object per row: results run to 100,000 rows)."""
-
-    columns: tuple[str, ...]
-    noun: str
-    cells: list[tuple[object, ...]]
-    reasons: list[str]
-
-    def __len__(self) -> int:
-        return len(self.cells)
-
-
 def failures_of(action: Action) -> FailureSet:
-    """Failed rows and errors of the action's result, with only the columns the data has."""
-    shaped = failure_rows(action)
-    items = tuple(Failure(cells=dict(zip(shaped.columns, cells, strict=True)), reason=reason)
-                  for cells, reason in zip(shaped.cells, shaped.reasons, strict=True))
-    return FailureSet(columns=shaped.columns, items=items, noun=shaped.noun)
-
-
-def failure_rows(action: Action) -> FailureRows:
-    """The cells and reason of every failed row and error, in the order Voucherify sent them.
+    """The cells and reason of every failed row and error of the action's result, with only
+    the columns the data has.
 
     Cells are read as FailedRow and ResultError read them: a documented field the item has
     (sent, even as null), then fields nobody documented, as text."""
     result = action.result
     if not isinstance(result, ActionResult):
-        return FailureRows(columns=(), noun="rows", cells=[], reasons=[])
+        return FailureSet(columns=())
     failed = [_as_mapping(item, "reason") for item in _json_items(result.failed, _ROW)]
     errors = [_as_mapping(item, "message") for item in _json_items(result.errors, _ERROR)]
     both = bool(failed) and bool(errors)
@@ -288,8 +262,8 @@ def failure_rows(action: Action) -> FailureRows:
     cells, reasons = _shaped(failed, _ROW, columns)
     error_cells, error_reasons = _shaped(errors, _ERROR, columns)
     noun = "items" if both else ("errors" if errors else "rows")
-    return FailureRows(columns=tuple(columns), noun=noun, cells=cells + error_cells,
-                       reasons=reasons + error_reasons)
+    return FailureSet(columns=tuple(columns), noun=noun, cells=cells + error_cells,
+                      reasons=reasons + error_reasons)
 
 
 class _Kind(NamedTuple):
@@ -401,12 +375,6 @@ def csv_filename(action: Action, *, filtered: bool = False) -> str:
     stem = f"{action.id}-{action.type or 'action'}-failures{'-filtered' if filtered else ''}"
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:150] + ".csv"
 
-
-
-def _wanted(item: Failure, query: FailureQuery) -> bool:
-    if query.reason and item.reason != query.reason:
-        return False
-    return not query.search or item.matches(query.search.casefold())
 
 
 _NOT_EXTRA = frozenset({*KNOWN_COLUMNS, "kind", "value"})

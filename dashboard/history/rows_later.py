@@ -9,11 +9,13 @@ Single flight across threads and processes: whoever stores holds a cache lock, r
 it works (singleflight.kept_alive). A worker that dies mid-store stops renewing; the next
 viewer who finds the summary incomplete and the lock gone stores the rows again. The rows
 were only in that worker's memory, so doing it again reads the detail once more (paid from the
-budget, at background priority).
+budget, at background priority). A store that fails (Voucherify or the database down) leaves
+the lock to expire, so it is tried again at most once per LOCK_SECONDS.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -22,8 +24,9 @@ from collections.abc import Callable, Mapping
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 
-from dashboard.history.failures import FailureRows, Failures
+from dashboard.history.failures import Failures, FailureSet
 from dashboard.polling import gate, singleflight, store
+from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
 from . import failed_items
@@ -43,6 +46,11 @@ def lock_key(action_id: str) -> str:
     return store.key("lock", f"rows:{action_id}")
 
 
+def failed_key(action_id: str) -> str:
+    """Why the last store of the action's rows failed, for the panel waiting on them."""
+    return store.key("rows-failed", action_id)
+
+
 def is_later(lengths: Mapping[str, int]) -> bool:
     return sum(lengths.values()) >= LATER_FROM
 
@@ -59,7 +67,7 @@ def release(action_id: str, token: str) -> None:
         cache.delete(lock_key(action_id))
 
 
-def start(action_id: str, token: str, rows: Callable[[], tuple[FailureRows, Mapping[str, int]]]
+def start(action_id: str, token: str, rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]
           ) -> None:
     """Store what `rows()` gives (the rows and the lists' lengths) in a thread of its own."""
     thread = threading.Thread(target=_store, args=(action_id, token, rows),
@@ -69,9 +77,9 @@ def start(action_id: str, token: str, rows: Callable[[], tuple[FailureRows, Mapp
     thread.start()
 
 
-def of_action(action: Action) -> Callable[[], tuple[FailureRows, Mapping[str, int]]]:
+def of_action(action: Action) -> Callable[[], tuple[FailureSet, Mapping[str, int]]]:
     """The rows of a result just read (the first read holds it whole)."""
-    def rows() -> tuple[FailureRows, Mapping[str, int]]:
+    def rows() -> tuple[FailureSet, Mapping[str, int]]:
         kept, failures = failed_items.split(action)
         return failures, failed_items.kept_apart(kept) or {}
     return rows
@@ -88,8 +96,8 @@ def resume(action_id: str) -> bool:
     return True
 
 
-def _read_again(action_id: str) -> Callable[[], tuple[FailureRows, Mapping[str, int]]]:
-    def rows() -> tuple[FailureRows, Mapping[str, int]]:
+def _read_again(action_id: str) -> Callable[[], tuple[FailureSet, Mapping[str, int]]]:
+    def rows() -> tuple[FailureSet, Mapping[str, int]]:
         with gate.priority(background=True):
             action = gate.get_client().get_action(action_id)
         return of_action(action)()
@@ -97,24 +105,39 @@ def _read_again(action_id: str) -> Callable[[], tuple[FailureRows, Mapping[str, 
 
 
 def _store(action_id: str, token: str,
-           rows: Callable[[], tuple[FailureRows, Mapping[str, int]]]) -> None:
+           rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]) -> None:
+    stored = False
     try:
         with singleflight.kept_alive(lock_key(action_id), token, LOCK_SECONDS):
             close_old_connections()
             failures, lengths = rows()
-            if failures is None:  # the result read again is not big any more: keep it whole
-                return
-            with transaction.atomic():
-                failed_items.store(action_id, failures, lengths)
-            logger.info("Stored the %d failed %s of %s", len(failures), failures.noun,
-                        action_id)
-    except Exception:  # a thread has nobody to raise to: the next viewer tries again
-        logger.exception("Storing the failed rows of %s failed", action_id)
+            if failures is not None:  # None: the result read again is not big any more
+                with transaction.atomic():
+                    failed_items.store(action_id, failures, lengths)
+                logger.info("Stored the %d failed %s of %s", len(failures), failures.noun,
+                            action_id)
+                stored = True
+                cache.delete(failed_key(action_id))
+    except Exception as exc:  # a thread has nobody to raise to: a later viewer tries again
+        logger.exception("Storing the failed rows of %s failed; tried again after %d s",
+                         action_id, LOCK_SECONDS)
+        cache.set(failed_key(action_id), _why(exc), LOCK_SECONDS * 2)
     finally:
-        release(action_id, token)
+        # A store that did not complete keeps the lock until it expires: with Voucherify or
+        # the database down, the rows are read again once per LOCK_SECONDS, not on every
+        # poll of every panel waiting for them.
+        if stored:
+            release(action_id, token)
         with _threads_lock:
             _threads.pop(action_id, None)
         connection.close()
+
+
+def _why(exc: Exception) -> str:
+    where = (f"Voucherify did not give them again: {exc}" if isinstance(exc, VoucherifyError)
+             else "the archive did not take them")
+    return (f"Storing them failed ({where}). They are tried again within {LOCK_SECONDS} "
+            "seconds.")
 
 
 def wait_all(timeout: float | None = None) -> None:
@@ -126,8 +149,11 @@ def wait_all(timeout: float | None = None) -> None:
 
 
 def failures_for(action: Action) -> Failures:
-    """failed_items.failures_for, storing the rows again when a store was left unfinished."""
+    """failed_items.failures_for, storing the rows again when a store was left unfinished
+    (or saying why the last one failed while it waits to be tried again)."""
     failures = failed_items.failures_for(action)
-    if failures.loading:
-        resume(action.id)
+    if failures.loading and not resume(action.id):
+        problem = cache.get(failed_key(action.id))
+        if problem:  # the last store failed: the waiting panel says why
+            return dataclasses.replace(failures, problem=str(problem))
     return failures

@@ -219,7 +219,9 @@ class VoucherifyClient:
                            extra={"upstream_request_id": error.request_id})
             raise self._auth.explain(error) if auth_errors else error
         try:
-            return response.json()
+            # NaN and Infinity are not JSON (Python's parser takes them, no database's JSON
+            # does): kept as the text Voucherify sent, so an archived action stores as read.
+            return response.json(parse_constant=str)
         except ValueError:
             raise InvalidResponseError(
                 "Voucherify's response was not JSON.",

@@ -69,12 +69,6 @@ class ParsedItems(Sequence[T], Generic[T]):
     def __repr__(self) -> str:
         return repr(list(self))
 
-    def __getstate__(self) -> tuple:
-        return self.raw_items, self._parse
-
-    def __setstate__(self, state: tuple) -> None:
-        self.raw_items, self._parse = state
-
 
 @dataclass(frozen=True)
 class FailedRow:
@@ -316,9 +310,18 @@ def _moment(epoch: float | None, now: datetime) -> datetime | None:
         return None
 
 
+# A count, row or duration past what a database's BIGINT holds is no sensible number: read as
+# unknown like any non-number, so every consumer (the archive's columns, the failed-rows
+# table) can store what this module gives.
+_BIG_INTEGERS = range(-(2**63), 2**63)
+
+
 def _integer(value: object) -> int | None:
     number = _number(value)
-    return int(number) if number is not None else None
+    if number is None:
+        return None
+    whole = int(number)
+    return whole if whole in _BIG_INTEGERS else None
 
 
 def _list(value: object) -> list:
