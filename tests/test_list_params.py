@@ -62,6 +62,9 @@ def test_a_cursor_survives_the_round_trip():
         ("end_date=2026-10-01&back=junk", "back"),
         ("limit=" + "9" * 7000, "limit"),
         ("context=ORDERS&type=VOUCHERS.IMPORT", "type"),
+        ("start_date=9999-12-31T23:59:59-05:00", "start_date"),
+        ("start_date=2026-11-20&end_date=2026-10-01", "start_date"),
+        ("start_date=2026-11-20&end_date=2026-11-20", "start_date"),
     ],
 )
 def test_invalid_values_are_named_with_a_sentence(query, param):
@@ -132,6 +135,8 @@ def test_a_deep_walk_keeps_a_bounded_trail():
         "sort=secret",
         "end_date=2026-10-01&back=%00",
         "limit=7&status=NOPE&context=NOPE",
+        "context=ORDERS&type=VOUCHERS.IMPORT",  # each fine, together nothing could match
+        "start_date=2026-11-20&end_date=2026-10-01",  # a range that ends before it starts
     ],
 )
 def test_bad_query_strings_get_a_message_and_no_upstream_call(operator_client, emulator, query):
