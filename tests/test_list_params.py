@@ -154,3 +154,10 @@ def test_the_400_page_keeps_the_valid_values_in_the_form(operator_client, emulat
     page = soup(response)
     assert page.select_one("#filter-context option[selected]")["value"] == "ORDERS"
     assert page.select_one(".bad-params a")["href"] == "/actions/?context=ORDERS"
+
+
+def test_a_far_off_start_date_is_written_in_full(operator_client, emulator):
+    """A year before 1000 keeps its zeros (strftime's %Y drops them on Linux)."""
+    response = operator_client.get("/actions/?status=FAILED&start_date=0001-01-02", follow=True)
+    assert response.status_code == 200
+    assert "from 0001-01-02 00:00:00 UTC" in text(response, ".day-filter")
