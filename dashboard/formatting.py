@@ -86,7 +86,9 @@ def utc_text(moment: datetime | None) -> str:
     """Exact human-readable UTC time."""
     if moment is None:
         return "—"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = moment.astimezone(UTC)
+    # %Y drops a year's leading zeros on glibc ("1-01-02"): the year is written out here.
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S} UTC"
 
 
 def short_id(action_id: str | None) -> str:

@@ -174,6 +174,20 @@ def test_a_second_start_while_one_runs_starts_nothing(transactional_db, archive,
     BackfillRun.objects.filter(pk=run.pk).update(state=BackfillRun.DONE)
 
 
+def test_two_starts_at_the_same_moment_make_one_run(transactional_db, archive, settings,
+                                                    monkeypatch):
+    """Two people press the button at once: both requests find no run yet (current() read
+    before either created one); the sync lock, taken before the run exists, lets one in."""
+    settings.HISTORY_SYNC_MAX_CALLS = 2
+    monkeypatch.setattr(backfill, "current", lambda: None)
+    first, problem = backfill.start("one", since=None)
+    second, refused = backfill.start("two", since=None)
+    assert problem is None and first is not None
+    assert refused is not None and "already running" in refused
+    assert backfill.wait_idle()
+    assert list(BackfillRun.objects.values_list("state", flat=True)) == [BackfillRun.DONE]
+
+
 def test_an_upstream_fault_mid_run_is_said_and_no_coverage_is_claimed(
     transactional_db, archive, support_client, client_for, settings
 ):

@@ -26,8 +26,9 @@ def esc(value: object) -> str:
     return html.escape(str(value))
 
 
-def status_badge(status: object) -> SafeString:
-    return mark_safe(f'<span class="status {esc(status_class(status))}">'
+def status_badge(status: object, css: str = "status") -> SafeString:
+    """A status as people read it, coloured by its class; `css`: the span's own class."""
+    return mark_safe(f'<span class="{css} {esc(status_class(status))}">'
                      f'{esc(status_label(status))}</span>')
 
 
@@ -50,12 +51,16 @@ def time_tag(moment: datetime | None) -> SafeString:
                      f' data-relative>{esc(relative_time(moment))}</time>')
 
 
+def _row_status(record: Action, failed: int | None, css: str) -> str:
+    """A row's status as a <span class="{css} ...">: a DONE row's failed rows once known."""
+    if record.status == DONE and failed:
+        return f'<span class="{css} status-DONE-failures">Done · {esc(failed)} failed</span>'
+    return status_badge(record.status, css)
+
+
 def status_cell(record: Action, failed: int | None) -> SafeString:
     """A list row's status: progress while live; a DONE row's failed rows once known."""
-    if record.status == DONE and failed:
-        text = f'<span class="status status-DONE-failures">Done · {esc(failed)} failed</span>'
-    else:
-        text = status_badge(record.status)
+    text = _row_status(record, failed, "status")
     if record.is_live and record.progress is not None:
         text = f"{text} {progress_bar(record.progress)}"
     return mark_safe(text)
@@ -66,11 +71,7 @@ def phone_key(record: Action, failed: int | None) -> SafeString:
     where that column stays put while the others scroll; hidden from screen readers, which
     read the row's own cells. Own classes, so row.locator(".status") and time[data-relative]
     still name the row's cells."""
-    if record.status == DONE and failed:
-        status = f'<span class="key-status status-DONE-failures">Done · {esc(failed)} failed</span>'
-    else:
-        status = (f'<span class="key-status {esc(status_class(record.status))}">'
-                  f'{esc(status_label(record.status))}</span>')
+    status = _row_status(record, failed, "key-status")
     return mark_safe(f'<span class="phone-key" aria-hidden="true">{status} · '
                      f'<span class="key-time">{esc(relative_time(record.created_at))}</span>'
                      '</span>\n')

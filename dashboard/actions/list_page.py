@@ -85,7 +85,8 @@ class ListPage:
 
     @property
     def canonical_url(self) -> str:
-        return self.url(self.state)
+        """This list's one address; on a 400 page, without the values that cannot be used."""
+        return self.url(self.state.without_errors())
 
     @property
     def tabs(self) -> list[Tab]:

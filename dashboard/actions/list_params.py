@@ -116,6 +116,13 @@ class ListState:
         params = self.params()
         return "?" + urlencode(params, safe=":~,") if params else ""
 
+    def without_errors(self) -> ListState:
+        """The list without the values its errors name: the 400 page's way out. A value that
+        did not parse is already None; one that only clashed with another is dropped here."""
+        named = {name for name, _ in self.errors}
+        return replace(self, errors=(), type=None if TYPE_PARAM in named else self.type,
+                       start=None if START_PARAM in named else self.start)
+
     def refiltered(self, **changes: object) -> ListState:
         """Other filters: the cursor and its trail are dropped (the old position means nothing)."""
         return replace(self, cursor=None, trail=(), errors=(), **changes)
@@ -164,11 +171,19 @@ def parse_list_params(query: Mapping[str, str]) -> ListState:
         start=_choice(take(START_PARAM), errors, START_PARAM, parse_user_datetime),
     )
     trail = _choice(take(TRAIL_PARAM), errors, TRAIL_PARAM, _trail) or ()
+    # Values that each parse but cannot go together are kept (the form shows them); the
+    # error page's way out drops them (ListState.without_errors).
     if state.type and state.context and catalog.context_of(state.type) != state.context:
         home = catalog.CONTEXT_LABELS[catalog.context_of(state.type)]
         errors.append((TYPE_PARAM, (
             f"{state.type} actions belong to {home}, not "
             f"{catalog.CONTEXT_LABELS[state.context]}, so nothing could match; choose one of them."
+        )))
+    if state.start and state.cursor and state.start >= state.cursor.before:
+        errors.append((START_PARAM, (
+            f"The start ({format_timestamp(state.start)}) is not before the end "
+            f"({format_timestamp(state.cursor.before)}), so no action could lie between them; "
+            "choose an earlier start_date or a later end_date."
         )))
     return replace(state, trail=trail if state.cursor else (), errors=tuple(errors))
 

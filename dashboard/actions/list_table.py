@@ -55,7 +55,6 @@ class ActionTable(tables.Table):
     class Meta:
         template_name = "actions/_table.html"
         orderable = True
-        empty_text = "No actions."
         attrs = {"class": "actions-table"}
 
     def __init__(self, rows: Sequence[Action], *, caption: str = "Actions",
@@ -129,9 +128,6 @@ class ActionTable(tables.Table):
         return f"{pattern[0]}{action_id}{pattern[2]}"
 
     def phone_key(self, record: Action) -> str:
-        """Status and created time again inside the first column, shown on a phone only (CSS),
-        where that column stays put while the others scroll; hidden from screen readers,
-        which read the row's own cells."""
         return list_cells.phone_key(record, self.failed.get(record.id))
 
     def render_type(self, value: str, record: Action) -> str:
@@ -162,9 +158,6 @@ class ActionTable(tables.Table):
             '<span title="From the created and updated times">≈ {}</span>',
             duration_ms(record.elapsed_ms),
         )
-
-    def value_processing_time(self, value: int | None, record: Action) -> int | None:
-        return record.duration_ms
 
     def render_request_id(self, value: str, record: Action | None = None) -> str:
         return format_html("<code>{}</code>", clip_text(value, TYPE_LIMIT))

@@ -70,9 +70,8 @@ def _filter_notice(state: ListState, listing: Listing, coverage: SyncState | Non
             format_html(" among the actions from {}", checked) if checked else "", unread,
         )
         return ScanNotice(sentence, True, archived, "Check older actions", admin, False, missing)
-    newest = format_html("The newest {} matching action{}{}{}.", len(listing.rows),
-                         "" if len(listing.rows) == 1 else "s", _before(state, " created before "),
-                         _from_span(listing.rows))
+    newest = format_html("The newest {}{}{}.", counted(len(listing.rows), "matching action"),
+                         _before(state, " created before "), _from_span(listing.rows))
     rest = format_html(
         " How many match in all is not known yet: actions created before {} have not all been "
         "read.", exact_time(missing)) if missing else ""
@@ -89,8 +88,8 @@ def _complete(state: ListState, listing: Listing, coverage: SyncState | None) ->
         return format_html("Complete: no actions match these filters{}, down to the very first "
                            "action.", _before(state, " before "))
     if total == shown:
-        return format_html("Complete: all {} matching action{}{} are listed here{}.", total,
-                           "" if total == 1 else "s", _before(state, " created before "),
+        return format_html("Complete: all {}{} are listed here{}.",
+                           counted(total, "matching action"), _before(state, " created before "),
                            _from_span(listing.rows))
     first = coverage.covered_from if coverage is not None and coverage.bottom_reached else None
     span = _span(first, listing.rows[0].created_at) if first else None
@@ -127,7 +126,11 @@ def _from_span(rows: list) -> SafeString:
 def _synced_note(listing: Listing) -> SafeString:
     if listing.archive_synced_to is None:
         return mark_safe("")
-    return format_html(" Served from the archive (synced up to {}).",
+    return format_html(" {}.", _served(listing))
+
+
+def _served(listing: Listing) -> SafeString:
+    return format_html("Served from the archive (synced up to {})",
                        exact_time(listing.archive_synced_to))
 
 
@@ -142,10 +145,7 @@ def _from_archive(state: ListState, listing: Listing) -> SafeString:
     """A request-id search the archive answered below the newest page."""
     found = "found the action started by request" if listing.rows else "no action has request id"
     result = format_html("{} <code>{}</code>", found, state.q)
-    return format_html(
-        "Served from the archive (synced up to {}): {}.",
-        exact_time(listing.archive_synced_to), result,
-    )
+    return format_html("{}: {}.", _served(listing), result)
 
 
 def _archive_source(listing: Listing) -> str:

@@ -25,6 +25,8 @@ from .sync import Progress, Sync
 
 logger = logging.getLogger(__name__)
 LOST_AFTER = timedelta(minutes=15)  # a run with no progress this long died with its process
+OWNER_PREFIX = "backfill:"  # the sync lock's owner while a backfill holds it
+ALREADY_RUNNING = "A backfill is already running; its progress is shown on the page."
 
 _threads: dict[int, threading.Thread] = {}
 
@@ -49,22 +51,31 @@ def start(requested_by: str, since: datetime | None) -> tuple[BackfillRun | None
     while the shared budget has no call to spare for background work."""
     running = current()
     if running is not None and running.active:
-        return running, "A backfill is already running; its progress is shown below."
-    holder = lock_holder()
-    if holder is not None:
-        return running, ("sync_actions is running right now; start the backfill again when "
-                         f"it ends (by {holder[1]:%H:%M UTC} at the latest).")
+        return running, ALREADY_RUNNING
     wait = budget.seconds_until_tokens(background=True)
     if wait > 0:
         return running, ("The calls the dashboard may make to Voucherify this minute are used "
                          "up (people's pages come first); nothing was started. Try again in "
                          f"about {math.ceil(wait)} s.")
-    run = BackfillRun.objects.create(requested_by=requested_by[:150], since=since,
-                                     max_calls=max_calls())
-    thread = threading.Thread(target=_run, args=(run.pk,), name=f"backfill-{run.pk}",
-                              daemon=True)
-    _threads[run.pk] = thread
-    thread.start()
+    # The lock is taken here, before the run exists (one UPDATE): of two starts at the same
+    # moment one gets it, and the other is refused instead of adding a run that fails.
+    owner = f"{OWNER_PREFIX}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    if not acquire_lock(owner):
+        holder = lock_holder()
+        if holder is None or holder[0].startswith(OWNER_PREFIX):
+            return current(), ALREADY_RUNNING
+        return running, ("sync_actions is running right now; start the backfill again when "
+                         f"it ends (by {holder[1]:%H:%M UTC} at the latest).")
+    try:
+        run = BackfillRun.objects.create(requested_by=requested_by[:150], since=since,
+                                         max_calls=max_calls())
+        thread = threading.Thread(target=_run, args=(run.pk, owner), name=f"backfill-{run.pk}",
+                                  daemon=True)
+        _threads[run.pk] = thread
+        thread.start()
+    except BaseException:
+        release_lock(owner)
+        raise
     return run, None
 
 
@@ -75,11 +86,10 @@ def wait_idle(timeout: float = 60.0) -> bool:
     return not any(thread.is_alive() for thread in _threads.values())
 
 
-def _run(pk: int) -> None:
-    owner = f"backfill:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def _run(pk: int, owner: str) -> None:
     try:
         run = BackfillRun.objects.get(pk=pk)
-        if not acquire_lock(owner):
+        if not acquire_lock(owner):  # renewed: start() took it
             _finish(run, BackfillRun.FAILED, "Another sync run took the archive's lock first.")
             return
         try:

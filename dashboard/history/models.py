@@ -61,6 +61,10 @@ class ArchivedAction(models.Model):
             models.Index(fields=["context", "created_at"], name="history_context_idx"),
             models.Index(fields=["type", "created_at"], name="history_type_idx"),
             models.Index(fields=["status", "created_at"], name="history_status_idx"),
+            # "Done with failures" (status DONE, failed_rows > 0): the list's count of a complete
+            # filter reads this index alone instead of every DONE row (1 s at a million).
+            models.Index(fields=["status", "failed_rows", "created_at"],
+                         name="history_failures_idx"),
             # the purge audit counts purges known from the list only (migration 0002)
             models.Index(fields=["context", "has_detail", "created_at"],
                          name="history_ctx_detail_idx"),

@@ -64,11 +64,22 @@ def _no_live_below(before: Cursor) -> ArchiveAnswer | None:
     when it was read (the range ends below the oldest running one seen, see
     state.covered_top), and a finished action never runs again: nothing below `before` is
     enqueued or in progress."""
-    state = SyncState.peek()
-    if (state is None or state.covered_to is None or not state.bottom_reached
-            or before.before > state.covered_to):
+    held = _held(before, None)
+    if held is None or not held[1]:
         return None
-    return ArchiveAnswer(rows=[], next_cursor=None, synced_to=state.covered_to)
+    return ArchiveAnswer(rows=[], next_cursor=None, synced_to=held[0].covered_to)
+
+
+def _held(before: Cursor, start: datetime | None) -> tuple[SyncState, bool] | None:
+    """The sync state when the archive holds the range just below `before` (None when it
+    does not), and whether it holds every match down from there: the oldest action was
+    reached, or everything from `start` on was synced."""
+    state = SyncState.peek()
+    if state is None or state.covered_to is None or before.before > state.covered_to:
+        return None
+    complete = state.bottom_reached or (
+        start is not None and state.covered_from is not None and start > state.covered_from)
+    return state, complete
 
 
 def archived_count(filters: ListFilter, before: Cursor) -> int | None:
@@ -80,12 +91,8 @@ def archived_count(filters: ListFilter, before: Cursor) -> int | None:
             return 0 if _no_live_below(before) is not None else None
         if filters.status is not None and filters.status not in ANSWERABLE:
             return None
-        state = SyncState.peek()
-        if state is None or state.covered_to is None or before.before > state.covered_to:
-            return None
-        held_from_start = (filters.start is not None and state.covered_from is not None
-                           and filters.start > state.covered_from)
-        if not (state.bottom_reached or held_from_start):
+        held = _held(before, filters.start)
+        if held is None or not held[1]:
             return None
         return _matching(filters, before).count()
     except DatabaseError:
@@ -95,13 +102,11 @@ def archived_count(filters: ListFilter, before: Cursor) -> int | None:
 
 def _answer(context: str | None, action_type: str | None, status: str | None, before: Cursor,
             limit: int, request_id: str | None, start: datetime | None) -> ArchiveAnswer | None:
-    state = SyncState.peek()
-    if state is None or state.covered_to is None or before.before > state.covered_to:
+    held = _held(before, start)
+    if held is None:
         return None
+    state, complete = held
     rows = _matching(ListFilter(context, action_type, status, request_id, start), before)
-    # Everything from `start` on is held: no match can lie below what was synced.
-    complete = state.bottom_reached or (
-        start is not None and state.covered_from is not None and start > state.covered_from)
     if not state.bottom_reached:
         if state.covered_from is None:
             return None
