@@ -189,6 +189,34 @@ def test_a_failing_row_on_the_list_marks_the_title_failed(
         "href", re.compile(r"favicon-failed\.svg$"))
 
 
+def test_new_actions_wait_while_the_title_says_a_row_failed_and_show_once_seen(
+    emulator, live_server, page, browser_login, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 1
+    settings.ACTIONS_DETAILS_PER_POLL = 0
+    browser_login("operator")
+    action_id = live_action(emulator, status="IN_PROGRESS")
+    page.goto(f"{live_server.url}/actions/")
+    expect(page.locator(f"#row-{action_id}")).to_have_attribute("data-status", "IN_PROGRESS")
+    expect(page.locator("link[rel=icon]")).to_have_attribute(
+        "href", re.compile(r"favicon-running\.svg$"))
+    title = page.title()
+    finish_action(emulator, action_id, status="FAILED")
+    expect(page).to_have_title("✗ Failed · " + title, timeout=60_000)
+    page.evaluate("window.loadedOnce = true")  # gone if the page reloaded
+
+    newer = live_action(emulator, status="IN_PROGRESS")  # the person is at the top
+    expect(page.locator("#new-actions a")).to_have_text("1 new action · show", timeout=60_000)
+    with page.expect_request(lambda request: "/actions/new/" in request.url):
+        pass  # one more check: a reload the link asked for would have begun by now
+    assert page.evaluate("window.loadedOnce") is True
+    expect(page).to_have_title("✗ Failed · " + title)
+
+    page.evaluate("window.dispatchEvent(new Event('focus'))")  # the person is back: shown
+    expect(page.locator(f"#row-{newer}")).to_have_count(1)
+    expect(page).to_have_title(title)
+
+
 def test_a_saved_view_round_trip(emulator, live_server, page, browser_login):
     browser_login("operator")
     page.goto(f"{live_server.url}/actions/?status=FAILED")
