@@ -22,6 +22,7 @@ from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 
 CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
 
+
 def _answers(url: str, process: subprocess.Popen, seconds: float = 30) -> bool:
     """Whether `url` answers over HTTP (any status) before `process` exits or time runs out."""
     deadline = time.monotonic() + seconds
@@ -34,7 +35,6 @@ def _answers(url: str, process: subprocess.Popen, seconds: float = 30) -> bool:
         except OSError:
             time.sleep(0.2)
     return False
-
 
 
 class Command(BaseCommand):
