@@ -24,7 +24,9 @@ from typing import Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import ClusterDownError, NoPermissionError, OutOfMemoryError, ReadOnlyError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,17 @@ logger = logging.getLogger(__name__)
 # answer costs each of those calls socket_connect_timeout, not every request.
 RETRY_SECONDS = 5.0
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# A Redis that answers but cannot serve (full with noeviction, a replica after a failover,
+# snapshots failing, a cluster or an ACL that refuses) is as good as away: an error about
+# the command itself (a wrong type) is still raised.
+_REFUSING = (OutOfMemoryError, ReadOnlyError, ClusterDownError, NoPermissionError)
+_REFUSING_PREFIXES = ("MISCONF", "LOADING", "MASTERDOWN", "NOREPLICAS", "CLUSTERDOWN")
+
+
+def _cannot_serve(error: BaseException) -> bool:
+    if isinstance(error, _UNREACHABLE + _REFUSING):
+        return True
+    return isinstance(error, RedisResponseError) and str(error).startswith(_REFUSING_PREFIXES)
 _LOCAL_LOCATION = "dashboard-sharedcache-fallback"
 # Deletions kept for Redis during one outage (logouts, dropped users); beyond, the rest are lost.
 MAX_PENDING_DELETES = 10000
@@ -142,7 +155,9 @@ class FailoverRedisCache(BaseCache):
                 if degraded():  # Redis may be back: the outage's deletions reach it first
                     self._delete_on_redis()
                 result = getattr(self.primary, method)(*args, **kwargs)
-            except _UNREACHABLE as error:
+            except Exception as error:
+                if not _cannot_serve(error):
+                    raise
                 _outage.failed(self._location, error)
             else:
                 if _outage.answered(self._location):
@@ -158,7 +173,9 @@ class FailoverRedisCache(BaseCache):
         try:
             for version, keys in pending.items():
                 self.primary.delete_many(keys, version=version)
-        except _UNREACHABLE:
+        except Exception as error:
+            if not _cannot_serve(error):
+                raise
             for version, keys in pending.items():
                 _outage.deleting(keys, version)
             raise

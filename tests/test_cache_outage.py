@@ -206,3 +206,46 @@ def test_an_account_deactivated_elsewhere_during_the_outage_is_logged_out_here(
     django_user_model.objects.filter(username="reader").update(is_active=False)  # no signal here
     after = reader.get("/actions/")
     assert after.status_code == 302 and "/accounts/login/" in after["Location"]
+
+
+@pytest.mark.parametrize("refusal", ["full", "read-only replica"])
+def test_a_redis_that_answers_but_refuses_writes_degrades_like_one_that_is_away(
+    shared_cache, emulator, user_factory, refusal
+):
+    """Redis full with noeviction answers every write "OOM ..."; a primary turned replica by a
+    failover answers "READONLY ...": pages and the login work from the stand-in memory."""
+    finished = emulator.create_action("CUSTOMERS.IMPORT_CSV", outcome="FAILED", duration=0)
+    live = emulator.create_action("VOUCHERS.IMPORT", duration=600)
+    reader = logged_in("reader", user_factory)
+    user_factory("support", "latecomer")
+    direct = redis.Redis.from_url(shared_cache.url)
+    if refusal == "full":
+        direct.config_set("maxmemory-policy", "noeviction")
+        direct.config_set("maxmemory", 1)
+    else:
+        direct.execute_command("REPLICAOF", "127.0.0.1", "1")  # a primary that never answers
+    try:
+        with pytest.raises(redis.exceptions.ResponseError):
+            direct.set("polling:probe-write", "x")
+        during = {path: reader.get(path, **headers).status_code
+                  for path, headers in pages(finished["id"], live["id"]).items()}
+        late = Client()
+        login = late.post("/accounts/login/",
+                          {"username": "latecomer", "password": ROLE_PASSWORD})
+        degraded = sharedcache.degraded()
+        ready = Client().get("/readyz")
+    finally:
+        direct.config_set("maxmemory", 0)
+        direct.execute_command("REPLICAOF", "NO", "ONE")
+
+    assert during == {path: 200 for path in during}
+    assert login.status_code == 302 and late.get("/actions/").status_code == 200
+    assert degraded
+    assert ready.status_code == 503 and ready.json()["failing"] == ["cache"]
+
+
+def test_an_error_about_the_command_itself_is_not_taken_for_an_outage(shared_cache):
+    redis.Redis.from_url(shared_cache.url).set(":1:polling:not-a-number", "x")
+    with pytest.raises(redis.exceptions.ResponseError):
+        cache.incr("polling:not-a-number")
+    assert not sharedcache.degraded()
