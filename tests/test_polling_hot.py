@@ -4,6 +4,7 @@ serves, what it never serves, and the cheaper Redis client and access log polls 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -159,3 +160,17 @@ def access(status: str, *, htmx: bool) -> logging.LogRecord:
 ])
 def test_answered_polls_are_left_out_of_the_access_log(status, htmx, logged):
     assert QuietPollsFilter().filter(access(status, htmx=htmx)) is logged
+
+
+def test_an_idle_process_adds_its_last_second_without_a_next_poll(memory, monkeypatch):
+    now = 3_000_000.0
+    monkeypatch.setattr(store, "now", lambda: now)
+    stats._pending.clear()
+    stats.record_lookup(hit=True)
+    stats.record_lookup(hit=False)
+    assert stats.lookups_last_minute() == (0, 0)
+    now += 1  # the second is over, and no poll comes: the process's own thread adds it
+    deadline = time.monotonic() + 30
+    while stats.lookups_last_minute() != (1, 1) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stats.lookups_last_minute() == (1, 1)

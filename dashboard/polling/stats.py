@@ -6,6 +6,7 @@ Per-second counters in the cache (shared by every process), summed over the last
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -44,6 +45,9 @@ def record_call(method: str, endpoint: str, status: int | None, elapsed: float) 
 
 _pending_lock = threading.Lock()
 _pending: dict[tuple[str, int], int] = {}  # (hit or miss, second) -> lookups not added yet
+FLUSH_AFTER_SECONDS = 1.1  # past the end of the second the first pending lookup was in
+_wake = threading.Event()  # set while lookups wait to be added
+_flusher: threading.Thread | None = None
 
 
 def record_lookup(hit: bool) -> None:
@@ -56,15 +60,46 @@ def record_lookup(hit: bool) -> None:
         return
     with _pending_lock:
         _pending[(kind, second)] = _pending.get((kind, second), 0) + 1
+    if not _wake.is_set():
+        _start_flusher()
+        _wake.set()
+    flush_lookups()
+
+
+def _start_flusher() -> None:
+    """One thread per process adds an idle process's last seconds too, without waiting for a
+    next poll (one long-lived thread: Django's cache connections are per thread)."""
+    global _flusher
+    with _pending_lock:
+        if _flusher is None or not _flusher.is_alive():  # none yet, or lost in a fork
+            _flusher = threading.Thread(target=_flush_while_pending, daemon=True,
+                                        name="lookup-counters")
+            _flusher.start()
+
+
+def _flush_while_pending() -> None:
+    while True:
+        _wake.wait()
+        time.sleep(FLUSH_AFTER_SECONDS)
+        flush_lookups()
+        with _pending_lock:
+            if not _pending:
+                _wake.clear()
+
+
+def flush_lookups() -> None:
+    """Add the lookups of seconds that are over to the shared counters."""
+    second = int(store.now())
+    with _pending_lock:
         over = [moment for moment in _pending if moment[1] < second]
         flush = {moment: _pending.pop(moment) for moment in over}
     for (kind, moment), count in flush.items():
         name = store.key("stats", kind, moment)
-        if not cache.add(name, count, COUNTER_TTL):
-            try:
+        try:
+            if not cache.add(name, count, COUNTER_TTL):
                 cache.incr(name, count)
-            except ValueError:  # expired meanwhile: too old to count anyway
-                pass
+        except ValueError:  # expired meanwhile: too old to count anyway
+            pass
 
 
 def _last_minute(prefix: tuple[str, ...], now: float) -> int:
