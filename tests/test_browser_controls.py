@@ -166,13 +166,13 @@ def test_title_and_favicon_say_a_watched_action_finished_until_the_tab_is_focuse
     expect(icon).to_have_attribute("href", re.compile(r"/favicon\.svg$"))
 
 
-def test_a_failing_row_on_the_list_marks_the_title_failed(
-    emulator, live_server, page, browser_login, settings
-):
+@pytest.fixture
+def list_watching_a_row(emulator, live_server, page, browser_login, settings):
+    """The list open as an operator, showing a running row: (its id, the page's title)."""
     settings.ACTIONS_POLL_INTERVAL = 1
     settings.ACTIONS_DETAILS_PER_POLL = 0
     browser_login("operator")
-    action_id = live_action(emulator, status="IN_PROGRESS")  # fails once the page shows it
+    action_id = live_action(emulator, status="IN_PROGRESS")  # finished once the page shows it
     page.goto(f"{live_server.url}/actions/")
     # The login's list read is still fresh, so the first page may lack the new action and the
     # "1 new action" banner then reloads the page with it: only a row the page has shown
@@ -180,7 +180,11 @@ def test_a_failing_row_on_the_list_marks_the_title_failed(
     expect(page.locator(f"#row-{action_id}")).to_have_attribute("data-status", "IN_PROGRESS")
     expect(page.locator("link[rel=icon]")).to_have_attribute(
         "href", re.compile(r"favicon-running\.svg$"))
-    title = page.title()
+    return action_id, page.title()
+
+
+def test_a_failing_row_on_the_list_marks_the_title_failed(emulator, page, list_watching_a_row):
+    action_id, title = list_watching_a_row
     finish_action(emulator, action_id, status="FAILED")
     expect(page.locator(f"#row-{action_id}")).to_have_attribute(
         "data-status", "FAILED", timeout=60_000)
@@ -190,17 +194,9 @@ def test_a_failing_row_on_the_list_marks_the_title_failed(
 
 
 def test_new_actions_wait_while_the_title_says_a_row_failed_and_show_once_seen(
-    emulator, live_server, page, browser_login, settings
+    emulator, page, list_watching_a_row
 ):
-    settings.ACTIONS_POLL_INTERVAL = 1
-    settings.ACTIONS_DETAILS_PER_POLL = 0
-    browser_login("operator")
-    action_id = live_action(emulator, status="IN_PROGRESS")
-    page.goto(f"{live_server.url}/actions/")
-    expect(page.locator(f"#row-{action_id}")).to_have_attribute("data-status", "IN_PROGRESS")
-    expect(page.locator("link[rel=icon]")).to_have_attribute(
-        "href", re.compile(r"favicon-running\.svg$"))
-    title = page.title()
+    action_id, title = list_watching_a_row
     finish_action(emulator, action_id, status="FAILED")
     expect(page).to_have_title("✗ Failed · " + title, timeout=60_000)
     page.evaluate("window.loadedOnce = true")  # gone if the page reloaded
