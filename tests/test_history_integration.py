@@ -6,6 +6,7 @@ import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
 
+from dashboard.history import polling_archive
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.polling import reads as upstream
 from dashboard.voucherify import catalog
@@ -37,6 +38,23 @@ def test_a_detail_read_once_is_archived_and_later_served_without_a_call(
     response = operator_client.get(f"/actions/{body['id']}/")
     assert response.status_code == 200 and archive.count() == 1
     assert "3 customer(s) imported successfully" in response.content.decode()
+
+
+def test_a_first_detail_read_writes_the_archive_once(archive, operator_client, monkeypatch):
+    """The read that brings a finished action's result archives it as the cache keeps it; the
+    page does not write the same action again."""
+    written = []
+    for name in ("archive_detail", "archive_action"):
+        original = getattr(polling_archive, name)
+        monkeypatch.setattr(polling_archive, name, lambda *args, _original=original,
+                            _name=name, **kwargs: written.append(_name) or _original(
+                                *args, **kwargs))
+    body = insert_terminal(archive, "aa_0000000000000000d2", type_="CUSTOMERS.IMPORT_CSV",
+                           result={"message": "3 customer(s) imported successfully, 0 failed.",
+                                   "done_count": 3, "failed_count": 0, "failed": []})
+    assert operator_client.get(f"/actions/{body['id']}/").status_code == 200
+    assert written == ["archive_detail"]
+    assert ArchivedAction.objects.get(pk=body["id"]).has_detail
 
 
 def test_list_pages_the_dashboard_reads_are_archived_at_list_level(archive, db):

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from django.db import DatabaseError
 
@@ -23,6 +25,7 @@ from .failed_items import needs_split
 from .state import extend_from_newest
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Pages already archived, by (cursor, fetched_at): a page served again from the polling
 # cache costs no database write.
@@ -55,7 +58,7 @@ class DatabaseArchive:
         if not action.is_terminal:
             return action
         try:
-            return archive_detail(action, rows_later=True)[0]
+            return _noting_purges([action], lambda: archive_detail(action, rows_later=True)[0])
         except DatabaseError:
             logger.exception("Archiving action %s failed", action.id)
             return action
@@ -66,10 +69,7 @@ class DatabaseArchive:
         if not action.is_terminal:
             return
         try:
-            new_purge = schema_reads.new_purges([action])
-            archive_action(action, detail=detail)
-            if new_purge:  # the schema now tells which key it purged
-                schema_reads.read_soon()
+            _noting_purges([action], lambda: archive_action(action, detail=detail))
         except DatabaseError:
             logger.exception("Archiving action %s failed", action.id)
 
@@ -83,13 +83,20 @@ class DatabaseArchive:
             while len(self._archived_pages) > _MEMO_SIZE:
                 self._archived_pages.popitem(last=False)
         try:
-            new_purges = schema_reads.new_purges(page.actions)
-            archive_actions(page.actions)
-            if new_purges:  # the schema now tells which key it purged
-                schema_reads.read_soon()
+            _noting_purges(page.actions, lambda: archive_actions(page.actions))
             if cursor is None:
                 extend_from_newest(page.actions)
         except DatabaseError:
             logger.exception("Archiving a page of actions failed")
             with self._memo_lock:
                 self._archived_pages.pop(memo, None)
+
+
+def _noting_purges(actions: list[Action], write: Callable[[], T]) -> T:
+    """`write` the actions to the archive; a purge among them that the history's schema reads
+    can attribute (judged before it is archived) gets a schema read soon."""
+    new_purges = schema_reads.new_purges(actions)
+    written = write()
+    if new_purges:  # the schema now tells which key it purged
+        schema_reads.read_soon()
+    return written

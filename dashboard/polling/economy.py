@@ -302,6 +302,8 @@ def fetch_result(client: VoucherifyClient, action_id: str) -> Fetched[Action]:
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
     return _detail(client, action_id, background=True, has_fallback=False)
+
+
 def _from_cache(
     action_id: str,
 ) -> tuple[Fetched[Action] | None, Fetched[ActionPage] | None, Fetched[Action] | None]:

@@ -68,7 +68,7 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
     if archived is not None:
         return archived
     fetched = economy.fetch_action(get_client(), action_id, background=background)
-    archive.saw_action(fetched.value, detail=not fetched.stale)
+    _saw_stand_in(archive, fetched)
     return fetched
 
 
@@ -82,8 +82,15 @@ def fetch_result(action_id: str) -> Fetched[Action]:
     if archived is not None:
         return archived
     fetched = economy.fetch_result(get_client(), action_id)
-    archive.saw_action(fetched.value, detail=not fetched.stale)
+    _saw_stand_in(archive, fetched)
     return fetched
+
+
+def _saw_stand_in(archive: archiving.Archive, fetched: Fetched[Action]) -> None:
+    """A fresh detail read was archived as the cache keeps it (Archive.kept_final, once per
+    upstream read); a stale answer is a list item standing in for it, archived list-level."""
+    if fetched.stale:
+        archive.saw_action(fetched.value, detail=False)
 
 
 def newest_read() -> ActionPage | None:
