@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.history import backfill
-from dashboard.history.models import BackfillRun, SyncState
+from dashboard.history.models import ArchivedAction, BackfillRun, SyncState
 from dashboard.history.state import acquire_lock, release_lock
 from dashboard.polling import budget
 from tests.helpers.html import soup, text
@@ -238,3 +238,27 @@ def test_done_with_failures_offers_no_sync_once_every_action_is_read(
     # Failed rows of finished actions come with their detail as pages show them; a sync of
     # the list would read nothing new, so none is offered.
     assert soup(page).select_one("form.history-sync-start") is None
+
+
+def test_done_with_failures_is_complete_only_once_every_done_result_is_known(
+    synced, archive, support_client, settings
+):
+    """A finished action whose result was never read may have failed rows: while any is left
+    in the range, the filter says how many and claims no count."""
+    settings.ACTIONS_SCAN_BUDGET = 1
+    unchecked = ArchivedAction.objects.filter(status="DONE", failed_rows__isnull=True)
+    left = unchecked.count()
+    assert left > 1  # the sync reads the results of FAILED actions and purges only
+    said = text(support_client.get("/actions/?status=DONE_WITH_FAILURES&limit=100"),
+                ".scan-notice")
+    assert f"{left:,} finished actions here have not been checked for failed rows yet" in said \
+        or f"{left} finished actions here have not been checked for failed rows yet" in said
+    assert "Complete" not in said
+
+    one = unchecked.first().pk
+    unchecked.update(failed_rows=0, has_detail=True)  # as if each result had been read
+    ArchivedAction.objects.filter(pk=one).update(failed_rows=3)  # and one had failed rows
+    page = support_client.get("/actions/?status=DONE_WITH_FAILURES&limit=100")
+    said = text(page, ".scan-notice")
+    assert "Complete" in said and "not been checked" not in said
+    assert one in page.content.decode()

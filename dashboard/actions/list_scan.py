@@ -14,7 +14,7 @@ from datetime import datetime
 from dashboard.actions.list_failures import known_failed, matches_failures
 from dashboard.actions.list_params import ListState
 from dashboard.actions.live_counts import ordered
-from dashboard.history.query import ListFilter, archived_count, archived_rest
+from dashboard.history.query import ListFilter, archived_count, archived_rest, unchecked_done
 from dashboard.polling import reads
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
@@ -44,6 +44,9 @@ class Listing:
     # Every match from the page's start down to the oldest action, when that is known (the
     # scan or the archive reached the bottom); None when older history is not all read.
     matches_total: int | None = None
+    # "Done with failures": DONE actions in the answered range whose failed rows are not known
+    # yet (never read in detail), so they may match too; matches_total is None while any are.
+    unchecked: int = 0
 
     @property
     def complete(self) -> bool:
@@ -121,6 +124,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
     top_id: str | None = None
     newest: datetime | None = None
     total: int | None = None
+    unchecked = 0
     filters = archive_filter(state)
     while True:
         archived = archived_rest(filters, cursor, wanted - len(rows))
@@ -128,6 +132,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
             above = len(rows)
             rows.extend(archived.rows)
             following = archived.next_cursor
+            unchecked += unchecked_done(filters, cursor) if cursor is not None else 0
             if following is None:
                 total = len(rows)
             else:
@@ -152,7 +157,10 @@ def scan(state: ListState, *, budget: int) -> Listing:
             # (aa_slash/x) must not reach the "new actions" poll.
             top_id = next((a.id for a in page.actions if is_valid_action_id(a.id)), None)
         inside = _since(page.actions, state.start)
-        consumed = _take(inside, page_matcher(state, inside), rows, wanted)
+        known = known_failed(inside) if state.status == catalog.DONE_WITH_FAILURES else None
+        consumed = _take(inside, matcher(state, known), rows, wanted)
+        if known is not None:
+            unchecked += sum(a.status == catalog.DONE and a.id not in known for a in consumed)
         if consumed and newest is None:
             newest = consumed[0].created_at
         scanned += len(consumed)
@@ -177,6 +185,7 @@ def scan(state: ListState, *, budget: int) -> Listing:
         # The page filled up: the archive may still know how many match below it.
         below = archived_count(filters, following)
         total = None if below is None else len(rows) + below
+        unchecked += unchecked_done(filters, following) if total is not None else 0
     return Listing(
         rows=rows,
         next_cursor=following,
@@ -190,7 +199,8 @@ def scan(state: ListState, *, budget: int) -> Listing:
         archive_synced_to=archived.synced_to if archived is not None else None,
         top_id=top_id,
         newest_read=newest,
-        matches_total=total,
+        matches_total=None if unchecked else total,
+        unchecked=unchecked,
     )
 
 

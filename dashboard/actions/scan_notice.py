@@ -75,8 +75,17 @@ def _filter_notice(state: ListState, listing: Listing, coverage: SyncState | Non
     rest = format_html(
         " How many match in all is not known yet: actions created before {} have not all been "
         "read.", exact_time(missing)) if missing else ""
-    return ScanNotice(format_html("{}{}{}", newest, rest, source), False, archived,
-                      admin_detail=admin, missing_before=missing)
+    return ScanNotice(format_html("{}{}{}{}", newest, rest, _unchecked(listing), source), False,
+                      archived, admin_detail=admin, missing_before=missing)
+
+
+def _unchecked(listing: Listing) -> str:
+    """"Done with failures" with finished actions whose results were never read."""
+    if not listing.unchecked:
+        return ""
+    return (f" {counted(listing.unchecked, 'finished action')} here "
+            f"{'has' if listing.unchecked == 1 else 'have'} not been checked for failed rows yet "
+            "(an action's result is read once a list shows it), so more may match.")
 
 
 def _complete(state: ListState, listing: Listing, coverage: SyncState | None) -> SafeString:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import DatabaseError
@@ -98,6 +98,20 @@ def archived_count(filters: ListFilter, before: Cursor) -> int | None:
     except DatabaseError:
         logger.exception("Counting archived matches failed")
         return None
+
+
+def unchecked_done(filters: ListFilter, before: Cursor) -> int:
+    """For "Done with failures": the DONE actions below `before`, in the filter's range, whose
+    failed rows are not known (their result was never read): each may match, so no count of
+    the filter is complete while there are any. One COUNT over the status index."""
+    if filters.status != DONE_WITH_FAILURES:
+        return 0
+    try:
+        return _matching(replace(filters, status=DONE), before).filter(
+            failed_rows__isnull=True).count()
+    except DatabaseError:
+        logger.exception("Counting unchecked archived actions failed")
+        return 0
 
 
 def _answer(context: str | None, action_type: str | None, status: str | None, before: Cursor,
