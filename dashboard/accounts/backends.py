@@ -28,6 +28,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from dashboard import hot, sharedcache
 from dashboard.counters import bump
+from dashboard.polling import quick_polls
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class CachedModelBackend(ModelBackend):
 
 
 def forget_user(user_id: object) -> None:
+    quick_polls.forget_everything()  # which sessions are that user's, the polls' memory knows not
     hot.forget([user_key(user_id)])
     try:
         cache.delete(user_key(user_id))
@@ -82,6 +84,7 @@ def forget_user(user_id: object) -> None:
 
 
 def forget_all_users() -> None:
+    quick_polls.forget_everything()
     hot.forget_prefix(user_key(""))
     try:
         bump(GENERATION_KEY, None)

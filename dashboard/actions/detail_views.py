@@ -51,7 +51,7 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     poll_every = _poll_every() if fetched.value.is_live or fetched.stale else None
     context["poll_version"] = _version(request, context, fetched, poll_every)
     if polled and poll_versions.is_unchanged(request.GET, context["poll_version"]):
-        return poll_versions.unchanged()
+        return poll_versions.unchanged(request)
     context["poll_every"] = poll_every
     if not polled:
         context["panel"] = _panel(request, context, fetched)

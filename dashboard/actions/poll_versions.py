@@ -19,9 +19,10 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from dashboard import hot
+from dashboard.polling import quick_polls
 from dashboard.polling.store import Fetched
 from dashboard.voucherify.models import Action
 
@@ -54,8 +55,10 @@ def is_unchanged(query: Mapping[str, str], current: str | None) -> bool:
     return current is not None and query.get(VERSION_PARAM) == current
 
 
-def unchanged() -> HttpResponse:
-    """Nothing to swap: htmx leaves the element (and its polling timer) as it is."""
+def unchanged(request: HttpRequest) -> HttpResponse:
+    """Nothing to swap: htmx leaves the element (and its polling timer) as it is. The next
+    polls of this address may be answered before Django (dashboard/polling/quick_polls.py)."""
+    quick_polls.mark_unchanged(request)
     return HttpResponse(status=204)
 
 
