@@ -57,9 +57,9 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
         context["panel"] = _panel(request, context, fetched)
         return render(request, PAGE, context)
     if context["poll_version"] is not None:  # running and fresh: one render for all its viewers
-        return HttpResponse(poll_versions.shared_render(
-            context["poll_version"], lambda: _polled_panel(request, context, fetched),
-            "panel", request.GET.get(SEEN_PARAM, "")))
+        return poll_versions.shared_answer(
+            request, context["poll_version"], lambda: _polled_panel(request, context, fetched),
+            "panel", request.GET.get(SEEN_PARAM, ""))
     html = _polled_panel(request, context, fetched)
     if context["panel"].is_terminal and not context["panel"].stale:
         # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.

@@ -106,8 +106,7 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         return render_to_string("actions/list.html#live", context, request), live.polling
 
     if version is not None:  # rows running and read fresh: one render for all their viewers
-        return HttpResponse(poll_versions.shared_render(version, lambda: render_live()[0],
-                                                        "live"))
+        return poll_versions.shared_answer(request, version, lambda: render_live()[0], "live")
     html, polling = render_live()
     return HttpResponse(html) if polling else HttpResponseStopPolling(html)
 

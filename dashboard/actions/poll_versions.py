@@ -58,8 +58,16 @@ def is_unchanged(query: Mapping[str, str], current: str | None) -> bool:
 def unchanged(request: HttpRequest) -> HttpResponse:
     """Nothing to swap: htmx leaves the element (and its polling timer) as it is. The next
     polls of this address may be answered before Django (dashboard/polling/quick_polls.py)."""
-    quick_polls.mark_unchanged(request)
+    quick_polls.mark_shared(request)
     return HttpResponse(status=204)
+
+
+def shared_answer(request: HttpRequest, version: str, render: Callable[[], str],
+                  *also: str) -> HttpResponse:
+    """The shared render as the poll's answer; the next polls of this address may get it
+    before Django (dashboard/polling/quick_polls.py)."""
+    quick_polls.mark_shared(request)
+    return HttpResponse(shared_render(version, render, *also))
 
 
 def shared_render(version: str, render: Callable[[], str], *also: str) -> str:

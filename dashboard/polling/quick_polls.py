@@ -1,26 +1,31 @@
-"""Unchanged polls answered in front of Django, from what Django itself just answered.
+"""Polls answered in front of Django, from what Django itself just answered to the same poll.
 
-Why: with hundreds of viewers nearly every request is an htmx poll whose answer is 204 (the
-element's fingerprint `v` still matches, dashboard/actions/poll_versions.py). Django already
-answers those without SQL or a round trip, but its middleware stack alone (sessions, auth,
-URL resolving, CSP, messages, metrics) costs a few milliseconds of CPU each, which is what
-limits how many viewers two cores serve. This WSGI wrapper answers such a poll itself when
-this process's Django, within POLL_MEMORY_SECONDS (the memory of dashboard/hot.py):
-  (a) answered 204 "unchanged" to the same address (host, path and query, which carries `v`),
-      so the answer is known unchanged until that memory lapses, as for hot.py's entries; and
+Why: with hundreds of viewers nearly every request is an htmx poll, and most of them ask
+what many others just asked: the same element showing the same fingerprint `v`
+(dashboard/actions/poll_versions.py). Django answers those without SQL or a round trip, 204
+when nothing changed or the render shared by every viewer of the change, but its middleware
+stack alone (sessions, auth, URL resolving, CSP, messages, metrics) costs a few milliseconds
+of CPU each, which is what limits how many viewers two cores serve. This WSGI wrapper repeats
+such an answer itself when this process's Django, within POLL_MEMORY_SECONDS (the memory of
+dashboard/hot.py):
+  (a) gave it to the same address (host, path and query, which carries `v`) for a viewer of
+      the same permissions, so the answer is known until that memory lapses, as for
+      hot.py's entries and shared renders; and
   (b) let an authenticated, active, permitted user through on the same session cookie (the
-      view that answered 204 only runs behind login and permission checks).
+      views mark only answers given behind their login and permission checks).
 Anything else (another method, not an htmx poll, an address or a session Django did not just
-see) goes to Django untouched: an anonymous or ended session still gets its 401. The 204
-repeats the headers Django's own 204 carried (CSP, X-Frame-Options, nosniff, ...) with a new
-request id, and is counted in the request metrics. A logout, a role change or a deactivation
-in this process forgets everything at once (dashboard/accounts/backends.py); one made in
-another process counts within POLL_MEMORY_SECONDS, as for the sessions and users in hot.py.
-POLL_MEMORY_SECONDS=0 (the test settings) turns this off.
+see) goes to Django untouched: an anonymous or ended session still gets its 401. Replayed are
+the status, body and headers of Django's answer (CSP, X-Frame-Options, nosniff, ...) with a
+new request id and without its cookies; each is counted in the request metrics. A logout, a
+role change or a deactivation in this process forgets everything at once
+(dashboard/accounts/backends.py, sessions.py); one made in another process counts within
+POLL_MEMORY_SECONDS, as for the sessions and users in hot.py. POLL_MEMORY_SECONDS=0 (the test
+settings) turns this off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 
@@ -32,9 +37,10 @@ from dashboard import hot
 from dashboard.observability import metrics
 from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
 
-# What a view that answered "unchanged" leaves in the WSGI environ (Django's request.META is
-# the environ itself): the session it let through and the view's name, for the metrics.
-MARK = "dashboard.unchanged_poll"
+# What a poll view leaves in the WSGI environ (Django's request.META is the environ itself)
+# beside an answer every viewer of its permissions gets: the session it let through, their
+# permissions, and the view's name for the metrics.
+MARK = "dashboard.shared_poll_answer"
 _PREFIX = "quick-polls:"
 _ANSWER = _PREFIX + "answer:"
 _SESSION = _PREFIX + "session:"
@@ -44,11 +50,13 @@ _ADDRESS_PARTS = ("wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO", "HTTP_HOST", "SCR
                   "PATH_INFO", "QUERY_STRING")
 
 
-def mark_unchanged(request: HttpRequest) -> None:
-    """Called by a poll view answering 204 unchanged, after its login and permission checks."""
+def mark_shared(request: HttpRequest) -> None:
+    """Called by a poll view answering what every viewer of the same permissions gets for
+    this address (204 unchanged, or the shared render), after its login and permission checks."""
     session = getattr(request, "session", None)
     match = request.resolver_match
     request.META[MARK] = (session.session_key if session is not None else None,
+                          _audience(request.user),
                           match.view_name if match is not None else "unmatched")
 
 
@@ -76,30 +84,48 @@ class QuickPolls:
         started = time.perf_counter()
         address = _address(environ)
         session = _session_cookie(environ)
-        known = hot.get(_ANSWER + address)
-        if known is not None and session and hot.get(_SESSION + session):
-            headers, view = known
+        audience = hot.get(_SESSION + session) if session else None
+        known = hot.get(_ANSWER + audience + address) if audience else None
+        if known is not None:
+            status, headers, body, view = known
             request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-            start_response("204 No Content", [*headers, (REQUEST_ID_HEADER, request_id)])
-            metrics.observe_request(view, "GET", 204, time.perf_counter() - started, poll=True)
-            return []
+            start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)])
+            metrics.observe_request(view, "GET", int(status[:3]),
+                                    time.perf_counter() - started, poll=True)
+            return [body] if body else []
         return self._through_django(environ, start_response, address, session)
 
     def _through_django(self, environ: dict, start_response: Callable, address: str,
                         session: str | None) -> Iterable[bytes]:
-        begun = _forgotten
+        begun, answered = _forgotten, []
 
-        def remembering(status: str, headers: list, exc_info=None):
-            mark = environ.get(MARK)
-            if (status.startswith("204") and mark is not None and session
-                    and mark[0] == session and begun == _forgotten):
-                kept = [(name, value) for name, value in headers
-                        if name.lower() not in _NOT_REPLAYED]
-                hot.put(_ANSWER + address, (kept, mark[1]))
-                hot.put(_SESSION + session, True)
+        def noting(status: str, headers: list, exc_info=None):
+            answered[:] = [status, headers]
             return start_response(status, headers, exc_info)
 
-        return self.application(environ, remembering)
+        result = self.application(environ, noting)
+        mark = environ.get(MARK)
+        if not (mark is not None and session and mark[0] == session and answered
+                and answered[0][:3] in ("200", "204")):
+            return result
+        try:  # a marked answer is a plain HttpResponse: its body is already in memory
+            body = b"".join(result)
+        finally:
+            result.close()  # Django's request_finished
+        if begun == _forgotten:  # nobody logged out or lost a role meanwhile
+            status, headers = answered
+            kept = [(name, value) for name, value in headers if name.lower() not in _NOT_REPLAYED]
+            hot.put(_ANSWER + mark[1] + address, (status, kept, body, mark[2]))
+            hot.put(_SESSION + session, mark[1])
+        return [body]
+
+
+def _audience(user) -> str:
+    """Who may get the same answer: a digest of the user's permissions (a shared render
+    depends on them, never on who the user is)."""
+    granted = sorted(user.get_all_permissions()) if user.is_active else []
+    return hashlib.blake2b(repr((user.is_superuser, granted)).encode(),
+                           digest_size=8).hexdigest() + ":"
 
 
 def _address(environ: dict) -> str:
