@@ -12,7 +12,11 @@ dashboard/hot.py):
       the same permissions, so the answer is known until that memory lapses, as for
       hot.py's entries and shared renders; and
   (b) let an authenticated, active, permitted user through on the same session cookie (the
-      views mark only answers given behind their login and permission checks).
+      views mark only answers given behind their login and permission checks). Once that has
+      lapsed, the session is checked as Django's AuthenticationMiddleware would check it (the
+      same session store and backend, through the same per-process memory) and its user's
+      permissions must be those the answer was given for; any doubt (no session, a hash
+      that does not verify, an idle expiry due to be renewed) and Django answers.
 Anything else (another method, not an htmx poll, an address or a session Django did not just
 see) goes to Django untouched: an anonymous or ended session still gets its 401. Replayed are
 the status, body and headers of Django's answer (CSP, X-Frame-Options, nosniff, ...) with a
@@ -28,13 +32,17 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib import auth
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
 
 from dashboard import hot
-from dashboard.observability import metrics
+from dashboard.accounts.middleware import renewal_due
+from dashboard.observability import metrics, viewers
 from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
 
 # What a poll view leaves in the WSGI environ (Django's request.META is the environ itself)
@@ -84,7 +92,7 @@ class QuickPolls:
         started = time.perf_counter()
         address = _address(environ)
         session = _session_cookie(environ)
-        audience = hot.get(_SESSION + session) if session else None
+        audience = (hot.get(_SESSION + session) or _session_audience(session)) if session else None
         known = hot.get(_ANSWER + audience + address) if audience else None
         if known is not None:
             status, headers, body, view = known
@@ -118,6 +126,28 @@ class QuickPolls:
             hot.put(_ANSWER + mark[1] + address, (status, kept, body, mark[2]))
             hot.put(_SESSION + session, mark[1])
         return [body]
+
+
+def _session_audience(session_key: str) -> str | None:
+    """The permissions of the session's user as django.contrib.auth.get_user() finds them,
+    without its side effects (a flush, a new key): those are left to Django."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        user_id, backend = session[auth.SESSION_KEY], session[auth.BACKEND_SESSION_KEY]
+        session_hash = session[auth.HASH_SESSION_KEY]
+    except KeyError:
+        return None
+    if backend not in settings.AUTHENTICATION_BACKENDS or renewal_due(session):
+        return None
+    user = auth.load_backend(backend).get_user(
+        auth.get_user_model()._meta.pk.to_python(user_id))
+    if user is None or not constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return None
+    try:
+        viewers.seen(session_key)  # Django counts the sessions it sees; this one it may not see
+    except Exception:  # the cache being down must not fail the poll; readyz reports it
+        pass
+    return _audience(user)
 
 
 def _audience(user) -> str:
