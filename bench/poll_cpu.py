@@ -5,7 +5,7 @@ WSGI handler directly in this process (no test client, no HTTP parsing) as a log
 viewer's browser would poll: a detail panel and the list's live rows, each unchanged (204)
 and changed but already rendered for another viewer (the shared render). Then the same
 polls through dashboard/wsgi.py's application, which answers a poll Django just answered in
-front of it (dashboard/polling/quick_polls.py; `quick_*`). Prints the median thread CPU time
+front of it (dashboard/quick_polls.py; `quick_*`). Prints the median thread CPU time
 of each kind; `--profile [panel|live]` adds cProfile's top functions of the
 unchanged detail (default) or list polls. The last line is JSON.
 
@@ -102,7 +102,7 @@ def _application():
 
 
 def _quick(django_application):
-    from dashboard.polling.quick_polls import QuickPolls
+    from dashboard.quick_polls import QuickPolls
 
     return QuickPolls(django_application)
 

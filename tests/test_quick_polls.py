@@ -1,4 +1,4 @@
-"""Polls answered in front of Django (dashboard/polling/quick_polls.py, the application of
+"""Polls answered in front of Django (dashboard/quick_polls.py, the application of
 dashboard/wsgi.py): a poll Django just answered for the same address and a session it just
 let through is answered again without entering Django; anything else reaches Django."""
 

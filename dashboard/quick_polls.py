@@ -12,43 +12,40 @@ dashboard/hot.py):
       the same permissions, so the answer is known until that memory lapses, as for
       hot.py's entries and shared renders; and
   (b) let an authenticated, active, permitted user through on the same session cookie (the
-      views mark only answers given behind their login and permission checks). Once that has
-      lapsed, the session is checked as Django's AuthenticationMiddleware would check it (the
-      same session store and backend, through the same per-process memory) and its user's
-      permissions must be those the answer was given for; any doubt (no session, a hash
-      that does not verify, an idle expiry due to be renewed) and Django answers.
+      views mark only answers given behind their login and permission checks:
+      poll_versions.SHARED_ANSWER). Once that has lapsed, the session is checked as Django's
+      AuthenticationMiddleware would check it (the same session store and backend, through
+      the same per-process memory), and its user's permissions must be those the answer was
+      given for; at any doubt (no session, a hash that does not verify, an idle expiry due
+      to be renewed) Django answers.
 Anything else (another method, not an htmx poll, an address or a session Django did not just
 see) goes to Django untouched: an anonymous or ended session still gets its 401. Replayed are
 the status, body and headers of Django's answer (CSP, X-Frame-Options, nosniff, ...) with a
 new request id and without its cookies; each is counted in the request metrics. A logout, a
 role change or a deactivation in this process forgets everything at once
-(dashboard/accounts/backends.py, sessions.py); one made in another process counts within
+(dashboard/accounts/backends.py's forget observers); one made in another process counts within
 POLL_MEMORY_SECONDS, as for the sessions and users in hot.py. POLL_MEMORY_SECONDS=0 (the test
 settings) turns this off.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib import auth
-from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
 
 from dashboard import hot
+from dashboard.accounts.backends import add_forget_observer
 from dashboard.accounts.middleware import renewal_due
+from dashboard.actions.poll_versions import SHARED_ANSWER, audience
 from dashboard.observability import metrics, viewers
 from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
 
-# What a poll view leaves in the WSGI environ (Django's request.META is the environ itself)
-# beside an answer every viewer of its permissions gets: the session it let through, their
-# permissions, and the view's name for the metrics.
-MARK = "dashboard.shared_poll_answer"
 _PREFIX = "quick-polls:"
 _ANSWER = _PREFIX + "answer:"
 _SESSION = _PREFIX + "session:"
@@ -57,23 +54,12 @@ _NOT_REPLAYED = frozenset({"set-cookie", "date", REQUEST_ID_HEADER.lower()})
 _ADDRESS_PARTS = ("wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO", "HTTP_HOST", "SCRIPT_NAME",
                   "PATH_INFO", "QUERY_STRING")
 
-
-def mark_shared(request: HttpRequest) -> None:
-    """Called by a poll view answering what every viewer of the same permissions gets for
-    this address (204 unchanged, or the shared render), after its login and permission checks."""
-    session = getattr(request, "session", None)
-    match = request.resolver_match
-    request.META[MARK] = (session.session_key if session is not None else None,
-                          _audience(request.user),
-                          match.view_name if match is not None else "unmatched")
-
-
 _forgotten = 0  # how many times everything was forgotten: requests begun before are not kept
 
 
 def forget_everything() -> None:
-    """A logout, or a user's or a group's roles or state changed: no quick answers until
-    Django has seen each session again."""
+    """A logout, or a user's or a group's roles or state changed: every answer and session
+    is learned again."""
     global _forgotten
     _forgotten += 1
     hot.forget_prefix(_PREFIX)
@@ -84,6 +70,7 @@ class QuickPolls:
 
     def __init__(self, application: Callable) -> None:
         self.application = application
+        add_forget_observer(forget_everything)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if (environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_HX_REQUEST") != "true"
@@ -92,8 +79,8 @@ class QuickPolls:
         started = time.perf_counter()
         address = _address(environ)
         session = _session_cookie(environ)
-        audience = (hot.get(_SESSION + session) or _session_audience(session)) if session else None
-        known = hot.get(_ANSWER + audience + address) if audience else None
+        who = (hot.get(_SESSION + session) or _session_audience(session)) if session else None
+        known = hot.get(_ANSWER + who + address) if who else None
         if known is not None:
             status, headers, body, view = known
             request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
@@ -112,7 +99,7 @@ class QuickPolls:
             return start_response(status, headers, exc_info)
 
         result = self.application(environ, noting)
-        mark = environ.get(MARK)
+        mark = environ.get(SHARED_ANSWER)
         if not (mark is not None and session and mark[0] == session and answered
                 and answered[0][:3] in ("200", "204")):
             return result
@@ -147,15 +134,7 @@ def _session_audience(session_key: str) -> str | None:
         viewers.seen(session_key)  # Django counts the sessions it sees; this one it may not see
     except Exception:  # the cache being down must not fail the poll; readyz reports it
         pass
-    return _audience(user)
-
-
-def _audience(user) -> str:
-    """Who may get the same answer: a digest of the user's permissions (a shared render
-    depends on them, never on who the user is)."""
-    granted = sorted(user.get_all_permissions()) if user.is_active else []
-    return hashlib.blake2b(repr((user.is_superuser, granted)).encode(),
-                           digest_size=8).hexdigest() + ":"
+    return audience(user)
 
 
 def _address(environ: dict) -> str:
