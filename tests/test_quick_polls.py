@@ -17,27 +17,19 @@ from django.db import close_old_connections
 from django.test import Client
 from prometheus_client import REGISTRY
 
-from dashboard import hot
 from dashboard.accounts.middleware import SessionIdleMiddleware
 from dashboard.accounts.roles import SUPPORT
 from dashboard.observability.logging import REQUEST_ID_HEADER
 from dashboard.wsgi import application
+from tests.fixtures.polling import POLL_MEMORY_SECONDS as MEMORY_SECONDS
 from tests.helpers.html import soup
-
-MEMORY_SECONDS = 30
 
 
 @pytest.fixture
-def clock(settings, monkeypatch):
-    """The memory on, with a clock the test moves (nothing ends by itself meanwhile)."""
-    settings.POLL_MEMORY_SECONDS = MEMORY_SECONDS
+def clock(memory_clock, settings):
     settings.ACTIONS_POLL_INTERVAL = 30  # nothing the cache holds turns stale during a test
     settings.ACTIONS_MAX_POLL_INTERVAL = 60
-    now = [1_000.0]
-    monkeypatch.setattr(hot, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    hot.clear()
-    yield now
-    hot.clear()
+    return memory_clock
 
 
 @pytest.fixture
