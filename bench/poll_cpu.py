@@ -3,8 +3,10 @@
 Starts what bench/polling.py starts (Redis, the emulator; no gunicorn) and calls Django's
 WSGI handler directly in this process (no test client, no HTTP parsing) as a logged-in
 viewer's browser would poll: a detail panel and the list's live rows, each unchanged (204)
-and changed but already rendered for another viewer (the shared render). Prints the median
-thread CPU time of each kind; `--profile [panel|live]` adds cProfile's top functions of the
+and changed but already rendered for another viewer (the shared render). Then the same
+polls through dashboard/wsgi.py's application, which answers a poll Django just answered in
+front of it (dashboard/quick_polls.py; `quick_*`). Prints the median thread CPU time
+of each kind; `--profile [panel|live]` adds cProfile's top functions of the
 unchanged detail (default) or list polls. The last line is JSON.
 
     .venv/bin/python bench/poll_cpu.py [--polls 300] [--profile]
@@ -84,7 +86,10 @@ def main() -> None:
         try:
             stack.start()
             cookie = stack.sessions(1)[0]
-            figures = measure(stack, Browser(_application(), cookie), args)
+            django_application = _application()
+            figures = measure(stack, Browser(django_application, cookie), args)
+            figures.update(measure_quick(Browser(_quick(django_application), cookie),
+                                         figures.pop("paths"), args.polls))
         finally:
             stack.close()
     print(json.dumps(figures))
@@ -94,6 +99,22 @@ def _application():
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()
+
+
+def _quick(django_application):
+    from dashboard.quick_polls import QuickPolls
+
+    return QuickPolls(django_application)
+
+
+def measure_quick(browser: Browser, paths: dict[str, str], polls: int) -> dict:
+    """The same polls answered in front of Django: Django answers one per POLL_MEMORY_SECONDS
+    (the median is the quick answers')."""
+    figures = {}
+    for kind, path in paths.items():
+        expect = 204 if kind.startswith("unchanged") else 200
+        figures[f"quick_{kind}_poll_cpu_ms"], _ = cpu_per_poll(browser, path, polls, expect)
+    return figures
 
 
 def measure(stack: Stack, browser: Browser, args: argparse.Namespace) -> dict:
@@ -122,10 +143,14 @@ def measure(stack: Stack, browser: Browser, args: argparse.Namespace) -> dict:
             cpu_per_poll(browser, path, args.polls, 204))
         if profiler:
             profiler.disable()
-    changed = _without_version(panel_path)  # another viewer's older version: the shared render
-    figures["shared_render_panel_poll_cpu_ms"], _ = cpu_per_poll(browser, changed, args.polls, 200)
-    changed = _without_version(live_path)
-    figures["shared_render_live_poll_cpu_ms"], _ = cpu_per_poll(browser, changed, args.polls, 200)
+    # another viewer's older version: the shared render
+    changed_panel, changed_live = _without_version(panel_path), _without_version(live_path)
+    figures["shared_render_panel_poll_cpu_ms"], _ = cpu_per_poll(
+        browser, changed_panel, args.polls, 200)
+    figures["shared_render_live_poll_cpu_ms"], _ = cpu_per_poll(
+        browser, changed_live, args.polls, 200)
+    figures["paths"] = {"unchanged_panel": panel_path, "unchanged_live": live_path,
+                        "shared_render_panel": changed_panel, "shared_render_live": changed_live}
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)

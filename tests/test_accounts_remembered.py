@@ -6,7 +6,6 @@ an expiry or a role change made in another process counts here once the memory e
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
@@ -15,25 +14,18 @@ from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
 
-from dashboard import hot
 from dashboard.accounts.backends import user_key
 from dashboard.accounts.roles import OPERATOR
 from dashboard.accounts.sessions import SessionStore
+from tests.fixtures.polling import POLL_MEMORY_SECONDS as MEMORY_SECONDS
 
-MEMORY_SECONDS = 30
 POLL = "/actions/live/?ids=junk"  # 400 once past the session, the user and the permission
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def clock(settings, monkeypatch):
-    """The memory on, with a clock the test moves (nothing ends by itself meanwhile)."""
-    settings.POLL_MEMORY_SECONDS = MEMORY_SECONDS
-    now = [1_000.0]
-    monkeypatch.setattr(hot, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    hot.clear()
-    yield now
-    hot.clear()
+def clock(memory_clock):
+    return memory_clock
 
 
 @pytest.fixture

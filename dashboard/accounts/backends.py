@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, user_logged_out
@@ -73,7 +74,23 @@ class CachedModelBackend(ModelBackend):
         return user
 
 
+# Called whenever a user's sign-in or permissions change in this process: what a layer above
+# remembers about sessions (dashboard/quick_polls.py) is forgotten with the user.
+_forget_observers: list[Callable[[], None]] = []
+
+
+def add_forget_observer(observer: Callable[[], None]) -> None:
+    if observer not in _forget_observers:
+        _forget_observers.append(observer)
+
+
+def forget_sessions() -> None:
+    for observer in _forget_observers:
+        observer()
+
+
 def forget_user(user_id: object) -> None:
+    forget_sessions()  # which sessions are that user's, the observers do not know
     hot.forget([user_key(user_id)])
     try:
         cache.delete(user_key(user_id))
@@ -82,6 +99,7 @@ def forget_user(user_id: object) -> None:
 
 
 def forget_all_users() -> None:
+    forget_sessions()
     hot.forget_prefix(user_key(""))
     try:
         bump(GENERATION_KEY, None)

@@ -55,11 +55,14 @@ class SessionIdleMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and request.user.is_authenticated:
-            now = int(time.time())
-            # Renew well within the idle limit, whatever the settings say: touching only
-            # every 60 s a session that ends after 60 s idle would log out an active user.
-            every = min(settings.SESSION_TOUCH_SECONDS, settings.SESSION_COOKIE_AGE // 2)
-            if now - int(session.get(self.KEY, 0)) >= every:
-                session[self.KEY] = now  # marks the session modified: saved, expiry renewed
+        if session is not None and request.user.is_authenticated and renewal_due(session):
+            session[self.KEY] = int(time.time())  # marks the session modified: saved, renewed
         return self.get_response(request)
+
+
+def renewal_due(session) -> bool:
+    """Whether this request must move the session's idle expiry forward."""
+    # Renew well within the idle limit, whatever the settings say: touching only every 60 s a
+    # session that ends after 60 s idle would log out an active user.
+    every = min(settings.SESSION_TOUCH_SECONDS, settings.SESSION_COOKIE_AGE // 2)
+    return int(time.time()) - int(session.get(SessionIdleMiddleware.KEY, 0)) >= every

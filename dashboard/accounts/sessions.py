@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.contrib.sessions.backends import cached_db, db
 
 from dashboard import hot, sharedcache
+from dashboard.accounts.backends import forget_sessions
 
 
 class SessionStore(cached_db.SessionStore):
@@ -39,6 +40,7 @@ class SessionStore(cached_db.SessionStore):
             hot.put(self._memory_key(), dict(self._session))
 
     def delete(self, session_key: str | None = None) -> None:
+        forget_sessions()
         hot.forget([self.cache_key_prefix + (session_key or self.session_key or "")])
         super().delete(session_key)
 

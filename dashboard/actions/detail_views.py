@@ -51,15 +51,15 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     poll_every = _poll_every() if fetched.value.is_live or fetched.stale else None
     context["poll_version"] = _version(request, context, fetched, poll_every)
     if polled and poll_versions.is_unchanged(request.GET, context["poll_version"]):
-        return poll_versions.unchanged()
+        return poll_versions.unchanged(request)
     context["poll_every"] = poll_every
     if not polled:
         context["panel"] = _panel(request, context, fetched)
         return render(request, PAGE, context)
     if context["poll_version"] is not None:  # running and fresh: one render for all its viewers
-        return HttpResponse(poll_versions.shared_render(
-            context["poll_version"], lambda: _polled_panel(request, context, fetched),
-            "panel", request.GET.get(SEEN_PARAM, "")))
+        return poll_versions.shared_answer(
+            request, context["poll_version"], lambda: _polled_panel(request, context, fetched),
+            "panel", request.GET.get(SEEN_PARAM, ""))
     html = _polled_panel(request, context, fetched)
     if context["panel"].is_terminal and not context["panel"].stale:
         # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.

@@ -92,7 +92,7 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         ids, read, details, reads.poll_interval(), request.user.is_superuser,
         poll_versions.query_without(request.GET), (new.count, new.more) if new else None)
     if poll_versions.is_unchanged(request.GET, version):
-        return poll_versions.unchanged()  # nothing to swap: no render, no SQL
+        return poll_versions.unchanged(request)  # nothing to swap: no render, no SQL
 
     def render_live() -> tuple[str, bool]:
         live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids),
@@ -106,8 +106,7 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         return render_to_string("actions/list.html#live", context, request), live.polling
 
     if version is not None:  # rows running and read fresh: one render for all their viewers
-        return HttpResponse(poll_versions.shared_render(version, lambda: render_live()[0],
-                                                        "live"))
+        return poll_versions.shared_answer(request, version, lambda: render_live()[0], "live")
     html, polling = render_live()
     return HttpResponse(html) if polling else HttpResponseStopPolling(html)
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from dashboard import hot
 from dashboard.polling.store import Fetched
@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 
 VERSION_PARAM = "v"
 RENDER_SECONDS = 30
+# What a poll view leaves in the WSGI environ (Django's request.META is the environ itself)
+# beside an answer every viewer of the same permissions gets for the address: the session it
+# let through, their permissions (`audience`), and the view's name for the metrics. The WSGI
+# wrapper in dashboard/quick_polls.py repeats such answers in front of Django a moment.
+SHARED_ANSWER = "dashboard.shared_poll_answer"
 
 
 def version(fetched: Iterable[Fetched[Action]], *depends_on: object) -> str | None:
@@ -54,9 +59,36 @@ def is_unchanged(query: Mapping[str, str], current: str | None) -> bool:
     return current is not None and query.get(VERSION_PARAM) == current
 
 
-def unchanged() -> HttpResponse:
-    """Nothing to swap: htmx leaves the element (and its polling timer) as it is."""
+def unchanged(request: HttpRequest) -> HttpResponse:
+    """Nothing to swap: htmx leaves the element (and its polling timer) as it is. The next
+    polls of this address may be answered before Django (dashboard/quick_polls.py)."""
+    _mark_shared(request)
     return HttpResponse(status=204)
+
+
+def shared_answer(request: HttpRequest, version: str, render: Callable[[], str],
+                  *also: str) -> HttpResponse:
+    """The shared render as the poll's answer; the next polls of this address may get it
+    before Django (dashboard/quick_polls.py)."""
+    _mark_shared(request)
+    return HttpResponse(shared_render(version, render, *also))
+
+
+def audience(user) -> str:
+    """Who may be given the same answer: a digest of the user's permissions (what a poll
+    answers depends on them, never on who the user is)."""
+    granted = sorted(user.get_all_permissions()) if user.is_active else []
+    return hashlib.blake2b(repr((user.is_superuser, granted)).encode(),
+                           digest_size=8).hexdigest() + ":"
+
+
+def _mark_shared(request: HttpRequest) -> None:
+    """Called once the view's login and permission checks let the request through."""
+    session = getattr(request, "session", None)
+    match = request.resolver_match
+    request.META[SHARED_ANSWER] = (session.session_key if session is not None else None,
+                                   audience(request.user),
+                                   match.view_name if match is not None else "unmatched")
 
 
 def shared_render(version: str, render: Callable[[], str], *also: str) -> str:

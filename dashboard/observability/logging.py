@@ -45,6 +45,11 @@ def current_request_id() -> str | None:
     return context.request_id if context else None
 
 
+def request_id_for(incoming: str) -> str:
+    """The client's X-Request-ID when it is sane, else a new one."""
+    return incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
 class RequestIdMiddleware:
     """Take a sane X-Request-ID from the client (or make one), log with it, echo it back."""
 
@@ -52,8 +57,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
         request.request_id = request_id
         token = _current.set(RequestContext(request_id, request))
         try:

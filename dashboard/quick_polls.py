@@ -1,0 +1,147 @@
+"""Polls answered in front of Django, from what Django itself just answered to the same poll.
+
+Why: with hundreds of viewers nearly every request is an htmx poll, and most of them ask
+what many others just asked: the same element showing the same fingerprint `v`
+(dashboard/actions/poll_versions.py). Django answers those without SQL or a round trip, 204
+when nothing changed or the render shared by every viewer of the change, but its middleware
+stack alone (sessions, auth, URL resolving, CSP, messages, metrics) costs a few milliseconds
+of CPU each, which is what limits how many viewers two cores serve. This WSGI wrapper repeats
+such an answer itself when this process's Django, within POLL_MEMORY_SECONDS (the memory of
+dashboard/hot.py):
+  (a) gave it to the same address (host, path and query, which carries `v`) for a viewer of
+      the same permissions, so the answer is known until that memory lapses, as for
+      hot.py's entries and shared renders; and
+  (b) let an authenticated, active, permitted user through on the same session cookie (the
+      views mark only answers given behind their login and permission checks:
+      poll_versions.SHARED_ANSWER). Once that has lapsed, the session is checked as Django's
+      AuthenticationMiddleware would check it (the same session store and backend, through
+      the same per-process memory), and its user's permissions must be those the answer was
+      given for; at any doubt (no session, a hash that does not verify, an idle expiry due
+      to be renewed) Django answers.
+Anything else (another method, not an htmx poll, an address or a session Django did not just
+see) goes to Django untouched: an anonymous or ended session still gets its 401. Replayed are
+the status, body and headers of Django's answer (CSP, X-Frame-Options, nosniff, ...) with a
+new request id and without its cookies; each is counted in the request metrics. A logout, a
+role change or a deactivation in this process forgets everything at once
+(dashboard/accounts/backends.py's forget observers); one made in another process counts within
+POLL_MEMORY_SECONDS, as for the sessions and users in hot.py. POLL_MEMORY_SECONDS=0 (the test
+settings) turns this off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib import auth
+from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
+
+from dashboard import hot
+from dashboard.accounts.backends import add_forget_observer
+from dashboard.accounts.middleware import renewal_due
+from dashboard.actions.poll_versions import SHARED_ANSWER, audience
+from dashboard.observability import metrics, viewers
+from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
+
+_PREFIX = "quick-polls:"
+_ANSWER = _PREFIX + "answer:"
+_SESSION = _PREFIX + "session:"
+# Made anew for each answer (the server adds Date; Django set any cookie for its own request).
+_NOT_REPLAYED = frozenset({"set-cookie", "date", REQUEST_ID_HEADER.lower()})
+_ADDRESS_PARTS = ("wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO", "HTTP_HOST", "SCRIPT_NAME",
+                  "PATH_INFO", "QUERY_STRING")
+
+_forgotten = 0  # how many times everything was forgotten: requests begun before are not kept
+
+
+def forget_everything() -> None:
+    """A logout, or a user's or a group's roles or state changed: every answer and session
+    is learned again."""
+    global _forgotten
+    _forgotten += 1
+    hot.forget_prefix(_PREFIX)
+
+
+class QuickPolls:
+    """WSGI middleware around Django's application (dashboard/wsgi.py)."""
+
+    def __init__(self, application: Callable) -> None:
+        self.application = application
+        add_forget_observer(forget_everything)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if (environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_HX_REQUEST") != "true"
+                or hot.seconds() <= 0):
+            return self.application(environ, start_response)
+        started = time.perf_counter()
+        address = _address(environ)
+        session = _session_cookie(environ)
+        who = (hot.get(_SESSION + session) or _session_audience(session)) if session else None
+        known = hot.get(_ANSWER + who + address) if who else None
+        if known is not None:
+            status, headers, body, view = known
+            request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+            start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)])
+            metrics.observe_request(view, "GET", int(status[:3]),
+                                    time.perf_counter() - started, poll=True)
+            return [body] if body else []
+        return self._through_django(environ, start_response, address, session)
+
+    def _through_django(self, environ: dict, start_response: Callable, address: str,
+                        session: str | None) -> Iterable[bytes]:
+        begun, answered = _forgotten, []
+
+        def noting(status: str, headers: list, exc_info=None):
+            answered[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        result = self.application(environ, noting)
+        mark = environ.get(SHARED_ANSWER)
+        if not (mark is not None and session and mark[0] == session and answered
+                and answered[0][:3] in ("200", "204")):
+            return result
+        try:  # a marked answer is a plain HttpResponse: its body is already in memory
+            body = b"".join(result)
+        finally:
+            result.close()  # Django's request_finished
+        if begun == _forgotten:  # nobody logged out or lost a role meanwhile
+            status, headers = answered
+            kept = [(name, value) for name, value in headers if name.lower() not in _NOT_REPLAYED]
+            hot.put(_ANSWER + mark[1] + address, (status, kept, body, mark[2]))
+            hot.put(_SESSION + session, mark[1])
+        return [body]
+
+
+def _session_audience(session_key: str) -> str | None:
+    """The permissions of the session's user as django.contrib.auth.get_user() finds them,
+    without its side effects (a flush, a new key): those are left to Django."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        user_id, backend = session[auth.SESSION_KEY], session[auth.BACKEND_SESSION_KEY]
+        session_hash = session[auth.HASH_SESSION_KEY]
+    except KeyError:
+        return None
+    if backend not in settings.AUTHENTICATION_BACKENDS or renewal_due(session):
+        return None
+    user = auth.load_backend(backend).get_user(
+        auth.get_user_model()._meta.pk.to_python(user_id))
+    if user is None or not constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return None
+    try:
+        viewers.seen(session_key)  # Django counts the sessions it sees; this one it may not see
+    except Exception:  # the cache being down must not fail the poll; readyz reports it
+        pass
+    return audience(user)
+
+
+def _address(environ: dict) -> str:
+    return "\0".join(environ.get(part) or "" for part in _ADDRESS_PARTS)
+
+
+def _session_cookie(environ: dict) -> str | None:
+    """The session key as Django reads it from the Cookie header."""
+    raw = environ.get("HTTP_COOKIE")
+    return parse_cookie(raw).get(settings.SESSION_COOKIE_NAME) if raw else None
