@@ -132,6 +132,10 @@ def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[st
         "polls_asked": figures.polls_asked,
         "polls_served": figures.polls_served,
         "unchanged_answers": figures.unchanged,
+        # The interval the server set at each swap: longer than asked while refreshes wait
+        # for the budget (dashboard/polling/reads.poll_interval).
+        "told_interval_p50_s": _round(percentile(figures.told_s, 0.5)),
+        "told_interval_p95_s": _round(percentile(figures.told_s, 0.95)),
         "send_lag_p95_ms": _round(percentile(figures.send_lag_ms, 0.95)),
         "poll_p50_ms": _round(percentile(figures.poll_ms, 0.5)),
         "poll_p95_ms": _round(percentile(figures.poll_ms, 0.95)),
@@ -228,6 +232,8 @@ def main() -> None:
         "errors": project["errors"],
         "rate_limited_429": project["rate_limited_429"],
         "generator_lag_p95_ms": project["send_lag_p95_ms"],
+        "told_interval_p50_s": project["told_interval_p50_s"],
+        "told_interval_p95_s": project["told_interval_p95_s"],
         "naive_seconds": naive["seconds"] if naive else None,
         "page_loads_s": project["page_loads_s"],
         "drain_s": project["drain_s"],

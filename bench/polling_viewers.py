@@ -106,6 +106,7 @@ class Figures:
     polls_asked: int = 0  # polls that fell due before the end
     polls_served: int = 0  # of those, answered before the end
     unchanged: int = 0  # answers that swapped nothing
+    told_s: list[float] = field(default_factory=list)  # the poll interval each swap set
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -310,6 +311,8 @@ class Viewer:
                 return
             tag = found.group(0)
             path, every = poll_path(tag), interval_of(tag) or every
+            if measured:
+                figures.told_s.append(every)
             due = arrived + every  # the new element's timer starts at the swap
 
     def _panel_shown(self, action_id: str, body: str, moment: float | None = None) -> None:
