@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 
 from dashboard.emulator.ports import free_port, port_is_free
+from dashboard.emulator.stop_signals import interrupt_on_first
 from tests.helpers.repo import ROOT
 
 
@@ -229,3 +230,21 @@ def test_the_demo_archive_starts_over_with_the_emulators_new_history(demo_env):
     stale_rows, covered_year = shell(COUNT).splitlines()[-1].split()
     assert stale_rows == "0"
     assert covered_year != "2020"  # synced afresh from this run's emulator
+
+
+def test_after_the_first_stop_signal_the_others_are_ignored_by_the_system():
+    """Python puts its handlers back to the default action while the interpreter shuts down;
+    a second signal arriving then must still be absorbed, so the system must ignore it."""
+    first, second = signal.SIGUSR1, signal.SIGUSR2  # not pytest's own SIGINT
+    kept = {number: signal.getsignal(number) for number in (first, second)}
+    try:
+        interrupt_on_first(first, second)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), first)
+            time.sleep(1)  # the handler runs at the next bytecode; never waits this long
+        assert signal.getsignal(first) is signal.SIG_IGN
+        assert signal.getsignal(second) is signal.SIG_IGN
+        os.kill(os.getpid(), second)  # absorbed: no KeyboardInterrupt, no exit
+    finally:
+        for number, handler in kept.items():
+            signal.signal(number, handler)
