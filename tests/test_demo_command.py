@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
+from dashboard.emulator import stop_signals
 from dashboard.emulator.ports import free_port, port_is_free
-from dashboard.emulator.stop_signals import interrupt_on_first
 from tests.helpers.repo import ROOT
 
 
@@ -232,19 +232,29 @@ def test_the_demo_archive_starts_over_with_the_emulators_new_history(demo_env):
     assert covered_year != "2020"  # synced afresh from this run's emulator
 
 
-def test_after_the_first_stop_signal_the_others_are_ignored_by_the_system():
-    """Python puts its handlers back to the default action while the interpreter shuts down;
-    a second signal arriving then must still be absorbed, so the system must ignore it."""
+def test_after_the_first_stop_signal_the_others_are_absorbed_then_ignored_at_exit(
+    monkeypatch,
+):
+    """Later signals are absorbed while the command cleans up; at exit the system ignores
+    them, since Python puts its handlers back to the default action while it shuts down."""
     first, second = signal.SIGUSR1, signal.SIGUSR2  # not pytest's own SIGINT
     kept = {number: signal.getsignal(number) for number in (first, second)}
+    at_exit = []
+    monkeypatch.setattr(stop_signals.atexit, "register",
+                        lambda function, *args: at_exit.append((function, args)))
     try:
-        interrupt_on_first(first, second)
+        stop_signals.interrupt_on_first(first, second)
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), first)
             time.sleep(1)  # the handler runs at the next bytecode; never waits this long
+        os.kill(os.getpid(), second)  # absorbed: no second KeyboardInterrupt
+        os.kill(os.getpid(), first)
+        time.sleep(0.1)
+        assert at_exit == [(stop_signals.ignore_stop_signals, ([first, second],))]
+        os.kill(os.getpid(), second)  # on its way as the process exits
+        stop_signals.ignore_stop_signals([first, second])
         assert signal.getsignal(first) is signal.SIG_IGN
         assert signal.getsignal(second) is signal.SIG_IGN
-        os.kill(os.getpid(), second)  # absorbed: no KeyboardInterrupt, no exit
     finally:
         for number, handler in kept.items():
             signal.signal(number, handler)
