@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.core.cache import cache
+from django.core.cache.backends.base import CacheKeyWarning
 
+from dashboard.polling import economy
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
-from tests.helpers.upstream import DETAIL, LIST, live_action, upstream_calls
+from tests.helpers.upstream import DETAIL, LIST, insert_terminal, live_action, upstream_calls
 
 
 def _terminal_id(emulator) -> str:
@@ -155,6 +159,19 @@ def test_invalid_id_is_refused_before_any_call(layer):
     with pytest.raises(InvalidActionIdError):
         upstream.fetch_action("../etc/passwd")
     assert upstream_calls(layer) == 0
+
+
+def test_an_id_no_address_can_carry_names_no_cache_entry(layer):
+    """A list row whose id is not a valid id (a space, from a hostile upstream) is shown but
+    never asked for alone: it gets no entry, and no key memcached could not hold."""
+    insert_terminal(layer, "aa_16 x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        page = upstream.fetch_page(limit=100).value
+        assert "aa_16 x" in [action.id for action in page.actions]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheKeyWarning)  # the look itself uses such a key
+        assert cache.get(economy.action_key("aa_16 x")) is None
 
 
 def test_unknown_action_raises_not_found_and_is_not_asked_again_at_once(layer):

@@ -354,7 +354,10 @@ def _save_listed(name: str, page: ActionPage) -> Fetched[ActionPage]:
     """A list call's page, and each of its actions as an entry of its own (a finished one
     too, so that no older entry still says it runs)."""
     entry = store.save(name, page)
-    store.save_many({action_key(a.id): Fetched(a, entry.fetched_at) for a in page.actions})
+    # An id no address can carry (a space, a slash) is never asked for: no entry, and no key
+    # a cache (memcached) could not hold.
+    store.save_many({action_key(a.id): Fetched(a, entry.fetched_at) for a in page.actions
+                     if is_valid_action_id(a.id)})
     return entry
 
 
