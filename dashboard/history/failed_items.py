@@ -29,6 +29,7 @@ from dashboard.history.failures import (
     FailureSet,
     Groups,
     failures_of,
+    noun_for,
     top_counts,
 )
 from dashboard.voucherify.models import Action, ActionResult
@@ -100,19 +101,13 @@ def trimmed(action: Action) -> Action | None:
     return dataclasses.replace(action, result=ActionResult.from_json(result), raw=raw)
 
 
-def noun_of(lengths: Mapping[str, int]) -> str:
-    """What the lists hold, as failures_of names it, from their lengths alone."""
-    if lengths.get("failed") and lengths.get("errors"):
-        return "items"
-    return "errors" if lengths.get("errors") else "rows"
-
-
 def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
     """The summary of a big result whose rows are still to be stored (rows_later.py): its
     total, and no rows to read until store() completes it."""
+    noun = noun_for(bool(lengths.get("failed")), bool(lengths.get("errors")))
     FailureSummary.objects.update_or_create(
         action_id=action_id,
-        defaults={"total": sum(lengths.values()), "columns": [], "noun": noun_of(lengths),
+        defaults={"total": sum(lengths.values()), "columns": [], "noun": noun,
                   "groups": [], "other_groups": 0, "other_count": 0,
                   "list_lengths": dict(lengths), "complete": False},
     )

@@ -242,6 +242,13 @@ def parse_query(params: Mapping[str, str]) -> FailureQuery:
     return FailureQuery(page=page, reason=reason, search=search)
 
 
+def noun_for(failed: bool, errors: bool) -> str:
+    """What a result's lists hold, for sentences: "items" when both are there."""
+    if failed and errors:
+        return "items"
+    return "errors" if errors else "rows"
+
+
 def failures_of(action: Action) -> FailureSet:
     """The cells and reason of every failed row and error of the action's result, with only
     the columns the data has.
@@ -261,8 +268,8 @@ def failures_of(action: Action) -> FailureSet:
     columns += [name for name in present if name not in columns]
     cells, reasons = _shaped(failed, _ROW, columns)
     error_cells, error_reasons = _shaped(errors, _ERROR, columns)
-    noun = "items" if both else ("errors" if errors else "rows")
-    return FailureSet(columns=tuple(columns), noun=noun, cells=cells + error_cells,
+    return FailureSet(columns=tuple(columns), noun=noun_for(bool(failed), bool(errors)),
+                      cells=cells + error_cells,
                       reasons=reasons + error_reasons)
 
 
