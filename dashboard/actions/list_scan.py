@@ -185,7 +185,8 @@ def scan(state: ListState, *, budget: int) -> Listing:
         # The page filled up: the archive may still know how many match below it.
         below = archived_count(filters, following)
         total = None if below is None else len(rows) + below
-        unchecked += unchecked_done(filters, following) if total is not None else 0
+        if archived is None:  # an archive answer counted its own range's, below `cursor`
+            unchecked += unchecked_done(filters, following) if total is not None else 0
     return Listing(
         rows=rows,
         next_cursor=following,
