@@ -38,3 +38,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # Tests change the cache and expect the next request to see it: no per-process memory in front
 # of it (dashboard/hot.py; its own tests turn it on).
 POLL_MEMORY_SECONDS = 0
+
+# Most tests spend a poll's calls back to back on a frozen clock: the pace, which spreads them
+# over the minute, is off but for its own tests (tests/test_budget_pace.py).
+VOUCHERIFY_POLL_BURST = 0

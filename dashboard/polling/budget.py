@@ -15,6 +15,12 @@ is left unspent for everyone else (so a lone viewer's polls are not cut short, y
 asking for id after unknown id cannot spend the minute everyone else's pages need). Each is
 counted with per-second counters of its own beside the shared ones, in the same way.
 
+Polls are also paced: at most VOUCHERIFY_POLL_BURST of their calls in any few seconds (the
+share's rate). A sliding window alone keeps the shape of a burst: calls spent together leave
+it together a minute later and are spent together again, so the minute turns into a burst of
+refreshes and a long stall, and every open panel goes stale through the stall. Paced, the
+polls' refreshes stay spread over the minute, each panel's data a couple of seconds old.
+
 While the shared cache cannot be reached (dashboard/sharedcache.py) every process counts on
 its own in local memory, so the cap is VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process.
 
@@ -81,6 +87,7 @@ class Scope:
     # Beyond `allowed`, calls still pass while this many stay unspent in the shared window for
     # everyone else (None: never): a share limits a person only when others could need it.
     spare: int | None = None
+    seconds: int = WINDOW_SECONDS  # counted over the last this many seconds (a pace: fewer)
 
 
 def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
@@ -89,12 +96,25 @@ def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
     scopes = [Scope((), whole.for_priority(background))]
     if asker.purpose in _PURPOSE_SHARES:
         fraction = float(getattr(settings, _PURPOSE_SHARES[asker.purpose]))
-        scopes.append(Scope(("purpose", asker.purpose), share(fraction, whole.cap)))
+        purpose = Scope(("purpose", asker.purpose), share(fraction, whole.cap))
+        scopes.append(purpose)
+        if asker.purpose == askers.POLL:
+            scopes.extend(_pace(purpose))
     if asker.person is not None:
         fraction = float(settings.VOUCHERIFY_USER_SHARE)
         person_share = share(fraction, whole.cap)
         scopes.append(Scope(("person", asker.person), person_share, spare=person_share))
     return scopes
+
+
+def _pace(scope: Scope) -> list[Scope]:
+    """At most VOUCHERIFY_POLL_BURST of the scope's calls in the seconds its share's rate
+    takes to earn them (none with a burst of 0 or one as large as the share)."""
+    burst = int(settings.VOUCHERIFY_POLL_BURST)
+    if burst <= 0 or burst >= scope.allowed:
+        return []
+    seconds = max(1, round(WINDOW_SECONDS * burst / scope.allowed))
+    return [Scope(scope.parts, burst, seconds=seconds)]
 
 
 def upstream_reserve() -> int:
@@ -105,15 +125,17 @@ def _counter(second: int, parts: tuple[str, ...] = ()) -> str:
     return store.key("spent", *parts, second)
 
 
-def _window(now: float, parts: tuple[str, ...] = ()) -> list[str]:
+def _window(now: float, parts: tuple[str, ...] = (), seconds: int = WINDOW_SECONDS) -> list[str]:
     current = int(now)
-    return [_counter(second, parts) for second in range(current - WINDOW_SECONDS + 1, current + 1)]
+    return [_counter(second, parts) for second in range(current - seconds + 1, current + 1)]
 
 
-def spent_by_second(now: float | None = None, parts: tuple[str, ...] = ()) -> dict[int, int]:
+def spent_by_second(
+    now: float | None = None, parts: tuple[str, ...] = (), seconds: int = WINDOW_SECONDS
+) -> dict[int, int]:
     """Calls spent in each second of the window (seconds with none are left out)."""
     now = store.now() if now is None else now
-    found = cache.get_many(_window(now, parts))
+    found = cache.get_many(_window(now, parts, seconds))
     return {int(name.rsplit(":", 1)[1]): int(count) for name, count in found.items() if count}
 
 
@@ -149,15 +171,17 @@ def seconds_until_tokens(background: bool, now: float | None = None) -> float:
     return max(waits)
 
 
-def _seconds_until_room(by_second: dict[int, int], allowed: int, now: float) -> float:
-    """How long until a window spent `by_second` holds fewer than `allowed` calls."""
+def _seconds_until_room(
+    by_second: dict[int, int], allowed: int, now: float, seconds: int = WINDOW_SECONDS
+) -> float:
+    """How long until a window of `seconds` spent `by_second` holds fewer than `allowed`."""
     wait = 0.0
     excess = sum(by_second.values()) - allowed + 1
     for second in sorted(by_second):
         if excess <= 0:
             break
         excess -= by_second[second]
-        wait = second + WINDOW_SECONDS - now
+        wait = second + seconds - now
     return wait
 
 
@@ -169,11 +193,11 @@ def spend(*, background: bool) -> None:
     if until is not None:
         raise _short(until - now, "Voucherify asked the dashboard to hold back")
     scopes = _scopes(background, askers.current())
-    names = [_counter(int(now), scope.parts) for scope in scopes]
+    names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
     for name in names:
         bump(name, COUNTER_TTL)
     for scope in scopes:
-        if sum(spent_by_second(now, scope.parts).values()) <= scope.allowed:
+        if sum(spent_by_second(now, scope.parts, scope.seconds).values()) <= scope.allowed:
             continue
         if scope.spare is not None and allowance().cap - spent(now) >= scope.spare:
             continue
@@ -182,7 +206,8 @@ def spend(*, background: bool) -> None:
 
 
 def _seconds_until_let_through(scope: Scope, now: float) -> float:
-    own = _seconds_until_room(spent_by_second(now, scope.parts), scope.allowed, now)
+    own = _seconds_until_room(spent_by_second(now, scope.parts, scope.seconds), scope.allowed,
+                              now, scope.seconds)
     if scope.spare is None:
         return own
     others = _seconds_until_room(spent_by_second(now), allowance().cap - scope.spare, now)
@@ -208,6 +233,9 @@ def _refusal(scope: Scope, wait: float) -> BudgetExhaustedError:
             key="person_share",
         )
     label = _PURPOSE_LABELS[scope.parts[1]]
+    if scope.seconds < WINDOW_SECONDS:
+        return _short(wait, f"{label} spend at most {scope.allowed} calls every "
+                            f"{scope.seconds} s, to keep them spread over the minute")
     return _short(wait, f"the share of {scope.allowed} calls a minute for {label} is spent")
 
 

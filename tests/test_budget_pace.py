@@ -1,0 +1,96 @@
+"""Live updates are paced: their calls stay spread over the minute, never a burst and a stall.
+
+A sliding window alone repeats the shape of a burst a minute later (the calls leave it
+together and are spent together again), so every open panel would go stale for most of each
+minute. The clock is the layer's (`clock` moves it); calls are counted by the budget and by
+the emulator.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.polling import askers, budget, store
+from dashboard.polling import reads as upstream
+from dashboard.voucherify.errors import BudgetExhaustedError
+from tests.helpers.upstream import LIST, upstream_calls
+
+CAP = 40  # the share of live updates: 30 a minute
+
+
+@pytest.fixture
+def paced(layer, settings):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = CAP
+    settings.VOUCHERIFY_BUDGET_RESERVE = 4
+    settings.VOUCHERIFY_POLL_SHARE = 0.75
+    settings.VOUCHERIFY_SYNC_SHARE = 0.75
+    settings.VOUCHERIFY_POLL_BURST = 3  # 3 calls every 6 s: the share's rate
+    return layer
+
+
+def spend_moments(clock, *, purpose: str, seconds: float, every: float) -> list[float]:
+    """Moments at which a caller asking for a call every `every` s was let through."""
+    granted = []
+    with askers.asking(purpose=purpose):
+        for _ in range(int(seconds / every)):
+            clock.advance(every)
+            try:
+                budget.spend(background=True)
+            except BudgetExhaustedError:
+                continue
+            granted.append(store.now())
+    return granted
+
+
+def longest_gap(moments: list[float]) -> float:
+    return max(later - earlier for earlier, later in zip(moments, moments[1:], strict=False))
+
+
+def test_polls_wanting_more_than_their_share_are_spread_over_the_minute(paced, clock):
+    granted = spend_moments(clock, purpose=askers.POLL, seconds=180, every=0.5)
+
+    # Never more than three in any 6 s, so the longest wait between refreshes is short...
+    assert all(later - earlier >= 6 - 1
+               for earlier, later in zip(granted, granted[3:], strict=False))
+    assert longest_gap(granted) <= 7
+    # ...and the share is still spent: about 30 a minute.
+    assert 80 <= len(granted) <= 90
+
+
+def test_unpaced_polls_burst_then_stall_for_most_of_the_minute(paced, settings, clock):
+    settings.VOUCHERIFY_POLL_BURST = 0
+    granted = spend_moments(clock, purpose=askers.POLL, seconds=180, every=0.5)
+
+    assert longest_gap(granted) > 30  # what the pace prevents
+
+
+def test_background_work_is_not_paced(paced, clock):
+    granted = spend_moments(clock, purpose=askers.SYNC, seconds=20, every=0.5)
+
+    assert len(granted) == 30  # its whole share at once: a backfill is not held back
+
+
+def test_a_paced_refresh_serves_the_known_page_and_says_why(paced, settings, clock):
+    settings.ACTIONS_POLL_INTERVAL = 1.0
+    served, ages = [], []
+    with askers.asking(purpose=askers.POLL):
+        for _ in range(12):
+            clock.advance(1.1)  # each poll in a new interval: each wants a fresh list
+            served.append(upstream.fetch_page(limit=25, background=True))
+            ages.append(served[-1].age_seconds)
+
+    paced_out = [fetched for fetched in served if fetched.stale]
+    assert upstream_calls(paced, LIST) == 12 - len(paced_out) <= 3 * 2 + 1
+    assert "spread over the minute" in str(paced_out[0].problem)
+    assert max(ages) < 6 + 1.1  # never older than one pace
+
+
+def test_the_poll_interval_is_not_stretched_by_the_pace(paced, clock):
+    intervals = []
+    with askers.asking(purpose=askers.POLL):
+        for _ in range(60):
+            clock.advance(1)
+            upstream.fetch_page(limit=25, background=True)
+            intervals.append(upstream.poll_interval())
+
+    assert set(intervals) == {2.0}
