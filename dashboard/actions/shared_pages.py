@@ -64,14 +64,13 @@ def answer(request: HttpRequest, version: str,
     """The page for `version`, rendered once by `render(slots)` (the context entries standing
     in for the requester's own: merge them over the page's context) for every viewer of the
     same permissions and address, filled in with this request's own parts."""
-    slots = _slots()
-    user = request.user
-    stand_in = {"csrf_token": slots["csrf"], "messages": (),
-                "user": _StandIn(pk=slots["id"], username=slots["username"],
-                                 is_superuser=user.is_superuser)}
-    page = shared_render(version, lambda: render(stand_in), "page", _audience_key(request))
+    marks, user = _marks(), request.user
+    slots = {"csrf_token": marks["csrf"], "messages": (),
+             "user": _StandIn(pk=marks["id"], username=marks["username"],
+                              is_superuser=user.is_superuser)}
+    page = shared_render(version, lambda: render(slots), "page", _audience_key(request))
     own = {"csrf": get_token(request), "username": user.get_username(), "id": str(user.pk)}
-    for name, mark in slots.items():
+    for name, mark in marks.items():
         page = page.replace(mark, escape(own[name]))
     return HttpResponse(page)
 
@@ -81,16 +80,16 @@ def _audience_key(request: HttpRequest) -> str:
     query is the client's, of any length and characters): the permission set, the address's
     prefix and query, and the slots' marks (processes with another SECRET_KEY never share)."""
     parts = (audience(request.user), get_script_prefix(),
-             request.META.get("QUERY_STRING", ""), _slots()["csrf"])
+             request.META.get("QUERY_STRING", ""), _marks()["csrf"])
     return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
 
 
-def _slots() -> dict[str, str]:
-    return _slots_for(settings.SECRET_KEY)
+def _marks() -> dict[str, str]:
+    return _marks_for(settings.SECRET_KEY)
 
 
 @lru_cache(maxsize=2)
-def _slots_for(secret: str) -> dict[str, str]:
+def _marks_for(secret: str) -> dict[str, str]:
     """Marks no upstream value can hold (it would need the secret key), the same in every
     process sharing the renders; letters and digits only, so escaping leaves them whole."""
     mark = salted_hmac(__name__, "slots", secret=secret).hexdigest()[:24]
