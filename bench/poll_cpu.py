@@ -6,8 +6,10 @@ viewer's browser would poll: a detail panel and the list's live rows, each uncha
 and changed but already rendered for another viewer (the shared render). Then the same
 polls through dashboard/wsgi.py's application, which answers a poll Django just answered in
 front of it (dashboard/quick_polls.py; `quick_*`). Prints the median thread CPU time
-of each kind; `--profile [panel|live]` adds cProfile's top functions of the
-unchanged detail (default) or list polls. The last line is JSON.
+of each kind, and of a warm detail page load (the full page of a running action whose entry
+the cache serves, as each viewer opens it when another action finishes). `--profile
+[panel|live|page]` adds cProfile's top functions of the unchanged detail (default) or list
+polls, or of the page loads. The last line is JSON.
 
     .venv/bin/python bench/poll_cpu.py [--polls 300] [--profile]
 """
@@ -60,12 +62,13 @@ class Browser:
         return int(answer["status"].split()[0]), body.decode()
 
 
-def cpu_per_poll(browser: Browser, path: str, polls: int, expect: int) -> tuple[float, int]:
+def cpu_per_poll(browser: Browser, path: str, polls: int, expect: int,
+                 *, htmx: bool = True) -> tuple[float, int]:
     """The median thread CPU (ms) of polls of `path`, counting only answers `expect`ed."""
     times = []
     for _ in range(polls):
         started = time.thread_time()
-        status, _ = browser.get(path, htmx=True)
+        status, _ = browser.get(path, htmx=htmx)
         if status == expect:
             times.append((time.thread_time() - started) * 1000)
     return (round(statistics.median(times), 3) if times else None), len(times)
@@ -74,8 +77,9 @@ def cpu_per_poll(browser: Browser, path: str, polls: int, expect: int) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--polls", type=int, default=300)
-    parser.add_argument("--profile", nargs="?", const="panel", choices=("panel", "live"),
-                        help="cProfile the unchanged polls of the panel (default) or the list")
+    parser.add_argument("--profile", nargs="?", const="panel", choices=("panel", "live", "page"),
+                        help="cProfile the unchanged polls of the panel (default) or the list, "
+                             "or the detail page loads")
     args = parser.parse_args()
     # The emulator's seeded history has finished rows whose results the list's poll would read
     # a few at a time first (always rendered meanwhile): measured here is the running rows' poll.
@@ -143,6 +147,13 @@ def measure(stack: Stack, browser: Browser, args: argparse.Namespace) -> dict:
             cpu_per_poll(browser, path, args.polls, 204))
         if profiler:
             profiler.disable()
+    # a viewer opening the running action's page (its entry fresh in the cache)
+    if profiler and args.profile == "page":
+        profiler.enable()
+    figures["detail_page_cpu_ms"], figures["detail_pages"] = cpu_per_poll(
+        browser, f"/actions/{action['id']}/", args.polls, 200, htmx=False)
+    if profiler:
+        profiler.disable()
     # another viewer's older version: the shared render
     changed_panel, changed_live = _without_version(panel_path), _without_version(live_path)
     figures["shared_render_panel_poll_cpu_ms"], _ = cpu_per_poll(

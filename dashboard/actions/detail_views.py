@@ -16,7 +16,7 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 
 from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
-from dashboard.actions import poll_versions
+from dashboard.actions import poll_versions, shared_pages
 from dashboard.actions.detail_page import Panel, build_panel
 from dashboard.history.failures import csv_filename, csv_lines, parse_query
 from dashboard.history.rows_later import failures_for
@@ -54,6 +54,10 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
         return poll_versions.unchanged(request)
     context["poll_every"] = poll_every
     if not polled:
+        if context["poll_version"] is not None and shared_pages.can_share(request):
+            # running and fresh: one render of the page for its viewers of these permissions
+            return shared_pages.answer(request, context["poll_version"],
+                                       lambda slots: _page(request, context, fetched, slots))
         context["panel"] = _panel(request, context, fetched)
         return render(request, PAGE, context)
     if context["poll_version"] is not None:  # running and fresh: one render for all its viewers
@@ -71,6 +75,13 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
 def _panel(request: HttpRequest, context: dict, fetched: reads.Fetched) -> Panel:
     return build_panel(fetched, can_view_failures=context["can_view_failures"],
                        params=request.GET)
+
+
+def _page(request: HttpRequest, context: dict, fetched: reads.Fetched,
+          slots: dict[str, object]) -> str:
+    """The whole page with the requester's own parts as slots (shared_pages.py)."""
+    context["panel"] = _panel(request, context, fetched)
+    return render_to_string(PAGE, {**context, **slots}, request)
 
 
 def _polled_panel(request: HttpRequest, context: dict, fetched: reads.Fetched) -> str:
