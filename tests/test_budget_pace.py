@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.polling import askers, budget, store
 from dashboard.polling import reads as upstream
-from dashboard.voucherify.errors import BudgetExhaustedError
+from dashboard.voucherify.errors import BudgetExhaustedError, PacedError
 from tests.helpers.upstream import LIST, upstream_calls
 
 CAP = 40  # the share of live updates: 30 a minute
@@ -70,7 +70,7 @@ def test_background_work_is_not_paced(paced, clock):
     assert len(granted) == 30  # its whole share at once: a backfill is not held back
 
 
-def test_a_paced_refresh_serves_the_known_page_and_says_why(paced, settings, clock):
+def test_a_refresh_put_off_by_the_pace_serves_the_known_page_as_fresh(paced, settings, clock):
     settings.ACTIONS_POLL_INTERVAL = 1.0
     served, ages = [], []
     with askers.asking(purpose=askers.POLL):
@@ -79,10 +79,25 @@ def test_a_paced_refresh_serves_the_known_page_and_says_why(paced, settings, clo
             served.append(upstream.fetch_page(limit=25, background=True))
             ages.append(served[-1].age_seconds)
 
-    paced_out = [fetched for fetched in served if fetched.stale]
-    assert upstream_calls(paced, LIST) == 12 - len(paced_out) <= 3 * 2 + 1
-    assert "spread over the minute" in str(paced_out[0].problem)
-    assert max(ages) < 6 + 1.1  # never older than one pace
+    calls = upstream_calls(paced, LIST)
+    assert calls <= 3 * 2 + 1  # 13 s: three every 6 s
+    # The others were put off, not refused for want of calls: no notice, and never older
+    # than one pace.
+    assert not any(fetched.stale or fetched.problem for fetched in served)
+    assert max(ages) < 6 + 1.1
+
+
+def test_a_page_older_than_the_pace_and_put_off_again_says_so(paced, clock):
+    with askers.asking(purpose=askers.POLL):
+        upstream.fetch_page(limit=25, background=True)
+        clock.advance(20)  # nobody polled for a while
+        for _ in range(3):  # three other refreshes this second fill the pace
+            budget.spend(background=True)
+        fetched = upstream.fetch_page(limit=25, background=True)
+
+    assert fetched.stale and isinstance(fetched.problem, PacedError)
+    assert "spread over the minute" in str(fetched.problem)
+    assert upstream_calls(paced, LIST) == 1
 
 
 def test_the_poll_interval_is_not_stretched_by_the_pace(paced, clock):

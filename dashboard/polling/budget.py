@@ -39,7 +39,11 @@ from django.core.cache import cache
 
 from dashboard import sharedcache
 from dashboard.counters import bump
-from dashboard.voucherify.errors import BudgetExhaustedError, ShareExhaustedError
+from dashboard.voucherify.errors import (
+    BudgetExhaustedError,
+    PacedError,
+    ShareExhaustedError,
+)
 from dashboard.voucherify.models import RateLimitState
 
 from . import askers, store
@@ -110,11 +114,21 @@ def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
 def _pace(scope: Scope) -> list[Scope]:
     """At most VOUCHERIFY_POLL_BURST of the scope's calls in the seconds its share's rate
     takes to earn them (none with a burst of 0 or one as large as the share)."""
+    seconds = _pace_seconds(scope.allowed)
+    return [Scope(scope.parts, int(settings.VOUCHERIFY_POLL_BURST), seconds=seconds)] \
+        if seconds else []
+
+
+def _pace_seconds(allowed: int) -> int:
     burst = int(settings.VOUCHERIFY_POLL_BURST)
-    if burst <= 0 or burst >= scope.allowed:
-        return []
-    seconds = max(1, round(WINDOW_SECONDS * burst / scope.allowed))
-    return [Scope(scope.parts, burst, seconds=seconds)]
+    if burst <= 0 or burst >= allowed:
+        return 0
+    return max(1, round(WINDOW_SECONDS * burst / allowed))
+
+
+def poll_pace_seconds() -> int:
+    """How long live updates' paced calls may be put off at most (0: they are not paced)."""
+    return _pace_seconds(share(float(settings.VOUCHERIFY_POLL_SHARE), allowance().cap))
 
 
 def upstream_reserve() -> int:
@@ -234,8 +248,10 @@ def _refusal(scope: Scope, wait: float) -> BudgetExhaustedError:
         )
     label = _PURPOSE_LABELS[scope.parts[1]]
     if scope.seconds < WINDOW_SECONDS:
-        return _short(wait, f"{label} spend at most {scope.allowed} calls every "
-                            f"{scope.seconds} s, to keep them spread over the minute")
+        return PacedError(
+            f"Not asking Voucherify this second: {label} spend at most {scope.allowed} calls "
+            f"every {scope.seconds} s, to keep them spread over the minute.",
+            retry_after=max(0.0, wait), key="dashboard_budget")
     return _short(wait, f"the share of {scope.allowed} calls a minute for {label} is spent")
 
 

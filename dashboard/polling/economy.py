@@ -24,6 +24,7 @@ from dashboard.voucherify.errors import (
     BudgetExhaustedError,
     InvalidActionIdError,
     NotFoundError,
+    PacedError,
     RetryLaterError,
     UnavailableError,
     UpstreamError,
@@ -32,7 +33,7 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import archiving, gate, singleflight, slices, stats, store, watched
+from . import archiving, budget, gate, singleflight, slices, stats, store, watched
 from .store import Fetched
 
 T = TypeVar("T")
@@ -138,6 +139,10 @@ def _obtain(
 def _stale_or_raise(known: Fetched[T] | None, error: VoucherifyError) -> Fetched[T]:
     if known is None or isinstance(error, NotFoundError):
         raise error
+    if isinstance(error, PacedError) and known.is_fresh(interval() + budget.poll_pace_seconds()):
+        # Put off to keep calls spread, not short: as fresh as the pace lets anyone's data be,
+        # so it is served as any fresh answer is (no notice; a poll of it can be "unchanged").
+        return known
     return known.stale_because(error)
 
 

@@ -95,6 +95,13 @@ class BudgetExhaustedError(RetryLaterError):
     default_message = "The dashboard's budget of upstream calls is spent for the moment."
 
 
+class PacedError(BudgetExhaustedError):
+    """The dashboard put a live update's call off to keep its calls spread over the minute:
+    a schedule, not a shortage (what is known is at most a pace older than a fresh read)."""
+
+    default_message = "Live updates are spread over the minute: the next one is due shortly."
+
+
 class ShareExhaustedError(BudgetExhaustedError):
     """The dashboard refused the call because the person asking has spent their own share of
     the budget; the others' shares are untouched."""
