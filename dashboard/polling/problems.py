@@ -74,6 +74,14 @@ WORDINGS: tuple[tuple[type[BaseException], Wording], ...] = (
         "that one busy session cannot hold back everyone else's pages; this page works again "
         "in a moment, and what others see is not affected.",
         _WAITING)),
+    (errors.PacedError, Wording(
+        "paced",
+        "The dashboard spreads its live updates over the minute; the next one is due shortly.",
+        "Live updates may make only a few calls to Voucherify every few seconds, so that the "
+        "minute's calls are not spent in one burst; the page asks again by itself.",
+        _WAITING,
+        "Live updates spend at most VOUCHERIFY_POLL_BURST calls in the seconds their share "
+        "(VOUCHERIFY_POLL_SHARE) earns them.")),
     (errors.BudgetExhaustedError, Wording(
         "held-back",
         "The dashboard is holding back its calls to Voucherify to protect your API limit.",
