@@ -114,38 +114,6 @@ def test_older_live_action_is_refreshed_by_one_shared_detail_call_per_interval(l
     assert upstream_calls(layer, LIST) == 0
 
 
-def test_a_new_action_opened_from_a_link_is_found_by_the_list_call_pollers_need(layer, clock):
-    live_action(layer)
-    upstream.fetch_page()  # the newest page every poller shares
-    started = live_action(layer)  # someone opens it from a link before the list shows it
-    layer.clear_stats()
-    clock.advance(1.5)  # the newest page is half due
-
-    opened = [upstream.fetch_action(started) for _ in range(5)]
-    upstream.fetch_page()  # the pollers' refresh: already done by the page load's call
-
-    assert all(fetched.value.id == started and fetched.value.is_live for fetched in opened)
-    assert upstream_calls(layer, LIST) == 1
-    assert upstream_calls(layer, DETAIL) == 0
-
-
-def test_an_old_action_looked_up_while_the_newest_page_is_fresh_costs_one_detail_call(
-    layer, clock
-):
-    old = live_action(layer, minutes_old=600)
-    for _ in range(100):  # pushes it off the newest page
-        live_action(layer, minutes_old=1)
-    upstream.fetch_page()
-    layer.clear_stats()
-    clock.advance(0.5)
-
-    looked_up = upstream.fetch_action(old)
-
-    assert looked_up.value.id == old
-    assert upstream_calls(layer, DETAIL) == 1
-    assert upstream_calls(layer) == 1
-
-
 def test_smaller_newest_pages_are_slices_of_the_shared_list(layer):
     pages = [upstream.fetch_page(limit=limit).value for limit in (10, 25, 50, 100)]
 

@@ -153,15 +153,14 @@ def upstream_failing() -> bool:
 # --- pages ---------------------------------------------------------------------------
 
 
-def _newest(client: VoucherifyClient, *, background: bool, known: Fetched[ActionPage] | None,
-            max_age: float | None = None):
+def _newest(client: VoucherifyClient, *, background: bool, known: Fetched[ActionPage] | None):
     return _obtain(
         client,
         "newest",
         lambda: store.load(NEWEST_KEY),
         lambda: client.list_actions(limit=MAX_LIMIT),
         lambda page: _save_listed(NEWEST_KEY, page),
-        max_age=interval() if max_age is None else max_age,
+        max_age=interval(),
         background=background,
         has_fallback=known is not None,
     )
@@ -371,31 +370,22 @@ def fetch_action(
     client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False
 ) -> Fetched[Action]:
     """`from_list`: the id came from a list row, so an unknown one is probably on the newest
-    page, and a list call is the one that refreshes all of its neighbours too.
-
-    An id nothing is known of and opened from elsewhere (a link, a search, a colleague's
-    message about an action that just started) is looked for on the newest page too once that
-    page is half due: the list call every poller needs anyway then finds a new action, rather
-    than a detail call of its own; an old id costs that list call besides its detail call only
-    when the newest page was due within the interval anyway."""
+    page, and a list call is the one that refreshes all of its neighbours too."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
     served, newest, known = _from_cache(action_id)
     if served is not None:
         return served
     listed = _listed(newest, action_id)
-    # Nothing known of it, and the newest page due (a row's id) or half due (an id from
-    # elsewhere): it may be a new action, which the newest page's next list call shows.
-    due = interval() if from_list else interval() / 2
-    may_be_new = known is None and newest is not None and not newest.is_fresh(due)
-    maybe_listed = listed is not None or newest is None or may_be_new
-    live_or_row = known.value.is_live if known is not None else from_list or may_be_new
+    maybe_listed = listed is not None or newest is None or (
+        from_list and known is None and not newest.is_fresh(interval())
+    )
+    live_or_row = known.value.is_live if known is not None else from_list
     if live_or_row and maybe_listed:
         # Live on the newest page (or may be): one shared list call refreshes every viewer's.
         try:
             served, known = _refreshed_by(
-                _newest(client, background=background, known=newest,
-                        max_age=due if may_be_new else None), action_id, known)
+                _newest(client, background=background, known=newest), action_id, known)
         except VoucherifyError as error:
             return _stale_or_raise(known, error)
         if served is not None:
