@@ -43,13 +43,21 @@ def actions() -> list[Action]:
     ("?limit=100", None), ("?limit=100&sort=-type", "-type"),
     ("?status=DONE&sort=processing_time&q=a%26b", "processing_time"),
 ])
-def test_the_head_and_rows_are_the_markup_the_template_loops_wrote(query, sort):
+@pytest.mark.parametrize("sibling", [False, True], ids=["alone", "after-a-sibling"])
+def test_the_head_and_rows_are_the_markup_the_template_loops_wrote(query, sort, sibling):
+    """Also for a table whose page's parts (head, cells, type cells) another table made."""
     request = RequestFactory().get(f"/actions/{query}")
+    parts: dict = {}
 
     def table() -> ActionTable:  # one each: a table counts its rows (even, odd) as it goes
         return ActionTable(actions(), order_by=sort, failed={"aa_0c5543f00797b6113f": 3},
-                           sorts="each <group>")
+                           sorts="each <group>", parts=parts)
 
     expected = engines["django"].from_string(TEMPLATE_LOOPS).render({"table": table()}, request)
+    if sibling:
+        first = table()
+        first.head_html(request), first.rows_html()
+    else:
+        parts.clear()
     ours = table()
     assert f"{ours.head_html(request)}|{ours.rows_html()}" == expected

@@ -220,14 +220,15 @@ def list_page(state: ListState, base_url: str,
         page.stale_age = upstream_age(listing.fetched_at)
     failed = list_failures.known_failed(listing.rows)
     page.pending_details = list_failures.pending(listing.rows, failed)[:MAX_LIVE_IDS]
+    parts: dict = {}  # what the page's tables have alike (ActionTable)
     if state.view == TIMELINE:
         page.timeline = ActionTable(listing.rows, order_by=state.sort, failed=failed,
-                                    caption="Actions")
+                                    caption="Actions", parts=parts)
     page.groups = [] if page.timeline is not None else [
         GroupView(
             group,
             ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions",
-                        failed=failed, sorts="each group"),
+                        failed=failed, sorts="each group", parts=parts),
             page.url(page.in_context(group.key)),
         )
         for group in group_by_context(listing.rows)
