@@ -179,9 +179,10 @@ class ListPage:
                 self.state.view == TIMELINE),
         ]
 
-    @property
+    @cached_property
     def new_actions(self) -> list_new.NewActions | None:
-        """The "N new actions" banner's first state: only above the newest page."""
+        """The "N new actions" banner's first state: only above the newest page (read by the
+        template and by live_url: worked out once)."""
         if self.state.cursor is not None or self.listing is None or not self.listing.top_id:
             return None
         return list_new.NewActions(0, False, list_new.check_url(self.state, self.listing.top_id),

@@ -177,7 +177,8 @@ class ActionTable(tables.Table):
         shown = clip_text(value, TYPE_LIMIT)
         if parse_list_params({TYPE_PARAM: value}).errors:  # no filter could take it: no link
             return format_html('{}<br><code class="raw-type">{}</code>', label, shown)
-        filter_url = f"{reverse('actions:list')}?{urlencode({TYPE_PARAM: value})}"
+        list_url = self._part("list", lambda: reverse("actions:list"))
+        filter_url = f"{list_url}?{urlencode({TYPE_PARAM: value})}"
         return format_html(
             '{}<br><a class="raw-type" href="{}" title="Only {} actions"><code>{}</code></a>',
             label, filter_url, value, value,
