@@ -31,7 +31,7 @@ def esc(value: object) -> str:
 def status_badge(status: object, css: str = "status") -> SafeString:
     """A status as people read it, coloured by its class; `css`: the span's own class."""
     return SafeString(f'<span class="{css} {esc(status_class(status))}">'
-                     f'{esc(status_label(status))}</span>')
+                      f'{esc(status_label(status))}</span>')
 
 
 def progress_bar(progress: object, label: str = "Progress") -> SafeString:
@@ -50,7 +50,7 @@ def time_tag(moment: datetime | None) -> SafeString:
     if not moment:
         return SafeString('<span class="muted">—</span>')
     return SafeString(f'<time datetime="{esc(utc_iso(moment))}" title="{esc(utc_text(moment))}"'
-                     f' data-relative>{esc(relative_time(moment))}</time>')
+                      f' data-relative>{esc(relative_time(moment))}</time>')
 
 
 def _row_status(record: Action, failed: int | None, css: str) -> str:
@@ -75,5 +75,5 @@ def phone_key(record: Action, failed: int | None) -> SafeString:
     still name the row's cells."""
     status = _row_status(record, failed, "key-status")
     return SafeString(f'<span class="phone-key" aria-hidden="true">{status} · '
-                     f'<span class="key-time">{esc(relative_time(record.created_at))}</span>'
-                     '</span>\n')
+                      f'<span class="key-time">{esc(relative_time(record.created_at))}</span>'
+                      '</span>\n')

@@ -42,8 +42,8 @@ def copy_button(value: str, what: str) -> str:
     """A button that copies `value` (static/js/app.js: the CSP forbids inline scripts)."""
     value, what = esc(value), esc(what)
     return SafeString(f'<button type="button" class="copy" data-copy="{value}" '
-                     f'aria-label="Copy {what} {value}" title="Copy the whole {what}">'
-                     "Copy</button>")
+                      f'aria-label="Copy {what} {value}" title="Copy the whole {what}">'
+                      "Copy</button>")
 
 
 class ActionTable(tables.Table):
@@ -154,8 +154,8 @@ class ActionTable(tables.Table):
                                self.phone_key(record))
         shown, button = esc(value), copy_button(value, "action id")
         return SafeString(f'<a href="{esc(url)}" title="{shown}" aria-label="Action {shown}">'
-                         f'<code>{esc(short_id(value))}</code></a> {button}'
-                         f'{self.phone_key(record)}')
+                          f'<code>{esc(short_id(value))}</code></a> {button}'
+                          f'{self.phone_key(record)}')
 
     def _detail_url(self, action_id: object) -> str:
         """detail_url without a reverse() per row: a valid id (letters, digits, "_") goes into
