@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from dashboard.history.archive import (
     archive_action,
     archive_actions,
     archived_detail,
     is_detail_level,
+    row_fields,
 )
-from dashboard.history.models import ArchivedAction
+from dashboard.history.models import ArchivedAction, DetailWanted
+from dashboard.history.new_rows import insert_new
 from dashboard.voucherify.models import Action
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +86,63 @@ def test_a_type_nobody_documented_is_archived_under_other():
 @pytest.mark.parametrize("body, expected", [(DETAIL, True), (LIST_ITEM, False)])
 def test_detail_level_is_judged_from_the_fields_only_the_detail_has(body, expected):
     assert is_detail_level(action(body)) is expected
+
+
+FAILED_ITEM = {**LIST_ITEM, "id": "aa_0c5543f00797b61140", "status": "FAILED",
+               "operation_status": "FAILED", "updated_at": None}
+PURGE_ITEM = {**LIST_ITEM, "id": "aa_0c5543f00797b61141", "type": "VOUCHERS.METADATA_KEY_PURGE",
+              "request_id": None}
+STORED = [field.name for field in ArchivedAction._meta.concrete_fields if field.name != "id"]
+
+
+def test_list_items_are_stored_as_the_orm_stores_them():
+    """The raw INSERT (new_rows.py) writes what bulk_create wrote for the same values."""
+    items = [action(body) for body in (LIST_ITEM, FAILED_ITEM, PURGE_ITEM)]
+    assert archive_actions(items) == 3
+    ours = {row["id"]: row for row in ArchivedAction.objects.values("id", *STORED)}
+    first_seen = ours[LIST_ITEM["id"]]["first_seen"]
+    ArchivedAction.objects.bulk_create([
+        ArchivedAction(id=f"orm_{item.id}", **row_fields(item, False), first_seen=first_seen,
+                       last_synced=first_seen) for item in items])
+    for item in items:
+        orm = ArchivedAction.objects.values(*STORED).get(id=f"orm_{item.id}")
+        assert {name: ours[item.id][name] for name in STORED} == orm
+    assert ours[FAILED_ITEM["id"]]["detail_wanted"] == DetailWanted.FAILED
+    assert ours[PURGE_ITEM["id"]]["detail_wanted"] == DetailWanted.PURGE
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "read-back"])
+def test_a_row_another_process_stored_first_is_left_as_it_is_and_not_counted_as_inserted(
+    monkeypatch, returning
+):
+    """Between this process's look for known ids and its insert, another stored the detail:
+    the insert neither overwrites it nor reports it (SQLite before 3.35 has no RETURNING)."""
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", returning)
+    archive_action(action(DETAIL))
+    now = timezone.now()
+    rows = {item.id: {**row_fields(item, False), "first_seen": now, "last_synced": now}
+            for item in (action(LIST_ITEM), action(FAILED_ITEM))}
+    assert insert_new(rows, now) == {FAILED_ITEM["id"]}
+    kept = ArchivedAction.objects.get(id=DETAIL["id"])
+    assert kept.has_detail and kept.result["done_count"] == 9 and kept.log_id == "log_1"
+    assert ArchivedAction.objects.count() == 2
+
+
+def test_new_list_items_cost_one_insert_per_batch_and_are_not_read_back():
+    """Which ids are known, one INSERT per batch (it tells which rows it stored), the rollups:
+    nothing more for 100 items than for 10."""
+    items = [action(LIST_ITEM, id=f"aa_{n:018d}") for n in range(111)]
+    archive_actions(items[:1])  # the rollups' window row exists
+
+    def statements(batch: list[Action]) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert archive_actions(batch) == len(batch)
+        return [query["sql"] for query in captured.captured_queries]
+
+    few, many = statements(items[1:11]), statements(items[11:])
+    inserts = [sql for sql in many if sql.startswith('INSERT INTO "history_archivedaction"')]
+    size = connection.ops.bulk_batch_size(ArchivedAction._meta.concrete_fields, items)
+    assert len(inserts) == -(-100 // size)
+    assert len(many) == len(few) + len(inserts) - 1, "\n".join(many)
+    assert not [sql for sql in many[many.index(inserts[-1]):]
+                if 'FROM "history_archivedaction"' in sql]

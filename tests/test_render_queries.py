@@ -54,7 +54,7 @@ def test_a_cold_list_page_of_100_rows_runs_as_many_queries_as_one_of_10(
     assert emulator.count(method="GET") == 3  # one upstream page per load
     assert len(many) == len(few), "\n".join(many)
     # The page reads and archives its upstream page in a fixed number of statements.
-    assert len(many) <= 25, "\n".join(many)
+    assert len(many) <= 19, "\n".join(many)
 
 
 # The most failed rows a page load stores itself (from LATER_FROM on they are stored in the
@@ -78,4 +78,4 @@ def test_a_cold_detail_page_of_thousands_of_failed_rows_runs_the_queries_of_one_
     # depends on how many there are.
     batches = math.ceil(INLINE / failed_items._BATCH) - math.ceil(50 / failed_items._BATCH)
     assert len(many) == len(few) + batches, "\n".join(many)
-    assert len(many) <= 40, "\n".join(many)
+    assert len(many) <= 28, "\n".join(many)

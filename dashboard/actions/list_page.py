@@ -179,9 +179,10 @@ class ListPage:
                 self.state.view == TIMELINE),
         ]
 
-    @property
+    @cached_property
     def new_actions(self) -> list_new.NewActions | None:
-        """The "N new actions" banner's first state: only above the newest page."""
+        """The "N new actions" banner's first state: only above the newest page (read by the
+        template and by live_url: worked out once)."""
         if self.state.cursor is not None or self.listing is None or not self.listing.top_id:
             return None
         return list_new.NewActions(0, False, list_new.check_url(self.state, self.listing.top_id),
@@ -220,14 +221,15 @@ def list_page(state: ListState, base_url: str,
         page.stale_age = upstream_age(listing.fetched_at)
     failed = list_failures.known_failed(listing.rows)
     page.pending_details = list_failures.pending(listing.rows, failed)[:MAX_LIVE_IDS]
+    parts: dict = {}  # what the page's tables have alike (ActionTable)
     if state.view == TIMELINE:
         page.timeline = ActionTable(listing.rows, order_by=state.sort, failed=failed,
-                                    caption="Actions")
+                                    caption="Actions", parts=parts)
     page.groups = [] if page.timeline is not None else [
         GroupView(
             group,
             ActionTable(group.rows, order_by=state.sort, caption=f"{group.label} actions",
-                        failed=failed, sorts="each group"),
+                        failed=failed, sorts="each group", parts=parts),
             page.url(page.in_context(group.key)),
         )
         for group in group_by_context(listing.rows)

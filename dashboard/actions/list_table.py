@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.http import HttpRequest
+from django.template.defaulttags import querystring
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django_tables2.rows import BoundRow
 
 from dashboard.actions import list_cells
@@ -28,6 +31,8 @@ def detail_url(action_id: object) -> str:
     return reverse("actions:detail", args=[action_id])
 
 
+T = TypeVar("T")
+
 _SAMPLE_ID = "aa_0123456789abcdef"  # any valid id: where an id goes in the detail URL
 OOB = ' hx-swap-oob="true"'  # a live poll's rows replace the page's rows of the same id
 TYPE_LIMIT = 80  # characters of an upstream text a list cell shows (the detail page has all)
@@ -36,9 +41,9 @@ TYPE_LIMIT = 80  # characters of an upstream text a list cell shows (the detail 
 def copy_button(value: str, what: str) -> str:
     """A button that copies `value` (static/js/app.js: the CSP forbids inline scripts)."""
     value, what = esc(value), esc(what)
-    return mark_safe(f'<button type="button" class="copy" data-copy="{value}" '
-                     f'aria-label="Copy {what} {value}" title="Copy the whole {what}">'
-                     "Copy</button>")
+    return SafeString(f'<button type="button" class="copy" data-copy="{value}" '
+                      f'aria-label="Copy {what} {value}" title="Copy the whole {what}">'
+                      "Copy</button>")
 
 
 class ActionTable(tables.Table):
@@ -59,12 +64,50 @@ class ActionTable(tables.Table):
 
     def __init__(self, rows: Sequence[Action], *, caption: str = "Actions",
                  failed: Mapping[str, int] | None = None, sorts: str = "this page",
-                 **kwargs: object):
+                 parts: dict | None = None, **kwargs: object):
         # A list of what is on the page: django-tables2 calls list() on anything lazy.
         super().__init__(list(rows), **kwargs)
         self.caption = caption
         self.sorts = sorts  # what a header's sort link reorders, for its title
         self.failed = failed or {}  # failed rows of DONE rows, where known (list_failures)
+        # What the tables of one page have alike (the head, the cells' openings, the detail
+        # URL, each type's cell), worked out by the first that needs it: the grouped list has
+        # a table per context. Only for tables of the same page, sorted alike.
+        self._parts = {} if parts is None else parts
+
+    def _part(self, key: object, make: Callable[[], T]) -> T:
+        found = self._parts.get(key)
+        if found is None:
+            found = self._parts[key] = make()
+        return found
+
+    def head_html(self, request: HttpRequest) -> SafeString:
+        """The <thead>, as _table.html's loop over the columns wrote it, built directly: its
+        template work cost as much as ten rows, once per group's table. A sortable header links
+        to this address sorted by the column's next ordering (Django's `querystring`)."""
+        key = ("head", request.get_full_path(), tuple(self.order_by or ()), self.sorts)
+        return self._part(key, lambda: self._head_html(request))
+
+    def _head_html(self, request: HttpRequest) -> SafeString:
+        cells = []
+        for column in self.columns:
+            ordered = ""
+            if column.is_ordered:
+                way = "descending" if column.order_by_alias.is_descending else "ascending"
+                ordered = f' aria-sort="{way}"'
+            header = esc(column.header)
+            if column.orderable:
+                query = querystring(None, request.GET, sort=column.order_by_alias.next)
+                header = (f'<a href="{esc(request.path + query)}" title="Sort {esc(self.sorts)} '
+                          f'by {esc(str(column.header).lower())}">{header}</a>')
+            cells.append(f'\n      <th scope="col" {column.attrs["th"].as_html()}{ordered}>'
+                         f"\n        {header}\n      </th>\n    ")
+        return SafeString(f'<thead>\n    <tr>\n    {"".join(cells)}\n    </tr>\n  </thead>')
+
+    def rows_html(self) -> SafeString:
+        """Every row (row_html), laid out as _table.html's loop over them was: one tag for the
+        table's rows instead of a tag and a partial per row."""
+        return SafeString("".join(f"\n    {self.row_html(row)}\n  " for row in self.rows))
 
     def row_html(self, row: BoundRow, *, oob: bool = False) -> SafeString:
         """One <tr>, as django-tables2's row and cell loop would render it, built directly: its
@@ -84,24 +127,21 @@ class ActionTable(tables.Table):
             else:
                 cell = getattr(self, f"render_{name}")(value, record)
             cells.append(f"{opening}{esc(cell)}</td>")
-        return mark_safe(
+        return SafeString(
             f'<tr id="row-{esc(record.id)}" class="{live}{row.get_even_odd_css_class()}"{status}'
             f'{OOB if oob else ""}>{"".join(cells)}</tr>')
 
     @property
     def _cell_specs(self) -> list[tuple[str, str, object, tuple]]:
-        """Per column, worked out once per table: name, the opening <td ...> (attributes,
-        name, header), the default and the values that show it."""
-        specs = getattr(self, "_specs", None)
-        if specs is None:
-            specs = self._specs = [
-                (column.name,
-                 f'<td {column.attrs["td"].as_html()} data-column="{esc(column.name)}" '
-                 f'data-label="{esc(column.header)}">',
-                 column.default, tuple(column.column.empty_values))
-                for column in self.columns
-            ]
-        return specs
+        """Per column, worked out once per page: name, the opening <td ...> (attributes, name,
+        header), the default and the values that show it."""
+        return self._part("cells", lambda: [
+            (column.name,
+             f'<td {column.attrs["td"].as_html()} data-column="{esc(column.name)}" '
+             f'data-label="{esc(column.header)}">',
+             column.default, tuple(column.column.empty_values))
+            for column in self.columns
+        ])
 
     def render_status(self, value: str, record: Action) -> str:
         return list_cells.status_cell(record, self.failed.get(record.id))
@@ -113,18 +153,16 @@ class ActionTable(tables.Table):
                                clip_text(value, TYPE_LIMIT), short_id(value),
                                self.phone_key(record))
         shown, button = esc(value), copy_button(value, "action id")
-        return mark_safe(f'<a href="{esc(url)}" title="{shown}" aria-label="Action {shown}">'
-                         f'<code>{esc(short_id(value))}</code></a> {button}'
-                         f'{self.phone_key(record)}')
+        return SafeString(f'<a href="{esc(url)}" title="{shown}" aria-label="Action {shown}">'
+                          f'<code>{esc(short_id(value))}</code></a> {button}'
+                          f'{self.phone_key(record)}')
 
     def _detail_url(self, action_id: object) -> str:
         """detail_url without a reverse() per row: a valid id (letters, digits, "_") goes into
         the URL as it is, so the URL of one stands for all of them."""
         if not is_valid_action_id(action_id):
             return ""
-        pattern = getattr(self, "_detail_pattern", None)
-        if pattern is None:
-            pattern = self._detail_pattern = detail_url(_SAMPLE_ID).rpartition(_SAMPLE_ID)
+        pattern = self._part("detail", lambda: detail_url(_SAMPLE_ID).rpartition(_SAMPLE_ID))
         return f"{pattern[0]}{action_id}{pattern[2]}"
 
     def phone_key(self, record: Action) -> str:
@@ -132,17 +170,15 @@ class ActionTable(tables.Table):
 
     def render_type(self, value: str, record: Action) -> str:
         """The type's label and its raw name, a link to the list of that type; types repeat
-        down a page, so each is worked out once per table."""
-        types = self.__dict__.setdefault("_type_cells", {})
-        if value not in types:
-            types[value] = self._type_cell(value, record.label)
-        return types[value]
+        down a page, so each is worked out once per page."""
+        return self._part(("type", value), lambda: self._type_cell(value, record.label))
 
     def _type_cell(self, value: str, label: str) -> str:
         shown = clip_text(value, TYPE_LIMIT)
         if parse_list_params({TYPE_PARAM: value}).errors:  # no filter could take it: no link
             return format_html('{}<br><code class="raw-type">{}</code>', label, shown)
-        filter_url = f"{reverse('actions:list')}?{urlencode({TYPE_PARAM: value})}"
+        list_url = self._part("list", lambda: reverse("actions:list"))
+        filter_url = f"{list_url}?{urlencode({TYPE_PARAM: value})}"
         return format_html(
             '{}<br><a class="raw-type" href="{}" title="Only {} actions"><code>{}</code></a>',
             label, filter_url, value, value,
@@ -154,13 +190,11 @@ class ActionTable(tables.Table):
         if record.elapsed_ms is None:
             return "—"
         # List items carry no processing_time: show the span between created and updated.
-        return format_html(
-            '<span title="From the created and updated times">≈ {}</span>',
-            duration_ms(record.elapsed_ms),
-        )
+        return SafeString('<span title="From the created and updated times">≈ '
+                          f"{esc(duration_ms(record.elapsed_ms))}</span>")
 
     def render_request_id(self, value: str, record: Action | None = None) -> str:
-        return format_html("<code>{}</code>", clip_text(value, TYPE_LIMIT))
+        return SafeString(f"<code>{esc(clip_text(value, TYPE_LIMIT))}</code>")
 
 
 def announcement(action: Action) -> str:

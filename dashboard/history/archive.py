@@ -18,6 +18,7 @@ from dashboard.voucherify.models import Action, ActionResult
 from . import failed_items
 from . import rows_later as rows_later_module
 from .models import ArchivedAction, DetailWanted
+from .new_rows import insert_new
 from .purges import records_text, user_text
 from .rollups import FIGURES, Deltas
 
@@ -175,11 +176,7 @@ def _archive_details(actions: dict[str, Action]) -> int:
         old = _locked(list(fields))
         missing = [i for i in fields if i not in old]
         if missing:
-            ArchivedAction.objects.bulk_create(
-                [ArchivedAction(id=i, first_seen=now, **fields[i]) for i in missing],
-                ignore_conflicts=True)
-            mine = set(ArchivedAction.objects.filter(pk__in=missing, first_seen=now)
-                       .values_list("pk", flat=True))
+            mine = insert_new({i: {**fields[i], "first_seen": now} for i in missing}, now)
             racing = [i for i in missing if i not in mine]
             if racing:  # another process stored them meanwhile: improve them like known rows
                 old.update(_locked(racing))
@@ -214,19 +211,16 @@ def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
         ArchivedAction.objects.filter(pk__in=list(terminal)).values_list("pk", flat=True)
     )
     now = timezone.now()
-    new = [
-        ArchivedAction(id=action_id, **row_fields(action, False), first_seen=now, last_synced=now)
+    new = {
+        action_id: {**row_fields(action, False), "first_seen": now, "last_synced": now}
         for action_id, action in terminal.items()
         if action_id not in known
-    ]
+    }
     if not new:
         return 0
     with transaction.atomic():
-        ArchivedAction.objects.bulk_create(new, ignore_conflicts=True)
-        # A racing process's rows carry its own first_seen: those are its to count.
-        inserted = list(ArchivedAction.objects.filter(
-            pk__in=[row.id for row in new], first_seen=now).values(*FIGURES))
-        Deltas().extend(inserted).apply()
+        inserted = insert_new(new, now)  # without the rows a racing process stored first
+        Deltas().extend(new[i] for i in inserted).apply()
     return len(inserted)
 
 

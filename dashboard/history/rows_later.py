@@ -29,7 +29,7 @@ from dashboard.polling import gate, singleflight, store
 from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
-from . import failed_items
+from . import after_response, failed_items
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +69,16 @@ def release(action_id: str, token: str) -> None:
 
 def start(action_id: str, token: str, rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]
           ) -> None:
-    """Store what `rows()` gives (the rows and the lists' lengths) in a thread of its own."""
-    thread = threading.Thread(target=_store, args=(action_id, token, rows),
-                              name=f"rows of {action_id}", daemon=True)
-    with _threads_lock:
-        _threads[action_id] = thread
-    thread.start()
+    """Store what `rows()` gives (the rows and the lists' lengths) in a thread of its own,
+    started once the page asking for it has answered (after_response)."""
+    def begin() -> None:
+        thread = threading.Thread(target=_store, args=(action_id, token, rows),
+                                  name=f"rows of {action_id}", daemon=True)
+        with _threads_lock:
+            _threads[action_id] = thread
+        thread.start()
+
+    after_response.run(begin)
 
 
 def of_action(action: Action) -> Callable[[], tuple[FailureSet, Mapping[str, int]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.http import HttpRequest
 
 from dashboard import formatting
 from dashboard.actions import list_cells
@@ -26,6 +27,18 @@ register.filter("detail_url", detail_url)
 register.simple_tag(list_cells.status_badge, name="status_badge")
 register.simple_tag(list_cells.progress_bar, name="progress_bar")
 register.simple_tag(list_cells.time_tag, name="time_tag")
+
+
+@register.simple_tag
+def action_head(table: ActionTable, request: HttpRequest) -> str:
+    """The head of the list's table (ActionTable.head_html)."""
+    return table.head_html(request)
+
+
+@register.simple_tag
+def action_rows(table: ActionTable) -> str:
+    """Every row of the list's table (ActionTable.rows_html)."""
+    return table.rows_html()
 
 
 @register.simple_tag

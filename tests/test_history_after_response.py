@@ -1,0 +1,65 @@
+"""Work a request sets going (a big result's rows stored in a thread) starts once the request
+has answered, at once outside a request, and is never lost."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.signals import request_finished, request_started
+
+from dashboard.history import after_response, rows_later
+from dashboard.history.archive import archive_detail
+from dashboard.history.models import FailedItem, FailureSummary
+from dashboard.voucherify.models import Action
+
+
+@pytest.fixture(autouse=True)
+def outside_a_request():
+    yield
+    after_response._run_pending()  # nothing a test put off leaks into the next
+
+
+def test_outside_a_request_the_work_starts_at_once():
+    done = []
+    after_response.run(lambda: done.append(1))
+    assert done == [1]
+
+
+def test_during_a_request_the_work_starts_once_it_has_answered():
+    done = []
+    request_started.send(sender=None)
+    after_response.run(lambda: done.append(1))
+    after_response.run(lambda: done.append(2))
+    assert done == []
+    request_finished.send(sender=None)
+    assert done == [1, 2]
+    after_response.run(lambda: done.append(3))  # between requests: at once
+    assert done == [1, 2, 3]
+
+
+def test_the_work_of_a_request_never_closed_starts_with_the_next_one():
+    done = []
+    request_started.send(sender=None)
+    after_response.run(lambda: done.append(1))
+    request_started.send(sender=None)
+    assert done == [1]
+
+
+def big_result(count: int) -> dict:
+    failed = [{"code": f"C-{n}", "row": n + 1, "reason": f"reason {n % 3}"} for n in range(count)]
+    return {"message": f"{count} failed.", "failed_count": count, "failed": failed}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_read_stores_the_big_result_rows_after_its_page_has_answered():
+    action = Action.from_json({
+        "id": "aa_0c5543f00797b61199", "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+        "created_at": "2026-11-01T10:00:00.000Z", "updated_at": "2026-11-01T10:00:09.000Z",
+        "result": big_result(rows_later.LATER_FROM)})
+    request_started.send(sender=None)
+    archive_detail(action, rows_later=True)
+    rows_later.wait_all()
+    assert not FailureSummary.objects.get(pk=action.id).complete  # not started yet
+    request_finished.send(sender=None)
+    rows_later.wait_all()
+    assert FailureSummary.objects.get(pk=action.id).complete
+    assert FailedItem.objects.filter(action_id=action.id).count() == rows_later.LATER_FROM
