@@ -112,6 +112,27 @@ def test_poll_interval_grows_when_background_cannot_spend(layer, settings, clock
     assert 2.0 < upstream.poll_interval() <= 20.0
 
 
+def test_a_full_window_stretches_the_interval_by_one_interval_at_most(layer, settings, clock):
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 4
+    settings.VOUCHERIFY_BUDGET_RESERVE = 1
+    settings.ACTIONS_MAX_POLL_INTERVAL = 20.0
+    _poll_newest_page(5, clock)  # the window is full for about a minute
+
+    # Polls between cost next to nothing; a viewer sent away for the whole minute would see
+    # the next refresh (anyone's poll after the window slides) that much later.
+    assert budget.seconds_until_tokens(background=True) > 40
+    assert upstream.poll_interval() == 4.0
+
+
+def test_the_upstreams_retry_moment_stretches_the_interval_to_it(layer, clock):
+    upstream.fetch_page()
+    layer.set_faults(force_429=True, retry_after=30)
+    clock.advance(2.5)
+    upstream.fetch_page()
+
+    assert 25 <= upstream.poll_interval() <= 30
+
+
 def test_the_window_never_holds_more_than_the_cap(layer, settings, clock):
     settings.VOUCHERIFY_CALLS_PER_MINUTE = 7
     settings.VOUCHERIFY_BUDGET_RESERVE = 0

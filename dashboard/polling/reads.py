@@ -21,7 +21,7 @@ from dashboard import hot
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action, ActionPage
 
-from . import archiving, budget, economy
+from . import archiving, budget, economy, store
 from .gate import get_client
 from .store import Fetched
 
@@ -114,10 +114,11 @@ def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
 def poll_interval() -> float:
     """Seconds an htmx client should wait before its next poll.
 
-    ACTIONS_POLL_INTERVAL normally; longer while background refreshes cannot spend (until a
-    token frees up or the upstream's retry moment) or while the upstream is failing; never
-    more than ACTIONS_MAX_POLL_INTERVAL. Worked out once per process for a fraction of a
-    second (hot.py): every poll's answer carries it.
+    ACTIONS_POLL_INTERVAL normally; longer until the upstream's retry moment (a 429, or its
+    X-Rate-Limit-Remaining at the reserve), by at most one interval while the dashboard's own
+    window has no call for background refreshes, three intervals while the upstream is
+    failing; never more than ACTIONS_MAX_POLL_INTERVAL. Worked out once per process for a
+    fraction of a second (hot.py): every poll's answer carries it.
     """
     base = float(settings.ACTIONS_POLL_INTERVAL)
     if naive():
@@ -127,7 +128,12 @@ def poll_interval() -> float:
 
 def _poll_interval(base: float) -> float:
     longest = max(base, float(settings.ACTIONS_MAX_POLL_INTERVAL))
-    seconds = max(base, budget.seconds_until_tokens(background=True))
+    now = store.now()
+    held = (budget.blocked_until(now) or now) - now
+    # The own window frees a call every few seconds as it slides, to whichever poll comes
+    # first; telling every viewer to wait for it longer only delays what they all see next
+    # (sending them back at once, in step), while a poll between costs next to nothing.
+    seconds = max(base, held, min(budget.seconds_until_tokens(background=True, now=now), 2 * base))
     if economy.upstream_failing():
         seconds = max(seconds, 3 * base)
     return round(min(longest, seconds), 1)
