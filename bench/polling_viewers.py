@@ -145,7 +145,9 @@ class Connection:
         while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             answer[name.strip().lower()] = value.strip()
-        if "content-length" in answer:
+        if status in (204, 304) or status < 200:  # never a body (RFC 9112 6.3), as browsers know
+            body = b""
+        elif "content-length" in answer:
             body = await self.reader.readexactly(int(answer["content-length"]))
         elif answer.get("transfer-encoding", "").lower() == "chunked":
             body = await self._chunks()
