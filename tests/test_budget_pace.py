@@ -13,7 +13,7 @@ import pytest
 from dashboard.polling import askers, budget, store
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import BudgetExhaustedError, PacedError
-from tests.helpers.upstream import LIST, upstream_calls
+from tests.helpers.upstream import DETAIL, LIST, live_action, upstream_calls
 
 CAP = 40  # the share of live updates: 30 a minute
 
@@ -109,3 +109,25 @@ def test_the_poll_interval_is_not_stretched_by_the_pace(paced, clock):
             intervals.append(upstream.poll_interval())
 
     assert set(intervals) == {2.0}
+
+
+def test_the_one_read_of_an_action_that_just_finished_is_not_put_off(paced, clock):
+    action_id = live_action(paced)
+    with askers.asking(purpose=askers.POLL):
+        upstream.fetch_action(action_id, background=True)
+        live_action(paced, action_id=action_id, status="DONE", result={"failed_count": 2})
+        paced.clear_stats()
+        clock.advance(2.5)
+        upstream.fetch_page(background=True)  # the refresh that shows it finished
+        while True:  # other refreshes fill the pace
+            try:
+                budget.spend(background=True)
+            except PacedError:
+                break
+        done = upstream.fetch_action(action_id, background=True)
+
+    # Its result is read now: served as fresh without it, the panel would stop polling
+    # with no result to show.
+    assert done.value.status == "DONE" and not done.stale
+    assert done.value.result is not None and done.value.result.failed_count == 2
+    assert upstream_calls(paced, DETAIL) == 1

@@ -102,7 +102,9 @@ def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
         fraction = float(getattr(settings, _PURPOSE_SHARES[asker.purpose]))
         purpose = Scope(("purpose", asker.purpose), share(fraction, whole.cap))
         scopes.append(purpose)
-        if asker.purpose == askers.POLL:
+        if asker.purpose == askers.POLL and background:
+            # Refreshes only: a poll's call at page priority (the one read of an action that
+            # just finished, for its result) is needed once and is not put off.
             scopes.extend(_pace(purpose))
     if asker.person is not None:
         fraction = float(settings.VOUCHERIFY_USER_SHARE)
