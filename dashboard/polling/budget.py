@@ -99,8 +99,7 @@ def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
     whole = allowance()
     scopes = [Scope((), whole.for_priority(background))]
     if asker.purpose in _PURPOSE_SHARES:
-        fraction = float(getattr(settings, _PURPOSE_SHARES[asker.purpose]))
-        purpose = Scope(("purpose", asker.purpose), share(fraction, whole.cap))
+        purpose = _purpose_scope(asker.purpose, whole.cap)
         scopes.append(purpose)
         if asker.purpose == askers.POLL and background:
             # Refreshes only: a poll's call at page priority (the one read of an action that
@@ -111,6 +110,11 @@ def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
         person_share = share(fraction, whole.cap)
         scopes.append(Scope(("person", asker.person), person_share, spare=person_share))
     return scopes
+
+
+def _purpose_scope(purpose: str, cap: int) -> Scope:
+    fraction = float(getattr(settings, _PURPOSE_SHARES[purpose]))
+    return Scope(("purpose", purpose), share(fraction, cap))
 
 
 def _pace(scope: Scope) -> list[Scope]:
@@ -130,7 +134,7 @@ def _pace_seconds(allowed: int) -> int:
 
 def poll_pace_seconds() -> int:
     """How long live updates' paced calls may be put off at most (0: they are not paced)."""
-    return _pace_seconds(share(float(settings.VOUCHERIFY_POLL_SHARE), allowance().cap))
+    return _pace_seconds(_purpose_scope(askers.POLL, allowance().cap).allowed)
 
 
 def upstream_reserve() -> int:
@@ -178,13 +182,18 @@ def blocked_until(now: float | None = None) -> float | None:
 def seconds_until_tokens(background: bool, now: float | None = None) -> float:
     """How long until a call of this priority could be spent (0 when it can be now)."""
     now = store.now() if now is None else now
-    waits = [0.0]
+    return max(seconds_held(now), seconds_until_room(background, now))
+
+
+def seconds_held(now: float) -> float:
+    """How long the upstream still holds every call back (a 429, Remaining at the reserve)."""
     until = blocked_until(now)
-    if until is not None:
-        waits.append(until - now)
-    waits.append(_seconds_until_room(spent_by_second(now), allowance().for_priority(background),
-                                     now))
-    return max(waits)
+    return 0.0 if until is None else max(0.0, until - now)
+
+
+def seconds_until_room(background: bool, now: float) -> float:
+    """How long until the dashboard's own window has a call for this priority."""
+    return _seconds_until_room(spent_by_second(now), allowance().for_priority(background), now)
 
 
 def _seconds_until_room(

@@ -129,11 +129,11 @@ def poll_interval() -> float:
 def _poll_interval(base: float) -> float:
     longest = max(base, float(settings.ACTIONS_MAX_POLL_INTERVAL))
     now = store.now()
-    held = (budget.blocked_until(now) or now) - now
     # The own window frees a call every few seconds as it slides, to whichever poll comes
     # first; telling every viewer to wait for it longer only delays what they all see next
     # (sending them back at once, in step), while a poll between costs next to nothing.
-    seconds = max(base, held, min(budget.seconds_until_tokens(background=True, now=now), 2 * base))
+    seconds = max(base, budget.seconds_held(now),
+                  min(budget.seconds_until_room(background=True, now=now), 2 * base))
     if economy.upstream_failing():
         seconds = max(seconds, 3 * base)
     return round(min(longest, seconds), 1)
