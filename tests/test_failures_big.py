@@ -351,6 +351,20 @@ def test_the_first_view_shows_the_summary_and_polls_until_the_rows_are_stored(
     assert stores_logged(caplog) == [f"Stored the {ROWS} failed items of {big_action}"]
 
 
+def test_a_panel_polled_while_the_rows_are_stored_does_not_share_that_answer(
+        big_action, support_client):
+    """The finished panel's last answer is shared by its viewers once it is whole; while the
+    rows are stored it is the loading panel, which must not be served to later polls."""
+    support_client.get(f"/actions/{big_action}/")  # starts storing the rows
+    polled = soup(support_client.get(f"/actions/{big_action}/?seen=DONE", **HTMX))
+    assert polled.select_one(".rows-loading") is not None
+    stored_rows(support_client, big_action)
+    after = support_client.get(f"/actions/{big_action}/?seen=DONE", **HTMX)
+    assert after.status_code == 286
+    assert soup(after).select_one(".rows-loading") is None
+    assert len(table_rows(soup(after))) == PAGE_SIZE
+
+
 def test_concurrent_first_viewers_cost_one_detail_call_and_one_store(
         big_action, support_client, emulator, caplog):
     caplog.set_level(logging.INFO, logger=rows_later.__name__)

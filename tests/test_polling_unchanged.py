@@ -14,6 +14,7 @@ from django.test import Client
 from dashboard.accounts.roles import OPERATOR, SUPPORT
 from tests.fixtures.users import make_user
 from tests.helpers.html import oob_rows, soup
+from tests.helpers.upstream import finish_action, live_action
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "action-panel"}
 LIST = "/v1/async-actions"
@@ -130,6 +131,32 @@ def test_a_change_is_rendered_once_for_every_viewer(
     operator.force_login(make_user(django_user_model, "an-operator", OPERATOR))
     own = operator.get(url, **HTMX)
     assert own.status_code == 200 and own.templates
+
+
+def test_a_finished_actions_last_answer_is_rendered_once_for_every_viewer(
+    emulator, support_client, django_user_model, slow_polls
+):
+    """The 286 that ends a finished action's polling is the same for every viewer of the same
+    permissions, so it is rendered once; other permissions get a render of their own."""
+    action_id = live_action(emulator)
+    url = poll_url(panel(support_client.get(f"/actions/{action_id}/")))
+    finish_action(emulator, action_id, result={"message": "Imported 7 vouchers.",
+                                                "done_count": 7})
+    cache.clear()  # what was known of it running: the next read is the final one
+    last = support_client.get(url, **HTMX)
+    assert last.status_code == 286 and last.templates
+    assert "Imported 7 vouchers." in panel(last).get_text()
+
+    second = Client()
+    second.force_login(make_user(django_user_model, "second-support", SUPPORT))
+    shared = second.get(url, **HTMX)
+    assert (shared.status_code, shared.templates) == (286, [])
+    assert shared.content == last.content
+
+    operator = Client()
+    operator.force_login(make_user(django_user_model, "an-operator", OPERATOR))
+    own = operator.get(url, **HTMX)
+    assert own.status_code == 286 and own.templates
 
 
 @pytest.fixture

@@ -64,6 +64,12 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
         return poll_versions.shared_answer(
             request, context["poll_version"], lambda: _polled_panel(request, context, fetched),
             "panel", request.GET.get(SEEN_PARAM, ""))
+    final = poll_versions.final_version(fetched, *_depends_on(request, context, None))
+    if final is not None:  # finished, read for good: one last answer for all its viewers
+        return poll_versions.shared_answer(
+            request, final, lambda: _polled_panel(request, context, fetched),
+            "panel", request.GET.get(SEEN_PARAM, ""), last=True,
+            keep=lambda: not context["panel"].failures.loading)
     html = _polled_panel(request, context, fetched)
     if context["panel"].is_terminal and not context["panel"].stale:
         # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.
@@ -209,10 +215,12 @@ def _version(
     request: HttpRequest, context: dict, fetched: reads.Fetched, poll_every: str | None
 ) -> str | None:
     """What the panel shows depends on: the action, the interval, the viewer, the query."""
-    return poll_versions.version(
-        [fetched], poll_every, context["can_view_failures"], context["can_export"],
-        poll_versions.query_without(request.GET, SEEN_PARAM),
-    )
+    return poll_versions.version([fetched], *_depends_on(request, context, poll_every))
+
+
+def _depends_on(request: HttpRequest, context: dict, poll_every: str | None) -> tuple:
+    return (poll_every, context["can_view_failures"], context["can_export"],
+            poll_versions.query_without(request.GET, SEEN_PARAM))
 
 
 def _poll_every() -> str:

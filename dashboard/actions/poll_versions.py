@@ -5,7 +5,8 @@ actions as read from upstream and whatever else the answer depends on (the poll 
 the viewer's permissions, the query). When the fingerprint of what would be rendered now is
 the same, the answer is 204 No Content: htmx swaps nothing and the element keeps polling on
 its timer. Only running actions served fresh get a fingerprint: a stale one (its notice
-tells its age) or a finished one (its answer is the last, a 286) is always rendered.
+tells its age) is always rendered. A finished one read for good gets one too (`final_version`):
+its last answer, the 286 that ends the polling, is then shared by its viewers as well.
 
 The texts worked out from the clock alone ("running for", "about N left") are redrawn with
 the next change of the action; `<time>` elements keep counting in the browser (app.js).
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django_htmx.http import HttpResponseStopPolling
 
 from dashboard import hot
 from dashboard.polling.store import Fetched
@@ -49,6 +51,19 @@ def version(fetched: Iterable[Fetched[Action]], *depends_on: object) -> str | No
     return digest.hexdigest()
 
 
+def final_version(entry: Fetched[Action], *depends_on: object) -> str | None:
+    """The fingerprint of a finished action read for good (its result, not a list item
+    standing in for it): its last answer, the 286, is then the same for every viewer whose
+    poll depends on the same things, and never changes. None while it is running or stale.
+    The id and status name it: hashing a big result on every poll would cost what sharing
+    saves."""
+    if entry.stale or entry.value.is_live:
+        return None
+    named = [entry.value.id, entry.value.status, "final", *depends_on]
+    return hashlib.blake2b(json.dumps(named, sort_keys=True, default=str).encode(),
+                           digest_size=8).hexdigest()
+
+
 def query_without(query: Mapping[str, str], *names: str) -> list[tuple[str, str]]:
     """The query's items (sorted) but the named ones and the version itself."""
     left_out = {VERSION_PARAM, *names}
@@ -67,11 +82,16 @@ def unchanged(request: HttpRequest) -> HttpResponse:
 
 
 def shared_answer(request: HttpRequest, version: str, render: Callable[[], str],
-                  *also: str) -> HttpResponse:
-    """The shared render as the poll's answer; the next polls of this address may get it
-    before Django (dashboard/quick_polls.py)."""
-    _mark_shared(request)
-    return HttpResponse(shared_render(version, render, *also))
+                  *also: str, last: bool = False,
+                  keep: Callable[[], bool] = lambda: True) -> HttpResponse:
+    """The shared render as the poll's answer (`last`: a 286, which ends the polling); the
+    next polls of this address may get it before Django (dashboard/quick_polls.py). A render
+    `keep()` refuses once made (a finished action whose failed rows are still being stored)
+    is this request's alone."""
+    body, kept = _shared_render(version, render, also, keep)
+    if kept:
+        _mark_shared(request)
+    return HttpResponseStopPolling(body) if last else HttpResponse(body)
 
 
 def audience(user) -> str:
@@ -91,28 +111,37 @@ def _mark_shared(request: HttpRequest) -> None:
                                    match.view_name if match is not None else "unmatched")
 
 
-def shared_render(version: str, render: Callable[[], str], *also: str) -> str:
+def shared_render(version: str, render: Callable[[], str], *also: str,
+                  keep: Callable[[], bool] = lambda: True) -> str:
     """The answer rendered once for every viewer whose poll has this fingerprint (and `also`):
     the same running actions shown the same way are rendered once per change, not once per
     viewer. Kept RENDER_SECONDS in the shared cache: relative times in it count on in the
     browser anyway; in this process's memory only POLL_MEMORY_SECONDS, like all it holds
     (renders are its biggest entries, and every query asked makes one)."""
+    return _shared_render(version, render, also, keep)[0]
+
+
+def _shared_render(version: str, render: Callable[[], str], also: tuple[str, ...],
+                   keep: Callable[[], bool]) -> tuple[str, bool]:
     key = "polls:render:" + ":".join((version, *also))
     found = hot.get(key)  # this process's memory first: a fingerprint's render never changes
     if isinstance(found, str):
-        return found
+        return found, True
     try:
         found = cache.get(key)
     except Exception:  # the cache being down costs a render, nothing more
         logger.warning("Reading a shared render failed.", exc_info=True)
-        return render()
+        rendered = render()
+        return rendered, keep()
     if isinstance(found, str):
         hot.put(key, found)
-        return found
+        return found, True
     rendered = render()
+    if not keep():
+        return rendered, False
     try:
         cache.set(key, rendered, RENDER_SECONDS)
     except Exception:
         logger.warning("Keeping a shared render failed.", exc_info=True)
     hot.put(key, rendered)
-    return rendered
+    return rendered, True
