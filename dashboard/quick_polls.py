@@ -30,18 +30,21 @@ settings) turns this off.
 
 from __future__ import annotations
 
+import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib import auth
+from django.core.cache import cache
 from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
 
 from dashboard import hot
 from dashboard.accounts.backends import add_forget_observer
-from dashboard.accounts.middleware import renewal_due
+from dashboard.accounts.middleware import renewal_due, renewal_in
 from dashboard.actions.poll_versions import SHARED_ANSWER, audience
 from dashboard.observability import metrics, viewers
 from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
@@ -54,7 +57,16 @@ _NOT_REPLAYED = frozenset({"set-cookie", "date", REQUEST_ID_HEADER.lower()})
 _ADDRESS_PARTS = ("wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO", "HTTP_HOST", "SCRIPT_NAME",
                   "PATH_INFO", "QUERY_STRING")
 
+# A session checked here is remembered this long at most (beyond POLL_MEMORY_SECONDS) while
+# the shared epoch can be read: a logout or role change anywhere moves the epoch, and every
+# process reads it at most POLL_MEMORY_SECONDS apart, so it still counts within that.
+SESSION_MEMORY_SECONDS = 10.0
+_EPOCH = "quick-polls-epoch"  # in the shared cache
+_EPOCH_READ = "quick-polls-epoch-read"  # in hot.py's memory: not under _PREFIX, never forgotten
+
+logger = logging.getLogger(__name__)
 _forgotten = 0  # how many times everything was forgotten: requests begun before are not kept
+_epoch_seen: str | None = None
 
 
 def forget_everything() -> None:
@@ -63,6 +75,7 @@ def forget_everything() -> None:
     global _forgotten
     _forgotten += 1
     hot.forget_prefix(_PREFIX)
+    _move_epoch()  # the other processes forget their sessions within POLL_MEMORY_SECONDS
 
 
 class QuickPolls:
@@ -79,7 +92,7 @@ class QuickPolls:
         started = time.perf_counter()
         address = _address(environ)
         session = _session_cookie(environ)
-        who = (hot.get(_SESSION + session) or _session_audience(session)) if session else None
+        who = _who(session) if session else None
         known = hot.get(_ANSWER + who + address) if who else None
         if known is not None:
             status, headers, body, view = known
@@ -101,7 +114,7 @@ class QuickPolls:
         result = self.application(environ, noting)
         mark = environ.get(SHARED_ANSWER)
         if not (mark is not None and session and mark[0] == session and answered
-                and answered[0][:3] in ("200", "204")):
+                and answered[0][:3] in ("200", "204", "286")):
             return result
         try:  # a marked answer is a plain HttpResponse: its body is already in memory
             body = b"".join(result)
@@ -115,9 +128,57 @@ class QuickPolls:
         return [body]
 
 
-def _session_audience(session_key: str) -> str | None:
+def _who(session_key: str) -> str | None:
+    """The audience of a session let through a moment ago, or checked now and remembered
+    until the shared epoch moves, its renewal falls due or SESSION_MEMORY_SECONDS pass."""
+    epoch_known = _epoch_unchanged()
+    who = hot.get(_SESSION + session_key)
+    if who is not None:
+        return who
+    checked = _session_audience(session_key)
+    if checked is None:
+        return None
+    who, renewal_in = checked
+    longest = max(SESSION_MEMORY_SECONDS, hot.seconds()) if epoch_known else hot.seconds()
+    hot.put(_SESSION + session_key, who, min(longest, renewal_in))
+    return who
+
+
+def _epoch_unchanged() -> bool:
+    """Whether the shared epoch could be read and is the one this process last saw; a new one
+    (a logout or a role change in another process) forgets every session checked here."""
+    global _epoch_seen
+    current = hot.remembered(_EPOCH_READ, _read_epoch)
+    if current != _epoch_seen:
+        _epoch_seen = current
+        hot.forget_prefix(_SESSION)
+    return current is not None
+
+
+def _read_epoch() -> str | None:
+    try:
+        return cache.get_or_set(_EPOCH, lambda: secrets.token_hex(8), None)
+    except Exception:  # the cache down: sessions are checked as often as answers lapse
+        return None
+
+
+def _move_epoch() -> None:
+    """This process forgot everything itself: the others will when they read the new epoch."""
+    global _epoch_seen
+    moved = secrets.token_hex(8)
+    try:
+        cache.set(_EPOCH, moved, None)
+    except Exception:  # every process reading the epoch then falls back to the short memory
+        logger.warning("Moving the shared session epoch failed.", exc_info=True)
+        return
+    _epoch_seen = moved
+    hot.put(_EPOCH_READ, moved)
+
+
+def _session_audience(session_key: str) -> tuple[str, float] | None:
     """The permissions of the session's user as django.contrib.auth.get_user() finds them,
-    without its side effects (a flush, a new key): those are left to Django."""
+    without its side effects (a flush, a new key): those are left to Django; and the seconds
+    until a request of the session must renew it (Django's to do)."""
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     try:
         user_id, backend = session[auth.SESSION_KEY], session[auth.BACKEND_SESSION_KEY]
@@ -134,7 +195,7 @@ def _session_audience(session_key: str) -> str | None:
         viewers.seen(session_key)  # Django counts the sessions it sees; this one it may not see
     except Exception:  # the cache being down must not fail the poll; readyz reports it
         pass
-    return audience(user)
+    return audience(user), renewal_in(session)
 
 
 def _address(environ: dict) -> str:

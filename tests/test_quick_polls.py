@@ -12,17 +12,21 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import HASH_SESSION_KEY
+from django.contrib.sessions.backends.cached_db import SessionStore
+from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 from prometheus_client import REGISTRY
 
+from dashboard import hot, quick_polls
 from dashboard.accounts.middleware import SessionIdleMiddleware
 from dashboard.accounts.roles import SUPPORT
 from dashboard.observability.logging import REQUEST_ID_HEADER
 from dashboard.wsgi import application
 from tests.fixtures.polling import POLL_MEMORY_SECONDS as MEMORY_SECONDS
 from tests.helpers.html import soup
+from tests.helpers.upstream import finish_action
 
 
 @pytest.fixture
@@ -245,6 +249,91 @@ def test_a_session_whose_hash_does_not_verify_is_left_to_django(
     assert len(django_entries) == 1
 
 
+def ended_elsewhere(cookie: str) -> None:
+    """The session ends in the store without this process hearing of it (another process's
+    logout, or a flush nobody announced); this process's copy of its data lapses as
+    POLL_MEMORY_SECONDS would."""
+    key = cookie.partition("=")[2]
+    SessionStore(key).delete()  # Django's own store: this process's forgetting is not called
+    hot.forget([SessionStore.cache_key_prefix + key])
+
+
+def epoch_read_lapses() -> None:
+    """What POLL_MEMORY_SECONDS does to this process's reading of the shared epoch."""
+    hot.forget([quick_polls._EPOCH_READ])
+
+
+def test_a_session_checked_in_front_of_django_is_remembered_past_the_answers_memory(
+    viewer, django_entries, user_factory
+):
+    cookie = logged_in(user_factory(SUPPORT, "another-support-user"), renewed=True)
+    learned(viewer, django_entries)
+    assert wsgi_get(viewer.url, cookie=cookie).status == 204  # checked: store and backend
+    ended_elsewhere(cookie)
+    epoch_read_lapses()  # read again: nobody moved it
+    assert wsgi_get(viewer.url, cookie=cookie).status == 204  # not checked again
+    assert django_entries == []
+
+
+def test_a_logout_in_another_process_counts_once_the_shared_epoch_is_read(
+    viewer, django_entries, user_factory
+):
+    cookie = logged_in(user_factory(SUPPORT, "another-support-user"), renewed=True)
+    learned(viewer, django_entries)
+    assert wsgi_get(viewer.url, cookie=cookie).status == 204
+    ended_elsewhere(cookie)
+    cache.set(quick_polls._EPOCH, "moved by another process's logout", None)
+    epoch_read_lapses()
+    assert wsgi_get(viewer.url, cookie=cookie).status == 401
+    assert django_entries == [viewer.url.partition("?")[0]]
+
+
+def test_a_logout_here_moves_the_shared_epoch_for_the_other_processes(viewer):
+    before = cache.get(quick_polls._EPOCH)
+    viewer.client.logout()
+    assert cache.get(quick_polls._EPOCH) not in (None, before)
+
+
+def test_a_session_is_remembered_no_longer_than_until_its_renewal_is_due(
+    viewer, django_entries, user_factory, settings, clock
+):
+    cookie = logged_in(user_factory(SUPPORT, "another-support-user"), renewed=True)
+    settings.SESSION_TOUCH_SECONDS = 5  # due 5 s after that renewal
+    learned(viewer, django_entries)
+    assert wsgi_get(viewer.url, cookie=cookie).status == 204
+    clock[0] += 6  # the answer is still remembered, the session no longer
+    ended_elsewhere(cookie)
+    assert wsgi_get(viewer.url, cookie=cookie).status == 401
+    assert len(django_entries) == 1
+
+
+def test_while_the_epoch_cannot_be_read_a_session_is_remembered_as_briefly_as_answers(
+    viewer, django_entries, user_factory, monkeypatch, settings, clock
+):
+    settings.POLL_MEMORY_SECONDS = 2  # shorter than SESSION_MEMORY_SECONDS
+    monkeypatch.setattr(quick_polls, "_read_epoch", lambda: None)  # the cache is down
+    epoch_read_lapses()
+    cookie = logged_in(user_factory(SUPPORT, "another-support-user"), renewed=True)
+    learned(viewer, django_entries)
+    assert wsgi_get(viewer.url, cookie=cookie).status == 204
+    ended_elsewhere(cookie)
+    clock[0] += 3
+    assert wsgi_get(viewer.url, cookie=cookie).status == 401
+
+
+def test_a_finished_actions_last_answer_is_repeated_in_front_of_django_with_its_286(
+    viewer, django_entries, emulator, clock
+):
+    finish_action(emulator, viewer.action["id"], result={"message": "Imported.", "done_count": 3})
+    clock[0] += MEMORY_SECONDS + 1  # what was remembered of it running lapses
+    cache.clear()  # and what the shared cache held: the next read is the final one
+    last = wsgi_get(viewer.url, cookie=viewer.cookie)
+    assert last.status == 286 and b"Done" in last.body
+    again = [wsgi_get(viewer.url, cookie=viewer.cookie) for _ in range(3)]
+    assert [(a.status, a.body) for a in again] == [(286, last.body)] * 3
+    assert len(django_entries) == 1
+
+
 def test_a_changed_action_is_rendered_by_django_and_then_shared(viewer, django_entries):
     older = viewer.url.replace("v=", "v=0")  # what a panel showing an older state asks
     rendered = wsgi_get(older, cookie=viewer.cookie)
@@ -305,3 +394,4 @@ def test_no_memory_no_quick_answers(viewer, django_entries, settings):
     for _ in range(3):
         assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
     assert len(django_entries) == 3
+

@@ -62,7 +62,12 @@ class SessionIdleMiddleware:
 
 def renewal_due(session) -> bool:
     """Whether this request must move the session's idle expiry forward."""
+    return renewal_in(session) <= 0
+
+
+def renewal_in(session) -> float:
+    """Seconds until a request of the session must move its idle expiry forward."""
     # Renew well within the idle limit, whatever the settings say: touching only every 60 s a
     # session that ends after 60 s idle would log out an active user.
     every = min(settings.SESSION_TOUCH_SECONDS, settings.SESSION_COOKIE_AGE // 2)
-    return int(time.time()) - int(session.get(SessionIdleMiddleware.KEY, 0)) >= every
+    return every - (int(time.time()) - int(session.get(SessionIdleMiddleware.KEY, 0)))
