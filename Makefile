@@ -31,12 +31,13 @@ test: setup
 	bash .ci/system-packages
 	$(BIN)/python -m pytest
 
-# The production configuration on this machine: hashed, compressed static files and gunicorn.
+# The production configuration on this machine: hashed, compressed static files and gunicorn
+# (SERVER=granian: granian, dashboard/granian_server.py).
 serve: $(STAMP)
 	@test -n "$$DJANGO_SECRET_KEY$$DJANGO_SECRET_KEY_FILE" || { echo "Set DJANGO_SECRET_KEY (a long random string) first: make serve runs the production settings, which refuse to start without it. See README.md, Running in production."; exit 2; }
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/gunicorn -c gunicorn.conf.py dashboard.wsgi
+	$(if $(filter granian,$(SERVER)),$(BIN)/python -m dashboard.granian_server,$(BIN)/gunicorn -c gunicorn.conf.py dashboard.wsgi)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

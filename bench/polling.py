@@ -96,7 +96,7 @@ async def measured(stack: Stack, args: argparse.Namespace, cookies: list[str],
     for _ in range(args.panels):
         actions.create()
     run = Run(stack.dashboard_port, cookies, panels=args.panels, interval=args.interval,
-              live_actions=actions.running, truth=actions.truth)
+              live_actions=actions.running, truth=actions.truth, open_from=args.open_from)
     feeder = asyncio.create_task(actions.keep_running(lambda: run.end))
     figures = await run.run(seconds, arrivals_over=args.arrivals_over,
                             drain_limit=args.drain_limit)
@@ -184,18 +184,46 @@ def main() -> None:
                              "(default: one interval per 20 viewers, at least one interval)")
     parser.add_argument("--drain-limit", type=float, default=120.0,
                         help="longest wait for the page loads' backlog before the window")
+    parser.add_argument("--open-from", choices=("list", "schedule"), default="list",
+                        help="where a viewer whose action finished finds another: its own "
+                             "list (as a person does) or the emulator's schedule (any running "
+                             "action, listed yet or not)")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="the dashboard's server (README: Running in production)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite "
+                       "in RAM, whose one writer lock the workers' threads queue for)")
+    where.add_argument("--postgres", action="store_true", help="a private PostgreSQL server "
+                       "started for the run (initdb into a temporary directory)")
     args = parser.parse_args()
+    if args.postgres:
+        from tests.helpers.services import PostgresServer
+
+        server = PostgresServer().start()
+        try:
+            server.create_database()
+            args.database_url = server.url
+            run(args)
+        finally:
+            server.remove()
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     if args.arrivals_over is None:
         args.arrivals_over = args.interval * max(1.0, args.viewers / 20)
     budget = int(os.environ.get("VOUCHERIFY_CALLS_PER_MINUTE") or 40)
     naive = None
     with tempfile.TemporaryDirectory(prefix="bench-polling-") as workdir:
-        stack = Stack(Path(workdir), args.interval)
+        stack = Stack(Path(workdir), args.interval, server=args.server,
+                      database_url=args.database_url)
         try:
             stack.start()
             cookies = stack.sessions(args.viewers)
             print(f"viewers {args.viewers} (a session each), panels {args.panels}, interval "
-                  f"{args.interval} s, {args.seconds:g} s; gunicorn {stack.server_note}; cache: "
+                  f"{args.interval} s, {args.seconds:g} s; {stack.server_note}; "
+                  f"{stack.database_note}; cache: "
                   f"{stack.redis_note}", flush=True)
             project = run_mode(stack, "economy", args, cookies, args.seconds)
             report(project)
@@ -239,6 +267,8 @@ def main() -> None:
         "drain_s": project["drain_s"],
         "drained": project["drained"],
         "server": stack.server_note,
+        "open_from": args.open_from,
+        "database": stack.database_note,
     }
     print(json.dumps(summary))
 

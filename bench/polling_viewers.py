@@ -5,7 +5,8 @@ A poller is one element with `hx-trigger="every Ns"`: the list's live rows, or o
 panel. As htmx does: an answer that swaps the element (outerHTML) starts the new element's
 timer when it arrives, at the interval the new element asks for (so the server can slow
 clients down); 286 stops the poller (the panel's action finished: the viewer then opens
-another running action, as a person would); an answer that swaps nothing (204, or
+another running action from its own list, as a person would, or with `open_from="schedule"`
+any the emulator runs, listed yet or not); an answer that swaps nothing (204, or
 `HX-Reswap: none`) leaves the old element's timer running from when it fired.
 
 Every state a viewer is shown (status and progress, in panels and list rows) is compared
@@ -239,9 +240,14 @@ class Viewer:
         self.watching.discard(finished)
         if time.time() >= self.run.end:
             return
-        choice = self.run.live_action(exclude=self.watching)
+        choice = self.run.live_action(exclude=self.watching, listed=self.listed_running())
         if choice is not None:
             await self.open_panel(choice)
+
+    def listed_running(self) -> set[str]:
+        """The actions this viewer's list last showed running."""
+        return {action_id for (where, action_id), index in self.shown.items()
+                if where == "list" and index < 101}
 
     async def open_list(self) -> None:
         status, _, body, elapsed = await self.get("/actions/", htmx=False)
@@ -338,8 +344,9 @@ class Run:
 
     def __init__(self, port: int, cookies: list[str], *, panels: int, interval: float,
                  live_actions: Callable[[], list[str]], truth: dict[str, Truth],
-                 progress_step: int = 1) -> None:
+                 progress_step: int = 1, open_from: str = "list") -> None:
         self.port, self.cookies, self.panels, self.interval = port, cookies, panels, interval
+        self.open_from = open_from  # "list": what the viewer's list shows; "schedule": any
         self._live_actions = live_actions
         self.truth = truth
         self.progress_step = progress_step  # 1: every progress step is timed
@@ -368,10 +375,14 @@ class Run:
         except Exception as exc:  # noqa: BLE001 (counted, the run goes on)
             self.figures.error(f"opening: {type(exc).__name__}")
 
-    def live_action(self, exclude: set[str]) -> str | None:
+    def live_action(self, exclude: set[str], listed: set[str] | None = None) -> str | None:
+        """A running action to open (not about to finish): one of `listed` when the run opens
+        from the list and the list shows one, else any the emulator runs."""
         now = time.time()
         choices = [a for a in self._live_actions()
                    if a not in exclude and self.truth[a].index_at(now + 5) < 101]
+        if self.open_from == "list" and listed:
+            choices = [a for a in choices if a in listed] or choices
         return random.choice(choices) if choices else None
 
     async def arrive(self, viewer: Viewer, delay: float) -> None:

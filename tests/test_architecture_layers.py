@@ -36,6 +36,7 @@ LAYERS = {
     "dashboard.wsgi": 6,
     "dashboard.quick_polls": 6,  # the WSGI wrapper in front of Django (wsgi.py)
     "dashboard.asgi": 6,
+    "dashboard.granian_server": 6,  # the dashboard under granian (make serve SERVER=granian)
 }
 # Third-party roots a layer must not use at all.
 FORBIDDEN = {"dashboard.voucherify": ("django",)}

@@ -194,6 +194,26 @@ def test_metrics_count_requests_from_every_worker(stack):
     assert total(after, "dashboard_active_viewers") >= 1
 
 
+def test_a_granian_replica_serves_the_same_dashboard(stack, tmp_path):
+    """`make serve SERVER=granian` (dashboard/granian_server.py): the same production settings,
+    login, polls and metrics behind granian instead of gunicorn."""
+    replica = Replica("granian", stack.a.env, tmp_path, server="granian").start()
+    try:
+        browser = Browser()
+        log_in(browser, stack.a.url)  # on gunicorn: the session holds on granian
+        page = browser.get(replica.url + "/actions/")
+        assert page.status in (200, 503) and "Voucherify dashboard" in page.text
+        poll = browser.get(replica.url + "/actions/live/?ids=aa_0000000000000000aa",
+                           {"HX-Request": "true"})
+        assert poll.status in (200, 204, 286)
+        anonymous = Browser().get(replica.url + "/actions/")
+        assert anonymous.status == 302
+        assert anonymous.headers["Location"].startswith("/accounts/login/")
+        assert total(scrape(replica.url), "dashboard_requests_total", view="actions:list") >= 1
+    finally:
+        replica.stop()
+
+
 def test_logs_are_json_lines_with_request_ids_and_no_secrets(stack):
     page = Browser().get(stack.b.url + "/healthz", {"X-Request-ID": "probe-1234"})
     assert page.headers["X-Request-ID"] == "probe-1234"

@@ -156,13 +156,14 @@ class RedisServer:
 
 @dataclass
 class Replica:
-    """One gunicorn instance (its own workers) serving the production settings."""
+    """One gunicorn (or granian) instance, its own workers, serving the production settings."""
 
     name: str
     env: dict[str, str]
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    server: str = "gunicorn"
 
     @property
     def url(self) -> str:
@@ -176,15 +177,15 @@ class Replica:
         metrics_dir = self.directory / f"{self.name}-metrics"
         metrics_dir.mkdir(exist_ok=True)
         env = {**self.env, "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-               "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+               "GRANIAN_PORT": str(self.port), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        command = ([sys.executable, "-m", "dashboard.granian_server"] if self.server == "granian"
+                   else [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
+                         "dashboard.wsgi"])
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [gunicorn, "-c", "gunicorn.conf.py", "dashboard.wsgi"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT)
         wait_until(lambda: Browser().get(self.url + "/healthz").status == 200,
-                   f"gunicorn {self.name}", self.process, self.log)
+                   f"{self.server} {self.name}", self.process, self.log)
         return self
 
     def stop(self) -> None:
