@@ -110,6 +110,29 @@ def test_a_row_that_finished_is_a_change(emulator, operator_client, settings):
 
 
 
+def test_a_row_that_finished_is_rendered_once_for_every_viewer(
+    emulator, operator_client, django_user_model, slow_polls, settings
+):
+    """The list's poll after a row finished (and while its result is still to be read) is
+    the same for every viewer of the same permissions and page: rendered once."""
+    settings.ACTIONS_DETAILS_PER_POLL = 0  # no other row's result read between the two polls
+    emulator.create_action("CUSTOMERS.IMPORT_CSV", duration=300)
+    finishing = live_action(emulator)
+    url = poll_url(live_poller(operator_client.get("/actions/")))
+    finish_action(emulator, finishing, result={"message": "Imported.", "done_count": 2})
+    cache.clear()  # what was known of the rows: the next poll reads the finished one
+    first = operator_client.get(url, HTTP_HX_REQUEST="true")
+    assert first.status_code == 200 and first.templates
+    rows = {tr["id"]: tr for tr in oob_rows(first)}
+    assert rows[f"row-{finishing}"]["data-status"] == "DONE"
+
+    second = Client()
+    second.force_login(make_user(django_user_model, "second-operator", OPERATOR))
+    shared = second.get(url, HTTP_HX_REQUEST="true")
+    assert (shared.status_code, shared.templates) == (200, [])
+    assert shared.content == first.content
+
+
 def test_a_change_is_rendered_once_for_every_viewer(
     emulator, support_client, django_user_model, slow_polls
 ):
@@ -238,3 +261,4 @@ def test_an_unchanged_live_poll_is_still_refused_without_a_login(
     response = operator_client.get(url, HTTP_HX_REQUEST="true")
     assert response.status_code == 401
     assert response["HX-Redirect"].startswith("/accounts/login/")
+

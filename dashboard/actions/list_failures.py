@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.db import DatabaseError
 
+from dashboard import hot
 from dashboard.history.archive import failed_counts, failed_rows
 from dashboard.polling import reads
 from dashboard.voucherify import catalog
@@ -69,6 +70,14 @@ def read_results(ids: Sequence[str]) -> list[Action]:
             break
         read.append(fetched.value)
     return read
+
+
+def results_for(ids: Sequence[str]) -> list[Action]:
+    """read_results, remembered in this process a moment (POLL_MEMORY_SECONDS): every viewer of
+    the same rows polls for the same results, and one of them trying is enough."""
+    if not ids:
+        return []
+    return hot.remembered("list-results:" + ",".join(ids), lambda: read_results(ids))
 
 
 def matches_failures(action: Action, known: dict[str, int]) -> bool:

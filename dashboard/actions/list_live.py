@@ -111,14 +111,16 @@ def read_rows(ids: Sequence[str]) -> Read:
         return Read({}, exc)
 
 
-def poll_version(ids: Sequence[str], read: Read, details: Sequence[str],
+def poll_version(ids: Sequence[str], read: Read, results: Sequence[Action],
                  *depends_on: object) -> str | None:
-    """The answer's fingerprint (poll_versions) when it depends only on rows read fresh and
-    running and on `depends_on` (the query, the viewer, the banner); None when it must be
-    rendered: a row not read, stale or finished, or results still to read (`details`)."""
-    if details or read.problem is not None or any(i not in read.fetched for i in ids):
+    """The answer's fingerprint (poll_versions) when it depends only on rows read fresh, the
+    finished rows' `results` read so far (final: their ids say which) and `depends_on` (the
+    query, the viewer, the banner); None when it must be rendered for its viewer: a row not
+    read or stale."""
+    if read.problem is not None or any(i not in read.fetched for i in ids):
         return None
-    return poll_versions.version([read.fetched[i] for i in ids], *depends_on)
+    return poll_versions.version([read.fetched[i] for i in ids], [a.id for a in results],
+                                 *depends_on, finished_too=True)
 
 
 def refresh_rows(
@@ -128,6 +130,7 @@ def refresh_rows(
     settled: live_counts.Settled | None = None,
     details: Sequence[str] = (),
     read: Read | None = None,
+    results: Sequence[Action] | None = None,
 ) -> LiveRows:
     """One refresh for every live row of a page; rows nothing is known of keep their state.
 
@@ -135,7 +138,8 @@ def refresh_rows(
     rows that finished are. With `settled` and the `contexts` of the rows the answer also
     carries every group's counts (rows that finish move into `settled`). `details`: DONE rows
     whose failed rows are not known yet; a few are read per poll (list_failures). `read`:
-    the rows when the poll already read them (read_rows)."""
+    the rows when the poll already read them (read_rows); `results`, those details when it
+    read them too (list_failures.results_for)."""
     seen = seen or {}
     read = read if read is not None else read_rows(ids)
     fetched, problem = read.fetched, read.problem
@@ -151,7 +155,7 @@ def refresh_rows(
     stale = [f for f in fetched.values() if f.stale]
     problem = problem or next((f.problem for f in stale if f.problem), None)
     stale_age = max((f.age_seconds for f in stale), default=None)
-    results = list_failures.read_results(details)
+    results = list_failures.read_results(details) if results is None else results
     failed = list_failures.known_failed([*rows, *results])
     unread = [i for i in details if i not in failed]
     finished = [i for i in list_failures.pending(rows, failed) if i not in unread]

@@ -86,17 +86,18 @@ def live_rows(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     seen = parse_live_seen(request.GET.get("seen", ""), ids)
     read = read_rows(ids)
+    results = list_failures.results_for(details)
     banner = _banner(request)
     new = list_new.new_actions(*banner) if banner else None
     version = poll_version(
-        ids, read, details, reads.poll_interval(), request.user.is_superuser,
+        ids, read, results, reads.poll_interval(), request.user.is_superuser,
         poll_versions.query_without(request.GET), (new.count, new.more) if new else None)
     if poll_versions.is_unchanged(request.GET, version):
         return poll_versions.unchanged(request)  # nothing to swap: no render, no SQL
 
     def render_live() -> tuple[str, bool]:
         live = refresh_rows(ids, seen, *live_counts.parse_query(request.GET, ids),
-                            details=details, read=read)
+                            details=details, read=read, results=results)
         live.version = version
         if banner:  # the banner's next check rides on the poll's address
             live.extra = list_new.check_params(*banner)
@@ -105,8 +106,17 @@ def live_rows(request: HttpRequest) -> HttpResponse:
             context["new"] = dataclasses.replace(new, polls=not live.polling)
         return render_to_string("actions/list.html#live", context, request), live.polling
 
-    if version is not None:  # rows running and read fresh: one render for all their viewers
-        return poll_versions.shared_answer(request, version, lambda: render_live()[0], "live")
+    if version is not None:  # rows read fresh: one render for all their viewers
+        stopped = []  # the last answer (no row live, no result to read) is each viewer's own
+
+        def render_shared() -> str:
+            html, polling = render_live()
+            stopped.extend([] if polling else [True])
+            return html
+
+        answer = poll_versions.shared_answer(request, version, render_shared, "live",
+                                             keep=lambda: not stopped)
+        return HttpResponseStopPolling(answer.content) if stopped else answer
     html, polling = render_live()
     return HttpResponse(html) if polling else HttpResponseStopPolling(html)
 

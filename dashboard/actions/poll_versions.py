@@ -38,12 +38,14 @@ RENDER_SECONDS = 30
 SHARED_ANSWER = "dashboard.shared_poll_answer"
 
 
-def version(fetched: Iterable[Fetched[Action]], *depends_on: object) -> str | None:
+def version(fetched: Iterable[Fetched[Action]], *depends_on: object,
+            finished_too: bool = False) -> str | None:
     """The fingerprint of running, fresh actions and what else the answer depends on; None
-    when any is stale or finished (always rendered)."""
+    when any is stale, or finished unless `finished_too` (the list's rows: a finished row's
+    list item is hashed like a running one's, its result being no part of it)."""
     digest = hashlib.blake2b(digest_size=8)
     for entry in fetched:
-        if entry.stale or not entry.value.is_live:
+        if entry.stale or not (entry.value.is_live or finished_too):
             return None
         digest.update(json.dumps(entry.value.raw, sort_keys=True, default=str).encode())
         digest.update(b"\0")
