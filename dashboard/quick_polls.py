@@ -17,15 +17,17 @@ dashboard/hot.py):
       AuthenticationMiddleware would check it (the same session store and backend, through
       the same per-process memory), and its user's permissions must be those the answer was
       given for; at any doubt (no session, a hash that does not verify, an idle expiry due
-      to be renewed) Django answers.
+      to be renewed) Django answers. Such a check is remembered until the renewal is due
+      (SESSION_MEMORY_SECONDS at most) while the shared epoch can be read: a logout or role
+      change anywhere moves it, and each process reads it every POLL_MEMORY_SECONDS.
 Anything else (another method, not an htmx poll, an address or a session Django did not just
 see) goes to Django untouched: an anonymous or ended session still gets its 401. Replayed are
-the status, body and headers of Django's answer (CSP, X-Frame-Options, nosniff, ...) with a
-new request id and without its cookies; each is counted in the request metrics. A logout, a
-role change or a deactivation in this process forgets everything at once
-(dashboard/accounts/backends.py's forget observers); one made in another process counts within
-POLL_MEMORY_SECONDS, as for the sessions and users in hot.py. POLL_MEMORY_SECONDS=0 (the test
-settings) turns this off.
+the status (200, 204, or the 286 of a finished action), body and headers of Django's answer
+(CSP, X-Frame-Options, nosniff, ...) with a new request id and without its cookies; each is
+counted in the request metrics. A logout, a role change or a deactivation in this process
+forgets everything at once (dashboard/accounts/backends.py's forget observers) and moves the
+shared epoch; one made in another process counts within POLL_MEMORY_SECONDS, as for the
+sessions and users in hot.py. POLL_MEMORY_SECONDS=0 (the test settings) turns this off.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ A poll's address carries `v`, a fingerprint of what the element it replaces show
 actions as read from upstream and whatever else the answer depends on (the poll interval,
 the viewer's permissions, the query). When the fingerprint of what would be rendered now is
 the same, the answer is 204 No Content: htmx swaps nothing and the element keeps polling on
-its timer. Only running actions served fresh get a fingerprint: a stale one (its notice
-tells its age) is always rendered. A finished one read for good gets one too (`final_version`):
-its last answer, the 286 that ends the polling, is then shared by its viewers as well.
+its timer. Only actions served fresh get a fingerprint: a stale one (its notice tells its
+age) is always rendered. A panel's finished action gets one once read for good
+(`final_version`): its last answer, the 286 that ends the polling, is then shared by its
+viewers as well; the list's rows may be running or finished (`finished_too`).
 
 The texts worked out from the clock alone ("running for", "about N left") are redrawn with
 the next change of the action; `<time>` elements keep counting in the browser (app.js).
