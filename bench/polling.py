@@ -1,7 +1,8 @@
 """Benchmark of the polling economy: upstream calls, freshness and poll times, project vs naive.
 
 Starts the emulator, Redis (REDIS_URL, or a private redis-server) and the dashboard under
-gunicorn with 2 workers. V viewers, each with its own logged-in session and connections, open
+gunicorn with 2 workers (or granian: --server granian), on SQLite in RAM or PostgreSQL
+(--postgres, --database-url). V viewers, each with its own logged-in session and connections, open
 the list and P running actions' detail pages and poll them exactly as htmx would (see
 bench/polling_viewers.py) for S seconds, while the emulator always has P actions running
 (30-90 s each, replaced as they finish), so status changes and progress steps happen all
@@ -11,6 +12,7 @@ Then the same viewers against the dashboard with the layer bypassed (naive mode)
 one real 60 s window. The last line printed is one JSON object. See README.md.
 
     .venv/bin/python bench/polling.py [--viewers 20] [--panels 10] [--interval 2] [--seconds 180]
+        [--server gunicorn|granian] [--postgres | --database-url URL] [--open-from list|schedule]
 """
 
 from __future__ import annotations
