@@ -34,6 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.database import add_database_options, run_on_database  # noqa: E402
+
 DAY_MS = 86_400_000
 PURGE_SHARE = 0.02
 FAILED_SHARE = 0.10
@@ -484,12 +486,7 @@ def measure(count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=10_000)
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--database-url", help="an empty PostgreSQL database (default: a new "
-                       "SQLite file in a temporary directory)")
-    where.add_argument("--postgres", action="store_true", help="a private PostgreSQL server "
-                       "started for the run (initdb into a temporary directory, a unix socket "
-                       "only, fsync off), stopped and deleted afterwards")
+    add_database_options(parser, "a new SQLite file in a temporary directory")
     parser.add_argument("--days", type=int, default=90, help="history spread over these days")
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=14)
@@ -502,19 +499,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="processes generating and inserting in parallel (SQLite: they "
                         "take turns at its writer lock)")
-    args = parser.parse_args()
-    if args.postgres:
-        from tests.helpers.services import PostgresServer
-
-        server = PostgresServer().start()
-        try:
-            server.create_database()
-            args.database_url = server.url
-            run(args)
-        finally:
-            server.remove()
-    else:
-        run(args)
+    run_on_database(parser.parse_args(), run)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.database import add_database_options, run_on_database  # noqa: E402
 from bench.polling_stack import Stack  # noqa: E402
 from bench.polling_viewers import Run, Truth  # noqa: E402
 from dashboard.emulator.control import EmulatorControl  # noqa: E402
@@ -192,24 +193,9 @@ def main() -> None:
                              "action, listed yet or not)")
     parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
                         help="the dashboard's server (README: Running in production)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite "
-                       "in RAM, whose one writer lock the workers' threads queue for)")
-    where.add_argument("--postgres", action="store_true", help="a private PostgreSQL server "
-                       "started for the run (initdb into a temporary directory)")
-    args = parser.parse_args()
-    if args.postgres:
-        from tests.helpers.services import PostgresServer
-
-        server = PostgresServer().start()
-        try:
-            server.create_database()
-            args.database_url = server.url
-            run(args)
-        finally:
-            server.remove()
-    else:
-        run(args)
+    add_database_options(parser, "SQLite in RAM, whose one writer lock the workers' threads "
+                                 "queue for")
+    run_on_database(parser.parse_args(), run)
 
 
 def run(args: argparse.Namespace) -> None:
