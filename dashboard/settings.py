@@ -181,8 +181,10 @@ VOUCHERIFY_USER_SHARE = env.number("VOUCHERIFY_USER_SHARE", 0.25, minimum=0.0)
 VOUCHERIFY_POLL_SHARE = env.number("VOUCHERIFY_POLL_SHARE", 0.75, minimum=0.0)
 VOUCHERIFY_SYNC_SHARE = env.number("VOUCHERIFY_SYNC_SHARE", 0.75, minimum=0.0)
 # Live updates spend at most this many calls in the seconds their share takes to earn them
-# (3 of 30 a minute: every 6 s), so their refreshes stay spread over the minute; 0: no pace.
-VOUCHERIFY_POLL_BURST = env.integer("VOUCHERIFY_POLL_BURST", 3, minimum=0)
+# (1 of 30 a minute: one every 2 s), so their refreshes stay spread evenly over the minute
+# (a larger burst lets them come together and then wait, which is how late a change shows);
+# 0: no pace.
+VOUCHERIFY_POLL_BURST = env.integer("VOUCHERIFY_POLL_BURST", 1, minimum=0)
 # While Redis cannot be reached each process counts calls on its own: its cap then, per process
 # (at most VOUCHERIFY_CALLS_PER_MINUTE divided by replicas times workers keeps the sum in bounds).
 VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE = env.integer(

@@ -57,6 +57,16 @@ def test_polls_wanting_more_than_their_share_are_spread_over_the_minute(paced, c
     assert 80 <= len(granted) <= 90
 
 
+def test_a_burst_of_one_spaces_the_refreshes_evenly(paced, settings, clock):
+    settings.VOUCHERIFY_POLL_BURST = 1  # the default: one call every 2 s of a 30-call share
+    granted = spend_moments(clock, purpose=askers.POLL, seconds=180, every=0.5)
+
+    assert all(later - earlier >= 2 - 0.5
+               for earlier, later in zip(granted, granted[1:], strict=False))
+    assert longest_gap(granted) <= 3 + 0.5  # whole-second counters, polls 0.5 s apart
+    assert 80 <= len(granted) <= 90
+
+
 def test_unpaced_polls_burst_then_stall_for_most_of_the_minute(paced, settings, clock):
     settings.VOUCHERIFY_POLL_BURST = 0
     granted = spend_moments(clock, purpose=askers.POLL, seconds=180, every=0.5)
@@ -70,8 +80,13 @@ def test_background_work_is_not_paced(paced, clock):
     assert len(granted) == 30  # its whole share at once: a backfill is not held back
 
 
-def test_a_refresh_put_off_by_the_pace_serves_the_known_page_as_fresh(paced, settings, clock):
+def test_a_refresh_put_off_by_the_pace_serves_the_known_page_as_fresh(
+    paced, settings, clock, monkeypatch
+):
     settings.ACTIONS_POLL_INTERVAL = 1.0
+    start = store.now()  # the layer's clock moves only as the test moves it: on a busy
+    monkeypatch.setattr(store, "now", lambda: start + clock.offset)  # machine, real seconds
+    # passing between the polls would let a third group of three in
     served, ages = [], []
     with askers.asking(purpose=askers.POLL):
         for _ in range(12):
@@ -97,6 +112,26 @@ def test_a_page_older_than_the_pace_and_put_off_again_says_so(paced, clock):
 
     assert fetched.stale and isinstance(fetched.problem, PacedError)
     assert "spread over the minute" in str(fetched.problem)
+    assert upstream_calls(paced, LIST) == 1
+
+
+def test_with_a_burst_of_one_a_put_off_refresh_stays_fresh_for_three_slots(
+    paced, settings, clock
+):
+    """One call every 2 s: the next slot may go to another live read (a result), so the known
+    page stays fresh for the 6 s three slots take, then it says it is late."""
+    settings.VOUCHERIFY_POLL_BURST = 1
+    with askers.asking(purpose=askers.POLL):
+        upstream.fetch_page(limit=25, background=True)
+        clock.advance(2 + 4)  # the interval, and 4 s of slots taken by other reads
+        budget.spend(background=True)  # another live read takes this slot
+        within = upstream.fetch_page(limit=25, background=True)
+        clock.advance(3)
+        budget.spend(background=True)
+        beyond = upstream.fetch_page(limit=25, background=True)
+
+    assert not within.stale and within.problem is None
+    assert beyond.stale and isinstance(beyond.problem, PacedError)
     assert upstream_calls(paced, LIST) == 1
 
 

@@ -132,9 +132,18 @@ def _pace_seconds(allowed: int) -> int:
     return max(1, round(WINDOW_SECONDS * burst / allowed))
 
 
+# A read put off by the pace is still "as fresh as the pace lets anyone's data be" while it is
+# younger than the seconds the live updates' share takes to earn this many calls: the next
+# slots may go to other live reads (a result, an action off the newest page) before it.
+PACED_SLOTS = 3
+
+
 def poll_pace_seconds() -> int:
-    """How long live updates' paced calls may be put off at most (0: they are not paced)."""
-    return _pace_seconds(_purpose_scope(askers.POLL, allowance().cap).allowed)
+    """How old, beyond the poll interval, data whose refresh the pace put off may be and still
+    be served as fresh (0: live updates are not paced)."""
+    allowed = _purpose_scope(askers.POLL, allowance().cap).allowed
+    pace = _pace_seconds(allowed)
+    return max(pace, round(WINDOW_SECONDS * PACED_SLOTS / allowed)) if pace else 0
 
 
 def upstream_reserve() -> int:
