@@ -58,14 +58,18 @@ def oob_rows(response) -> list:
     return rows
 
 
-def poll_until_stopped(client, url: str, *, tries: int = 40, pause: float = 0.25):
-    """Poll a live URL as htmx would until it stops answering 200 (286 ends polling)."""
+def poll_until_stopped(client, url: str, *, tries: int = 160, pause: float = 0.25):
+    """Poll a live URL as htmx would until it stops answering 200 (286 ends polling). Bounded
+    by a count that a busy machine's slower seconds still fit in (40 did not: a 3 s action
+    read through a loaded test suite)."""
     for _ in range(tries):
         time.sleep(pause)
         response = client.get(url)
         if response.status_code != 200:
             break
     return response
+
+
 def csv_rows(response) -> list[list[str]]:
     """The rows of a streamed CSV download, header first."""
     body = b"".join(response.streaming_content).decode("utf-8")
