@@ -133,22 +133,22 @@ class QuickPolls:
 def _who(session_key: str) -> str | None:
     """The audience of a session let through a moment ago, or checked now and remembered
     until the shared epoch moves, its renewal falls due or SESSION_MEMORY_SECONDS pass."""
-    epoch_known = _epoch_unchanged()
+    epoch_readable = _follow_epoch()
     who = hot.get(_SESSION + session_key)
     if who is not None:
         return who
     checked = _session_audience(session_key)
     if checked is None:
         return None
-    who, renewal_in = checked
-    longest = max(SESSION_MEMORY_SECONDS, hot.seconds()) if epoch_known else hot.seconds()
-    hot.put(_SESSION + session_key, who, min(longest, renewal_in))
+    who, renewal_due_in = checked
+    longest = max(SESSION_MEMORY_SECONDS, hot.seconds()) if epoch_readable else hot.seconds()
+    hot.put(_SESSION + session_key, who, min(longest, renewal_due_in))
     return who
 
 
-def _epoch_unchanged() -> bool:
-    """Whether the shared epoch could be read and is the one this process last saw; a new one
-    (a logout or a role change in another process) forgets every session checked here."""
+def _follow_epoch() -> bool:
+    """Whether the shared epoch could be read; one this process has not seen (a logout or a
+    role change in another process) first forgets every session checked here."""
     global _epoch_seen
     current = hot.remembered(_EPOCH_READ, _read_epoch)
     if current != _epoch_seen:
