@@ -44,7 +44,7 @@ from django.core.cache import cache
 from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
 
-from dashboard import hot
+from dashboard import hot, sharedcache
 from dashboard.accounts.backends import add_forget_observer
 from dashboard.accounts.middleware import renewal_due, renewal_in
 from dashboard.actions.poll_versions import SHARED_ANSWER, audience
@@ -158,9 +158,14 @@ def _follow_epoch() -> bool:
 
 
 def _read_epoch() -> str | None:
+    """The shared epoch; None while it cannot be read from Redis. The cache then answers from
+    this process's own memory (dashboard/sharedcache.py), where no other process's logout
+    lands: sessions are checked as often as answers lapse until Redis is back."""
+    if sharedcache.degraded():
+        return None
     try:
         return cache.get_or_set(_EPOCH, lambda: secrets.token_hex(8), None)
-    except Exception:  # the cache down: sessions are checked as often as answers lapse
+    except Exception:
         return None
 
 

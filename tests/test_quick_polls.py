@@ -19,7 +19,7 @@ from django.db import close_old_connections
 from django.test import Client
 from prometheus_client import REGISTRY
 
-from dashboard import hot, quick_polls
+from dashboard import hot, quick_polls, sharedcache
 from dashboard.accounts.middleware import SessionIdleMiddleware
 from dashboard.accounts.roles import SUPPORT
 from dashboard.observability.logging import REQUEST_ID_HEADER
@@ -258,6 +258,10 @@ def ended_elsewhere(cookie: str) -> None:
     hot.forget([SessionStore.cache_key_prefix + key])
 
 
+def fail_to_read(*args, **kwargs):
+    raise ConnectionError("Redis is not answering")
+
+
 def epoch_read_lapses() -> None:
     """What POLL_MEMORY_SECONDS does to this process's reading of the shared epoch."""
     hot.forget([quick_polls._EPOCH_READ])
@@ -307,11 +311,15 @@ def test_a_session_is_remembered_no_longer_than_until_its_renewal_is_due(
     assert len(django_entries) == 1
 
 
+@pytest.mark.parametrize("how", ["the read fails", "redis is down"])
 def test_while_the_epoch_cannot_be_read_a_session_is_remembered_as_briefly_as_answers(
-    viewer, django_entries, user_factory, monkeypatch, settings, clock
+    viewer, django_entries, user_factory, monkeypatch, settings, clock, how
 ):
     settings.POLL_MEMORY_SECONDS = 2  # shorter than SESSION_MEMORY_SECONDS
-    monkeypatch.setattr(quick_polls, "_read_epoch", lambda: None)  # the cache is down
+    if how == "the read fails":
+        monkeypatch.setattr(cache, "get_or_set", fail_to_read)
+    else:  # the cache answers from this process's memory, where no other logout lands
+        monkeypatch.setattr(sharedcache, "degraded", lambda: True)
     epoch_read_lapses()
     cookie = logged_in(user_factory(SUPPORT, "another-support-user"), renewed=True)
     learned(viewer, django_entries)
