@@ -138,7 +138,7 @@ def _pace_seconds(allowed: int) -> int:
 PACED_SLOTS = 3
 
 
-def poll_pace_seconds() -> int:
+def paced_fresh_seconds() -> int:
     """How old, beyond the poll interval, data whose refresh the pace put off may be and still
     be served as fresh (0: live updates are not paced)."""
     allowed = _purpose_scope(askers.POLL, allowance().cap).allowed
@@ -269,10 +269,15 @@ def _refusal(scope: Scope, wait: float) -> BudgetExhaustedError:
     label = _PURPOSE_LABELS[scope.parts[1]]
     if scope.seconds < WINDOW_SECONDS:
         return PacedError(
-            f"Not asking Voucherify this second: {label} spend at most {scope.allowed} calls "
-            f"every {scope.seconds} s, to keep them spread over the minute.",
+            f"Not asking Voucherify this second: {label} spend at most "
+            f"{_calls(scope.allowed)} every {scope.seconds} s, to keep them spread over the "
+            "minute.",
             retry_after=max(0.0, wait), key="dashboard_budget")
     return _short(wait, f"the share of {scope.allowed} calls a minute for {label} is spent")
+
+
+def _calls(count: int) -> str:
+    return "1 call" if count == 1 else f"{count} calls"
 
 
 def _short(wait: float, reason: str) -> BudgetExhaustedError:

@@ -139,7 +139,7 @@ def _obtain(
 def _stale_or_raise(known: Fetched[T] | None, error: VoucherifyError) -> Fetched[T]:
     if known is None or isinstance(error, NotFoundError):
         raise error
-    if isinstance(error, PacedError) and known.is_fresh(interval() + budget.poll_pace_seconds()):
+    if isinstance(error, PacedError) and known.is_fresh(interval() + budget.paced_fresh_seconds()):
         # Put off to keep calls spread, not short: as fresh as the pace lets anyone's data be,
         # so it is served as any fresh answer is (no notice; a poll of it can be "unchanged").
         return known
