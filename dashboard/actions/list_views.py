@@ -111,7 +111,8 @@ def live_rows(request: HttpRequest) -> HttpResponse:
 
         def render_shared() -> str:
             html, polling = render_live()
-            stopped.extend([] if polling else [True])
+            if not polling:
+                stopped.append(True)
             return html
 
         answer = poll_versions.shared_answer(request, version, render_shared, "live",
