@@ -28,12 +28,13 @@ from dashboard import env
 def options(environ: dict[str, str] | None = None) -> dict[str, object]:
     """granian's keyword arguments as the environment sets them."""
     environ = dict(os.environ if environ is None else environ)
-    port = environ.get("PORT", "").strip()
+    platform_port = environ.get("PORT", "").strip()  # a platform's: all interfaces, as gunicorn
     workers = env.integer("WEB_CONCURRENCY", 2, environ, minimum=1)
     return {
-        "address": environ.get("GRANIAN_HOST", "").strip() or ("0.0.0.0" if port else "127.0.0.1"),
-        "port": env.integer("GRANIAN_PORT", int(port) if port.isdigit() else 8000, environ,
-                            minimum=1),
+        "address": environ.get("GRANIAN_HOST", "").strip()
+        or ("0.0.0.0" if platform_port else "127.0.0.1"),
+        "port": env.integer("GRANIAN_PORT", env.integer("PORT", 8000, environ, minimum=1),
+                            environ, minimum=1),
         "workers": env.integer("GRANIAN_WORKERS", workers, environ, minimum=1),
         "blocking_threads": env.integer("GRANIAN_BLOCKING_THREADS", 4, environ, minimum=1),
         "backlog": env.integer("GRANIAN_BACKLOG", 4096, environ, minimum=128),

@@ -29,7 +29,7 @@ def test_granians_own_variables_win():
 
 
 @pytest.mark.parametrize("name, value", [("GRANIAN_WORKERS", "0"), ("GRANIAN_PORT", "eighty"),
-                                         ("GRANIAN_BACKLOG", "10")])
+                                         ("GRANIAN_BACKLOG", "10"), ("PORT", "eighty")])
 def test_a_bad_value_names_its_variable(name, value):
     with pytest.raises(ImproperlyConfigured, match=name):
         options({name: value})
