@@ -118,6 +118,10 @@ def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[st
     outcome, started, ended = asyncio.run(measured(stack, args, cookies, seconds))
     figures = outcome["figures"]
     timeline = [row for row in control.stats()["timeline"] if started <= row[0] <= ended]
+    if args.calls_log:
+        with open(args.calls_log, "w") as out:
+            for row in timeline:
+                print(json.dumps(row), file=out)
     calls = len(timeline)
     lags = [lag for kind in figures.lags.values() for lag in kind]
     return {
@@ -191,6 +195,9 @@ def main() -> None:
                         help="where a viewer whose action finished finds another: its own "
                              "list (as a person does) or the emulator's schedule (any running "
                              "action, listed yet or not)")
+    parser.add_argument("--calls-log", metavar="FILE",
+                        help="write the upstream calls the emulator saw in the window, one JSON "
+                             "line each: [epoch seconds, method, route, status]")
     parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
                         help="the dashboard's server (README: Running in production)")
     add_database_options(parser, "SQLite in RAM, whose one writer lock the workers' threads "

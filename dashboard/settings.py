@@ -180,11 +180,15 @@ VOUCHERIFY_BUDGET_RESERVE = env.integer("VOUCHERIFY_BUDGET_RESERVE", 4)
 VOUCHERIFY_USER_SHARE = env.number("VOUCHERIFY_USER_SHARE", 0.25, minimum=0.0)
 VOUCHERIFY_POLL_SHARE = env.number("VOUCHERIFY_POLL_SHARE", 0.75, minimum=0.0)
 VOUCHERIFY_SYNC_SHARE = env.number("VOUCHERIFY_SYNC_SHARE", 0.75, minimum=0.0)
-# Live updates spend at most this many calls in the seconds their share takes to earn them
-# (1 of 30 a minute: one every 2 s), so their refreshes stay spread evenly over the minute
-# (a larger burst lets them come together and then wait, which is how late a change shows);
-# 0: no pace.
+# Live updates' refreshes spend at most this many calls in the seconds their part of the share
+# takes to earn them (1 of 21 a minute: one every 3 s), so they stay spread evenly over the
+# minute (a larger burst lets them come together and then wait, which is how late a change
+# shows); 0: no pace.
 VOUCHERIFY_POLL_BURST = env.integer("VOUCHERIFY_POLL_BURST", 1, minimum=0)
+# The part of the live updates' share kept for reading each finished action's result once
+# (at least what whole-second pacing leaves over), counted apart so that results never hold
+# the refreshes back.
+VOUCHERIFY_RESULT_SHARE = env.number("VOUCHERIFY_RESULT_SHARE", 0.3, minimum=0.0)
 # While Redis cannot be reached each process counts calls on its own: its cap then, per process
 # (at most VOUCHERIFY_CALLS_PER_MINUTE divided by replicas times workers keeps the sum in bounds).
 VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE = env.integer(

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from dashboard.accounts.roles import OPERATOR, SUPPORT
+from dashboard.polling import store
 from tests.fixtures.users import make_user
 from tests.helpers.html import oob_rows, soup
 from tests.helpers.upstream import finish_action, live_action
@@ -262,3 +263,32 @@ def test_an_unchanged_live_poll_is_still_refused_without_a_login(
     assert response.status_code == 401
     assert response["HX-Redirect"].startswith("/accounts/login/")
 
+
+
+def test_a_stale_panel_is_rendered_once_a_second_for_its_viewers(
+    emulator, support_client, django_user_model, slow_polls, monkeypatch
+):
+    """A finished action whose result cannot be read yet (here: the upstream fails) keeps
+    polling with a stale notice; its viewers of the same permissions share one render of it
+    for the second the notice tells its age at, rather than each getting their own."""
+    action_id = live_action(emulator)
+    url = poll_url(panel(support_client.get(f"/actions/{action_id}/")))
+    finish_action(emulator, action_id, result={"done_count": 7})
+    emulator.set_faults(error_rate=1.0, error_status=503, endpoints=["/v1/async-actions/{id}"])
+    # An interval on, so the list is read again (it shows the action done), and the two
+    # polls in one second.
+    second = [int(time.time()) + 40.25]
+    monkeypatch.setattr(store, "now", lambda: second[0])
+
+    first = support_client.get(url, **HTMX)
+    assert first.status_code == 200 and first.templates  # not 286: it polls on for the result
+    assert "Done" in panel(first).get_text() and soup(first).select_one(".stale")
+    other = Client()
+    other.force_login(make_user(django_user_model, "second-support", SUPPORT))
+    shared = other.get(url, **HTMX)
+    assert (shared.status_code, shared.templates) == (200, [])
+    assert shared.content == first.content
+
+    second[0] += 1  # a second later its notice tells another age: rendered again, once
+    later = other.get(url, **HTMX)
+    assert later.status_code == 200 and later.templates

@@ -214,8 +214,12 @@ def _missing(
 def _version(
     request: HttpRequest, context: dict, fetched: reads.Fetched, poll_every: str | None
 ) -> str | None:
-    """What the panel shows depends on: the action, the interval, the viewer, the query."""
-    return poll_versions.version([fetched], *_depends_on(request, context, poll_every))
+    """What the panel shows depends on: the action, the interval, the viewer, the query
+    (and, served stale, why and since when)."""
+    depends_on = _depends_on(request, context, poll_every)
+    if fetched.stale:
+        return poll_versions.stale_version(fetched, *depends_on)
+    return poll_versions.version([fetched], *depends_on)
 
 
 def _depends_on(request: HttpRequest, context: dict, poll_every: str | None) -> tuple:

@@ -7,7 +7,9 @@ the same, the answer is 204 No Content: htmx swaps nothing and the element keeps
 its timer. Only actions served fresh get a fingerprint: a stale one (its notice tells its
 age) is always rendered. A panel's finished action gets one once read for good
 (`final_version`): its last answer, the 286 that ends the polling, is then shared by its
-viewers as well; the list's rows may be running or finished (`finished_too`).
+viewers as well; the list's rows may be running or finished (`finished_too`). A stale panel
+(`stale_version`) is shared for the second its notice names: while a result waits for its
+call or the upstream fails, its viewers do not each get a render of their own.
 
 The texts worked out from the clock alone ("running for", "about N left") are redrawn with
 the next change of the action; `<time>` elements keep counting in the browser (app.js).
@@ -25,6 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard import hot
+from dashboard.polling import store
 from dashboard.polling.store import Fetched
 from dashboard.voucherify.models import Action
 
@@ -63,6 +66,18 @@ def final_version(entry: Fetched[Action], *depends_on: object) -> str | None:
     if entry.stale or entry.value.is_live:
         return None
     named = [entry.value.id, entry.value.status, "final", *depends_on]
+    return hashlib.blake2b(json.dumps(named, sort_keys=True, default=str).encode(),
+                           digest_size=8).hexdigest()
+
+
+def stale_version(entry: Fetched[Action], *depends_on: object) -> str | None:
+    """The fingerprint of a panel served stale, for this second: what it shows, when it was
+    read, why it is stale (the notice, with its "next call in about N s"), and the second its
+    age is told at. None for a fresh entry."""
+    if not entry.stale:
+        return None
+    named = [entry.value.raw, entry.fetched_at, type(entry.problem).__name__,
+             str(entry.problem or ""), int(store.now()), "stale", *depends_on]
     return hashlib.blake2b(json.dumps(named, sort_keys=True, default=str).encode(),
                            digest_size=8).hexdigest()
 

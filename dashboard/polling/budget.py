@@ -15,11 +15,15 @@ is left unspent for everyone else (so a lone viewer's polls are not cut short, y
 asking for id after unknown id cannot spend the minute everyone else's pages need). Each is
 counted with per-second counters of its own beside the shared ones, in the same way.
 
-Polls are also paced: at most VOUCHERIFY_POLL_BURST of their calls in any few seconds (the
-share's rate). A sliding window alone keeps the shape of a burst: calls spent together leave
-it together a minute later and are spent together again, so the minute turns into a burst of
+Polls are also paced: their refreshes spend at most VOUCHERIFY_POLL_BURST calls in any few
+seconds. A sliding window alone keeps the shape of a burst: calls spent together leave it
+together a minute later and are spent together again, so the minute turns into a burst of
 refreshes and a long stall, and every open panel goes stale through the stall. Paced, the
 polls' refreshes stay spread over the minute, each panel's data a couple of seconds old.
+The pace leaves VOUCHERIFY_RESULT_SHARE of the polls' share to the one read of each finished
+action's result, counted apart: were results taken from the same calls, each would push the
+window over the share and hold every refresh back until it slid (a stall of ten seconds and
+more, every few minutes, with the actions finishing that a busy project has).
 
 While the shared cache cannot be reached (dashboard/sharedcache.py) every process counts on
 its own in local memory, so the cap is VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process.
@@ -80,6 +84,9 @@ def share(fraction: float, cap: int) -> int:
 
 _PURPOSE_SHARES = {askers.POLL: "VOUCHERIFY_POLL_SHARE", askers.SYNC: "VOUCHERIFY_SYNC_SHARE"}
 _PURPOSE_LABELS = {askers.POLL: "live updates", askers.SYNC: "background work"}
+# The polls' calls counted apart within their share (see the module's docstring).
+REFRESHES, RESULTS = "refresh", "result"
+_PART_LABELS = {REFRESHES: "live updates", RESULTS: "results of finished actions"}
 
 
 @dataclass(frozen=True)
@@ -94,17 +101,17 @@ class Scope:
     seconds: int = WINDOW_SECONDS  # counted over the last this many seconds (a pace: fewer)
 
 
-def _scopes(background: bool, asker: askers.Asker) -> list[Scope]:
+def _scopes(background: bool, asker: askers.Asker, result: bool = False) -> list[Scope]:
     """The windows a call of this asker is counted in; the shared one first."""
     whole = allowance()
     scopes = [Scope((), whole.for_priority(background))]
     if asker.purpose in _PURPOSE_SHARES:
         purpose = _purpose_scope(asker.purpose, whole.cap)
         scopes.append(purpose)
-        if asker.purpose == askers.POLL and background:
-            # Refreshes only: a poll's call at page priority (the one read of an action that
-            # just finished, for its result) is needed once and is not put off.
-            scopes.extend(_pace(purpose))
+        if asker.purpose == askers.POLL:
+            # A result is read once and is not put off by the pace, but it has calls of its
+            # own; any other poll's call refreshes live data, at the pace.
+            scopes.extend(_poll_parts(purpose, result=result) if result or background else [])
     if asker.person is not None:
         fraction = float(settings.VOUCHERIFY_USER_SHARE)
         person_share = share(fraction, whole.cap)
@@ -117,33 +124,54 @@ def _purpose_scope(purpose: str, cap: int) -> Scope:
     return Scope(("purpose", purpose), share(fraction, cap))
 
 
-def _pace(scope: Scope) -> list[Scope]:
-    """At most VOUCHERIFY_POLL_BURST of the scope's calls in the seconds its share's rate
-    takes to earn them (none with a burst of 0 or one as large as the share)."""
-    seconds = _pace_seconds(scope.allowed)
-    return [Scope(scope.parts, int(settings.VOUCHERIFY_POLL_BURST), seconds=seconds)] \
-        if seconds else []
+@dataclass(frozen=True)
+class PollPace:
+    """How the polls' share is split: refreshes, `burst` calls every `seconds` at most (at
+    most `refreshes` in any window), and `results` calls a window for finished actions'
+    results."""
+
+    burst: int
+    seconds: int
+    refreshes: int
+    results: int
 
 
-def _pace_seconds(allowed: int) -> int:
+def poll_pace(share_allowed: int | None = None) -> PollPace | None:
+    """The split of the polls' share (None: no pace, with a burst of 0 or one as large as the
+    refreshes' part; then only the share itself counts)."""
+    allowed = (_purpose_scope(askers.POLL, allowance().cap).allowed
+               if share_allowed is None else share_allowed)
     burst = int(settings.VOUCHERIFY_POLL_BURST)
-    if burst <= 0 or burst >= allowed:
-        return 0
-    return max(1, round(WINDOW_SECONDS * burst / allowed))
+    results = min(allowed - 1, math.ceil(allowed * float(settings.VOUCHERIFY_RESULT_SHARE)))
+    refreshes = allowed - max(0, results)
+    if burst <= 0 or burst >= refreshes:
+        return None
+    # Whole seconds (the counters'), rounded up so that the refreshes fit their part.
+    seconds = math.ceil(WINDOW_SECONDS * burst / refreshes)
+    most = burst * math.ceil(WINDOW_SECONDS / seconds)
+    return PollPace(burst, seconds, most, max(1, allowed - most))
 
 
-# A read put off by the pace is still "as fresh as the pace lets anyone's data be" while it is
-# younger than the seconds the live updates' share takes to earn this many calls: the next
-# slots may go to other live reads (a result, an action off the newest page) before it.
+def _poll_parts(purpose: Scope, *, result: bool) -> list[Scope]:
+    pace = poll_pace(purpose.allowed)
+    if pace is None:
+        return []
+    if result:
+        return [Scope((*purpose.parts, RESULTS), pace.results)]
+    return [Scope((*purpose.parts, REFRESHES), pace.burst, seconds=pace.seconds)]
+
+
+# A refresh put off by the pace is still "as fresh as the pace lets anyone's data be" while it
+# is younger than this many of the refreshes' slots: the next ones may go to other live reads
+# (the window, an action off the newest page) before it.
 PACED_SLOTS = 3
 
 
 def paced_fresh_seconds() -> int:
     """How old, beyond the poll interval, data whose refresh the pace put off may be and still
     be served as fresh (0: live updates are not paced)."""
-    allowed = _purpose_scope(askers.POLL, allowance().cap).allowed
-    pace = _pace_seconds(allowed)
-    return max(pace, round(WINDOW_SECONDS * PACED_SLOTS / allowed)) if pace else 0
+    pace = poll_pace()
+    return 0 if pace is None else pace.seconds * math.ceil(PACED_SLOTS / pace.burst)
 
 
 def upstream_reserve() -> int:
@@ -219,14 +247,15 @@ def _seconds_until_room(
     return wait
 
 
-def spend(*, background: bool) -> None:
+def spend(*, background: bool, result: bool = False) -> None:
     """Take one token or raise BudgetExhaustedError; never lets the shared window exceed the
-    cap, nor the asker's own windows their shares."""
+    cap, nor the asker's own windows their shares. `result`: the call reads a finished
+    action's result (counted apart from a poll's refreshes)."""
     now = store.now()
     until = blocked_until(now)
     if until is not None:
         raise _short(until - now, "Voucherify asked the dashboard to hold back")
-    scopes = _scopes(background, askers.current())
+    scopes = _scopes(background, askers.current(), result)
     names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
     for name in names:
         bump(name, COUNTER_TTL)
@@ -266,7 +295,8 @@ def _refusal(scope: Scope, wait: float) -> BudgetExhaustedError:
             retry_after=wait,
             key="person_share",
         )
-    label = _PURPOSE_LABELS[scope.parts[1]]
+    label = _PART_LABELS[scope.parts[2]] if len(scope.parts) > 2 else \
+        _PURPOSE_LABELS[scope.parts[1]]
     if scope.seconds < WINDOW_SECONDS:
         return PacedError(
             f"Not asking Voucherify this second: {label} spend at most "

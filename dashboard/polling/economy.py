@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard import hot
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.errors import (
@@ -33,7 +34,7 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import archiving, budget, gate, singleflight, slices, stats, store, watched
+from . import archiving, askers, budget, gate, singleflight, slices, stats, store, watched
 from .store import Fetched
 
 T = TypeVar("T")
@@ -49,6 +50,18 @@ NOT_FOUND_SECONDS = float(singleflight.PROBLEM_SECONDS)
 
 def interval() -> float:
     return float(settings.ACTIONS_POLL_INTERVAL)
+
+
+def live_max_age() -> float:
+    """How long live data counts as fresh: the poll interval, or the refreshes' pace when it
+    is longer (no refresh could be made sooner; asking would only be put off, at the cost
+    of a budget check and an archive lookup on every poll meanwhile)."""
+    return hot.remembered("polling:live-max-age", _live_max_age)
+
+
+def _live_max_age() -> float:
+    pace = budget.poll_pace()
+    return max(interval(), pace.seconds / pace.burst if pace is not None else 0.0)
 
 
 def older_page_max_age() -> float:
@@ -100,13 +113,18 @@ def _obtain(
     max_age: float,
     background: bool,
     has_fallback: bool,
+    result: bool = False,
 ) -> Fetched[Any]:
-    """A fresh entry, from the cache or from one shared, budgeted upstream call."""
+    """A fresh entry, from the cache or from one shared, budgeted upstream call (`result`: the
+    one read of a finished action's result, budget.py counts it apart from refreshes)."""
     problem = _recent_problem(resource)
     if has_fallback and isinstance(problem, NotFoundError):
         problem = None  # a remembered 404 does not hide an action the list has shown since
-    # A background refusal does not hold back a page load, which may spend the reserve.
-    if problem is not None and (background or not isinstance(problem, BudgetExhaustedError)):
+    # A background refusal does not hold back a page load, which may spend the reserve; a
+    # poll's read of a result waits out a refusal as a refresh does (its viewers' polls would
+    # otherwise each ask the budget again, every poll, until it has room).
+    held = background or (result and askers.current().purpose == askers.POLL)
+    if problem is not None and (held or not isinstance(problem, BudgetExhaustedError)):
         raise problem
 
     def fresh() -> Fetched[Any] | None:
@@ -116,7 +134,7 @@ def _obtain(
     def gated_call() -> Fetched[T]:
         # Each exchange of the call is paid from the budget by the client's gate.
         try:
-            with gate.priority(background=background):
+            with gate.priority(background=background, result=result):
                 value = call()
         except (UnavailableError, UpstreamError):
             cache.set(FAILING_KEY, store.now(), 60)
@@ -160,7 +178,7 @@ def _newest(client: VoucherifyClient, *, background: bool, known: Fetched[Action
         lambda: store.load(NEWEST_KEY),
         lambda: client.list_actions(limit=MAX_LIMIT),
         lambda page: _save_listed(NEWEST_KEY, page),
-        max_age=interval(),
+        max_age=live_max_age(),
         background=background,
         has_fallback=known is not None,
     )
@@ -190,7 +208,7 @@ def fetch_page(
         raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}.")
     if cursor is None:  # every newest page is a slice of the one shared newest-100 list
         known = store.load(NEWEST_KEY)
-        if known is not None and known.is_fresh(interval()):
+        if known is not None and known.is_fresh(live_max_age()):
             stats.record_lookup(hit=True)
             return _sliced(known, limit)
         try:
@@ -274,11 +292,12 @@ def _window(client: VoucherifyClient, action: Action, *, background: bool) -> Fe
     def save(page: ActionPage) -> Fetched[ActionPage]:
         return _save_listed(WINDOW_KEY, page)
 
-    return _obtain(client, "window", read, call, save, max_age=interval(),
+    return _obtain(client, "window", read, call, save, max_age=live_max_age(),
                    background=background, has_fallback=True)
 
 
-def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool):
+def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool,
+            result: bool = False):
     def read() -> Fetched[Action] | None:
         found = store.load_many([final_key(action_id), action_key(action_id)])
         final = found.get(final_key(action_id))
@@ -293,9 +312,10 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
         read,
         lambda: client.get_action(action_id),
         _save_detail,
-        max_age=interval(),
+        max_age=live_max_age(),
         background=background,
         has_fallback=has_fallback,
+        result=result,
     )
     final = store.load(final_key(action_id))
     return final if final is not None else entry
@@ -306,7 +326,7 @@ def fetch_result(client: VoucherifyClient, action_id: str) -> Fetched[Action]:
     good as a final entry."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
-    return _detail(client, action_id, background=True, has_fallback=False)
+    return _detail(client, action_id, background=True, has_fallback=False, result=True)
 
 
 def _from_cache(
@@ -319,7 +339,7 @@ def _from_cache(
     found = store.load_many([action_key(action_id), NEWEST_KEY])
     newest = found.get(NEWEST_KEY)
     known = store.newest([found.get(action_key(action_id)), _listed(newest, action_id)])
-    if known is not None and known.value.is_live and known.is_fresh(interval()):
+    if known is not None and known.value.is_live and known.is_fresh(live_max_age()):
         stats.record_lookup(hit=True)
         return known, newest, known
     return None, newest, known
@@ -344,7 +364,7 @@ def cached_actions(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
         if entry is None:
             entry = found.get(action_key(action_id))
             entry = entry if entry is not None and entry.value.is_live else None
-        if entry is not None and (entry.value.is_terminal or entry.is_fresh(interval())):
+        if entry is not None and (entry.value.is_terminal or entry.is_fresh(live_max_age())):
             stats.record_lookup(hit=True)
             served[action_id] = entry
     return served
@@ -378,7 +398,7 @@ def fetch_action(
         return served
     listed = _listed(newest, action_id)
     maybe_listed = listed is not None or newest is None or (
-        from_list and known is None and not newest.is_fresh(interval())
+        from_list and known is None and not newest.is_fresh(live_max_age())
     )
     live_or_row = known.value.is_live if known is not None else from_list
     if live_or_row and maybe_listed:
@@ -407,7 +427,7 @@ def fetch_action(
     finishing = known is not None and known.value.is_terminal
     try:
         entry = _detail(client, action_id, background=background and not finishing,
-                        has_fallback=known is not None)
+                        has_fallback=known is not None, result=finishing)
     except VoucherifyError as error:
         return _stale_or_raise(known, error)
     return entry

@@ -30,16 +30,20 @@ logger = logging.getLogger(__name__)
 
 # Background (polls, the backfill) leaves VOUCHERIFY_BUDGET_RESERVE to page loads.
 _background: ContextVar[bool] = ContextVar("upstream_background", default=False)
+# The one read of a finished action's result: a poll's, counted apart from its refreshes.
+_result: ContextVar[bool] = ContextVar("upstream_result", default=False)
 _observers: list[ResponseHook] = []
 
 
 @contextmanager
-def priority(*, background: bool) -> Iterator[None]:
-    """Calls made inside are paid at this priority (a page load a person asked for, or not)."""
-    token = _background.set(background)
+def priority(*, background: bool, result: bool = False) -> Iterator[None]:
+    """Calls made inside are paid at this priority (a page load a person asked for, or not);
+    `result`: they read a finished action's result, once, rather than refresh live data."""
+    token, result_token = _background.set(background), _result.set(result)
     try:
         yield
     finally:
+        _result.reset(result_token)
         _background.reset(token)
 
 
@@ -47,7 +51,7 @@ class BudgetGate:
     """voucherify.client.Gate over the shared budget (dashboard/polling/budget.py)."""
 
     def admit(self) -> None:
-        budget.spend(background=_background.get())
+        budget.spend(background=_background.get(), result=_result.get())
 
     def observe(
         self, status: int, rate_limit: RateLimitState | None, retry_after: float | None

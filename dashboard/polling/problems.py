@@ -80,8 +80,9 @@ WORDINGS: tuple[tuple[type[BaseException], Wording], ...] = (
         "Live updates may make only a few calls to Voucherify every few seconds, so that the "
         "minute's calls are not spent in one burst; the page asks again by itself.",
         _WAITING,
-        "Live updates spend at most VOUCHERIFY_POLL_BURST calls in the seconds their share "
-        "(VOUCHERIFY_POLL_SHARE) earns them.")),
+        "Live updates' refreshes spend at most VOUCHERIFY_POLL_BURST calls in the seconds "
+        "their part of the share (VOUCHERIFY_POLL_SHARE, less VOUCHERIFY_RESULT_SHARE for "
+        "results) earns them.")),
     (errors.BudgetExhaustedError, Wording(
         "held-back",
         "The dashboard is holding back its calls to Voucherify to protect your API limit.",
