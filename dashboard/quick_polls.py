@@ -20,6 +20,12 @@ dashboard/hot.py):
       to be renewed) Django answers. Such a check is remembered until the renewal is due
       (SESSION_MEMORY_SECONDS at most) while the shared epoch can be read: a logout or role
       change anywhere moves it, and each process reads it every POLL_MEMORY_SECONDS.
+Beyond the same address, an answer is repeated for the same element: the address but its `v`,
+whose newest fingerprint Django named there within that memory. A poll whose `v` is that
+fingerprint gets the 204 Django gave the element; one whose `v` is any other gets the answer
+Django rendered for the newest (whatever older state a viewer's element shows, Django would
+answer it with the same shared render). With progress moving, each viewer's next poll
+carries a fingerprint of its own moment; per address, Django would see most of them.
 Anything else (another method, not an htmx poll, an address or a session Django did not just
 see) goes to Django untouched: an anonymous or ended session still gets its 401. Replayed are
 the status (200, 204, or the 286 of a finished action), body and headers of Django's answer
@@ -47,14 +53,18 @@ from django.utils.crypto import constant_time_compare
 from dashboard import hot, sharedcache
 from dashboard.accounts.backends import add_forget_observer
 from dashboard.accounts.middleware import renewal_due, renewal_in
-from dashboard.actions.poll_versions import SHARED_ANSWER, audience
+from dashboard.actions.poll_versions import SHARED_ANSWER, VERSION_PARAM, audience
 from dashboard.observability import metrics, viewers
 from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
 
 _PREFIX = "quick-polls:"
 _ANSWER = _PREFIX + "answer:"
+# Per audience and element: (the newest fingerprint Django named, the answer it rendered for
+# it or None, the 204 it gave or None).
+_ELEMENT = _PREFIX + "element:"
 _SESSION = _PREFIX + "session:"
 # Made anew for each answer (the server adds Date; Django set any cookie for its own request).
+_VERSION_ITEM = VERSION_PARAM + "="
 _NOT_REPLAYED = frozenset({"set-cookie", "date", REQUEST_ID_HEADER.lower()})
 _ADDRESS_PARTS = ("wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO", "HTTP_HOST", "SCRIPT_NAME",
                   "PATH_INFO", "QUERY_STRING")
@@ -96,6 +106,8 @@ class QuickPolls:
         session = _session_cookie(environ)
         who = _who(session) if session else None
         known = hot.get(_ANSWER + who + address) if who else None
+        if known is None and who:
+            known = _for_element(who, environ)
         if known is not None:
             status, headers, body, view = known
             request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
@@ -127,6 +139,7 @@ class QuickPolls:
             kept = [(name, value) for name, value in headers if name.lower() not in _NOT_REPLAYED]
             hot.put(_ANSWER + mark[1] + address, (status, kept, body, mark[2]))
             hot.put(_SESSION + session, mark[1])
+            _note_element(mark[1], environ, mark[3], (status, kept, body, mark[2]))
         return [body]
 
 
@@ -207,6 +220,43 @@ def _session_audience(session_key: str) -> tuple[str, float] | None:
 
 def _address(environ: dict) -> str:
     return "\0".join(environ.get(part) or "" for part in _ADDRESS_PARTS)
+
+
+def _element(environ: dict) -> tuple[str, str] | None:
+    """(the address without the query's `v`, that `v`); None when the query names it twice."""
+    kept, named = [], []
+    for item in (environ.get("QUERY_STRING") or "").split("&"):
+        (named if item.startswith(_VERSION_ITEM) else kept).append(item)
+    if len(named) > 1:
+        return None
+    element = _address({**environ, "QUERY_STRING": "&".join(kept)})
+    return element, named[0][len(_VERSION_ITEM):] if named else ""
+
+
+def _note_element(who: str, environ: dict, version: str, answer: tuple) -> None:
+    """Django answered a poll of this element: its newest fingerprint is `version`, and
+    `answer` is the 204 for it (unchanged) or what it rendered for it."""
+    found = _element(environ)
+    if found is None:
+        return
+    key = _ELEMENT + who + found[0]
+    newest, rendered, same = hot.get(key) or ("", None, None)
+    if answer[0].startswith("204"):
+        rendered = rendered if newest == version else None
+        same = answer
+    else:
+        rendered = answer
+    hot.put(key, (version, rendered, same))
+
+
+def _for_element(who: str, environ: dict) -> tuple | None:
+    """The answer Django would give this poll, from its newest answer to the element."""
+    found = _element(environ)
+    record = hot.get(_ELEMENT + who + found[0]) if found is not None else None
+    if record is None:
+        return None
+    newest, rendered, same = record
+    return same if found[1] == newest else rendered
 
 
 def _session_cookie(environ: dict) -> str | None:

@@ -357,6 +357,37 @@ def test_a_changed_action_is_rendered_by_django_and_then_shared(viewer, django_e
     assert len(django_entries) == 1
 
 
+def test_a_poll_of_any_older_state_gets_the_newest_render_in_front_of_django(
+    viewer, django_entries
+):
+    """Each viewer's panel shows the moment it last changed, so their polls carry many
+    fingerprints: once Django rendered the newest for one, the element's other polls get
+    that render too, and a poll of the newest state the 204."""
+    rendered = wsgi_get(viewer.url.replace("v=", "v=0"), cookie=viewer.cookie)
+    assert rendered.status == 200 and len(django_entries) == 1
+    without = viewer.url.rsplit("&v=", 1)[0]  # a page's first poll names none
+    assert without != viewer.url
+    others = [wsgi_get(address, cookie=viewer.cookie)
+              for address in (viewer.url.replace("v=", "v=1"), viewer.url.replace("v=", "v=2"),
+                              without)]
+    assert [(answer.status, answer.body) for answer in others] == [(200, rendered.body)] * 3
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert len(django_entries) == 1
+
+
+def test_an_element_answer_is_only_for_the_same_element_and_permissions(
+    viewer, django_entries, user_factory
+):
+    wsgi_get(viewer.url.replace("v=", "v=0"), cookie=viewer.cookie)
+    operator = logged_in(user_factory("operator"), renewed=True)
+    assert wsgi_get(viewer.url.replace("v=", "v=1"), cookie=operator).status == 200
+    other_query = viewer.url.replace("v=", "v=1") + "&seen=DONE"
+    assert wsgi_get(other_query, cookie=viewer.cookie).status == 200
+    twice = viewer.url.replace("v=", "v=1") + "&v=2"  # which one Django reads is its to say
+    assert wsgi_get(twice, cookie=viewer.cookie).status == 200
+    assert len(django_entries) == 4
+
+
 def test_after_the_memory_lapses_django_answers_again(viewer, django_entries, clock):
     clock[0] += MEMORY_SECONDS + 1
     assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204

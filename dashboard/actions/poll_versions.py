@@ -37,8 +37,9 @@ VERSION_PARAM = "v"
 RENDER_SECONDS = 30
 # What a poll view leaves in the WSGI environ (Django's request.META is the environ itself)
 # beside an answer every viewer of the same permissions gets for the address: the session it
-# let through, their permissions (`audience`), and the view's name for the metrics. The WSGI
-# wrapper in dashboard/quick_polls.py repeats such answers in front of Django a moment.
+# let through, their permissions (`audience`), the view's name for the metrics, and the
+# fingerprint the answer shows. The WSGI wrapper in dashboard/quick_polls.py repeats such
+# answers in front of Django a moment.
 SHARED_ANSWER = "dashboard.shared_poll_answer"
 
 
@@ -89,13 +90,13 @@ def query_without(query: Mapping[str, str], *names: str) -> list[tuple[str, str]
 
 
 def is_unchanged(query: Mapping[str, str], current: str | None) -> bool:
-    return current is not None and query.get(VERSION_PARAM) == current
+    return current is not None and query_version(query) == current
 
 
 def unchanged(request: HttpRequest) -> HttpResponse:
     """Nothing to swap: htmx leaves the element (and its polling timer) as it is. The next
     polls of this address may be answered before Django (dashboard/quick_polls.py)."""
-    _mark_shared(request)
+    _mark_shared(request, query_version(request.GET))
     return HttpResponse(status=204)
 
 
@@ -108,7 +109,7 @@ def shared_answer(request: HttpRequest, version: str, render: Callable[[], str],
     is this request's alone."""
     body, kept = _shared_render(version, render, also, keep)
     if kept:
-        _mark_shared(request)
+        _mark_shared(request, version)
     return HttpResponseStopPolling(body) if last else HttpResponse(body)
 
 
@@ -120,13 +121,20 @@ def audience(user) -> str:
                            digest_size=8).hexdigest() + ":"
 
 
-def _mark_shared(request: HttpRequest) -> None:
-    """Called once the view's login and permission checks let the request through."""
+def query_version(query: Mapping[str, str]) -> str:
+    """The fingerprint a poll says its element shows ("" for none)."""
+    return query.get(VERSION_PARAM, "")
+
+
+def _mark_shared(request: HttpRequest, version: str) -> None:
+    """Called once the view's login and permission checks let the request through; `version`:
+    the fingerprint of what the element shows after this answer."""
     session = getattr(request, "session", None)
     match = request.resolver_match
     request.META[SHARED_ANSWER] = (session.session_key if session is not None else None,
                                    audience(request.user),
-                                   match.view_name if match is not None else "unmatched")
+                                   match.view_name if match is not None else "unmatched",
+                                   version)
 
 
 def shared_render(version: str, render: Callable[[], str], *also: str,
