@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
@@ -11,6 +13,8 @@ from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.polling import reads as upstream
 from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_timestamp
+from dashboard.voucherify.models import Action
+from tests.fixtures.polling import POLL_MEMORY_SECONDS
 from tests.helpers.html import row_ids
 from tests.helpers.upstream import DETAIL, LIST, insert_terminal, upstream_history
 
@@ -140,3 +144,37 @@ def test_without_a_sync_the_list_scans_the_upstream_and_says_nothing_of_the_arch
     response = operator_client.get("/actions/?context=CUSTOMERS&status=FAILED", follow=True)
     assert response.status_code == 200 and archive.count(endpoint=LIST) >= 1
     assert BeautifulSoup(response.content, "html.parser").select_one(".archive-source") is None
+
+
+def test_the_same_read_of_a_finished_action_is_archived_once(db, django_assert_num_queries):
+    """A list poll sees the same finished rows on every pass: each read of one is written to
+    the archive once; a new read is written again."""
+    archive = polling_archive.DatabaseArchive()
+    action = Action.from_json({
+        "id": "aa_0000000000000000e1", "type": "VOUCHERS.IMPORT", "status": "DONE",
+        "created_at": "2026-11-29T10:00:00.000Z", "updated_at": "2026-11-29T10:01:00.000Z",
+        "progress": 100, "object": "async_action"})
+    read_at = datetime(2026, 11, 29, 10, 2, tzinfo=UTC)
+    archive.saw_action(action, detail=False, read_at=read_at)
+    assert ArchivedAction.objects.filter(pk=action.id).exists()
+
+    with django_assert_num_queries(0):
+        for _ in range(3):
+            archive.saw_action(action, detail=False, read_at=read_at)
+    ArchivedAction.objects.filter(pk=action.id).delete()
+    archive.saw_action(action, detail=False, read_at=read_at + timedelta(seconds=2))
+    assert ArchivedAction.objects.filter(pk=action.id).exists()
+
+
+def test_an_action_the_archive_lacks_is_looked_up_once_a_moment(
+    db, memory_clock, django_assert_num_queries
+):
+    """The polls of a finished action whose result is still to be read ask the archive for it
+    once per process moment (POLL_MEMORY_SECONDS), not each."""
+    archive = polling_archive.DatabaseArchive()
+    with django_assert_num_queries(1):
+        for _ in range(3):
+            assert archive.archived("aa_0000000000000000e2") is None
+    memory_clock[0] += POLL_MEMORY_SECONDS + 1
+    with django_assert_num_queries(1):
+        assert archive.archived("aa_0000000000000000e2") is None

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 
+from dashboard import hot
 from dashboard.polling.store import Fetched
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
@@ -28,8 +29,14 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Pages already archived, by (cursor, fetched_at): a page served again from the polling
-# cache costs no database write.
+# cache costs no database write. Actions likewise, by (id, detail, read at): a list poll sees
+# the same finished rows on every pass.
 _MEMO_SIZE = 256
+_ACTION_MEMO_SIZE = 4096
+# An id the archive had no detail for, remembered this process's moment (hot.py): the polls
+# of a finished action whose result is still to be read would each look it up again. A detail
+# read archives it and is kept in the polling cache too, which is asked first.
+_MISSING = "archive-missing:"
 
 
 class DatabaseArchive:
@@ -38,13 +45,16 @@ class DatabaseArchive:
 
     def __init__(self) -> None:
         self._archived_pages: OrderedDict[tuple[str, datetime], None] = OrderedDict()
+        self._seen_actions: OrderedDict[tuple[str, bool, datetime], None] = OrderedDict()
         self._memo_lock = threading.Lock()
 
     def archived(self, action_id: str) -> Fetched[Action] | None:
-        if not is_valid_action_id(action_id):
+        if not is_valid_action_id(action_id) or hot.get(_MISSING + action_id):
             return None
         try:
             found = archived_detail(action_id)
+            if found is None:
+                hot.put(_MISSING + action_id, True)
             if found is not None and needs_split(found[0]):  # archived before results were split
                 found = archive_detail(found[0])[0], found[1]
         except DatabaseError:
@@ -57,21 +67,34 @@ class DatabaseArchive:
         fail, as before."""
         if not action.is_terminal:
             return action
+        hot.forget([_MISSING + action.id])
         try:
             return _noting_purges([action], lambda: archive_detail(action, rows_later=True)[0])
         except DatabaseError:
             logger.exception("Archiving action %s failed", action.id)
             return action
 
-    def saw_action(self, action: Action, *, detail: bool) -> None:
+    def saw_action(self, action: Action, *, detail: bool, read_at: datetime | None = None
+                   ) -> None:
         """Fresh detail reads are stored with their result; a stale one may be a list item,
-        so it is stored list-level."""
+        so it is stored list-level. Once per read (`read_at`) of it."""
         if not action.is_terminal:
             return
+        memo = None if read_at is None else (action.id, detail, read_at)
+        if memo is not None:
+            with self._memo_lock:
+                if memo in self._seen_actions:
+                    return
+                self._seen_actions[memo] = None
+                while len(self._seen_actions) > _ACTION_MEMO_SIZE:
+                    self._seen_actions.popitem(last=False)
         try:
             _noting_purges([action], lambda: archive_action(action, detail=detail))
         except DatabaseError:
             logger.exception("Archiving action %s failed", action.id)
+            if memo is not None:
+                with self._memo_lock:
+                    self._seen_actions.pop(memo, None)
 
     def saw_page(self, page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:
         """Archive a page's terminal actions (list-level), once per upstream read of it."""

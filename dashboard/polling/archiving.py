@@ -24,8 +24,10 @@ class Archive(Protocol):
         """A finished action with its result, so that no upstream call is needed."""
         ...
 
-    def saw_action(self, action: Action, *, detail: bool) -> None:
-        """An action the layer read: `detail` when it came fresh from the detail endpoint."""
+    def saw_action(self, action: Action, *, detail: bool, read_at: datetime | None = None
+                   ) -> None:
+        """An action the layer read: `detail` when it came fresh from the detail endpoint;
+        `read_at`, when that read was made (the same read seen again may be skipped)."""
         ...
 
     def saw_page(self, page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:
@@ -44,7 +46,8 @@ class NoArchive:
     def archived(self, action_id: str) -> Fetched[Action] | None:
         return None
 
-    def saw_action(self, action: Action, *, detail: bool) -> None:
+    def saw_action(self, action: Action, *, detail: bool, read_at: datetime | None = None
+                   ) -> None:
         return None
 
     def saw_page(self, page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:

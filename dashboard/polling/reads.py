@@ -90,7 +90,7 @@ def _saw_stand_in(archive: archiving.Archive, fetched: Fetched[Action]) -> None:
     """A fresh detail read was archived as the cache keeps it (Archive.kept_final, once per
     upstream read); a stale answer is a list item standing in for it, archived list-level."""
     if fetched.stale:
-        archive.saw_action(fetched.value, detail=False)
+        archive.saw_action(fetched.value, detail=False, read_at=fetched.fetched_at)
 
 
 def newest_read() -> ActionPage | None:
@@ -107,7 +107,7 @@ def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
     latest = economy.refresh_live(get_client(), ids)
     archive = archiving.current()
     for fetched in latest.values():
-        archive.saw_action(fetched.value, detail=not fetched.stale)
+        archive.saw_action(fetched.value, detail=not fetched.stale, read_at=fetched.fetched_at)
     return latest
 
 
