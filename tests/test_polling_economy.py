@@ -13,7 +13,14 @@ from django.core.cache.backends.base import CacheKeyWarning
 from dashboard.polling import economy
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
-from tests.helpers.upstream import DETAIL, LIST, insert_terminal, live_action, upstream_calls
+from tests.helpers.upstream import (
+    DETAIL,
+    LIST,
+    finish_action,
+    insert_terminal,
+    live_action,
+    upstream_calls,
+)
 
 
 def _terminal_id(emulator) -> str:
@@ -231,3 +238,25 @@ def test_off_page_live_actions_polled_by_many_share_one_list_call_per_interval(l
     assert upstream_calls(layer, LIST) == intervals
     assert upstream_calls(layer, DETAIL) <= 1  # the first one polled, before others are watched
     assert upstream_calls(layer) <= intervals * len(ids)
+
+
+def test_a_list_row_whose_result_must_wait_is_served_the_list_item_not_stale(
+    layer, clock, settings
+):
+    """The row shows its status from the list call while the budget puts its result off: the
+    same for every viewer (a stale row would be rendered for each), the result read later."""
+    action_id = live_action(layer)
+    upstream.refresh_live([action_id])
+    finish_action(layer, action_id, result={"done_count": 3, "failed_count": 1})
+    clock.advance(2.5)  # the interval: the rows are refreshed
+    layer.set_faults(error_rate=1.0, error_status=429, endpoints=["/v1/async-actions/{id}"])
+    layer.clear_stats()
+    latest = upstream.refresh_live([action_id])[action_id]
+
+    assert latest.value.status == "DONE" and not latest.stale
+    assert "result" not in latest.value.raw
+    assert upstream_calls(layer, LIST) == 1
+    layer.clear_faults()
+    clock.advance(120)  # past any retry moment the 429 named
+    done = upstream.fetch_action(action_id, background=True)  # a panel of it reads the result
+    assert done.value.result.failed_count == 1 and not done.stale

@@ -387,10 +387,15 @@ def _save_listed(name: str, page: ActionPage) -> Fetched[ActionPage]:
 
 
 def fetch_action(
-    client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False
+    client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False,
+    result: bool = True,
 ) -> Fetched[Action]:
     """`from_list`: the id came from a list row, so an unknown one is probably on the newest
-    page, and a list call is the one that refreshes all of its neighbours too."""
+    page, and a list call is the one that refreshes all of its neighbours too. An action that
+    finished is read once more for its result; when that read must wait for the budget, the
+    list item that shows it finished is served as it is unless `result` (a panel waits for
+    its result; a list row shows its status, and the list reads results apart,
+    actions/list_failures.py)."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
     served, newest, known = _from_cache(action_id)
@@ -429,17 +434,24 @@ def fetch_action(
         entry = _detail(client, action_id, background=background and not finishing,
                         has_fallback=known is not None, result=finishing)
     except VoucherifyError as error:
+        if finishing and not result and isinstance(error, RetryLaterError):
+            return known  # not stale: every viewer of the row gets the same, shared answer
         return _stale_or_raise(known, error)
     return entry
 
 
 def refresh_live(client: VoucherifyClient, ids: Sequence[str]) -> dict[str, Fetched[Action]]:
+    """The rows' latest states. A row that finished, whose result must wait for the budget,
+    is served the list item that shows it finished (the list reads results a few per poll,
+    actions/list_failures.py), not marked stale: that would render each viewer's poll apart
+    until the read is made."""
     latest = cached_actions(ids)
     for action_id in dict.fromkeys(ids):
         if action_id in latest:
             continue
         try:
-            latest[action_id] = fetch_action(client, action_id, background=True, from_list=True)
+            latest[action_id] = fetch_action(client, action_id, background=True, from_list=True,
+                                             result=False)
         except VoucherifyError:
             continue  # nothing known to serve: the row keeps what the page showed
     return latest
