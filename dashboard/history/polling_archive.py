@@ -81,38 +81,43 @@ class DatabaseArchive:
         if not action.is_terminal:
             return
         memo = None if read_at is None else (action.id, detail, read_at)
-        if memo is not None:
-            with self._memo_lock:
-                if memo in self._seen_actions:
-                    return
-                self._seen_actions[memo] = None
-                while len(self._seen_actions) > _ACTION_MEMO_SIZE:
-                    self._seen_actions.popitem(last=False)
+        if memo is not None and not self._first_time(self._seen_actions, memo,
+                                                     _ACTION_MEMO_SIZE):
+            return
         try:
             _noting_purges([action], lambda: archive_action(action, detail=detail))
         except DatabaseError:
             logger.exception("Archiving action %s failed", action.id)
             if memo is not None:
-                with self._memo_lock:
-                    self._seen_actions.pop(memo, None)
+                self._forget(self._seen_actions, memo)
 
     def saw_page(self, page: ActionPage, cursor: Cursor | None, fetched_at: datetime) -> None:
         """Archive a page's terminal actions (list-level), once per upstream read of it."""
         memo = (cursor.to_param() if cursor else "", fetched_at)
-        with self._memo_lock:
-            if memo in self._archived_pages:
-                return
-            self._archived_pages[memo] = None
-            while len(self._archived_pages) > _MEMO_SIZE:
-                self._archived_pages.popitem(last=False)
+        if not self._first_time(self._archived_pages, memo, _MEMO_SIZE):
+            return
         try:
             _noting_purges(page.actions, lambda: archive_actions(page.actions))
             if cursor is None:
                 extend_from_newest(page.actions)
         except DatabaseError:
             logger.exception("Archiving a page of actions failed")
-            with self._memo_lock:
-                self._archived_pages.pop(memo, None)
+            self._forget(self._archived_pages, memo)
+
+    def _first_time(self, memos: OrderedDict, memo: tuple, size: int) -> bool:
+        """Whether `memo` is new to `memos` (noting it, and dropping the oldest beyond size)."""
+        with self._memo_lock:
+            if memo in memos:
+                return False
+            memos[memo] = None
+            while len(memos) > size:
+                memos.popitem(last=False)
+            return True
+
+    def _forget(self, memos: OrderedDict, memo: tuple) -> None:
+        """The write failed: the next sight of it tries again."""
+        with self._memo_lock:
+            memos.pop(memo, None)
 
 
 def _noting_purges(actions: list[Action], write: Callable[[], T]) -> T:
