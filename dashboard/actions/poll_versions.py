@@ -4,12 +4,12 @@ A poll's address carries `v`, a fingerprint of what the element it replaces show
 actions as read from upstream and whatever else the answer depends on (the poll interval,
 the viewer's permissions, the query). When the fingerprint of what would be rendered now is
 the same, the answer is 204 No Content: htmx swaps nothing and the element keeps polling on
-its timer. Only actions served fresh get a fingerprint: a stale one (its notice tells its
-age) is always rendered. A panel's finished action gets one once read for good
-(`final_version`): its last answer, the 286 that ends the polling, is then shared by its
-viewers as well; the list's rows may be running or finished (`finished_too`). A stale panel
-(`stale_version`) is shared for the second its notice names: while a result waits for its
-call or the upstream fails, its viewers do not each get a render of their own.
+its timer. Actions served fresh get a fingerprint (`version`); a stale list is always
+rendered, a stale panel (its notice tells its age and why) gets one for the second its
+notice names (`stale_version`): while a result waits for its call or the upstream fails, its
+viewers do not each get a render of their own. A panel's finished action gets one once read
+for good (`final_version`): its last answer, the 286 that ends the polling, is then shared
+by its viewers as well; the list's rows may be running or finished (`finished_too`).
 
 The texts worked out from the clock alone ("running for", "about N left") are redrawn with
 the next change of the action; `<time>` elements keep counting in the browser (app.js).
