@@ -63,8 +63,8 @@ _ANSWER = _PREFIX + "answer:"
 # it or None, the 204 it gave or None).
 _ELEMENT = _PREFIX + "element:"
 _SESSION = _PREFIX + "session:"
-# Made anew for each answer (the server adds Date; Django set any cookie for its own request).
 _VERSION_ITEM = VERSION_PARAM + "="
+# Made anew for each answer (the server adds Date; Django set any cookie for its own request).
 _NOT_REPLAYED = frozenset({"set-cookie", "date", REQUEST_ID_HEADER.lower()})
 _ADDRESS_PARTS = ("wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO", "HTTP_HOST", "SCRIPT_NAME",
                   "PATH_INFO", "QUERY_STRING")
@@ -102,12 +102,12 @@ class QuickPolls:
                 or hot.seconds() <= 0):
             return self.application(environ, start_response)
         started = time.perf_counter()
-        address = _address(environ)
+        address, element = _address(environ), _element(environ)
         session = _session_cookie(environ)
         who = _who(session) if session else None
         known = hot.get(_ANSWER + who + address) if who else None
-        if known is None and who:
-            known = _for_element(who, environ)
+        if known is None and who and element is not None:
+            known = _for_element(who, element)
         if known is not None:
             status, headers, body, view = known
             request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
@@ -115,10 +115,11 @@ class QuickPolls:
             metrics.observe_request(view, "GET", int(status[:3]),
                                     time.perf_counter() - started, poll=True)
             return [body] if body else []
-        return self._through_django(environ, start_response, address, session)
+        return self._through_django(environ, start_response, address, element, session)
 
     def _through_django(self, environ: dict, start_response: Callable, address: str,
-                        session: str | None) -> Iterable[bytes]:
+                        element: tuple[str, str] | None, session: str | None
+                        ) -> Iterable[bytes]:
         begun, answered = _forgotten, []
 
         def noting(status: str, headers: list, exc_info=None):
@@ -139,7 +140,8 @@ class QuickPolls:
             kept = [(name, value) for name, value in headers if name.lower() not in _NOT_REPLAYED]
             hot.put(_ANSWER + mark[1] + address, (status, kept, body, mark[2]))
             hot.put(_SESSION + session, mark[1])
-            _note_element(mark[1], environ, mark[3], (status, kept, body, mark[2]))
+            if element is not None:
+                _note_element(mark[1] + element[0], mark[3], (status, kept, body, mark[2]))
         return [body]
 
 
@@ -218,8 +220,12 @@ def _session_audience(session_key: str) -> tuple[str, float] | None:
     return audience(user), renewal_in(session)
 
 
-def _address(environ: dict) -> str:
-    return "\0".join(environ.get(part) or "" for part in _ADDRESS_PARTS)
+def _address(environ: dict, query: str | None = None) -> str:
+    """Host, path and query (`query` instead of the request's own, when given)."""
+    parts = [environ.get(part) or "" for part in _ADDRESS_PARTS]
+    if query is not None:
+        parts[-1] = query
+    return "\0".join(parts)
 
 
 def _element(environ: dict) -> tuple[str, str] | None:
@@ -229,17 +235,13 @@ def _element(environ: dict) -> tuple[str, str] | None:
         (named if item.startswith(_VERSION_ITEM) else kept).append(item)
     if len(named) > 1:
         return None
-    element = _address({**environ, "QUERY_STRING": "&".join(kept)})
-    return element, named[0][len(_VERSION_ITEM):] if named else ""
+    return _address(environ, "&".join(kept)), named[0][len(_VERSION_ITEM):] if named else ""
 
 
-def _note_element(who: str, environ: dict, version: str, answer: tuple) -> None:
+def _note_element(who_and_element: str, version: str, answer: tuple) -> None:
     """Django answered a poll of this element: its newest fingerprint is `version`, and
     `answer` is the 204 for it (unchanged) or what it rendered for it."""
-    found = _element(environ)
-    if found is None:
-        return
-    key = _ELEMENT + who + found[0]
+    key = _ELEMENT + who_and_element
     newest, rendered, same = hot.get(key) or ("", None, None)
     if answer[0].startswith("204"):
         rendered = rendered if newest == version else None
@@ -249,14 +251,13 @@ def _note_element(who: str, environ: dict, version: str, answer: tuple) -> None:
     hot.put(key, (version, rendered, same))
 
 
-def _for_element(who: str, environ: dict) -> tuple | None:
+def _for_element(who: str, element: tuple[str, str]) -> tuple | None:
     """The answer Django would give this poll, from its newest answer to the element."""
-    found = _element(environ)
-    record = hot.get(_ELEMENT + who + found[0]) if found is not None else None
+    record = hot.get(_ELEMENT + who + element[0])
     if record is None:
         return None
     newest, rendered, same = record
-    return same if found[1] == newest else rendered
+    return same if element[1] == newest else rendered
 
 
 def _session_cookie(environ: dict) -> str | None:
