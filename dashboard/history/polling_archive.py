@@ -21,7 +21,13 @@ from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
 from . import schema_reads
-from .archive import archive_action, archive_actions, archive_detail, archived_detail
+from .archive import (
+    archive_action,
+    archive_actions,
+    archive_detail,
+    archived_detail,
+    is_detail_level,
+)
 from .failed_items import needs_split
 from .state import extend_from_newest
 
@@ -77,9 +83,11 @@ class DatabaseArchive:
     def saw_action(self, action: Action, *, detail: bool, read_at: datetime | None = None
                    ) -> None:
         """Fresh detail reads are stored with their result; a stale one may be a list item,
-        so it is stored list-level. Once per read (`read_at`) of it."""
+        so it is stored list-level, as is a fresh list item (a list row served it while its
+        result waits: is_detail_level). Once per read (`read_at`) of it."""
         if not action.is_terminal:
             return
+        detail = detail and is_detail_level(action)
         memo = None if read_at is None else (action.id, detail, read_at)
         if memo is not None and not self._first_time(self._seen_actions, memo,
                                                      _ACTION_MEMO_SIZE):

@@ -107,10 +107,7 @@ def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
     latest = economy.refresh_live(get_client(), ids)
     archive = archiving.current()
     for fetched in latest.values():
-        # A finished row is served the list item that shows it until its result is read: no
-        # "result" there (a list item never carries one), so it is archived list-level.
-        detail = not fetched.stale and "result" in fetched.value.raw
-        archive.saw_action(fetched.value, detail=detail, read_at=fetched.fetched_at)
+        archive.saw_action(fetched.value, detail=not fetched.stale, read_at=fetched.fetched_at)
     return latest
 
 
