@@ -143,7 +143,7 @@ def poll_pace(share_allowed: int | None = None) -> PollPace | None:
                if share_allowed is None else share_allowed)
     burst = int(settings.VOUCHERIFY_POLL_BURST)
     results = min(allowed - 1, math.ceil(allowed * float(settings.VOUCHERIFY_RESULT_SHARE)))
-    refreshes = allowed - max(0, results)
+    refreshes = allowed - results  # results is 1 to allowed - 1 (a share is at least 2)
     if burst <= 0 or burst >= refreshes:
         return None
     # Whole seconds (the counters'), rounded up so that the refreshes fit their part.
