@@ -126,13 +126,11 @@ def _purpose_scope(purpose: str, cap: int) -> Scope:
 
 @dataclass(frozen=True)
 class PollPace:
-    """How the polls' share is split: refreshes, `burst` calls every `seconds` at most (at
-    most `refreshes` in any window), and `results` calls a window for finished actions'
-    results."""
+    """How the polls' share is split: refreshes, `burst` calls every `seconds` at most, and
+    `results` calls a window for finished actions' results (what the refreshes' pace leaves)."""
 
     burst: int
     seconds: int
-    refreshes: int
     results: int
 
 
@@ -149,7 +147,7 @@ def poll_pace(share_allowed: int | None = None) -> PollPace | None:
     # Whole seconds (the counters'), rounded up so that the refreshes fit their part.
     seconds = math.ceil(WINDOW_SECONDS * burst / refreshes)
     most = burst * math.ceil(WINDOW_SECONDS / seconds)
-    return PollPace(burst, seconds, most, max(1, allowed - most))
+    return PollPace(burst, seconds, max(1, allowed - most))
 
 
 def _poll_parts(purpose: Scope, *, result: bool) -> list[Scope]:
