@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.accounts.models import ExportRecord
-from dashboard.history import purge_views, purges
+from dashboard.history import purge_cells, purge_views, purges
 from dashboard.history.models import ArchivedAction
 from tests.helpers.upstream import detail, insert_terminal, run_sync, upstream_history
 
@@ -163,7 +163,7 @@ def test_people_who_are_not_admins_read_what_is_missing_without_commands(archive
     (None, None),
 ])
 def test_records_updated_come_from_done_count_or_the_message(result, expected):
-    assert purges.records_updated(result) == expected
+    assert purge_cells.records_updated(result) == expected
 
 
 def test_dates_on_the_boundaries_are_in_the_range(db):

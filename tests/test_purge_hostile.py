@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from dashboard.history import purges
+from dashboard.history import purge_cells
 from tests.helpers.upstream import insert_terminal, run_sync
 
 HUGE_MESSAGE = "Updated " + "9" * 5000 + " customers."
@@ -34,11 +34,12 @@ def hostile(archive):
 
 
 def test_records_updated_keeps_what_is_no_sensible_number_as_text():
-    assert purges.records_updated({"message": HUGE_MESSAGE}) == "9" * 5000
-    assert purges.records_updated({"done_count": 10**30}) == str(10**30)
-    assert purges.records_updated({"done_count": 10**5000}) == "a number of more than 4,300 digits"
-    assert purges.records_updated("Updated " + "1" * 19 + " customers.") == "1" * 19
-    assert purges.records_updated({"message": "Updated 1,204 customers."}) == 1204
+    assert purge_cells.records_updated({"message": HUGE_MESSAGE}) == "9" * 5000
+    assert purge_cells.records_updated({"done_count": 10**30}) == str(10**30)
+    assert (purge_cells.records_updated({"done_count": 10**5000})
+            == "a number of more than 4,300 digits")
+    assert purge_cells.records_updated("Updated " + "1" * 19 + " customers.") == "1" * 19
+    assert purge_cells.records_updated({"message": "Updated 1,204 customers."}) == 1204
 
 
 @pytest.mark.parametrize("url", [

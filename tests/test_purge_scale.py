@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dashboard.emulator import seed as emulator_seed
 from dashboard.emulator.results import PURGE_TYPES
-from dashboard.history import purge_reads, purges
+from dashboard.history import purge_cells, purge_reads, purges
 from dashboard.history.archive import archive_actions
 from dashboard.history.models import ArchivedAction
 from dashboard.voucherify.models import Action
@@ -64,8 +64,8 @@ def test_the_purge_cells_are_worked_out_when_stored_as_the_json_says(stored):
     actions = {action.id: action for action in stored(120, 1)}
     for row in purges.purge_rows(purges.PurgeFilter()):
         action = actions[row.id]
-        assert row.user == purges.user_text(action.raw.get("user"))
-        assert row.records_updated == purges.records_updated(action.raw.get("result"))
+        assert row.user == purge_cells.user_text(action.raw.get("user"))
+        assert row.records_updated == purge_cells.records_updated(action.raw.get("result"))
 
 
 def test_the_csv_reads_no_json_and_costs_the_same_queries_however_many_purges(
@@ -89,9 +89,9 @@ def test_the_csv_reads_no_json_and_costs_the_same_queries_however_many_purges(
     assert reads and not any(re.search(r'"(raw|result|user)"', sql) for sql in reads)
     by_id = {action.id: action for action in few + many}
     for row in rows:
-        records = purges.records_updated(by_id[row["id"]].raw.get("result"))
+        records = purge_cells.records_updated(by_id[row["id"]].raw.get("result"))
         assert row["records_updated"] == ("" if records is None else str(records))
-        user = purges.user_text(by_id[row["id"]].raw.get("user")) or ""
+        user = purge_cells.user_text(by_id[row["id"]].raw.get("user")) or ""
         assert row["user"] == ("'" + user if user.startswith(("=", "+", "-", "@")) else user)
 
 
@@ -133,7 +133,7 @@ def test_purges_archived_before_the_columns_get_their_cells_from_the_migration()
         executor.migrate(latest)
     rows = dict(ArchivedAction.objects.values_list("id", "records_updated"))
     for action in actions:
-        records = purges.records_updated(action.raw.get("result"))
+        records = purge_cells.records_updated(action.raw.get("result"))
         assert rows[action.id] == ("" if records is None else str(records))
     users = dict(ArchivedAction.objects.values_list("id", "started_by"))
-    assert users == {a.id: purges.user_text(a.raw.get("user")) or "" for a in actions}
+    assert users == {a.id: purge_cells.user_text(a.raw.get("user")) or "" for a in actions}

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.emulator.control import EmulatorControl
 from dashboard.emulator.server import EmulatorServer
+from dashboard.history import purge_reads
 from tests.helpers.services import (
     Browser,
     MissingService,
@@ -256,3 +257,47 @@ def test_readyz_names_each_dependency_that_is_stopped(stack):
 
     stack.postgres.stop()
     ready_on_every_replica(stack, 503, ["database"])
+
+
+PURGE_SCRIPT = """
+import json, random
+from dashboard.emulator import seed
+from dashboard.history import purge_reads
+from dashboard.history.archive import archive_actions
+from dashboard.voucherify.models import Action
+from django.db import connection
+rng = random.Random(5)
+made = []
+for n, created_ms in enumerate((1780000000000, 1780000000123)):
+    action = seed.new_action(rng, "ORDERS.METADATA_KEY_PURGE", created_ms, 1000, "DONE",
+        action_id=f"aa_pgpurge{n:011d}", user={"name": "\\U0001d518" * 20000},
+        request_id="\\u4e2d" * 100, log_id="\\u4e2d" * 100,
+        result={"message": "Updated " + "9" * 5000 + " orders."})
+    made.append(Action.from_json(action.render(created_ms + 10 ** 9)))
+stored = archive_actions(made, detail=True)
+with connection.cursor() as cursor:
+    cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'history_purge_idx'")
+    index = cursor.fetchone()[0]
+rows = [list(row) for row in purge_reads.PurgeSelection().texts() if row[0].startswith("aa_pg")]
+print(json.dumps({"stored": stored, "index": index, "rows": rows}))
+"""
+
+
+def test_purges_with_absurd_cells_are_archived_and_read_from_the_index_on_postgresql(stack):
+    """Migration 0010 on PostgreSQL: the purge index carries every column the audit reads, and
+    a purge whose user, count and ids come from upstream absurdly long (four bytes a
+    character) is still archived (its entry would otherwise pass the B-tree's 2,704-byte limit
+    and the whole write fail), and audited whole. Timestamps read as text are written as str(datetime) writes them
+    (no microseconds when there are none), as on SQLite."""
+    found = json.loads(manage(stack.a.env, "shell", "-c", PURGE_SCRIPT).strip().splitlines()[-1])
+    assert found["stored"] == 2
+    assert "INCLUDE (type, status, has_detail, updated_at, duration_ms, request_id, log_id, " \
+           "started_by, records_updated)" in found["index"]
+    columns = purge_reads.COLUMNS
+    newest, oldest = found["rows"]
+    assert newest[columns.index("created_at")] == "2026-05-28 20:26:40.123000"
+    assert oldest[columns.index("created_at")] == "2026-05-28 20:26:40"
+    for row in found["rows"]:  # whole: the index's cut cells are worked out again
+        assert row[columns.index("started_by")] == "\U0001d518" * 20000
+        assert row[columns.index("records_updated")] == "9" * 5000
+        assert row[columns.index("request_id")] == "\u4e2d" * 100

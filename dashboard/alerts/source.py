@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db.models import Count, Q
 
 from dashboard.history.models import ArchivedAction
-from dashboard.history.purges import records_updated, user_text
+from dashboard.history.purge_cells import records_updated, user_text
 from dashboard.history.schemas import key_attribution
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.models import Action

@@ -19,7 +19,8 @@ from . import failed_items
 from . import rows_later as rows_later_module
 from .models import ArchivedAction, DetailWanted
 from .new_rows import insert_new
-from .purges import records_text, user_text
+from .purge_cells import records_text, user_text
+from .purge_index import fit_purge_cells
 from .rollups import FIGURES, Deltas
 
 DETAIL_ONLY_FIELDS = ("result", "user", "log_id", "processing_time")
@@ -67,7 +68,7 @@ def detail_wanted(status: str, context: str, has_detail: bool) -> DetailWanted |
 
 def row_fields(action: Action, detail: bool) -> dict:
     raw, user, result = split_raw(action.raw, detail)
-    return {
+    fields = {
         "type": action.type[:200],
         "context": action.context,
         "status": action.status[:32],
@@ -87,6 +88,8 @@ def row_fields(action: Action, detail: bool) -> dict:
         "failed_rows": detail_failed_rows(action) if detail else None,
         "detail_wanted": detail_wanted(action.status[:32], action.context, detail),
     }
+    # A purge's row is an entry of the purge index too, whose entries have a size limit.
+    return fit_purge_cells(action.id, fields) if action.context == PURGE_CONTEXT else fields
 
 
 def _locked(ids: list[str]) -> dict[str, dict]:

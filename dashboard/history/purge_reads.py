@@ -10,18 +10,21 @@ writes them), so the CSV needs no datetime object per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
 
 from .models import PURGE_CONTEXT, PURGE_INDEX, ArchivedAction
+from .purge_cells import records_text, user_text
+from .purge_index import CUT_MARK
 
 # The columns of a row (purges.ROW_FIELDS, the page and the CSV): positions are fixed.
 COLUMNS = ("id", "type", "created_at", "updated_at", "started_by", "status",
            "records_updated", "duration_ms", "request_id", "log_id", "has_detail")
 STAMPED = ("created_at", "updated_at")
+_STARTED_BY, _RECORDS = COLUMNS.index("started_by"), COLUMNS.index("records_updated")
 FETCH = 5000  # rows per round trip of a long read
 _ZERO_MICROS = ".000000"
 
@@ -42,8 +45,10 @@ def with_moments(row: tuple) -> tuple:
 
 def _stamp_sql(column: str) -> str:
     quoted = connection.ops.quote_name(column)
-    if connection.vendor == "postgresql":  # always six digits there: trimmed in _texts()
-        return f"to_char({quoted} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+    if connection.vendor == "postgresql":  # its .US always has six digits: none when all zero
+        utc = f"{quoted} AT TIME ZONE 'UTC'"
+        return (f"to_char({utc}, 'YYYY-MM-DD HH24:MI:SS') || "
+                f"coalesce(nullif(to_char({utc}, '.US'), '{_ZERO_MICROS}'), '')")
     # An expression, not the column: no per-row datetime converter of the driver runs.
     return f"{quoted} || ''"
 
@@ -122,8 +127,7 @@ class PurgeSelection:
                                    offset=offset)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            found = _texts(cursor.fetchall())
-        return [with_moments(row) for row in found]
+            return [with_moments(row) for row in _whole(cursor.fetchall())]
 
     def texts(self) -> Iterator[tuple]:
         """Every row, newest first (COLUMNS; timestamps as text), FETCH at a time."""
@@ -131,17 +135,24 @@ class PurgeSelection:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(FETCH):
-                yield from _texts(batch)
+                yield from _whole(batch)
 
 
-def _texts(rows: Sequence[tuple]) -> Sequence[tuple]:
-    """PostgreSQL's to_char writes zero microseconds too; str(datetime) leaves them out."""
-    if connection.vendor != "postgresql":
+def _whole(rows: list[tuple]) -> list[tuple]:
+    """`rows` with any started_by or records_updated the index holds cut to its entry size
+    (purge_index.py) worked out whole again from the purge's user and result: one query for
+    the rows that have one, none for the others."""
+    cut = [row[0] for row in rows
+           if row[_STARTED_BY].endswith(CUT_MARK) or row[_RECORDS].endswith(CUT_MARK)]
+    if not cut:
         return rows
-    return [(row[0], row[1], _trim(row[2]), _trim(row[3]), *row[4:]) for row in rows]
+    whole = {action_id: (user_text(user) or "", records_text(result))
+             for action_id, user, result in ArchivedAction.objects.filter(pk__in=cut)
+             .values_list("id", "user", "result")}
+    return [_with_cells(row, *whole[row[0]]) if row[0] in whole else row for row in rows]
 
 
-def _trim(text: str | None) -> str | None:
-    if text is not None and text.endswith(_ZERO_MICROS):
-        return text[:-len(_ZERO_MICROS)]
-    return text
+def _with_cells(row: tuple, started_by: str, records: str) -> tuple:
+    cells = list(row)
+    cells[_STARTED_BY], cells[_RECORDS] = started_by, records
+    return tuple(cells)

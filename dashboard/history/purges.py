@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -14,21 +13,19 @@ from dashboard.voucherify import catalog
 from dashboard.voucherify.dates import parse_user_day
 
 from .models import ArchivedAction, PurgeNote
+from .purge_cells import MAX_COUNT_DIGITS, stored_records
 from .purge_reads import COLUMNS, PurgeSelection, stamp_moment, stamp_text, with_moments
 from .schemas import KeyAttribution, SchemaHistory, finished_at
 
 OBJECT_PARAM, FROM_PARAM, TO_PARAM = "object", "from", "to"
 OBJECT_TYPES_BY_TYPE = catalog.PURGE_OBJECT_TYPES
 OBJECT_TYPES = tuple(OBJECT_TYPES_BY_TYPE.values())
-_UPDATED = re.compile(r"\bupdated\s+(\d[\d,]*)", re.IGNORECASE)
 CSV_HEADERS = ("id", "object_type", "created_at", "user", "status", "records_updated",
                "duration_ms", "request_id", "log_id", "key", "key_source", "notes")
 # The columns a row needs, read as plain values (no model instances, no JSON: `raw`, `user`
 # and `result` are never read; started_by and records_updated were worked out when stored).
 ROW_FIELDS = COLUMNS
-MAX_COUNT_DIGITS = 18  # a longer "count" is kept as the text Voucherify sent
 CSV_BATCH = 500  # rows per chunk of the streamed CSV
-_STORED_NUMBER = re.compile(rf"-?\d{{1,{MAX_COUNT_DIGITS}}}")
 
 
 @dataclass(frozen=True)
@@ -160,55 +157,6 @@ def to_row(values: Sequence, history: SchemaHistory | None = None,
 
 def object_type_of(action_type: str) -> str:
     return catalog.PURGE_OBJECT_TYPES.get(action_type) or catalog.prefix_of(action_type).lower()
-
-
-def records_updated(result: object) -> int | str | None:
-    """`done_count`, else the number in a message such as "Updated 42 customers.".
-
-    Whatever Voucherify sent is kept: a count too long to be a sensible number (a message
-    with thousands of digits) stays text, never an error.
-    """
-    if isinstance(result, Mapping):
-        done = result.get("done_count")
-        if isinstance(done, int) and not isinstance(done, bool):
-            return done if abs(done) < 10**MAX_COUNT_DIGITS else _digits_text(done)
-        result = result.get("message")
-    if isinstance(result, str):
-        match = _UPDATED.search(result)
-        if match:
-            digits = match.group(1).replace(",", "")
-            return int(digits) if len(digits) <= MAX_COUNT_DIGITS else digits
-    return None
-
-
-def records_text(result: object) -> str:
-    """records_updated as the archive stores it: text, "" when not known."""
-    found = records_updated(result)
-    return "" if found is None else str(found)
-
-
-def stored_records(text: str) -> int | str | None:
-    """records_updated back from its stored text (a number when it was one)."""
-    if not text:
-        return None
-    return int(text) if _STORED_NUMBER.fullmatch(text) else text
-
-
-def _digits_text(number: int) -> str:
-    try:
-        return str(number)
-    except ValueError:  # beyond Python's int-to-text limit
-        return "a number of more than 4,300 digits"
-
-
-def user_text(user: object) -> str | None:
-    """Who, as Voucherify described them: email, name or id; None when unknown."""
-    if isinstance(user, Mapping):
-        for name in ("email", "name", "username", "id"):
-            if user.get(name):
-                return str(user[name])
-        return None
-    return str(user) if user not in (None, "", {}, []) else None
 
 
 def note_text(note: PurgeNote) -> str:

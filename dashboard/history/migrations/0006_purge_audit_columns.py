@@ -11,7 +11,7 @@ BATCH = 2000
 def fill_columns(apps, schema_editor):
     """Rows that have a user or a purge's result: their cells, as archive.row_fields makes
     them (both functions are plain Python over the stored JSON)."""
-    from dashboard.history.purges import records_text, user_text
+    from dashboard.history.purge_cells import records_text, user_text
 
     archived = apps.get_model("history", "ArchivedAction")
     last = ""

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.history.purges import user_text
+from dashboard.history.purge_cells import user_text
 from dashboard.polling.gate import get_client
 from dashboard.voucherify import Action, VoucherifyClient, VoucherifyError
 from dashboard.voucherify.catalog import STATUS_KEYS
