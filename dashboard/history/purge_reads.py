@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 
 from django.db import connection
 
@@ -142,10 +143,12 @@ def _whole(rows: list[tuple]) -> list[tuple]:
     """`rows` with any started_by or records_updated the index holds cut to its entry size
     (purge_index.py) worked out whole again from the purge's user and result: one query for
     the rows that have one, none for the others."""
+    # Looked for in two joined texts first (in C): almost every batch has none.
+    if not any(CUT_MARK in "".join(map(itemgetter(column), rows))
+               for column in (_STARTED_BY, _RECORDS)):
+        return rows
     cut = [row[0] for row in rows
            if row[_STARTED_BY].endswith(CUT_MARK) or row[_RECORDS].endswith(CUT_MARK)]
-    if not cut:
-        return rows
     whole = {action_id: (user_text(user) or "", records_text(result))
              for action_id, user, result in ArchivedAction.objects.filter(pk__in=cut)
              .values_list("id", "user", "result")}
