@@ -3,6 +3,8 @@ has answered, at once outside a request, and is never lost."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.core.signals import request_finished, request_started
 
@@ -63,3 +65,23 @@ def test_a_first_read_stores_the_big_result_rows_after_its_page_has_answered():
     rows_later.wait_all()
     assert FailureSummary.objects.get(pk=action.id).complete
     assert FailedItem.objects.filter(action_id=action.id).count() == rows_later.LATER_FROM
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_read_is_archived_once_its_answer_is_sent():
+    """The list page (or the poll whose read refreshed it) does not wait for the archive's
+    inserts: they run when the request has answered."""
+    from dashboard.history.models import ArchivedAction
+    from dashboard.history.polling_archive import DatabaseArchive
+    from dashboard.voucherify.models import ActionPage
+
+    actions = [Action.from_json({
+        "id": f"aa_0c5543f00797b612{n:02d}", "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+        "created_at": f"2026-11-01T10:{n:02d}:00.000Z",
+        "updated_at": f"2026-11-01T10:{n:02d}:09.000Z"}) for n in range(30)]
+    request_started.send(sender=None)
+    DatabaseArchive().saw_page(ActionPage(actions=actions, has_more=True), None,
+                               datetime.now(UTC))
+    assert not ArchivedAction.objects.exists()  # not while the page renders
+    request_finished.send(sender=None)
+    assert ArchivedAction.objects.count() == 30
