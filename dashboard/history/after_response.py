@@ -42,6 +42,9 @@ def _run_pending() -> None:
         start()
 
 
+STARTED_UID, FINISHED_UID = "history-after-response-started", "history-after-response-finished"
+
+
 def connect() -> None:
-    request_started.connect(_request_started, dispatch_uid="history-after-response-started")
-    request_finished.connect(_request_finished, dispatch_uid="history-after-response-finished")
+    request_started.connect(_request_started, dispatch_uid=STARTED_UID)
+    request_finished.connect(_request_finished, dispatch_uid=FINISHED_UID)
