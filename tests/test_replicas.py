@@ -286,9 +286,9 @@ print(json.dumps({"stored": stored, "index": index, "rows": rows}))
 def test_purges_with_absurd_cells_are_archived_and_read_from_the_index_on_postgresql(stack):
     """Migration 0010 on PostgreSQL: the purge index carries every column the audit reads, and
     a purge whose user, count and ids come from upstream absurdly long (four bytes a
-    character) is still archived (its entry would otherwise pass the B-tree's 2,704-byte limit
-    and the whole write fail), and audited whole. Timestamps read as text are written as str(datetime) writes them
-    (no microseconds when there are none), as on SQLite."""
+    character) is still archived (its entry would otherwise pass the B-tree's 2,704-byte
+    limit and the whole write fail), and audited whole. Timestamps read as text are written
+    as str(datetime) writes them (no microseconds when there are none), as on SQLite."""
     found = json.loads(manage(stack.a.env, "shell", "-c", PURGE_SCRIPT).strip().splitlines()[-1])
     assert found["stored"] == 2
     assert "INCLUDE (type, status, has_detail, updated_at, duration_ms, request_id, log_id, " \
