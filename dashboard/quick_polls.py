@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib import import_module
 
 from django.conf import settings
@@ -133,8 +133,9 @@ class QuickPolls:
             return result
         try:  # a marked answer is a plain HttpResponse: its body is already in memory
             body = b"".join(result)
-        finally:
-            result.close()  # Django's request_finished
+        except BaseException:
+            result.close()
+            raise
         if begun == _forgotten:  # nobody logged out or lost a role meanwhile
             status, headers = answered
             kept = [(name, value) for name, value in headers if name.lower() not in _NOT_REPLAYED]
@@ -142,7 +143,19 @@ class QuickPolls:
             hot.put(_SESSION + session, mark[1])
             if element is not None:
                 _note_element(mark[1] + element[0], mark[3], (status, kept, body, mark[2]))
-        return [body]
+        return _Sent(body, result.close)
+
+
+class _Sent:
+    """Django's body, read already, with Django's response closed when the server closes this
+    one, once the body is sent: its request_finished, and the work put off until the answer
+    has gone (history/after_response.py), do not delay the answer."""
+
+    def __init__(self, body: bytes, close: Callable[[], None]) -> None:
+        self._body, self.close = body, close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter((self._body,))
 
 
 def _who(session_key: str) -> str | None:

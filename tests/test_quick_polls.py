@@ -55,9 +55,8 @@ class Answer(SimpleNamespace):
     body: bytes
 
 
-def wsgi_get(address: str, *, cookie: str | None, htmx: bool = True, method: str = "GET",
-             extra: dict | None = None) -> Answer:
-    """One request through the production WSGI application, as gunicorn hands it over."""
+def wsgi_environ(address: str, *, cookie: str | None, htmx: bool = True, method: str = "GET",
+                 extra: dict | None = None) -> dict:
     path, _, query = address.partition("?")
     environ = {
         "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
@@ -71,6 +70,13 @@ def wsgi_get(address: str, *, cookie: str | None, htmx: bool = True, method: str
         environ["HTTP_COOKIE"] = cookie
     if htmx:
         environ["HTTP_HX_REQUEST"] = "true"
+    return environ
+
+
+def wsgi_get(address: str, *, cookie: str | None, htmx: bool = True, method: str = "GET",
+             extra: dict | None = None) -> Answer:
+    """One request through the production WSGI application, as gunicorn hands it over."""
+    environ = wsgi_environ(address, cookie=cookie, htmx=htmx, method=method, extra=extra)
     started = {}
 
     def start_response(status, headers, exc_info=None):
@@ -135,6 +141,36 @@ def test_an_unchanged_poll_just_answered_by_django_is_answered_without_it(
     assert django_entries == []
     assert emulator.count() == 0
     assert all(answer.body == b"" and answer.cookies == [] for answer in answers)
+
+
+def test_djangos_request_finishes_once_the_server_has_sent_a_learned_answer(
+        viewer, django_entries):
+    """An answer the wrapper learns from Django is handed to the server with Django's
+    response still open: its request_finished, and the work put off until the answer has
+    gone (history/after_response.py: a page read's archive write), come when the server closes
+    it after sending, not before the answer."""
+    quick_polls.forget_everything()
+    finished = []
+
+    def note(sender, **kwargs):
+        finished.append(True)
+
+    request_finished.connect(note)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        result = application(wsgi_environ(viewer.url, cookie=viewer.cookie),
+                             lambda status, headers, exc_info=None: None)
+        assert django_entries and not finished  # answered by Django, not yet sent
+        b"".join(result)
+        result.close()
+        assert finished == [True]
+    finally:
+        request_finished.disconnect(note)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert len(django_entries) == 1  # learned: the next poll is answered in front of Django
 
 
 def test_the_quick_answer_carries_djangos_headers_with_its_own_request_id(
