@@ -46,6 +46,16 @@ def test_the_work_of_a_request_never_closed_starts_with_the_next_one():
     assert done == [1]
 
 
+def test_work_that_fails_is_logged_and_the_rest_still_runs(caplog):
+    done = []
+    request_started.send(sender=None)
+    after_response.run(lambda: 1 / 0)
+    after_response.run(lambda: done.append(2))
+    request_finished.send(sender=None)  # no exception reaches the server's close()
+    assert done == [2]
+    assert "Work put off until a request had answered failed" in caplog.text
+
+
 def big_result(count: int) -> dict:
     failed = [{"code": f"C-{n}", "row": n + 1, "reason": f"reason {n % 3}"} for n in range(count)]
     return {"message": f"{count} failed.", "failed_count": count, "failed": failed}

@@ -5,15 +5,20 @@ that render: a big result's rows stored by rows_later.py made the first read of 
 a third slower. Started when Django's request_finished fires instead (a WSGI server closes the
 response once its body is sent) it costs the page nothing. Outside a request (commands, threads
 of their own) the work starts at once. Connected by HistoryConfig.ready().
+
+Work that fails is logged and the rest still runs: it runs inside Django's request_finished,
+whose later receivers (closing the request's database connection) an exception would skip.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from django.core.signals import request_finished, request_started
 
+logger = logging.getLogger(__name__)
 _serving = threading.local()  # .pending: what this thread's request put off; None outside one
 
 
@@ -39,7 +44,10 @@ def _run_pending() -> None:
     pending = getattr(_serving, "pending", None)
     _serving.pending = None
     for start in pending or ():
-        start()
+        try:
+            start()
+        except Exception:
+            logger.exception("Work put off until a request had answered failed")
 
 
 STARTED_UID, FINISHED_UID = "history-after-response-started", "history-after-response-finished"
