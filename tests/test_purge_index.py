@@ -18,8 +18,8 @@ from dashboard.history.models import ArchivedAction
 from dashboard.history.purge_index import BOUNDED, CUT_MARK, TEXT_BYTES, fit_purge_cells
 from dashboard.voucherify.models import Action
 
-# The limits row_fields cuts the bounded columns to, in characters (the id: its model field).
-LIMITS = {"id": 64, "type": 200, "status": 32, "request_id": 100, "log_id": 100}
+# The bounded columns' lengths, in characters, as the model keeps them.
+LIMITS = {name: ArchivedAction._meta.get_field(name).max_length for name in ("id", *BOUNDED)}
 ALPHABET = ["a", "7", " ", "é", "中", "𝔘", "=", ",", '"', "\n"]  # one to four bytes each
 
 
@@ -41,6 +41,12 @@ def generated_cells(rng: random.Random) -> tuple[str, dict]:
 def entry_bytes(action_id: str, fields: dict) -> int:
     return len(action_id.encode()) + sum(
         len(fields[name].encode()) for name in (*BOUNDED, "started_by", "records_updated"))
+
+
+def test_the_bounded_columns_alone_leave_room_for_the_cut_cells():
+    """The guarantee rests on the model's lengths: a longer column there must come with a
+    smaller budget here, or an entry could pass the limit whatever is cut."""
+    assert sum(4 * length for length in LIMITS.values()) <= TEXT_BYTES - 400
 
 
 def test_generated_cells_always_fit_and_are_cut_only_when_they_must():
