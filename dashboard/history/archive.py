@@ -18,7 +18,7 @@ from dashboard.voucherify.models import Action, ActionResult
 from . import failed_items
 from . import rows_later as rows_later_module
 from .models import ArchivedAction, DetailWanted
-from .new_rows import insert_new
+from .new_rows import insert_new, update_known
 from .purge_cells import records_text, user_text
 from .purge_index import fit_purge_cells
 from .rollups import FIGURES, Deltas
@@ -186,8 +186,7 @@ def _archive_details(actions: dict[str, Action]) -> int:
         changed = [i for i, row in old.items()
                    if not (row["has_detail"] and _stored(row) == _stored(fields[i]))]
         if changed:
-            ArchivedAction.objects.bulk_update(
-                [ArchivedAction(id=i, **fields[i]) for i in changed], list(fields[changed[0]]))
+            update_known({i: fields[i] for i in changed})
         deltas = Deltas()
         for i in changed:
             deltas.add(old[i], -1)

@@ -1,4 +1,5 @@
-"""Archive rows inserted where their id is not archived yet, in raw SQL.
+"""Archive rows written in raw SQL: inserted where their id is not archived yet, and
+updated many in one statement (`update_known`).
 
 `bulk_create(ignore_conflicts=True)` builds a model instance per row, runs each value through
 the insert compiler (most of a page's archiving time at 100 rows), and cannot tell which rows
@@ -17,6 +18,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
+from . import many_rows
 from .models import ArchivedAction
 
 _NONE = object()  # no value seen yet
@@ -28,26 +30,19 @@ def insert_new(rows: dict[str, dict], first_seen: datetime) -> set[str]:
     if not rows:
         return set()
     connection = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked per value
-    names = ["id", *next(iter(rows.values()))]
-    fields = [ArchivedAction._meta.get_field(name) for name in names]
-    columns = [list(rows), *([row[name] for row in rows.values()] for name in names[1:])]
-    values = list(zip(*(_prepared(field, column, connection)
-                        for field, column in zip(fields, columns, strict=True)), strict=True))
+    fields, values = _table(rows, connection)
     quote = connection.ops.quote_name
     table = quote(ArchivedAction._meta.db_table)
     column_names = ", ".join(quote(field.column) for field in fields)
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
     key = quote(ArchivedAction._meta.pk.column)
     returning = connection.features.can_return_rows_from_bulk_insert
-    size = connection.ops.bulk_batch_size(fields, values)  # within the backend's parameter limit
     inserted: set[str] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(values), size):
-            chunk = values[start:start + size]
+        for source, params in many_rows.sources(connection, ArchivedAction, fields, values):
             cursor.execute(
-                f"INSERT INTO {table} ({column_names}) VALUES {', '.join([marks] * len(chunk))} "
+                f"INSERT INTO {table} ({column_names}) {source} "
                 f"ON CONFLICT ({key}) DO NOTHING" + (f" RETURNING {key}" if returning else ""),
-                [value for row in chunk for value in row],
+                params,
             )
             if returning:
                 inserted.update(action_id for (action_id,) in cursor.fetchall())
@@ -55,6 +50,39 @@ def insert_new(rows: dict[str, dict], first_seen: datetime) -> set[str]:
         inserted.update(ArchivedAction.objects.filter(pk__in=list(rows), first_seen=first_seen)
                         .values_list("pk", flat=True))
     return inserted
+
+
+def update_known(rows: dict[str, dict]) -> None:
+    """Overwrite these archived rows' columns (id -> column values, every row with the same
+    columns): on PostgreSQL one UPDATE from a JSON document; elsewhere Django's bulk_update."""
+    if not rows:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    names = list(next(iter(rows.values())))
+    if not many_rows.uses_json(connection):
+        ArchivedAction.objects.bulk_update(
+            [ArchivedAction(id=i, **row) for i, row in rows.items()], names)
+        return
+    fields, values = _table(rows, connection)
+    quote = connection.ops.quote_name
+    table, key = quote(ArchivedAction._meta.db_table), quote(ArchivedAction._meta.pk.column)
+    assignments = ", ".join(f"{quote(f.column)} = new.{quote(f.column)}" for f in fields[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignments} "
+                       f"FROM {many_rows.records(connection, ArchivedAction)} AS new "
+                       f"WHERE {table}.{key} = new.{key}", [many_rows.as_json(fields, values)])
+
+
+def _table(rows: dict[str, dict], connection: BaseDatabaseWrapper
+           ) -> tuple[list[Field], list[tuple]]:
+    """The fields (the id first, then the rows' columns) and each row's values as the
+    database takes them."""
+    names = ["id", *next(iter(rows.values()))]
+    fields = [ArchivedAction._meta.get_field(name) for name in names]
+    columns = [list(rows), *([row[name] for row in rows.values()] for name in names[1:])]
+    values = list(zip(*(_prepared(field, column, connection)
+                        for field, column in zip(fields, columns, strict=True)), strict=True))
+    return fields, values
 
 
 def _prepared(field: Field, column: Sequence[object], connection: BaseDatabaseWrapper

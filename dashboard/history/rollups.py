@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 
 from dashboard.voucherify import catalog
 
+from . import many_rows
 from .models import ArchivedAction, DayCount, DurationCount, RollupWindow, WindowDuration
 
 # The columns a row's rollup contribution is made of (values() of ArchivedAction).
@@ -146,18 +147,14 @@ def _upsert(model: type, key: tuple[str, ...], rows: list[tuple]) -> None:
     # ON CONFLICT ... DO UPDATE reads the same on SQLite and PostgreSQL.
     quote = connection.ops.quote_name
     table, count = quote(model._meta.db_table), quote("count")
-    columns = ", ".join(quote(c) for c in (*key, "count"))
-    row_marks = "(" + ", ".join(["%s"] * (len(key) + 1)) + ")"
+    fields = [model._meta.get_field(name) for name in (*key, "count")]
+    columns = ", ".join(quote(field.column) for field in fields)
     conflict = ", ".join(quote(c) for c in key)
     add = f"{count} = {table}.{count} + excluded.{count}"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):  # within every backend's parameter limit
-            chunk = rows[start:start + 500]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_marks] * len(chunk))} "
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {add}",
-                [value for row in chunk for value in row],
-            )
+        for source, params in many_rows.sources(connection, model, fields, rows):
+            cursor.execute(f"INSERT INTO {table} ({columns}) {source} "
+                           f"ON CONFLICT ({conflict}) DO UPDATE SET {add}", params)
 
 
 def rebuild(archive: type = ArchivedAction, day_count: type = DayCount,
