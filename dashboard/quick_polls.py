@@ -56,6 +56,7 @@ from dashboard.accounts.middleware import renewal_due, renewal_in
 from dashboard.actions.poll_versions import SHARED_ANSWER, VERSION_PARAM, audience
 from dashboard.observability import metrics, viewers
 from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
+from dashboard.polling import store
 
 _PREFIX = "quick-polls:"
 _ANSWER = _PREFIX + "answer:"
@@ -104,10 +105,13 @@ class QuickPolls:
         started = time.perf_counter()
         address, element = _address(environ), _element(environ)
         session = _session_cookie(environ)
+        # Answers are learned per reads epoch: one learned before a newer upstream read was
+        # stored (by any process) would repeat the older state until its memory lapsed.
+        reads = store.reads_epoch()
         who = _who(session) if session else None
-        known = hot.get(_ANSWER + who + address) if who else None
+        known = hot.get(_ANSWER + reads + ":" + who + address) if who else None
         if known is None and who and element is not None:
-            known = _for_element(who, element)
+            known = _for_element(reads + ":" + who, element)
         if known is not None:
             status, headers, body, view = known
             request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
@@ -115,10 +119,10 @@ class QuickPolls:
             metrics.observe_request(view, "GET", int(status[:3]),
                                     time.perf_counter() - started, poll=True)
             return [body] if body else []
-        return self._through_django(environ, start_response, address, element, session)
+        return self._through_django(environ, start_response, address, element, session, reads)
 
     def _through_django(self, environ: dict, start_response: Callable, address: str,
-                        element: tuple[str, str] | None, session: str | None
+                        element: tuple[str, str] | None, session: str | None, reads: str
                         ) -> Iterable[bytes]:
         begun, answered = _forgotten, []
 
@@ -126,6 +130,7 @@ class QuickPolls:
             answered[:] = [status, headers]
             return start_response(status, headers, exc_info)
 
+        store.forget_own_reads()
         result = self.application(environ, noting)
         mark = environ.get(SHARED_ANSWER)
         if not (mark is not None and session and mark[0] == session and answered
@@ -139,10 +144,14 @@ class QuickPolls:
         if begun == _forgotten:  # nobody logged out or lost a role meanwhile
             status, headers = answered
             kept = [(name, value) for name, value in headers if name.lower() not in _NOT_REPLAYED]
-            hot.put(_ANSWER + mark[1] + address, (status, kept, body, mark[2]))
+            # Under the epoch read before Django answered, unless the only read stored since
+            # was this request's own: an answer that may show an older state than the
+            # shared cache's is never repeated.
+            learned_for = store.epoch_of_answer(reads) + ":" + mark[1]
+            hot.put(_ANSWER + learned_for + address, (status, kept, body, mark[2]))
             hot.put(_SESSION + session, mark[1])
             if element is not None:
-                _note_element(mark[1] + element[0], mark[3], (status, kept, body, mark[2]))
+                _note_element(learned_for + element[0], mark[3], (status, kept, body, mark[2]))
         return _Sent(body, result.close)
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.cache.backends.base import CacheKeyWarning
 
-from dashboard.polling import economy
+from dashboard.polling import economy, store
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
 from tests.helpers.upstream import (
@@ -77,6 +77,24 @@ def test_live_actions_on_the_newest_page_refresh_with_one_list_call(layer, clock
         upstream.fetch_action(action_id, background=True)
     assert upstream_calls(layer, LIST) == 2
     assert upstream_calls(layer, DETAIL) == 0
+
+
+def test_every_read_stored_moves_the_reads_epoch_and_a_cached_answer_does_not(layer, clock):
+    """The epoch tells every process's learned poll answers (dashboard/quick_polls.py) that
+    newer data is in the shared cache."""
+    ids = [live_action(layer) for _ in range(3)]
+    epochs = [store.reads_epoch()]
+    upstream.refresh_live(ids)  # one list call
+    epochs.append(cache.get(store.READS_EPOCH_KEY))
+    upstream.refresh_live(ids)  # served from the cache
+    epochs.append(cache.get(store.READS_EPOCH_KEY))
+    clock.advance(2.5)
+    upstream.refresh_live(ids)  # the next interval's list call
+    epochs.append(cache.get(store.READS_EPOCH_KEY))
+
+    assert upstream_calls(layer, LIST) == 2
+    first, after_call, after_hit, after_next = epochs
+    assert len({first, after_call, after_next}) == 3 and after_hit == after_call
 
 
 def test_live_panels_are_served_from_the_shared_list(layer, clock):

@@ -23,6 +23,7 @@ from dashboard import hot, quick_polls, sharedcache
 from dashboard.accounts.middleware import SessionIdleMiddleware
 from dashboard.accounts.roles import SUPPORT
 from dashboard.observability.logging import REQUEST_ID_HEADER
+from dashboard.polling import store
 from dashboard.wsgi import application
 from tests.fixtures.polling import POLL_MEMORY_SECONDS as MEMORY_SECONDS
 from tests.helpers.html import soup
@@ -426,6 +427,28 @@ def test_an_element_answer_is_only_for_the_same_element_and_permissions(
 
 def test_after_the_memory_lapses_django_answers_again(viewer, django_entries, clock):
     clock[0] += MEMORY_SECONDS + 1
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert len(django_entries) == 1
+
+
+def test_an_answer_learned_before_another_process_stored_a_newer_read_is_not_repeated(
+    viewer, django_entries, clock
+):
+    """A 204 repeated after a refresh landed would show the older state until the next poll:
+    another process's stored read counts within the epoch's short memory, long before the
+    answers' memory lapses."""
+    cache.set(store.READS_EPOCH_KEY, "another-process-read-the-newest-page", None)
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert django_entries == []  # within the moment this process goes on with the epoch it read
+    clock[0] += store.READS_EPOCH_MEMORY_SECONDS + 0.01
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert len(django_entries) == 1  # Django answered, from the newest state
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert len(django_entries) == 1  # and that answer is repeated again
+
+
+def test_a_read_stored_in_this_process_ends_the_learned_answers_at_once(viewer, django_entries):
+    store.moved_reads_epoch()  # what the polling layer does with every upstream read it stores
     assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
     assert len(django_entries) == 1
 

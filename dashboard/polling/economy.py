@@ -140,7 +140,9 @@ def _obtain(
             cache.set(FAILING_KEY, store.now(), 60)
             raise
         cache.delete(FAILING_KEY)
-        return save(value)
+        saved = save(value)
+        store.moved_reads_epoch()  # polls answered from the older state are answered anew
+        return saved
 
     config = client.config
     lock_seconds = config.connect_timeout + config.read_timeout + 1

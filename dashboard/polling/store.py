@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import secrets
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -15,10 +18,18 @@ from dashboard import hot
 from dashboard.voucherify.errors import VoucherifyError
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 PREFIX = "polling:"
 # Known values outlive their freshness by far: they are what is served when short of budget.
 KEEP_SECONDS = 24 * 3600
+# Moved by every upstream read any process stores (see reads_epoch).
+READS_EPOCH_KEY = PREFIX + "reads-epoch"
+_READS_EPOCH_SEEN = PREFIX + "reads-epoch-seen"  # in hot.py's memory
+# How long a process goes on with the epoch it read: how late at most it learns of a read
+# another process stored. A shared cache read this often per process costs nothing.
+READS_EPOCH_MEMORY_SECONDS = 0.05
+_moved_here: ContextVar[str] = ContextVar("reads_epoch_moved_here", default="")
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,44 @@ def save_many(entries: dict[str, Fetched[Any]]) -> None:
     cache.set_many(entries, KEEP_SECONDS)
     for name, entry in entries.items():
         _remember(name, entry)
+
+
+def moved_reads_epoch() -> None:
+    """Upstream was read again and stored: answers learned from what was known before lapse
+    in every process (dashboard/quick_polls.py), in this one at once."""
+    moved = secrets.token_hex(8)
+    _moved_here.set(moved)
+    hot.put(_READS_EPOCH_SEEN, moved, READS_EPOCH_MEMORY_SECONDS)
+    try:
+        cache.set(READS_EPOCH_KEY, moved, None)
+    except Exception:  # the others then learn of it as their answers lapse
+        logger.warning("Moving the shared reads epoch failed.", exc_info=True)
+
+
+def reads_epoch() -> str:
+    """A token that moves whenever any process stores a new upstream read (read from the
+    shared cache at most every READS_EPOCH_MEMORY_SECONDS; "" while it cannot be read)."""
+    return hot.remembered(_READS_EPOCH_SEEN, _read_reads_epoch, READS_EPOCH_MEMORY_SECONDS)
+
+
+def forget_own_reads() -> None:
+    """From here on, epoch_of_answer knows only of reads this context stores from now."""
+    _moved_here.set("")
+
+
+def epoch_of_answer(began: str) -> str:
+    """The epoch an answer worked out since forget_own_reads holds the state of: `began`
+    (read before it), or the newer one when the one read stored since was this context's
+    own, so the answer shows it."""
+    own = _moved_here.get()
+    return own if own and own == reads_epoch() else began
+
+
+def _read_reads_epoch() -> str:
+    try:
+        return str(cache.get(READS_EPOCH_KEY) or "")
+    except Exception:
+        return ""
 
 
 def _fresh(entry: Fetched[Any]) -> bool:
