@@ -12,6 +12,7 @@ from django.core.cache.backends.base import CacheKeyWarning
 
 from dashboard.polling import economy, store
 from dashboard.polling import reads as upstream
+from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
 from tests.helpers.upstream import (
     DETAIL,
@@ -95,6 +96,25 @@ def test_every_read_stored_moves_the_reads_epoch_and_a_cached_answer_does_not(la
     assert upstream_calls(layer, LIST) == 2
     first, after_call, after_hit, after_next = epochs
     assert len({first, after_call, after_next}) == 3 and after_hit == after_call
+
+
+def test_a_read_counts_from_when_its_call_was_made(layer, clock, monkeypatch):
+    """Upstream's state is as of the call at the latest: counted from its answer instead,
+    every refresh would come later than the pace allows by as long as a call takes."""
+    ids = [live_action(layer) for _ in range(2)]
+    list_actions = VoucherifyClient.list_actions
+
+    def slow(self, *args, **kwargs):
+        page = list_actions(self, *args, **kwargs)
+        clock.advance(0.4)  # the call took this long
+        return page
+
+    monkeypatch.setattr(VoucherifyClient, "list_actions", slow)
+    asked = store.now()
+    latest = upstream.refresh_live(ids)
+
+    read_at = {fetched.fetched_at.timestamp() for fetched in latest.values()}
+    assert len(read_at) == 1 and asked <= read_at.pop() < asked + 0.4  # not after the answer
 
 
 def test_live_panels_are_served_from_the_shared_list(layer, clock):

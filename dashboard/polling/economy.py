@@ -133,14 +133,15 @@ def _obtain(
 
     def gated_call() -> Fetched[T]:
         # Each exchange of the call is paid from the budget by the client's gate.
-        try:
-            with gate.priority(background=background, result=result):
-                value = call()
-        except (UnavailableError, UpstreamError):
-            cache.set(FAILING_KEY, store.now(), 60)
-            raise
-        cache.delete(FAILING_KEY)
-        saved = save(value)
+        with store.asking():
+            try:
+                with gate.priority(background=background, result=result):
+                    value = call()
+            except (UnavailableError, UpstreamError):
+                cache.set(FAILING_KEY, store.now(), 60)
+                raise
+            cache.delete(FAILING_KEY)
+            saved = save(value)
         store.moved_reads_epoch()  # polls answered from the older state are answered anew
         return saved
 

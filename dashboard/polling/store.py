@@ -6,6 +6,8 @@ import dataclasses
 import logging
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +32,8 @@ _READS_EPOCH_SEEN = PREFIX + "reads-epoch-seen"  # in hot.py's memory
 # another process stored. A shared cache read this often per process costs nothing.
 READS_EPOCH_MEMORY_SECONDS = 0.05
 _moved_here: ContextVar[str] = ContextVar("reads_epoch_moved_here", default="")
+# Set while an upstream call is made and its answer stored: when it was asked (read_now).
+_asked_at: ContextVar[float | None] = ContextVar("asked_at", default=None)
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,22 @@ class Fetched(Generic[T]):
 
 
 def read_now(value: T) -> Fetched[T]:
-    """`value` as read from upstream at this moment of the layer's clock."""
-    return Fetched(value, datetime.fromtimestamp(now(), UTC))
+    """`value` as read from upstream at this moment of the layer's clock, or when the call
+    that read it was made (asking): it holds upstream's state as of then at the latest, and
+    the next refresh, due once it is as old as the pace allows, is then not put off by as
+    long as each call takes."""
+    asked_at = _asked_at.get()
+    return Fetched(value, datetime.fromtimestamp(now() if asked_at is None else asked_at, UTC))
+
+
+@contextmanager
+def asking() -> Iterator[None]:
+    """Around one upstream call and the storing of what it read (see read_now)."""
+    token = _asked_at.set(now())
+    try:
+        yield
+    finally:
+        _asked_at.reset(token)
 
 
 def now() -> float:
