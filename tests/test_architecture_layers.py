@@ -21,6 +21,7 @@ LAYERS = {
     "dashboard.hot": 0,
     "dashboard.formatting": 0,
     "dashboard.csvsafe": 0,
+    "dashboard.postgres_text": 0,  # NUL written as U+FFFD on PostgreSQL
     "dashboard.voucherify": 1,  # the plain client: no Django
     "dashboard.accounts": 1,  # people and permissions: needs nothing of the upstream
     "dashboard.polling": 2,  # cache, single flight, the budget and its gate, the reads

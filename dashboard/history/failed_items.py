@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import QuerySet
 
+from dashboard import postgres_text
 from dashboard.history.failures import (
     KNOWN_COLUMNS,
     FailureQuery,
@@ -46,8 +47,8 @@ KEPT_IN_RESULT = 20
 KEPT_APART = "dashboard_failures_kept_apart"
 _BATCH = 2000
 _SEPARATOR = "\x1f"  # between cells in search_text, so a search never spans two cells
-# SQL's LIKE ends a text at NUL: search_text and the needle carry this character instead.
-_NUL_STANDIN = "\ufffd"
+# SQL's LIKE ends a text at NUL (and PostgreSQL stores none): search_text and the needle
+# carry postgres_text's standin instead.
 
 
 def kept_lengths(raw: object) -> dict[str, int] | None:
@@ -180,12 +181,14 @@ def search_texts(rows: list[tuple[object, ...]]) -> list[str]:
     present = functools.partial(operator.is_not, None)
     texts = [_SEPARATOR.join(map(str, filter(present, cells))).casefold() for cells in rows]
     if any("\x00" in text for text in texts):
-        texts = [text.replace("\x00", _NUL_STANDIN) for text in texts]
+        texts = [postgres_text.text(text) for text in texts]
     return texts
 
 
 def reason_hash(reason: str) -> str:
-    return hashlib.blake2b(reason.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """Of the reason as PostgreSQL stores it and a browser sends it back (a NUL as U+FFFD)."""
+    return hashlib.blake2b(postgres_text.text(reason).encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,7 @@ class StoredFailures(Failures):
         if query.reason:
             rows = rows.filter(reason_hash=reason_hash(query.reason), reason=query.reason)
         if query.search:
-            needle = query.search.casefold().replace("\x00", _NUL_STANDIN)
+            needle = postgres_text.text(query.search.casefold())
             rows = rows.filter(search_text__contains=needle)
         return rows
 

@@ -17,6 +17,8 @@ from datetime import date
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
+from dashboard import postgres_text
+
 VALUES_BATCH = 500  # rows per VALUES list, within every backend's parameter limit
 
 
@@ -49,10 +51,12 @@ def records(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
 
 
 def as_json(fields: Sequence[Field], rows: Sequence[Sequence[object]]) -> str:
-    """The rows as a JSON array of objects keyed by column."""
+    """The rows as a JSON array of objects keyed by column (NUL written as postgres_text
+    says: this is PostgreSQL's)."""
     columns = [field.column for field in fields]
-    return json.dumps([dict(zip(columns, row, strict=True)) for row in rows],
-                      ensure_ascii=False, default=_plain)
+    return postgres_text.json_text(json.dumps(
+        [dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False,
+        default=_plain))
 
 
 def _plain(value: object) -> object:
