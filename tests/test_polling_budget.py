@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from dashboard.polling import budget
+from dashboard.polling import budget, problems
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import BudgetExhaustedError, RateLimitedError
 from tests.helpers.upstream import LIST, live_action, upstream_calls
@@ -146,3 +148,18 @@ def test_the_window_never_holds_more_than_the_cap(layer, settings, clock):
             pass
         assert budget.spent() <= 7
     assert granted == 7  # 45 s: nothing has left the window yet
+
+
+def test_a_call_held_back_by_a_429_names_exactly_the_moment_the_budget_holds_until(
+    layer, clock
+):
+    """Every page held back names the one moment (tests/test_retry_time.py): the refusal
+    carries the hold's moment itself, not `now + wait` read from a clock a moment later."""
+    budget.note_retry_after(40)
+    clock.advance(3.0000004)  # any time later, down to the microsecond
+    with pytest.raises(BudgetExhaustedError) as refused:
+        budget.spend(background=False)
+
+    held_until = datetime.fromtimestamp(budget.blocked_until(), UTC)
+    assert refused.value.retry_at == held_until
+    assert problems.next_try(refused.value) == held_until

@@ -252,7 +252,7 @@ def spend(*, background: bool, result: bool = False) -> None:
     now = store.now()
     until = blocked_until(now)
     if until is not None:
-        raise _short(until - now, "Voucherify asked the dashboard to hold back")
+        raise _short(until - now, "Voucherify asked the dashboard to hold back", until=until)
     scopes = _scopes(background, askers.current(), result)
     names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
     for name in names:
@@ -308,11 +308,14 @@ def _calls(count: int) -> str:
     return "1 call" if count == 1 else f"{count} calls"
 
 
-def _short(wait: float, reason: str) -> BudgetExhaustedError:
+def _short(wait: float, reason: str, *, until: float | None = None) -> BudgetExhaustedError:
+    """`until`: the moment itself, when known (a hold's): every page held back by it then
+    names exactly the moment the budget does (problems.next_try)."""
     wait = max(0.0, wait)
     return BudgetExhaustedError(
         f"Not asking Voucherify for now: {reason}; next call in about {math.ceil(wait)} s.",
         retry_after=wait,
+        retry_at=datetime.fromtimestamp(until, UTC) if until is not None else None,
         key="dashboard_budget",
     )
 

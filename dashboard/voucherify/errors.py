@@ -69,14 +69,16 @@ class NotFoundError(VoucherifyError):
 
 
 class RetryLaterError(VoucherifyError):
-    """No answer for now, and a known moment to try again: `retry_after` seconds from now."""
+    """No answer for now, and a known moment to try again: `retry_after` seconds from now, or
+    `retry_at` when the moment itself is known (no drift of the clock read in between)."""
 
     def __init__(
-        self, message: str | None = None, *, retry_after: float = DEFAULT_RETRY_AFTER, **kwargs: Any
+        self, message: str | None = None, *, retry_after: float = DEFAULT_RETRY_AFTER,
+        retry_at: datetime | None = None, **kwargs: Any
     ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = max(0.0, float(retry_after))
-        self.retry_at = datetime.now(UTC) + timedelta(seconds=self.retry_after)
+        self.retry_at = retry_at or datetime.now(UTC) + timedelta(seconds=self.retry_after)
 
     def __str__(self) -> str:
         return f"{super().__str__()}; retry in {self.retry_after:.0f} s"
