@@ -176,6 +176,17 @@ def test_older_pages_are_cached_by_cursor(layer):
     assert upstream_calls(layer, LIST) == 2
 
 
+def test_an_older_pages_read_leaves_the_reads_epoch_as_it_is(layer):
+    """No poll answer is made of an older page: people browsing history do not make every
+    process learn its poll answers again."""
+    cursor = upstream.fetch_page(limit=100).value.next_cursor
+    before = cache.get(store.READS_EPOCH_KEY)
+    upstream.fetch_page(limit=25, cursor=cursor)
+
+    assert upstream_calls(layer, LIST) == 2
+    assert cache.get(store.READS_EPOCH_KEY) == before
+
+
 def test_older_pages_inside_the_newest_list_are_slices_of_it(layer):
     walked, page = [], upstream.fetch_page(limit=25).value
     walked += page.actions

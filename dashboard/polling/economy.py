@@ -114,9 +114,12 @@ def _obtain(
     background: bool,
     has_fallback: bool,
     result: bool = False,
+    polls_show_it: bool = True,
 ) -> Fetched[Any]:
     """A fresh entry, from the cache or from one shared, budgeted upstream call (`result`: the
-    one read of a finished action's result, budget.py counts it apart from refreshes)."""
+    one read of a finished action's result, budget.py counts it apart from refreshes;
+    `polls_show_it`: what it stores can change a poll's answer, so storing it moves the reads
+    epoch)."""
     problem = _recent_problem(resource)
     if has_fallback and isinstance(problem, NotFoundError):
         problem = None  # a remembered 404 does not hide an action the list has shown since
@@ -142,7 +145,8 @@ def _obtain(
                 raise
             cache.delete(FAILING_KEY)
             saved = save(value)
-        store.moved_reads_epoch()  # polls answered from the older state are answered anew
+        if polls_show_it:  # polls answered from the older state are answered anew
+            store.moved_reads_epoch()
         return saved
 
     config = client.config
@@ -238,6 +242,7 @@ def fetch_page(
             max_age=older_page_max_age(),
             background=background,
             has_fallback=known is not None,
+            polls_show_it=False,  # an older page's entry: no poll answer is made of it
         )
     except VoucherifyError as error:
         return _stale_or_raise(known, error)
