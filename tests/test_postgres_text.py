@@ -42,3 +42,41 @@ def test_text_keeps_everything_but_nul():
     rng = random.Random(11)
     for text in generated(rng, 500):
         assert postgres_text.text(text) == text.replace("\x00", "\ufffd")
+
+
+def test_numbers_json_has_not_become_text_and_the_rest_is_left_as_it_is():
+    rng = random.Random(13)
+    specials = [float("nan"), float("inf"), float("-inf"), 1.5, -0.0, 10**30, "NaN",
+                "Infinity and beyond", None, True]
+    document = [{"n": rng.choice(specials),
+                 "nested": [rng.choice(specials), {"k": rng.choice(specials)}]}
+                for _ in range(300)]
+
+    written = json.loads(postgres_text.json_dumps(document))
+
+    def expected(value):
+        if isinstance(value, float) and value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        if isinstance(value, list):
+            return [expected(item) for item in value]
+        if isinstance(value, dict):
+            return {key: expected(item) for key, item in value.items()}
+        return value
+
+    assert written == expected(document)
+
+
+def test_json_without_non_finite_numbers_is_dumped_once_and_kept_as_it_is():
+    calls = []
+
+    def dumps(value):
+        calls.append(value)
+        return json.dumps(value)
+
+    plain = {"a": "ok", "b": 1.5}
+    assert postgres_text.json_dumps(plain, dumps) == json.dumps(plain)
+    assert len(calls) == 1
+    named = {"a": "Infinity and NaN, as text", "b": 1.5}
+    assert postgres_text.json_dumps(named, dumps) == json.dumps(named)

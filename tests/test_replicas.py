@@ -307,7 +307,8 @@ def text(limit):
 def value(depth=0):
     kind = rng.randrange(7 if depth < 2 else 4)
     if kind == 0: return text(12)
-    if kind == 1: return rng.choice([None, True, False, 0, -1, 10 ** 30, 1.5, "", "null"])
+    if kind == 1: return rng.choice([None, True, False, 0, -1, 10 ** 30, 1.5, "", "null",
+                                     float("nan"), float("-inf"), "NaN"])
     if kind == 2: return rng.randint(-10 ** 6, 10 ** 6)
     if kind == 3: return text(3) or None
     if kind == 4: return [value(depth + 1) for _ in range(rng.randint(0, 3))]
@@ -328,7 +329,11 @@ lists = [Action.from_json({k: v for k, v in raw.items() if k not in ("result", "
 stored_lists = archive_actions(lists)
 details = [Action.from_json(raw) for raw in made[::2]]
 stored_details = archive_actions(details, detail=True)
-def standin(value):  # PostgreSQL stores no NUL: U+FFFD in its place (postgres_text.py)
+def standin(value):  # what PostgreSQL takes instead (postgres_text.py)
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, str):
         return value.replace("\\x00", "\\ufffd")
     if isinstance(value, list):
@@ -349,6 +354,11 @@ stored = failed_items.load("aa_pgjsonbig0001")
 one = FailureQuery(reason="Bad \\ufffdx")
 failed_rows = [len(stored), stored.count_matching(one), len(list(stored.rows_for(one))),
                len(list(stored.rows_for(FailureQuery(search="\\x00y"))))]
+huge = seed.new_action(rng, "VOUCHERS.IMPORT_CSV", base, 1000, "DONE",
+                       action_id="aa_pgjsonhuge001").render(base + 10 ** 10)
+huge["result"] = {"done_count": 10 ** 30, "failed_count": 10 ** 12}
+archive_actions([Action.from_json(huge)], detail=True)
+failed_rows.append(ArchivedAction.objects.get(pk="aa_pgjsonhuge001").failed_rows)
 def counts():
     return (sorted(DayCount.objects.values_list("day", "type", "status", "failed",
                                                "with_failed_rows", "count")),
@@ -364,16 +374,18 @@ print(json.dumps({"stored": [stored_lists, stored_details], "as_listed": as_list
 def test_hostile_rows_are_archived_and_read_back_exactly_on_postgresql(stack):
     """On PostgreSQL new rows, detail updates and rollups go as one JSON document per
     statement (many_rows.py). 400 generated actions whose texts and JSON are made of quotes,
-    backslashes, braces, NUL, control and four-byte characters, escapes and literal "null"
-    are archived as list items, half of them improved by their detail, and read back as they
-    came, but NUL, which PostgreSQL refuses, as U+FFFD (postgres_text.py); the rollups the
+    backslashes, braces, NUL, control and four-byte characters, escapes, literal "null" and
+    JSON numbers NaN and Infinity are archived as list items, half of them improved by their
+    detail, and read back as they came, but what PostgreSQL refuses written as it takes it
+    (postgres_text.py: NUL as U+FFFD, NaN and Infinity as text); the rollups the
     writes added agree with a recount of the archive. A big result whose failed rows carry NUL
     is stored apart, and its rows are found by reason (as a browser sends it back) and by a
-    search for text with NUL."""
+    search for text with NUL. A failed_count beyond the column's integer is stored as its
+    largest value instead of failing the write."""
     out = manage(stack.a.env, "shell", "-c", HOSTILE_ROWS_SCRIPT)
     found = json.loads(out.strip().splitlines()[-1])
     assert found == {"stored": [400, 200], "as_listed": True, "as_detailed": True,
-                     "rollups_agree": True, "failed_rows": [60, 20, 20, 20]}
+                     "rollups_agree": True, "failed_rows": [60, 20, 20, 20, 2 ** 31 - 1]}
 
 
 def test_readyz_names_each_dependency_that_is_stopped(stack):

@@ -26,6 +26,10 @@ from .rollups import FIGURES, Deltas
 DETAIL_ONLY_FIELDS = ("result", "user", "log_id", "processing_time")
 COLUMN_KEPT = ("result", "user")  # stored in their own columns, not again inside `raw`
 PURGE_CONTEXT = "METADATA_KEY_PURGE"
+# The failed_rows column's largest value on every database (an integer on PostgreSQL): a
+# failed_count beyond it, which no real import reaches, is stored as this instead of failing
+# the write (the detail page reads the count from the result itself).
+FAILED_ROWS_MOST = 2**31 - 1
 
 
 def is_detail_level(action: Action) -> bool:
@@ -85,7 +89,7 @@ def row_fields(action: Action, detail: bool) -> dict:
         "records_updated": records_text(result) if action.context == PURGE_CONTEXT else "",
         "raw": raw,
         "has_detail": detail,
-        "failed_rows": detail_failed_rows(action) if detail else None,
+        "failed_rows": min(detail_failed_rows(action), FAILED_ROWS_MOST) if detail else None,
         "detail_wanted": detail_wanted(action.status[:32], action.context, detail),
     }
     # A purge's row is an entry of the purge index too, whose entries have a size limit.

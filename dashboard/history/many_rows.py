@@ -51,18 +51,21 @@ def records(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
 
 
 def as_json(fields: Sequence[Field], rows: Sequence[Sequence[object]]) -> str:
-    """The rows as a JSON array of objects keyed by column (NUL written as postgres_text
-    says: this is PostgreSQL's)."""
+    """The rows as a JSON array of objects keyed by column, as PostgreSQL takes it
+    (postgres_text: no NUL, no NaN)."""
+    from psycopg.types.json import Jsonb  # a JSONField's value, as get_db_prep_save wraps it
+
     columns = [field.column for field in fields]
-    return postgres_text.json_text(json.dumps(
-        [dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False,
-        default=_plain))
+    document = [{column: value.obj if isinstance(value, Jsonb) else value
+                 for column, value in zip(columns, row, strict=True)} for row in rows]
+    return postgres_text.json_dumps(document, _dumps)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_plain)
 
 
 def _plain(value: object) -> object:
     if isinstance(value, date):  # datetimes too, with their offset: the server converts
         return value.isoformat()
-    obj = getattr(value, "obj", _plain)  # psycopg's Jsonb wrapper of a JSONField's value
-    if obj is not _plain:
-        return obj
     raise TypeError(f"{type(value).__name__} is not a column value")
