@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
@@ -19,6 +20,7 @@ from tests.helpers.alerts import (
     PURGER,
     failed_rows,
     insert,
+    stamp,
     subscribe,
     watch_once,
 )
@@ -77,6 +79,24 @@ def test_each_rule_delivers_once_with_what_its_role_may_see(alerting, smtp_serve
     # Nobody but the auditor heard of the purge; every alert was sent once.
     assert len(smtp_server.messages) == 3 and len(http_receiver.requests) == 2
     assert Delivery.objects.filter(status=Delivery.SENT).count() == 5
+
+
+@pytest.mark.parametrize("precision", ["seconds", "milliseconds", "microseconds"])
+def test_a_webhook_names_the_actions_creation_as_voucherify_writes_it(alerting, http_receiver,
+                                                                       precision):
+    subscribe("failed", to=f"{http_receiver.url}/failed")
+    moment = datetime.now(UTC) - timedelta(minutes=1, microseconds=random.randrange(10**6))
+    moment = moment.replace(microsecond={
+        "seconds": 0, "milliseconds": moment.microsecond // 1000 * 1000,
+        "microseconds": moment.microsecond // 1000 * 1000 + random.randrange(1, 1000),
+    }[precision])
+    failed = insert(alerting, type_="VOUCHERS.IMPORT", status="FAILED",
+                    created_ago=timedelta(minutes=1), created_at=stamp(moment))
+
+    watch_once()
+
+    [alert] = http_receiver.at("/failed")
+    assert alert["action"]["created_at"] == failed["created_at"] == stamp(moment)
 
 
 def test_a_stuck_limit_follows_the_types_p95(alerting, http_receiver):

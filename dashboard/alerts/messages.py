@@ -7,12 +7,12 @@ may see them; an operator's failed-rows alert carries the counts alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
 
+from dashboard.voucherify.dates import format_timestamp
 from dashboard.voucherify.models import Action
 
 from . import rules
@@ -47,7 +47,8 @@ def compose(event: Event, audience: str) -> Message:
             "type": action.type,
             "status": action.status,
             "failed_count": facts.get("failed_count"),
-            "created_at": action.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            # As Voucherify writes it, so a receiver can match it with the API's own value
+            "created_at": format_timestamp(action.created_at),
         },
     }
     if event.rule == rules.FAILED_ROWS:
