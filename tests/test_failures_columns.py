@@ -51,7 +51,8 @@ def item_cells(item: FailedRow | ResultError) -> tuple[dict[str, object], str]:
         if name not in {*KNOWN_COLUMNS, "kind", "value"}:
             plain = value is None or isinstance(value, str | int | float | bool)
             cells[name] = value if plain else str(value)
-    return cells, (reason or "").strip() or NO_REASON
+    # The reason as a browser shows it and sends it back: NUL as U+FFFD.
+    return cells, (reason or "").strip().replace("\x00", "\ufffd") or NO_REASON
 
 
 def expected(action: Action) -> tuple[list[str], list[tuple[dict, str]]]:

@@ -251,7 +251,7 @@ class StoredFailures(Failures):
 
     def _matching(self, query: FailureQuery) -> QuerySet[FailedItem]:
         rows = FailedItem.objects.filter(action_id=self.action_id)
-        if query.reason:
+        if query.reason:  # stored reasons have no NUL (failures._reason), nor has the query
             rows = rows.filter(reason_hash=reason_hash(query.reason), reason=query.reason)
         if query.search:
             needle = postgres_text.text(query.search.casefold())

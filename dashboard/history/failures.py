@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from dashboard import postgres_text
 from dashboard.csvsafe import csv_stream
 from dashboard.voucherify.models import (
     Action,
@@ -237,7 +238,7 @@ def parse_query(params: Mapping[str, str]) -> FailureQuery:
         page = max(1, int(str(params.get(PAGE_PARAM, "1")).strip()))
     except ValueError:
         page = 1
-    reason = str(params.get(REASON_PARAM, "") or "")[:_MAX_PARAM_LENGTH]
+    reason = postgres_text.text(str(params.get(REASON_PARAM, "") or "")[:_MAX_PARAM_LENGTH])
     search = str(params.get(SEARCH_PARAM, "") or "").strip()[:_MAX_PARAM_LENGTH]
     return FailureQuery(page=page, reason=reason, search=search)
 
@@ -397,5 +398,7 @@ def _plain(value: object) -> object:
 
 
 def _reason(text: str | None) -> str:
-    text = (text or "").strip()
+    # NUL as U+FFFD on every database and in memory: that is what a browser shows and sends
+    # back (the reason select's value), and what PostgreSQL stores (postgres_text).
+    text = postgres_text.text((text or "").strip())
     return text or NO_REASON
