@@ -143,6 +143,9 @@ def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[st
         # for the budget (dashboard/polling/reads.poll_interval).
         "told_interval_p50_s": _round(percentile(figures.told_s, 0.5)),
         "told_interval_p95_s": _round(percentile(figures.told_s, 0.95)),
+        # The early poll each swap set, just after the next refresh (dashboard/polling/align.py).
+        "early_polls_set": len(figures.early_s),
+        "early_poll_p50_s": _round(percentile(figures.early_s, 0.5)),
         "send_lag_p95_ms": _round(percentile(figures.send_lag_ms, 0.95)),
         "poll_p50_ms": _round(percentile(figures.poll_ms, 0.5)),
         "poll_p95_ms": _round(percentile(figures.poll_ms, 0.95)),
@@ -166,7 +169,9 @@ def report(figures: dict) -> None:
           f" 429s {figures['rate_limited_429']}); {figures['actions_run']} actions ran")
     print(f"           polls asked {figures['polls_asked']}, served {figures['polls_served']}"
           f" ({figures['unchanged_answers']} swapped nothing), generator lag p95"
-          f" {figures['send_lag_p95_ms']} ms; poll p50 {figures['poll_p50_ms']} ms"
+          f" {figures['send_lag_p95_ms']} ms; {figures['early_polls_set']} early polls set"
+          f" (p50 {figures['early_poll_p50_s']} s after the swap);"
+          f" poll p50 {figures['poll_p50_ms']} ms"
           f" p95 {figures['poll_p95_ms']} ms; page loads p50 {figures['page_p50_ms']} ms")
     print(f"           freshness p50 {figures['freshness_p50_s']} s p95"
           f" {figures['freshness_p95_s']} s; {json.dumps(figures['freshness'])};"
@@ -257,6 +262,8 @@ def run(args: argparse.Namespace) -> None:
         "generator_lag_p95_ms": project["send_lag_p95_ms"],
         "told_interval_p50_s": project["told_interval_p50_s"],
         "told_interval_p95_s": project["told_interval_p95_s"],
+        "early_polls_set": project["early_polls_set"],
+        "early_poll_p50_s": project["early_poll_p50_s"],
         "naive_seconds": naive["seconds"] if naive else None,
         "page_loads_s": project["page_loads_s"],
         "drain_s": project["drain_s"],

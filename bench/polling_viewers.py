@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 TRIGGER_EVERY = re.compile(r"every\s+([0-9.]+)(ms|s)")
+TRIGGER_LOAD_DELAY = re.compile(r"load\s+delay:([0-9.]+)(ms|s)")
 PANEL = re.compile(r'<section id="action-panel"[^>]*>', re.S)
 LIVE_POLLER = re.compile(r'<div id="live-poller"[^>]*>', re.S)
 ATTRIBUTE = '{}="([^"]*)"'
@@ -37,6 +38,7 @@ PROGRESS = re.compile(r'<progress[^>]*value="(\d+)"')
 STATUS_CLASS = re.compile(r'status-([A-Z_]+)')
 STOP_POLLING = 286
 TERMINAL = ("DONE", "FAILED")
+EARLY_NEVER_S = 99.999  # the server's "no early poll" (dashboard/polling/align.py)
 MAX_CONNECTIONS = 6  # per viewer, like a browser's HTTP/1.1 limit per host
 
 
@@ -53,6 +55,15 @@ def poll_path(tag: str) -> str | None:
         return path
     values = json.loads(html.unescape(found.group(1) or found.group(2) or "{}"))
     return path + ("&" if "?" in path else "?") + urllib.parse.urlencode(values)
+
+
+def early_poll_of(tag: str) -> float | None:
+    """Seconds from the element's load to its one early poll (`load delay:Nms`), if any."""
+    found = TRIGGER_LOAD_DELAY.search(attribute(tag, "hx-trigger") or "")
+    if not found:
+        return None
+    value = float(found.group(1))
+    return value / 1000 if found.group(2) == "ms" else value
 
 
 def interval_of(tag: str) -> float | None:
@@ -108,6 +119,7 @@ class Figures:
     polls_served: int = 0  # of those, answered before the end
     unchanged: int = 0  # answers that swapped nothing
     told_s: list[float] = field(default_factory=list)  # the poll interval each swap set
+    early_s: list[float] = field(default_factory=list)  # each swap's early poll, when it set one
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -267,28 +279,34 @@ class Viewer:
             await self.open_list()
 
     async def poll(self, tag: str, kind: str, action_id: str | None) -> None:
-        """One element's polling, until 286, an element without polling, or the end."""
+        """One element's polling, until 286, an element without polling, or the end: its
+        `every` timer, and the one early poll `load delay` asks for after its load."""
         figures = self.run.figures
         path, every = poll_path(tag), interval_of(tag) or self.run.interval
-        due = time.time() + every
+        loaded = time.time()
+        due, early = loaded + every, _early(tag, loaded)
         while True:
-            wait = due - time.time()
+            is_early = early is not None and early < due
+            moment = early if is_early else due
+            wait = moment - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             fired = time.time()
             if fired >= self.run.end:
                 return
+            if is_early:
+                early = None  # once per element
             measured = fired >= self.run.start
             if measured:
                 figures.polls_asked += 1
-                figures.send_lag_ms.append((fired - due) * 1000)
+                figures.send_lag_ms.append((fired - moment) * 1000)
             token = object()
             self.run.waiting[token] = fired
             try:
                 status, answer, body, elapsed = await self.get(path, htmx=True)
             except Exception as exc:  # noqa: BLE001 (counted; htmx would try again)
                 figures.error(type(exc).__name__)
-                due = fired + every
+                due = due if is_early else fired + every
                 continue
             finally:
                 del self.run.waiting[token]
@@ -296,14 +314,16 @@ class Viewer:
             if measured and arrived <= self.run.end:
                 figures.polls_served += 1
                 figures.poll_ms.append(elapsed)
+            # The old element's timer went on from when it fired (one in flight is dropped).
+            went_on = max(due if is_early else fired + every, arrived)
             if status not in (200, 204, STOP_POLLING):
                 figures.error(f"HTTP {status}")
-                due = max(fired + every, arrived)
+                due = went_on
                 continue
             swapped = status != 204 and answer.get("hx-reswap", "") != "none" and body
             if not swapped:
                 figures.unchanged += measured
-                due = max(fired + every, arrived)  # the old element's timer went on
+                due = went_on
                 continue
             if kind == "panel":
                 self._panel_shown(action_id, body, arrived)
@@ -321,7 +341,11 @@ class Viewer:
             path, every = poll_path(tag), interval_of(tag) or every
             if measured:
                 figures.told_s.append(every)
-            due = arrived + every  # the new element's timer starts at the swap
+                delay = early_poll_of(tag)
+                if delay is not None and delay < EARLY_NEVER_S:
+                    figures.early_s.append(delay)
+            # The new element's timers start at the swap.
+            due, early = arrived + every, _early(tag, arrived)
 
     def _panel_shown(self, action_id: str, body: str, moment: float | None = None) -> None:
         state = PANEL_STATE.search(body)
@@ -337,6 +361,11 @@ class Viewer:
             progress = PROGRESS.search(cells)
             self.show("list", action_id, status, int(progress.group(1)) if progress else None,
                       moment or time.time(), "row")
+
+
+def _early(tag: str, loaded: float) -> float | None:
+    delay = early_poll_of(tag)
+    return None if delay is None else loaded + delay
 
 
 class Run:

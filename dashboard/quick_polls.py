@@ -59,7 +59,7 @@ from dashboard.accounts.middleware import renewal_due, renewal_in
 from dashboard.actions.poll_versions import SHARED_ANSWER, VERSION_PARAM, audience
 from dashboard.observability import metrics, viewers
 from dashboard.observability.logging import REQUEST_ID_HEADER, request_id_for
-from dashboard.polling import store
+from dashboard.polling import align, store
 
 _PREFIX = "quick-polls:"
 _ANSWER = _PREFIX + "answer:"
@@ -121,7 +121,8 @@ class QuickPolls:
             start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)])
             metrics.observe_request(view, "GET", int(status[:3]),
                                     time.perf_counter() - started, poll=True)
-            return [body] if body else []
+            # The early poll of the element it swaps in is timed from now (polling/align.py).
+            return [align.retime(body)] if body else []
         return self._through_django(environ, start_response, address, element, session, reads)
 
     def _through_django(self, environ: dict, start_response: Callable, address: str,

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.polling.askers.AskerMiddleware",
+    "dashboard.polling.align.AlignedPollsMiddleware",
     "dashboard.accounts.middleware.LoginRequiredMiddleware",
     "dashboard.accounts.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -5,10 +5,12 @@ finishes, and saved views; each choice kept per person across reloads."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
 
+from dashboard.polling import align
 from tests.helpers.axe import violations
 from tests.helpers.upstream import finish_action, live_action
 
@@ -21,6 +23,10 @@ def count_polls(page, path: str) -> list[str]:
     page.on("request", lambda request: sent.append(request.url)
             if path in request.url and request.headers.get("hx-request") else None)
     return sent
+
+
+# The server's trigger: every second, and once just after the next refresh (polling/align.py).
+SERVERS_PACE = re.compile(r"^every 1s, poll-resume, load delay:\d{5}ms$")
 
 
 @pytest.fixture
@@ -64,8 +70,9 @@ def test_live_off_sends_no_poll_shows_paused_and_stays_off_after_a_reload(runnin
 def test_a_slower_interval_is_honoured_and_kept(running_panel):
     page, path, polls = running_panel
     panel = page.locator("#action-panel")
-    expect(panel).to_have_attribute("hx-trigger", "every 1s, poll-resume")
+    expect(panel).to_have_attribute("hx-trigger", SERVERS_PACE)
     page.select_option("#live-interval", "5")
+    # Slower than the server's pace, without its early poll after the next refresh.
     expect(panel).to_have_attribute("hx-trigger", "every 5s, poll-resume")
     expect(page.locator("#live-state")).to_have_text("Updating every 5 s.")
     page.wait_for_load_state("networkidle")
@@ -76,6 +83,24 @@ def test_a_slower_interval_is_honoured_and_kept(running_panel):
     page.reload()  # kept for this person; the server's new poller is slowed at once
     expect(page.locator("#live-interval")).to_have_value("5")
     expect(page.locator("#action-panel")).to_have_attribute("hx-trigger", "every 5s, poll-resume")
+
+
+def test_a_live_panel_polls_once_just_after_the_next_refresh(
+    emulator, live_server, page, browser_login, settings, monkeypatch
+):
+    """htmx honours the early poll each answer times (polling/align.py): with the regular
+    poll half a minute away and the next refresh due in a second, the panel asks at once
+    after that refresh."""
+    settings.ACTIONS_POLL_INTERVAL = 30
+    monkeypatch.setattr(align, "refresh_due", lambda: time.time() + 1.0)
+    browser_login("operator")
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=60)
+    path = f"/actions/{created['id']}/"
+    page.goto(live_server.url + path)
+    loaded = time.monotonic()
+    page.wait_for_event("request", lambda request: path in request.url
+                        and bool(request.headers.get("hx-request")), timeout=20_000)
+    assert time.monotonic() - loaded < 25  # long before the regular poll
 
 
 def test_the_server_interval_is_a_floor(emulator, live_server, page, browser_login, settings):
@@ -90,7 +115,7 @@ def test_the_server_interval_is_a_floor(emulator, live_server, page, browser_log
                   "document.getElementById('live-interval').dispatchEvent("
                   "new Event('change', {bubbles: true}))")  # as a forged choice would
     expect(page.locator("#action-panel")).to_have_attribute(
-        "hx-trigger", "every 10s, poll-resume")
+        "hx-trigger", re.compile(r"^every 10s, poll-resume, load delay:\d{5}ms$"))
 
 
 def test_times_switch_between_relative_and_exact_and_stay_so(
@@ -127,7 +152,7 @@ def test_a_stored_choice_that_is_garbage_or_storage_that_throws_leaves_the_serve
                       [key, stored])
         page.reload()
         expect(page.locator("#live-interval")).to_have_value("0")
-        expect(panel).to_have_attribute("hx-trigger", "every 1s, poll-resume")
+        expect(panel).to_have_attribute("hx-trigger", SERVERS_PACE)
         expect(page.locator("#live-state")).to_have_text("Updating every 1 s.")
 
     # Storage switched off (it throws): the controls still work, for this page only.

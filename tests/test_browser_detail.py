@@ -35,7 +35,8 @@ def test_panel_reaches_done_live_and_then_sends_nothing_more(
             if panel_path in response.url and response.request.headers.get("hx-request") else None)
 
     page.goto(live_server.url + panel_path)
-    assert page.locator("#action-panel").get_attribute("hx-trigger") == "every 1s, poll-resume"
+    trigger = page.locator("#action-panel").get_attribute("hx-trigger")
+    assert trigger.startswith("every 1s, poll-resume, load delay:")
     page.evaluate("window.loadedOnce = true")  # gone if the page reloaded
 
     finish_action(emulator, action_id, result=RESULT)

@@ -69,7 +69,7 @@ def test_upstream_down_with_nothing_known_is_a_clear_page(emulator, support_clie
     polled = support_client.get("/actions/aa_0d00000000000ffff2/", **HTMX)
     assert polled.status_code == 200
     panel = BeautifulSoup(polled.content, "html.parser").find(id="action-panel")
-    assert panel["hx-trigger"].endswith("s, poll-resume")
+    assert panel["hx-trigger"].endswith("s, poll-resume, load delay:99999ms")
 
 
 def test_rejected_credentials_are_explained(emulator, support_client, settings):

@@ -28,7 +28,7 @@ def test_live_action_page_polls_at_the_server_interval(emulator, support_client,
     assert "HX-Request" in response["Vary"]
     page = soup(response)
     panel = page.find(id="action-panel")
-    assert panel["hx-trigger"] == "every 3s, poll-resume"
+    assert panel["hx-trigger"].startswith("every 3s, poll-resume, load delay:")
     assert panel.has_attr("data-poll")
     assert panel["hx-get"] == f"/actions/{created['id']}/?seen=ENQUEUED"
     assert panel["hx-swap"] == "outerHTML"

@@ -127,4 +127,4 @@ def test_upstream_down_is_the_detail_page_that_recovers_by_itself(emulator, supp
     # Like the detail page, its panel polls the detail address until the upstream answers.
     panel = soup.find(id="action-panel")
     assert panel["hx-get"].split("?")[0] == "/actions/aa_0d0000000000000c02/"
-    assert panel["hx-trigger"].endswith("s, poll-resume")
+    assert panel["hx-trigger"].endswith("s, poll-resume, load delay:99999ms")

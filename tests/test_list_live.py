@@ -29,7 +29,7 @@ def test_running_rows_get_a_progress_bar_and_one_poller(operator_client, emulato
         assert "live" in row["class"]
     element = poller(response)
     assert element.has_attr("data-poll")
-    assert element["hx-trigger"] == "every 3s, poll-resume"
+    assert element["hx-trigger"].startswith("every 3s, poll-resume, load delay:")
     query = parse_qs(urlsplit(element["hx-get"]).query)
     ids = query["ids"][0].split(",")
     assert query["seen"] == [",".join(["ENQUEUED"] * len(ids))]

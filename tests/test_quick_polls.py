@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -23,11 +24,13 @@ from dashboard import hot, quick_polls, sharedcache
 from dashboard.accounts.middleware import SessionIdleMiddleware
 from dashboard.accounts.roles import SUPPORT
 from dashboard.observability.logging import REQUEST_ID_HEADER
-from dashboard.polling import store
+from dashboard.polling import align, store
 from dashboard.wsgi import application
 from tests.fixtures.polling import POLL_MEMORY_SECONDS as MEMORY_SECONDS
 from tests.helpers.html import soup
 from tests.helpers.upstream import finish_action
+
+DELAY = re.compile(rb"load delay:(\d{5})ms")
 
 
 @pytest.fixture
@@ -392,6 +395,26 @@ def test_a_changed_action_is_rendered_by_django_and_then_shared(viewer, django_e
     again = wsgi_get(older, cookie=viewer.cookie)  # another poll of that older panel
     assert (again.status, again.body) == (200, rendered.body)
     assert len(django_entries) == 1
+
+
+def test_a_repeated_answer_times_its_early_poll_from_when_it_is_sent(
+    viewer, django_entries, monkeypatch
+):
+    """The early poll just after the next refresh (polling/align.py) is timed for each
+    answer, also for one repeated in front of Django: a viewer who gets it 2 s later polls
+    at the same moment, not 2 s later."""
+    monkeypatch.setattr(align, "AFTER_MS", (100, 100))
+    align.note_refresh_due(time.time() + 10)
+    older = viewer.url.replace("v=", "v=0")
+    rendered = wsgi_get(older, cookie=viewer.cookie)
+    monkeypatch.setattr(store, "now", lambda: time.time() + 2)
+    again = wsgi_get(older, cookie=viewer.cookie)
+    assert len(django_entries) == 1  # the second answer was repeated in front of Django
+
+    first, second = (int(DELAY.search(answer.body).group(1)) for answer in (rendered, again))
+    assert 9_000 < first <= 10_100 and first - second == pytest.approx(2_000, abs=300)
+    assert len(again.body) == len(rendered.body)
+    assert DELAY.sub(b"", again.body) == DELAY.sub(b"", rendered.body)
 
 
 def test_a_poll_of_any_older_state_gets_the_newest_render_in_front_of_django(

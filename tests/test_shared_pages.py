@@ -173,7 +173,7 @@ def test_the_polling_attributes_of_a_shared_page_name_what_it_shows(running, vie
     assert shared(page)
     panel = soup(page).select_one("#action-panel")
     assert panel["hx-get"] == f"/actions/{running}/?seen=IN_PROGRESS"
-    assert panel["hx-trigger"] == "every 30s, poll-resume"
+    assert panel["hx-trigger"].startswith("every 30s, poll-resume, load delay:")
     unchanged = client.get(poll_url(page), **HTMX)
     assert unchanged.status_code == 204  # the version the page carries is what a poll has
 

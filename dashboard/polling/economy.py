@@ -34,7 +34,7 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import archiving, askers, budget, gate, singleflight, slices, stats, store, watched
+from . import align, archiving, askers, budget, gate, singleflight, slices, stats, store, watched
 from .store import Fetched
 
 T = TypeVar("T")
@@ -184,11 +184,18 @@ def _newest(client: VoucherifyClient, *, background: bool, known: Fetched[Action
         "newest",
         lambda: store.load(NEWEST_KEY),
         lambda: client.list_actions(limit=MAX_LIMIT),
-        lambda page: _save_listed(NEWEST_KEY, page),
+        _save_newest,
         max_age=live_max_age(),
         background=background,
         has_fallback=known is not None,
     )
+
+
+def _save_newest(page: ActionPage) -> Fetched[ActionPage]:
+    entry = _save_listed(NEWEST_KEY, page)
+    # Live elements poll once more just after the next refresh (align.py).
+    align.note_refresh_due(entry.fetched_at.timestamp() + live_max_age())
+    return entry
 
 
 def _sliced(fetched: Fetched[ActionPage], limit: int) -> Fetched[ActionPage]:

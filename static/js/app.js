@@ -149,6 +149,8 @@
   var live = true;
   var chosenSeconds = 0;  // 0: the server's pace
   var EVERY = /every\s+(\d+(?:\.\d+)?)(ms|s)\b/;
+  // The server's early poll just after its next refresh (polling/align.py): at its pace only.
+  var EARLY = /,\s*load delay:\d+ms/;
   function serverSeconds(elt) {
     if (!elt.hasAttribute("data-poll-floor")) {
       var found = EVERY.exec(elt.getAttribute("hx-trigger") || "");
@@ -165,6 +167,9 @@
     }
     var every = "every " + Math.max(floor, chosenSeconds) + "s";
     var changed = trigger.replace(EVERY, every);
+    if (chosenSeconds > floor) {
+      changed = changed.replace(EARLY, "");
+    }
     if (changed === trigger) {
       return false;
     }

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from dashboard import formatting
 from dashboard.actions import list_cells
 from dashboard.actions.list_table import ActionTable, detail_url
+from dashboard.polling import align
 from dashboard.voucherify import catalog
 
 register = template.Library()
@@ -27,6 +28,12 @@ register.filter("detail_url", detail_url)
 register.simple_tag(list_cells.status_badge, name="status_badge")
 register.simple_tag(list_cells.progress_bar, name="progress_bar")
 register.simple_tag(list_cells.time_tag, name="time_tag")
+
+
+@register.simple_tag
+def poll_align() -> str:
+    """A live element's early poll, just after the next refresh (polling/align.py)."""
+    return align.TRIGGER
 
 
 @register.simple_tag
