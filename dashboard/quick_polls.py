@@ -112,6 +112,8 @@ class QuickPolls:
         # stored (by any process) would repeat the older state until its memory lapsed.
         reads = store.reads_epoch()
         who = _who(session) if session else None
+        if who and align.refresh_is_due():  # Django makes the due refresh or waits for it
+            who = None
         known = hot.get(_ANSWER + reads + ":" + who + address) if who else None
         if known is None and who and element is not None:
             known = _for_element(reads + ":" + who, element)

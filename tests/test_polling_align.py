@@ -4,6 +4,7 @@ each answer, Django's or one repeated in front of it, times that poll from when 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -23,6 +24,10 @@ def fixed_spread(monkeypatch):
     monkeypatch.setattr(align, "AFTER_MS", (SPREAD_MS, SPREAD_MS))
 
 
+def element(trigger: str = f"every 2s, poll-resume{align.TRIGGER}") -> bytes:
+    return f'<div id="live-poller" hx-trigger="{trigger}">'.encode()
+
+
 def delay_in(body: bytes) -> int:
     [delay] = DELAY.findall(body.decode())
     return int(delay)
@@ -39,7 +44,7 @@ def refreshed(layer) -> float:
 def test_an_answer_times_its_early_poll_from_the_moment_it_is_sent(layer, clock, fixed_spread):
     read_at = refreshed(layer)
     due = read_at + economy.live_max_age()
-    body = f'<div hx-trigger="every 2s, poll-resume{align.TRIGGER}">'.encode()
+    body = element()
 
     for sent in (read_at + 0.2, read_at + 1.0, due - 0.05, due + 0.5):
         timed = align.retime(body, now=sent)
@@ -51,7 +56,7 @@ def test_an_answer_times_its_early_poll_from_the_moment_it_is_sent(layer, clock,
 
 
 def test_no_early_poll_before_any_refresh_or_while_it_is_put_off(layer, clock, fixed_spread):
-    body = align.TRIGGER.encode()
+    body = element()
     assert delay_in(align.retime(body)) == align.NEVER_MS  # nothing read yet
     read_at = refreshed(layer)
     overdue = read_at + economy.live_max_age() + align.OVERDUE_SECONDS + 0.1
@@ -94,5 +99,31 @@ def test_the_next_refresh_is_known_without_the_shared_cache_only_here(layer, clo
     monkeypatch.setattr(align.cache, "set", unreachable)
     hot.clear()
     assert align.refresh_due() is None
-    assert delay_in(align.retime(align.TRIGGER.encode())) == align.NEVER_MS
+    assert delay_in(align.retime(element())) == align.NEVER_MS
     align.note_refresh_due(read_at + 3)  # storing it fails quietly
+
+
+def test_upstream_text_that_looks_like_the_trigger_is_never_rewritten(
+    emulator, support_client, fixed_spread
+):
+    """Only an hx-trigger the templates wrote is timed: the same words in a failed row's
+    reason or in the raw JSON stay as upstream sent them."""
+    lookalikes = ["load delay:12345ms", 'hx-trigger="every 2s, poll-resume, load delay:12345ms"',
+                  "every 1s, load delay:00000ms\"", "load delay:99999ms<"]
+    action_id = "aa_0e0000000000000f77"
+    emulator.insert_action({
+        "id": action_id, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE", "progress": 100,
+        "created_at": "2024-05-01T10:00:00Z", "request_id": lookalikes[1],
+        "result": {"done_count": 1, "failed_count": 4, "message": lookalikes[0],
+                   "failed": [{"code": "X", "row": n + 2, "reason": text}
+                              for n, text in enumerate(lookalikes)]}})
+    align.note_refresh_due(time.time() + 2)
+    page = support_client.get(f"/actions/{action_id}/")
+    assert page.status_code == 200
+    shown = soup(page)
+    reasons = [cell.get_text() for cell in shown.select("#failures td")]
+    for text in lookalikes:
+        assert text in reasons
+    raw = page.content.decode()
+    assert raw.count("12345ms") == page.content.count(b"12345ms") >= 3
+    assert "00000ms" in shown.get_text() and "99999ms&lt;" in raw

@@ -417,6 +417,24 @@ def test_a_repeated_answer_times_its_early_poll_from_when_it_is_sent(
     assert DELAY.sub(b"", again.body) == DELAY.sub(b"", rendered.body)
 
 
+def test_while_the_next_refresh_is_due_polls_reach_django_which_makes_it(
+    viewer, django_entries
+):
+    """A learned "unchanged" would answer the early polls sent just after the refresh's
+    moment until its memory lapsed; from that moment until the refresh is stored (half a
+    second at most) Django answers, and makes the refresh or waits for it."""
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert django_entries == []  # learned: answered in front of Django
+    align.note_refresh_due(time.time() - 0.1)
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
+    assert len(django_entries) == 1
+    align.note_refresh_due(time.time() - align.DUE_SECONDS - 0.1)  # put off: no storm
+    wsgi_get(viewer.url, cookie=viewer.cookie)
+    align.note_refresh_due(time.time() + 2)  # stored: the next one is 2 s away
+    wsgi_get(viewer.url, cookie=viewer.cookie)
+    assert len(django_entries) == 1
+
+
 def test_a_poll_of_any_older_state_gets_the_newest_render_in_front_of_django(
     viewer, django_entries
 ):

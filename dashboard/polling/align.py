@@ -30,7 +30,9 @@ from dashboard import hot
 from . import store
 
 TRIGGER = ", load delay:00000ms"  # what templates add to a live element's hx-trigger
-_DELAY = re.compile(rb"load delay:\d{5}ms")
+# Only inside an hx-trigger attribute the templates wrote: upstream text on the page (a failed
+# row's reason, the raw JSON) has its quotes escaped, so it can never match and be rewritten.
+_DELAY = re.compile(rb'(hx-trigger="every [^"<>]*?load delay:)\d{5}(ms")')
 _MARK = b"load delay:"
 DUE_KEY = store.key("refresh-due")
 _DUE_SEEN = "polling:refresh-due"  # in hot.py's memory
@@ -39,6 +41,10 @@ AFTER_MS = (100, 1300)  # after the refresh is due: it is made by the first poll
 # upstream): no early poll, the regular one comes.
 OVERDUE_SECONDS = 1.0
 NEVER_MS = 99_999  # the largest five digits: no early poll within an element's life
+# From the moment the next refresh is due until it is stored (or this long), polls go to
+# Django, which makes it or waits for it (quick_polls.py): an answer learned before would
+# tell an early poll "unchanged" until its memory lapsed.
+DUE_SECONDS = 0.5
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +63,12 @@ def refresh_due() -> float | None:
     return hot.remembered(_DUE_SEEN, _read_due, store.READS_EPOCH_MEMORY_SECONDS)
 
 
+def refresh_is_due(now: float | None = None) -> bool:
+    """The newest page's next read is due and not stored yet (for at most DUE_SECONDS)."""
+    due = refresh_due()
+    return due is not None and due <= (store.now() if now is None else now) < due + DUE_SECONDS
+
+
 def delay_ms(now: float | None = None, *, spread: Callable[[int, int], int] = random.randint
              ) -> int:
     """Milliseconds from now until just after the next refresh (NEVER_MS: no early poll)."""
@@ -73,7 +85,7 @@ def retime(body: bytes, now: float | None = None) -> bytes:
     """The answer with its elements' early poll timed from now."""
     if _MARK not in body:
         return body
-    return _DELAY.sub(b"load delay:%05dms" % delay_ms(now), body)
+    return _DELAY.sub(rb"\g<1>%05d\g<2>" % delay_ms(now), body)
 
 
 class AlignedPollsMiddleware:
