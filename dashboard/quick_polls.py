@@ -28,7 +28,10 @@ answer it with the same shared render). With progress moving, each viewer's next
 carries a fingerprint of its own moment; per address, Django would see most of them.
 Answers are learned under the reads epoch (polling/store.py), which every upstream read any
 process stores moves: after a refresh lands, no answer learned from the older state is
-repeated (each process reads the epoch at most every READS_EPOCH_MEMORY_SECONDS).
+repeated (each process reads the epoch at most every READS_EPOCH_MEMORY_SECONDS). From the
+moment the newest page's next read is due until it is stored (polling/align.py), polls go to
+Django, which makes it or waits for it. A repeated answer's early poll (`load delay`) is timed
+anew from when it is sent.
 Anything else (another method, not an htmx poll, an address or a session Django did not just
 see) goes to Django untouched: an anonymous or ended session still gets its 401. Replayed are
 the status (200, 204, or the 286 of a finished action), body and headers of Django's answer
