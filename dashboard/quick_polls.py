@@ -115,11 +115,13 @@ class QuickPolls:
         # stored (by any process) would repeat the older state until its memory lapsed.
         reads = store.reads_epoch()
         who = _who(session) if session else None
-        if who and align.refresh_is_due():  # Django makes the due refresh or waits for it
-            who = None
-        known = hot.get(_ANSWER + reads + ":" + who + address) if who else None
-        if known is None and who and element is not None:
-            known = _for_element(reads + ":" + who, element)
+        known = None
+        # While the next refresh is due, Django makes it or waits for it: a learned answer
+        # would say "unchanged" to the polls timed for just after it (polling/align.py).
+        if who and not align.refresh_is_due():
+            known = hot.get(_ANSWER + reads + ":" + who + address)
+            if known is None and element is not None:
+                known = _for_element(reads + ":" + who, element)
         if known is not None:
             status, headers, body, view = known
             request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))

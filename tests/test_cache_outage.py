@@ -19,6 +19,7 @@ from django.test import Client
 
 from dashboard import sharedcache
 from dashboard.accounts.models import LockoutEntry
+from dashboard.polling import align, economy
 from tests.fixtures.users import ROLE_PASSWORD
 from tests.helpers.services import RedisServer
 from tests.helpers.upstream import DETAIL, upstream_calls
@@ -129,6 +130,23 @@ def test_with_redis_down_upstream_calls_stay_within_the_per_process_cap(
     assert upstream_calls(emulator, DETAIL) <= OUTAGE_CAP
     refused = next(answer for answer in answers if answer.status_code == 503)
     assert int(refused["Retry-After"]) >= 1 and sentence(refused)
+
+
+def test_with_redis_down_each_process_times_the_early_poll_from_its_own_reads(
+    shared_cache, emulator, user_factory
+):
+    """The next refresh's moment (polling/align.py) is kept in the local memory too: a
+    process that reads the newest page itself during the outage still times its live
+    elements' early poll just after its own next refresh."""
+    emulator.create_action("VOUCHERS.IMPORT", duration=600)
+    reader = logged_in("reader", user_factory)
+    shared_cache.stop()
+    page = reader.get("/actions/")
+    assert page.status_code == 200
+    trigger = BeautifulSoup(page.content, "html.parser").select_one("#live-poller")["hx-trigger"]
+    delay = int(trigger.rsplit("load delay:", 1)[1].removesuffix("ms"))
+    assert delay <= 1000 * economy.live_max_age() + align.AFTER_MS[1]  # not NEVER_MS
+    assert sharedcache.degraded()
 
 
 def test_the_lockout_still_locks_with_redis_down(shared_cache, emulator, user_factory, settings):

@@ -34,6 +34,8 @@ TRIGGER = ", load delay:00000ms"  # what templates add to a live element's hx-tr
 # row's reason, the raw JSON) has its quotes escaped, so it can never match and be rewritten.
 _DELAY = re.compile(rb'(hx-trigger="every [^"<>]*?load delay:)\d{5}(ms")')
 _MARK = b"load delay:"
+# Derivable from the newest page's entry (its fetched_at), but that is a whole page to
+# unpickle; this is one number, read on every poll answered in front of Django.
 DUE_KEY = store.key("refresh-due")
 _DUE_SEEN = "polling:refresh-due"  # in hot.py's memory
 AFTER_MS = (100, 1300)  # after the refresh is due: it is made by the first poll that finds it due
@@ -69,23 +71,24 @@ def refresh_is_due(now: float | None = None) -> bool:
     return due is not None and due <= (store.now() if now is None else now) < due + DUE_SECONDS
 
 
-def delay_ms(now: float | None = None, *, spread: Callable[[int, int], int] = random.randint
-             ) -> int:
+def delay_ms(now: float | None = None) -> int:
     """Milliseconds from now until just after the next refresh (NEVER_MS: no early poll)."""
     due = refresh_due()
     if due is None:
         return NEVER_MS
     left = due - (store.now() if now is None else now)
-    if not -OVERDUE_SECONDS <= left <= NEVER_MS / 1000 - AFTER_MS[1] / 1000:
+    if not -OVERDUE_SECONDS <= left <= (NEVER_MS - AFTER_MS[1]) / 1000:
         return NEVER_MS
-    return min(NEVER_MS, max(0, round(left * 1000)) + spread(*AFTER_MS))
+    return max(0, round(left * 1000)) + random.randint(*AFTER_MS)
 
 
 def retime(body: bytes, now: float | None = None) -> bytes:
     """The answer with its elements' early poll timed from now."""
     if _MARK not in body:
         return body
-    return _DELAY.sub(rb"\g<1>%05d\g<2>" % delay_ms(now), body)
+    digits = b"%05d" % delay_ms(now)
+    # A function, not a template: a template with new digits each time is parsed each time.
+    return _DELAY.sub(lambda found: found[1] + digits + found[2], body)
 
 
 class AlignedPollsMiddleware:
