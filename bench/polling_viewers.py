@@ -59,16 +59,15 @@ def poll_path(tag: str) -> str | None:
 
 def early_poll_of(tag: str) -> float | None:
     """Seconds from the element's load to its one early poll (`load delay:Nms`), if any."""
-    found = TRIGGER_LOAD_DELAY.search(attribute(tag, "hx-trigger") or "")
-    if not found:
-        return None
-    value = float(found.group(1))
-    return value / 1000 if found.group(2) == "ms" else value
+    return _trigger_seconds(TRIGGER_LOAD_DELAY, tag)
 
 
 def interval_of(tag: str) -> float | None:
-    trigger = attribute(tag, "hx-trigger") or ""
-    found = TRIGGER_EVERY.search(trigger)
+    return _trigger_seconds(TRIGGER_EVERY, tag)
+
+
+def _trigger_seconds(pattern: re.Pattern, tag: str) -> float | None:
+    found = pattern.search(attribute(tag, "hx-trigger") or "")
     if not found:
         return None
     value = float(found.group(1))
