@@ -7,6 +7,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
+
+from dashboard.polling import budget, problems
+from dashboard.voucherify import errors
 from tests.helpers.html import soup, text_of
 
 UNREAD = "aa_0d00000000000ffff2"  # on no page read so far: its detail needs a call
@@ -65,3 +69,19 @@ def test_the_last_read_age_is_a_moment_that_keeps_counting(support_client, emula
     read_at = stale.select_one("time.read-at[data-relative]")
     assert read_at is not None and read_at.get_text().endswith(" ago")
     assert datetime.fromisoformat(read_at["datetime"].replace("Z", "+00:00")) <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("apart_ms", [0.001, 0.4, 1, 999])
+def test_a_429_names_the_moment_the_budget_noted_for_it_even_a_millisecond_apart(
+    emulator, apart_ms
+):
+    """The budget notes a 429's moment as the answer arrives; the error reads the clock again
+    a little later. The page names the budget's, which every page held back by it names."""
+    budget.note_retry_after(40)
+    noted = budget.blocked_until()
+    met = errors.RateLimitedError(retry_at=datetime.fromtimestamp(noted + apart_ms / 1000, UTC))
+    assert problems.next_try(met) == datetime.fromtimestamp(noted, UTC)
+    # The budget's own refusal keeps its later moment (its window slides later than the 429).
+    later = errors.BudgetExhaustedError(
+        retry_at=datetime.fromtimestamp(noted + apart_ms / 1000, UTC))
+    assert problems.next_try(later) == later.retry_at
