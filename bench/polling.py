@@ -135,7 +135,8 @@ def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[st
         "freshness_p95_s": _round(percentile(lags, 0.95)),
         "freshness": {kind: {"changes": len(values), "p50_s": _round(percentile(values, 0.5)),
                              "p95_s": _round(percentile(values, 0.95))}
-                      for kind, values in figures.lags.items()},
+                      for kind, values in [*figures.lags.items(),
+                                           ("finished_panels", figures.finished)]},
         "polls_asked": figures.polls_asked,
         "polls_served": figures.polls_served,
         "unchanged_answers": figures.unchanged,

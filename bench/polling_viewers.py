@@ -113,6 +113,8 @@ class Figures:
     send_lag_ms: list[float] = field(default_factory=list)  # due -> sent: the generator's delay
     lags: dict[str, list[float]] = field(default_factory=lambda: {
         "status": [], "progress": [], "row": []})
+    # Of the panels' status changes, those to a final state (they wait for the result's read).
+    finished: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     polls_asked: int = 0  # polls that fell due before the end
     polls_served: int = 0  # of those, answered before the end
@@ -229,6 +231,8 @@ class Viewer:
             if change in (1, 101):
                 self.run.figures.lags["status" if kind == "panel" else "row"].append(
                     moment - truth.began(change))
+                if change == 101 and kind == "panel":
+                    self.run.figures.finished.append(moment - truth.began(change))
             elif change % self.run.progress_step == 0:
                 self.run.figures.lags["progress" if kind == "panel" else "row"].append(
                     moment - truth.began(change))
