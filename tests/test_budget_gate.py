@@ -33,7 +33,7 @@ class CountingGate:
             raise BudgetExhaustedError("refused by the test's gate", retry_after=60)
         self.admitted += 1
 
-    def observe(self, status, rate_limit, retry_after) -> None:
+    def observe(self, status, rate_limit, retry_at) -> None:
         self.observed.append(status)
 
 

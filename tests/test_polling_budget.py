@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.polling import budget, problems
+from dashboard.polling import budget, problems, store
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import BudgetExhaustedError, RateLimitedError
 from tests.helpers.upstream import LIST, live_action, upstream_calls
@@ -155,7 +155,7 @@ def test_a_call_held_back_by_a_429_names_exactly_the_moment_the_budget_holds_unt
 ):
     """Every page held back names the one moment (tests/test_retry_time.py): the refusal
     carries the hold's moment itself, not `now + wait` read from a clock a moment later."""
-    budget.note_retry_after(40)
+    budget.note_retry_at(datetime.fromtimestamp(store.now() + 40, UTC))
     clock.advance(3.0000004)  # any time later, down to the microsecond
     with pytest.raises(BudgetExhaustedError) as refused:
         budget.spend(background=False)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.polling import budget, problems
+from dashboard.polling import budget, problems, store
+from dashboard.polling.gate import get_client
 from dashboard.voucherify import errors
 from tests.helpers.html import soup, text_of
 
@@ -73,13 +74,18 @@ def test_the_last_read_age_is_a_moment_that_keeps_counting(support_client, emula
 
 @pytest.mark.parametrize("apart_ms", [0.001, 0.4, 1, 999])
 def test_a_429_names_the_moment_the_budget_noted_for_it_even_a_millisecond_apart(
-    emulator, apart_ms
+    emulator, monkeypatch, apart_ms
 ):
-    """The budget notes a 429's moment as the answer arrives; the error reads the clock again
-    a little later. The page names the budget's, which every page held back by it names."""
-    budget.note_retry_after(40)
+    """A 429's moment is read once, as its answer arrives: the budget notes the very moment
+    the error names, however far the wall clock has moved on (the clock read apart_ms later
+    for the error, as it once was, named a moment the budget did not hold by)."""
+    monkeypatch.setattr(store, "now", lambda: time.time() - apart_ms / 1000)
+    emulator.set_faults(force_429=True, retry_after=40)
+    with pytest.raises(errors.RateLimitedError) as caught:
+        get_client().get_action(UNREAD)
+    met = caught.value
     noted = budget.blocked_until()
-    met = errors.RateLimitedError(retry_at=datetime.fromtimestamp(noted + apart_ms / 1000, UTC))
+    assert met.retry_at == datetime.fromtimestamp(noted, UTC)
     assert problems.next_try(met) == datetime.fromtimestamp(noted, UTC)
     # The budget's own refusal keeps its later moment (its window slides later than the 429).
     later = errors.BudgetExhaustedError(

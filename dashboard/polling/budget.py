@@ -320,21 +320,21 @@ def _short(wait: float, reason: str, *, until: float | None = None) -> BudgetExh
     )
 
 
-def note_retry_after(seconds: float) -> None:
-    """Remember a 429's retry moment for every process."""
-    retry_at = store.now() + seconds
+def note_retry_at(moment: datetime) -> None:
+    """Remember a 429's retry moment for every process: the one its error names."""
+    retry_at = moment.timestamp()
     current = cache.get(RETRY_AT_KEY)
     if not isinstance(current, int | float) or current < retry_at:
         cache.set(RETRY_AT_KEY, retry_at, max(1, math.ceil(retry_at - store.now()) + 5))
 
 
-def note_rate_state(state: RateLimitState | None, retry_after: float | None = None) -> None:
+def note_rate_state(state: RateLimitState | None, retry_at: datetime | None = None) -> None:
     """Keep the upstream's latest X-Rate-Limit-* headers for the budget and the status page.
-    A 429 reopens when its Retry-After says (as errors.retry_after_seconds reads it), not at
-    its X-Rate-Limit-Retry or a guessed window: otherwise the dashboard would wait longer than
+    A 429 reopens at the moment its error names (errors.retry_of), not at its
+    X-Rate-Limit-Retry or a guessed window: otherwise the dashboard would wait longer than
     the moment its pages name."""
-    if state is not None and retry_after is not None:
-        state = replace(state, retry_at=state.observed_at + timedelta(seconds=retry_after))
+    if state is not None and retry_at is not None:
+        state = replace(state, retry_at=retry_at)
     if state is not None:
         cache.set(RATE_STATE_KEY, state, store.KEEP_SECONDS)
 

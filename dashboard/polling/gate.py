@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from dashboard.voucherify.client import ResponseHook, VoucherifyClient
 from dashboard.voucherify.config import VoucherifyConfig
 from dashboard.voucherify.models import RateLimitState
 
-from . import budget, stats
+from . import budget, stats, store
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +55,11 @@ class BudgetGate:
         budget.spend(background=_background.get(), result=_result.get())
 
     def observe(
-        self, status: int, rate_limit: RateLimitState | None, retry_after: float | None
+        self, status: int, rate_limit: RateLimitState | None, retry_at: datetime | None
     ) -> None:
-        budget.note_rate_state(rate_limit, retry_after)
-        if retry_after is not None:
-            budget.note_retry_after(retry_after)
+        budget.note_rate_state(rate_limit, retry_at)
+        if retry_at is not None:
+            budget.note_retry_at(retry_at)
 
 
 def add_observer(hook: ResponseHook) -> None:
@@ -81,7 +82,9 @@ def get_client() -> VoucherifyClient:
 def _client_for(config: VoucherifyConfig) -> VoucherifyClient:
     # No retries: a failed read is served stale and tried again on a later poll, which
     # costs no more than a retry and holds no page.
-    client = VoucherifyClient(dataclasses.replace(config, retries=0), gate=BudgetGate())
+    # The layer's clock (store.now): a 429's moment is read on the clock the budget holds by.
+    client = VoucherifyClient(dataclasses.replace(config, retries=0), gate=BudgetGate(),
+                              clock=lambda: store.now())
     client.on_response.append(stats.record_call)
     client.on_response.append(_tell_observers)
     return client

@@ -194,24 +194,13 @@ def describe(error: BaseException, *, action_id: str = "") -> Problem:
     )
 
 
-# How far apart the budget's note of a 429 and the error's own moment can be at most.
-SAME_429_SECONDS = 1.0
-
-
 def next_try(error: errors.RetryLaterError) -> datetime:
     """The one moment a page names for asking again: the error's own, or later when the
     shared budget holds every call back longer (a 429's Retry-After and its X-Rate-Limit-Retry
-    can differ). Every retry time on a page, its header and its countdown come from this.
-
-    A 429 is noted by the budget (gate.py) as it arrives, and the error names its moment from
-    a clock read a little later: the same moment, once in a while a millisecond apart. The
-    budget's, which every page held back by it names, is then the one."""
+    can differ). Every retry time on a page, its header and its countdown come from this; a
+    429's own moment is the one the budget noted for it (the client reads it once)."""
     blocked = budget.blocked_until()
-    if blocked is None:
-        return error.retry_at
-    own = error.retry_at.timestamp()
-    if blocked > own or (isinstance(error, errors.RateLimitedError)
-                         and blocked > own - SAME_429_SECONDS):
+    if blocked is not None and blocked > error.retry_at.timestamp():
         return datetime.fromtimestamp(blocked, UTC)
     return error.retry_at
 

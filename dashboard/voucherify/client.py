@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 import requests
@@ -30,7 +31,6 @@ from .errors import (
     UnavailableError,
     VoucherifyError,
     error_from_response,
-    retry_after_seconds,
 )
 from .models import Action, ActionPage, RateLimitState
 from .paging import MAX_LIMIT, build_page, fresh_actions, upstream_limit
@@ -60,9 +60,10 @@ class Gate(Protocol):
         ...
 
     def observe(
-        self, status: int, rate_limit: RateLimitState | None, retry_after: float | None
+        self, status: int, rate_limit: RateLimitState | None, retry_at: datetime | None
     ) -> None:
-        """Called after each answer: its status, X-Rate-Limit-* state and a 429's wait."""
+        """Called after each answer: its status, X-Rate-Limit-* state and, for a 429, the
+        moment it names (the same one its RateLimitedError carries)."""
         ...
 
 
@@ -73,7 +74,7 @@ class OpenGate:
         return None
 
     def observe(
-        self, status: int, rate_limit: RateLimitState | None, retry_after: float | None
+        self, status: int, rate_limit: RateLimitState | None, retry_at: datetime | None
     ) -> None:
         return None
 
@@ -106,9 +107,11 @@ class VoucherifyClient:
         *,
         session: requests.Session | None = None,
         gate: Gate | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.gate: Gate = gate if gate is not None else OpenGate()
+        self.clock = clock  # epoch seconds: when an answer arrived (a 429 counts from it)
         self._session = session if session is not None else build_session(config)
         self._auth = authenticator_for(config, self._fetch_token)
         self.rate_limit: RateLimitState | None = None
@@ -214,9 +217,7 @@ class VoucherifyClient:
 
     def _decode(self, response: requests.Response, *, auth_errors: bool) -> Any:
         if not 200 <= response.status_code < 300:
-            error = error_from_response(response)
-            logger.warning("Voucherify answered HTTP %s: %s", response.status_code, error.message,
-                           extra={"upstream_request_id": error.request_id})
+            error = self._error(response)
             raise self._auth.explain(error) if auth_errors else error
         try:
             # NaN and Infinity are not JSON (Python's parser takes them, no database's JSON
@@ -228,6 +229,14 @@ class VoucherifyClient:
                 status=response.status_code,
                 request_id=response.headers.get("X-Request-Id"),
             ) from None
+
+    @staticmethod
+    def _error(response: requests.Response, *, received_at: float | None = None
+               ) -> VoucherifyError:
+        error = error_from_response(response, received_at=received_at)
+        logger.warning("Voucherify answered HTTP %s: %s", response.status_code, error.message,
+                       extra={"upstream_request_id": error.request_id})
+        return error
 
     def _send(
         self,
@@ -266,13 +275,19 @@ class VoucherifyClient:
                 self.pause(self.backoff(attempt))
                 continue
             elapsed = time.perf_counter() - started
+            received = self.clock()
             self._notify(method, template, response.status_code, elapsed)
             state = RateLimitState.from_headers(response.headers)
             if state is not None:
                 self.rate_limit = state
-            wait = retry_after_seconds(response.headers) if response.status_code == 429 else None
-            self.gate.observe(response.status_code, state, wait)
             logger.debug("%s %s -> %s in %.2f s", method, template, response.status_code, elapsed)
+            if response.status_code == 429:
+                # Never retried. Its moment is read once: the budget (the gate) holds every
+                # call back until the very moment the error, and so every page, names.
+                error = self._error(response, received_at=received)
+                self.gate.observe(429, state, error.retry_at)
+                raise error
+            self.gate.observe(response.status_code, state, None)
             if last or response.status_code not in RETRY_STATUSES:
                 return response
             response.close()

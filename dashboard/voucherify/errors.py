@@ -127,8 +127,9 @@ class InvalidActionIdError(VoucherifyError, ValueError):
     default_message = "That is not an async action id (they look like aa_0c5543f00797b6113f)."
 
 
-def error_from_response(response: Any) -> VoucherifyError:
-    """The typed error for a non-2xx `requests.Response`."""
+def error_from_response(response: Any, *, received_at: float | None = None) -> VoucherifyError:
+    """The typed error for a non-2xx `requests.Response`; `received_at` (epoch seconds): when
+    it arrived, from which a 429 names its moment (now when not given)."""
     status = int(response.status_code)
     body = _json_body(response)
     fields = {
@@ -139,8 +140,7 @@ def error_from_response(response: Any) -> VoucherifyError:
     }
     message = _text(body.get("message"))
     if status == 429:
-        wait = retry_after_seconds(response.headers)
-        return RateLimitedError(message, retry_after=wait, **fields)
+        return RateLimitedError(message, **retry_of(response.headers, received_at), **fields)
     cls = _class_for(status)
     if cls is InvalidResponseError and not message:
         message = f"Voucherify answered with an unexpected HTTP status {status}."
@@ -159,6 +159,14 @@ def _class_for(status: int) -> type[VoucherifyError]:
     if status >= 500:
         return UpstreamError
     return InvalidResponseError
+
+
+def retry_of(headers: Any, received_at: float | None = None) -> dict[str, Any]:
+    """A 429's wait and the moment it ends, from one reading of the clock: `retry_after` and
+    `retry_at` for RateLimitedError."""
+    received = time.time() if received_at is None else received_at
+    wait = retry_after_seconds(headers, received)
+    return {"retry_after": wait, "retry_at": datetime.fromtimestamp(received + wait, UTC)}
 
 
 def retry_after_seconds(headers: Any, now: float | None = None) -> float:
