@@ -26,6 +26,8 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dashboard.polling import align
+
 TRIGGER_EVERY = re.compile(r"every\s+([0-9.]+)(ms|s)")
 TRIGGER_LOAD_DELAY = re.compile(r"load\s+delay:([0-9.]+)(ms|s)")
 PANEL = re.compile(r'<section id="action-panel"[^>]*>', re.S)
@@ -38,7 +40,6 @@ PROGRESS = re.compile(r'<progress[^>]*value="(\d+)"')
 STATUS_CLASS = re.compile(r'status-([A-Z_]+)')
 STOP_POLLING = 286
 TERMINAL = ("DONE", "FAILED")
-EARLY_NEVER_S = 99.999  # the server's "no early poll" (dashboard/polling/align.py)
 MAX_CONNECTIONS = 6  # per viewer, like a browser's HTTP/1.1 limit per host
 
 
@@ -113,7 +114,7 @@ class Figures:
     send_lag_ms: list[float] = field(default_factory=list)  # due -> sent: the generator's delay
     lags: dict[str, list[float]] = field(default_factory=lambda: {
         "status": [], "progress": [], "row": []})
-    # Of the panels' status changes, those to a final state (they wait for the result's read).
+    # Of the panels' status changes, those to a final state (the ones that also read a result).
     finished: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     polls_asked: int = 0  # polls that fell due before the end
@@ -345,7 +346,7 @@ class Viewer:
             if measured:
                 figures.told_s.append(every)
                 delay = early_poll_of(tag)
-                if delay is not None and delay < EARLY_NEVER_S:
+                if delay is not None and delay < align.NEVER_MS / 1000:  # NEVER: none set
                     figures.early_s.append(delay)
             # The new element's timers start at the swap.
             due, early = arrived + every, _early(tag, arrived)

@@ -21,10 +21,11 @@ def row_statuses(response, context: str) -> Counter:
 
 def test_a_poll_answers_the_groups_counts_once_a_row_finishes(operator_client, emulator, settings):
     settings.ACTIONS_POLL_INTERVAL = 0.2
-    # The budget is not under test here. At 40 a minute this lone person may spend about 27
-    # calls; the page's 18 finished rows take 3 result reads a poll besides each poll's
-    # refresh, so polls made faster than the 3 s action runs spent them all before it
-    # finished, and its end was not read for a minute (one run in a few dozen).
+    # The budget is not under test here. At 40 a minute this lone person may spend 30 calls
+    # in the window, the page load's included; the page's 18 finished rows take 3 result
+    # reads a poll besides each poll's refresh (no pace in the test settings: one share), so
+    # polls quicker than the 3 s action spent them all before it finished, and its end was
+    # not read for a minute (one run in a few dozen).
     settings.VOUCHERIFY_CALLS_PER_MINUTE = 100_000
     action = emulator.create_action("ORDERS.IMPORT", outcome="FAILED", duration=3)
     page = operator_client.get("/actions/?context=ORDERS")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import time
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -27,10 +26,9 @@ from dashboard.observability.logging import REQUEST_ID_HEADER
 from dashboard.polling import align, store
 from dashboard.wsgi import application
 from tests.fixtures.polling import POLL_MEMORY_SECONDS as MEMORY_SECONDS
+from tests.helpers.html import EARLY_POLL_DELAY as DELAY
 from tests.helpers.html import soup
 from tests.helpers.upstream import finish_action
-
-DELAY = re.compile(rb"load delay:(\d{5})ms")
 
 
 @pytest.fixture
