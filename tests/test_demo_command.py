@@ -109,6 +109,30 @@ def test_demo_stopped_by_sigterm_leaves_no_server_behind(demo):
     assert demo.ports_freed()
 
 
+def ignored_signals(pid: int) -> int:
+    """The process's mask of ignored signals (Linux: /proc/PID/status, SigIgn)."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("SigIgn:"))
+    return int(line.split()[1], 16)
+
+
+def children_of(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def test_the_demos_servers_leave_ctrl_c_to_the_demo_which_stops_them(demo):
+    """Ctrl-C reaches every process of the terminal's group: a server still starting (a busy
+    machine takes seconds to import Django) died of it with a traceback. Each child ignores
+    SIGINT from its first instruction on; the demo stops them itself."""
+    children = children_of(demo.process.pid)
+    assert len(children) == 3  # the emulator, the dashboard, the alert worker
+    for child in children:
+        assert ignored_signals(child) & 1 << (signal.SIGINT - 1), child
+    demo.stop(signal.SIGINT)
+    assert demo.ports_freed()
+
+
 def test_demo_refuses_a_busy_port_with_a_sentence(demo_env):
     import socket
 

@@ -23,6 +23,13 @@ from dashboard.voucherify.config import DEMO_APP_ID, DEMO_APP_TOKEN
 CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
 
 
+def _ignore_ctrl_c() -> None:
+    """Run in each child before it starts: Ctrl-C reaches every process of the terminal's
+    group, and a child still starting (Python importing Django, seconds on a busy machine)
+    would die of it with a traceback. The demo stops its children itself, with SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _answers(url: str, process: subprocess.Popen, seconds: float = 30) -> bool:
     """Whether `url` answers over HTTP (any status) before `process` exits or time runs out."""
     deadline = time.monotonic() + seconds
@@ -68,7 +75,8 @@ class Command(BaseCommand):
         interrupt_on_first(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         try:
             emulator = subprocess.Popen(
-                [*manage, "emulator", "--port", str(emulator_port)], env=env
+                [*manage, "emulator", "--port", str(emulator_port)], env=env,
+                preexec_fn=_ignore_ctrl_c,
             )
             processes.append(emulator)
             if not wait_for_port(emulator_port, emulator):
@@ -80,13 +88,15 @@ class Command(BaseCommand):
             # Fill the archive so the overview and purge audit have history from the start.
             try:
                 subprocess.run([*manage, "sync_actions", "--max-calls", "30"], env=env,
-                               stdout=subprocess.DEVNULL, check=False, timeout=60)
+                               stdout=subprocess.DEVNULL, check=False, timeout=60,
+                               preexec_fn=_ignore_ctrl_c)
             except subprocess.TimeoutExpired:
                 self.stderr.write("History sync took too long; the overview starts empty.")
             logins = StringIO()  # made before the server starts: printed with the URL
             call_command("demo_users", stdout=logins)
             dashboard = subprocess.Popen(
-                [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], env=env
+                [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], env=env,
+                preexec_fn=_ignore_ctrl_c,
             )
             processes.append(dashboard)
             url = f"http://127.0.0.1:{port}/"
@@ -95,7 +105,8 @@ class Command(BaseCommand):
             # The alert worker beside it; its mails are printed here instead of sent.
             alerts_env = {**env, "DJANGO_EMAIL_BACKEND": CONSOLE_MAIL,
                           "ALERTS_DASHBOARD_URL": f"http://127.0.0.1:{port}"}
-            processes.append(subprocess.Popen([*manage, "watch_actions"], env=alerts_env))
+            processes.append(subprocess.Popen([*manage, "watch_actions"], env=alerts_env,
+                                              preexec_fn=_ignore_ctrl_c))
             # Last and in one write, once the server answers: no banner or request log line
             # lands between the URL and the logins.
             self.stdout.write("\n".join([
@@ -115,8 +126,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping.")
         finally:
-            # SIGTERM, not SIGINT: started in the background (`make demo &`, nohup) the
-            # children ignore SIGINT, and each would be waited for and then killed.
+            # SIGTERM, not SIGINT: the children ignore SIGINT (_ignore_ctrl_c).
             for process in processes:
                 if process.poll() is None:
                     process.terminate()
