@@ -75,20 +75,23 @@ def moment_ago(seconds: float | None) -> datetime | None:
         return None
 
 
+def utc_iso_and_text(moment: datetime) -> tuple[str, str]:
+    """The moment in UTC for <time datetime=...> ("2026-11-30T04:46:13.425Z") and for people
+    ("2026-11-30 04:46:13 UTC"), from one conversion: a list page writes two per row.
+    isoformat writes every year with four digits (strftime's %Y drops a year's leading zeros
+    on glibc: "1-01-02")."""
+    iso = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return f"{iso[:23]}Z", f"{iso[:10]} {iso[11:19]} UTC"
+
+
 def utc_iso(moment: datetime | None) -> str:
     """Exact machine-readable UTC time for <time datetime=...>."""
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return "" if moment is None else utc_iso_and_text(moment)[0]
 
 
 def utc_text(moment: datetime | None) -> str:
     """Exact human-readable UTC time."""
-    if moment is None:
-        return "—"
-    moment = moment.astimezone(UTC)
-    # %Y drops a year's leading zeros on glibc ("1-01-02"): the year is written out here.
-    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S} UTC"
+    return "—" if moment is None else utc_iso_and_text(moment)[1]
 
 
 def short_id(action_id: str | None) -> str:

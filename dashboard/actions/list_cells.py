@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.utils.safestring import SafeString
 
-from dashboard.formatting import relative_time, utc_iso, utc_text
+from dashboard.formatting import relative_time, utc_iso_and_text
 from dashboard.voucherify.catalog import DONE, status_class, status_label
 from dashboard.voucherify.models import Action
 
@@ -45,12 +45,15 @@ def progress_bar(progress: object, label: str = "Progress") -> SafeString:
     )
 
 
-def time_tag(moment: datetime | None) -> SafeString:
-    """A moment as a <time> the browser keeps relative (static/js/app.js); "—" without one."""
+def time_tag(moment: datetime | None, now: datetime | None = None) -> SafeString:
+    """A moment as a <time> the browser keeps relative (static/js/app.js); "—" without one.
+    `now`: the moment it is relative to (a table's rows share one). Its three texts are
+    digits, units and punctuation: nothing to escape."""
     if not moment:
         return SafeString('<span class="muted">—</span>')
-    return SafeString(f'<time datetime="{esc(utc_iso(moment))}" title="{esc(utc_text(moment))}"'
-                      f' data-relative>{esc(relative_time(moment))}</time>')
+    iso, text = utc_iso_and_text(moment)
+    return SafeString(f'<time datetime="{iso}" title="{text}" data-relative>'
+                      f'{relative_time(moment, now)}</time>')
 
 
 def _row_status(record: Action, failed: int | None, css: str) -> str:
@@ -68,12 +71,12 @@ def status_cell(record: Action, failed: int | None) -> SafeString:
     return SafeString(text)
 
 
-def phone_key(record: Action, failed: int | None) -> SafeString:
+def phone_key(record: Action, failed: int | None, now: datetime | None = None) -> SafeString:
     """Status and created time again inside the first column, shown on a phone only (CSS),
     where that column stays put while the others scroll; hidden from screen readers, which
     read the row's own cells. Own classes, so row.locator(".status") and time[data-relative]
     still name the row's cells."""
     status = _row_status(record, failed, "key-status")
     return SafeString(f'<span class="phone-key" aria-hidden="true">{status} · '
-                      f'<span class="key-time">{esc(relative_time(record.created_at))}</span>'
+                      f'<span class="key-time">{relative_time(record.created_at, now)}</span>'
                       '</span>\n')

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import cached_property
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -10,6 +12,7 @@ import django_tables2 as tables
 from django.http import HttpRequest
 from django.template.defaulttags import querystring
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django_tables2.rows import BoundRow
@@ -118,30 +121,36 @@ class ActionTable(tables.Table):
         live = "live " if record.is_live else ""
         status = "" if record.status is None else f' data-status="{esc(record.status)}"'
         cells = []
-        for name, opening, default, empty in self._cell_specs:
+        for name, opening, default, empty, render in self._cell_specs:
             value = getattr(record, name)
-            if value in empty:
-                cell = default
-            elif name in ("created_at", "updated_at"):
-                cell = list_cells.time_tag(value)
-            else:
-                cell = getattr(self, f"render_{name}")(value, record)
+            cell = default if value in empty else render(self, value, record)
             cells.append(f"{opening}{esc(cell)}</td>")
         return SafeString(
             f'<tr id="row-{esc(record.id)}" class="{live}{row.get_even_odd_css_class()}"{status}'
             f'{OOB if oob else ""}>{"".join(cells)}</tr>')
 
     @property
-    def _cell_specs(self) -> list[tuple[str, str, object, tuple]]:
+    def _cell_specs(self) -> list[tuple[str, str, object, tuple, Callable]]:
         """Per column, worked out once per page: name, the opening <td ...> (attributes, name,
-        header), the default and the values that show it."""
+        header), the default, the values that show it, and the function that writes its cell
+        (a render_* method, called with the table: the page's tables share these specs)."""
         return self._part("cells", lambda: [
             (column.name,
              f'<td {column.attrs["td"].as_html()} data-column="{esc(column.name)}" '
              f'data-label="{esc(column.header)}">',
-             column.default, tuple(column.column.empty_values))
+             column.default, tuple(column.column.empty_values),
+             ActionTable.time_cell if column.name in ("created_at", "updated_at")
+             else getattr(ActionTable, f"render_{column.name}"))
             for column in self.columns
         ])
+
+    @cached_property
+    def now(self) -> datetime:
+        """The moment the rows' relative times are written against: one for the table."""
+        return timezone.now()
+
+    def time_cell(self, value: datetime, record: Action) -> str:
+        return list_cells.time_tag(value, self.now)
 
     def render_status(self, value: str, record: Action) -> str:
         return list_cells.status_cell(record, self.failed.get(record.id))
@@ -166,7 +175,7 @@ class ActionTable(tables.Table):
         return f"{pattern[0]}{action_id}{pattern[2]}"
 
     def phone_key(self, record: Action) -> str:
-        return list_cells.phone_key(record, self.failed.get(record.id))
+        return list_cells.phone_key(record, self.failed.get(record.id), self.now)
 
     def render_type(self, value: str, record: Action) -> str:
         """The type's label and its raw name, a link to the list of that type; types repeat
