@@ -17,7 +17,14 @@ from datetime import datetime
 from django.utils.safestring import SafeString
 
 from dashboard.formatting import relative_time, utc_iso_and_text
-from dashboard.voucherify.catalog import DONE, status_class, status_label
+from dashboard.voucherify.catalog import (
+    DONE,
+    FILTER_STATUS_KEYS,
+    STATUS_KEYS,
+    UNKNOWN_STATUS,
+    status_class,
+    status_label,
+)
 from dashboard.voucherify.models import Action
 
 
@@ -29,9 +36,20 @@ def esc(value: object) -> str:
 
 
 def status_badge(status: object, css: str = "status") -> SafeString:
-    """A status as people read it, coloured by its class; `css`: the span's own class."""
+    """A status as people read it, coloured by its class; `css`: the span's own class. A
+    documented status's badge is written once (a list page shows two a row)."""
+    known = _KNOWN_BADGES.get((status, css)) if isinstance(status, str) else None
+    return known if known is not None else _badge(status, css)
+
+
+def _badge(status: object, css: str) -> SafeString:
     return SafeString(f'<span class="{css} {esc(status_class(status))}">'
                       f'{esc(status_label(status))}</span>')
+
+
+_KNOWN_BADGES = {(status, css): _badge(status, css)
+                 for status in (*STATUS_KEYS, *FILTER_STATUS_KEYS, UNKNOWN_STATUS)
+                 for css in ("status", "key-status")}
 
 
 def progress_bar(progress: object, label: str = "Progress") -> SafeString:
