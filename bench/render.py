@@ -15,11 +15,15 @@ of `--repeat`:
   the rows stored and the cache cold, the page later viewers get (`detail_stored`).
 
 Wall time and this thread's CPU time are both printed, and the page-to-upstream ratios
-(the issue's goal: 1.5 at most). `--profile` prints cProfile's top functions of each page,
-by this thread's CPU time.
+(the issue's goal: 1.5 at most), and each page's own time (its wall time less its GET's).
+`--upstream-latency-ms N` has the emulator wait N ms before each answer (its latency fault),
+as a network between the dashboard and Voucherify would: the ratio against an upstream slower
+than the emulator on localhost. `--profile` prints cProfile's top functions of each page, by
+this thread's CPU time.
 The last line is JSON.
 
-    .venv/bin/python bench/render.py [--repeat 9] [--rows 5000] [--profile]
+    .venv/bin/python bench/render.py [--repeat 9] [--rows 5000] [--upstream-latency-ms 0]
+                                     [--profile]
 """
 
 from __future__ import annotations
@@ -100,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--upstream-latency-ms", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     with emulator_and_django() as url:
@@ -155,6 +160,8 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
     call_command("collectstatic", "--noinput", verbosity=0)  # the manifest pages link through
     control = EmulatorControl(emulator_url, timeout=120)
     control.reset(live_every=0, rate_limit=CALLS)
+    if args.upstream_latency_ms:
+        control.set_faults(latency_ms=args.upstream_latency_ms)
     action_id = control.create_action("VOUCHERS.IMPORT_CSV", duration=0,
                                       result=big_result(args.rows))["id"]
     user = get_user_model().objects.create_user("bench-support")
@@ -222,7 +229,8 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
         profiled(page(list_path), cold_cache, "archived list page, cold cache")
         profiled(page(detail_path), cold, "detail page, cold")
     cold()
-    figures = {"repeat": args.repeat, "rows": args.rows, "load": os.getloadavg()[0]}
+    figures = {"repeat": args.repeat, "rows": args.rows,
+               "upstream_latency_ms": args.upstream_latency_ms, "load": os.getloadavg()[0]}
     for name, upstream, rendered in (("list", upstream_list, list_page),
                                      ("list_archived", upstream_list, list_archived),
                                      ("detail", upstream_detail, detail_page),
@@ -230,7 +238,9 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
         ratio = round(rendered["wall_ms"] / upstream["wall_ms"], 2)
         cpu_ratio = round(rendered["cpu_ms"] / upstream["cpu_ms"], 2) if upstream["cpu_ms"] \
             else None
-        own = round(rendered["wall_ms"] - upstream["wall_ms"], 1)
+        # A page that makes no call (the detail with its rows stored) has no own time to tell.
+        own = round(rendered["wall_ms"] - upstream["wall_ms"], 1) \
+            if checks[name]["upstream_calls"] else None
         print(f"{name:13} upstream GET {upstream['wall_ms']:7.1f} ms wall {upstream['cpu_ms']:7.1f}"
               f" ms CPU | page {rendered['wall_ms']:7.1f} ms wall {rendered['cpu_ms']:7.1f} ms CPU"
               f" | ratio {ratio:.2f} (CPU {cpu_ratio}) | own {own} ms | {checks[name]}")
@@ -240,6 +250,7 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
             f"{name}_page_wall_ms": rendered["wall_ms"],
             f"{name}_page_cpu_ms": rendered["cpu_ms"],
             f"{name}_ratio": ratio,
+            f"{name}_own_ms": own,
             f"{name}_cpu_ratio": cpu_ratio,
             f"{name}_upstream_calls": checks[name]["upstream_calls"],
             f"{name}_sql_queries": checks[name]["sql_queries"],
