@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +15,11 @@ from dashboard.voucherify import (
     InvalidResponseError,
     RateLimitState,
     is_valid_action_id,
+)
+from dashboard.voucherify.errors import (
+    DEFAULT_RETRY_AFTER,
+    LONGEST_WAIT_SECONDS,
+    retry_after_seconds,
 )
 
 BASE = {
@@ -229,3 +234,26 @@ def test_failed_rows_parse_when_read_and_behave_as_a_list():
     # Kept in the shared cache as pickles: a round trip reads the same rows.
     assert pickle.loads(pickle.dumps(result)) == result
     assert not ActionResult.from_json({"message": "m"}).failed
+
+
+@pytest.mark.parametrize("value", ["1e11", "99999999999999", "1e400", "inf", "-inf", "nan"])
+def test_a_rate_limit_retry_past_the_longest_window_is_read_as_an_hour_at_most(value):
+    """X-Rate-Limit-Retry of a year far ahead, or no finite number: never a moment the budget
+    would hold every call back until for years."""
+    state = RateLimitState.from_headers({"X-Rate-Limit-Retry": value})
+    if state.retry_at is not None:
+        assert state.retry_at <= state.observed_at + timedelta(seconds=LONGEST_WAIT_SECONDS)
+
+
+@pytest.mark.parametrize("headers, wait", [
+    ({"Retry-After": "1e11"}, LONGEST_WAIT_SECONDS),
+    ({"Retry-After": "1e400"}, DEFAULT_RETRY_AFTER),  # no finite number: the default
+    ({"Retry-After": "nan", "X-Rate-Limit-Retry": "1000"}, 0.0),  # the epoch header, passed
+    ({"Retry-After": "Infinity"}, DEFAULT_RETRY_AFTER),
+    ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, DEFAULT_RETRY_AFTER),
+    ({"Retry-After": "0"}, 0.0),
+    ({"Retry-After": "-5"}, 0.0),
+    ({"Retry-After": "42"}, 42.0),
+])
+def test_a_429_waits_what_it_says_within_the_longest_window(headers, wait):
+    assert retry_after_seconds(headers, now=2000.0) == wait

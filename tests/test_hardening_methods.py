@@ -4,9 +4,12 @@ refusal of the configured credentials makes /readyz call them rejected."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
+from dashboard.polling import budget
+from dashboard.voucherify.errors import LONGEST_WAIT_SECONDS
 from tests.helpers.upstream import insert_terminal
 
 ACTION = "aa_0c000000000000e7e1"
@@ -82,3 +85,19 @@ def test_the_token_endpoint_refusing_the_keys_marks_them_rejected(emulator, supp
     ready = support_client.get("/readyz")
     assert ready.status_code == 503
     assert "HTTP 401" in ready.json()["checks"]["upstream_credentials"]["detail"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("retry_after", [10**11, 1e300])
+def test_a_429_asking_for_years_holds_the_dashboard_back_an_hour_at_most(
+    emulator, support_client, retry_after
+):
+    """A Retry-After nobody documented (a value in milliseconds, a date misread): the longest
+    limit window NOTES.md names is an hour (the Sandbox's 100 requests an hour), so no page
+    answers 500 and no call waits for years: after an hour the dashboard asks again."""
+    emulator.set_faults(force_429=True, retry_after=retry_after)
+    response = support_client.get("/actions/aa_0d00000000000ffff3/")
+    assert response.status_code == 503
+    assert 3590 <= int(response["Retry-After"]) <= LONGEST_WAIT_SECONDS
+    held = budget.blocked_until() - time.time()
+    assert 3590 <= held <= LONGEST_WAIT_SECONDS

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
 from . import catalog
 from .cursor import Cursor, is_valid_action_id
 from .dates import parse_timestamp
-from .errors import InvalidResponseError
+from .errors import LONGEST_WAIT_SECONDS, InvalidResponseError
+from .numbers import finite_number
 
 __all__ = [
     "Action",
@@ -274,7 +275,7 @@ class RateLimitState:
         return cls(
             limit=_integer(limit),
             remaining=_integer(remaining),
-            retry_at=_moment(_number(retry), now),
+            retry_at=_moment(finite_number(retry), now),
             type=_text(kind),
             observed_at=now,
         )
@@ -288,26 +289,14 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past 1e308
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
-
 def _moment(epoch: float | None, now: datetime) -> datetime | None:
-    """X-Rate-Limit-Retry is epoch seconds; a small number is read as seconds from now."""
+    """X-Rate-Limit-Retry is epoch seconds; a small number is read as seconds from now. No
+    later than LONGEST_WAIT_SECONDS from now: the budget holds every call back until it."""
     if epoch is None or epoch < 0:
         return None
-    try:
-        if epoch < 1_000_000_000:
-            return now + timedelta(seconds=epoch)
-        return datetime.fromtimestamp(epoch, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    if epoch < 1_000_000_000:
+        epoch += now.timestamp()
+    return datetime.fromtimestamp(min(epoch, now.timestamp() + LONGEST_WAIT_SECONDS), UTC)
 
 
 # A count, row or duration past what a database's BIGINT holds is no sensible number: read as
@@ -317,7 +306,7 @@ _BIG_INTEGERS = range(-(2**63), 2**63)
 
 
 def _integer(value: object) -> int | None:
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return None
     whole = int(number)
