@@ -20,7 +20,6 @@ from dashboard.formatting import relative_time, utc_iso_and_text
 from dashboard.voucherify.catalog import (
     DONE,
     FILTER_STATUS_KEYS,
-    STATUS_KEYS,
     UNKNOWN_STATUS,
     status_class,
     status_label,
@@ -48,7 +47,7 @@ def _badge(status: object, css: str) -> SafeString:
 
 
 _KNOWN_BADGES = {(status, css): _badge(status, css)
-                 for status in (*STATUS_KEYS, *FILTER_STATUS_KEYS, UNKNOWN_STATUS)
+                 for status in (*FILTER_STATUS_KEYS, UNKNOWN_STATUS)  # the upstream's, and ours
                  for css in ("status", "key-status")}
 
 

@@ -139,8 +139,7 @@ class ActionTable(tables.Table):
              f'<td {column.attrs["td"].as_html()} data-column="{esc(column.name)}" '
              f'data-label="{esc(column.header)}">',
              column.default, tuple(column.column.empty_values),
-             ActionTable.time_cell if column.name in ("created_at", "updated_at")
-             else getattr(ActionTable, f"render_{column.name}"))
+             getattr(ActionTable, f"render_{column.name}"))
             for column in self.columns
         ])
 
@@ -149,8 +148,10 @@ class ActionTable(tables.Table):
         """The moment the rows' relative times are written against: one for the table."""
         return timezone.now()
 
-    def time_cell(self, value: datetime, record: Action) -> str:
+    def render_created_at(self, value: datetime, record: Action) -> str:
         return list_cells.time_tag(value, self.now)
+
+    render_updated_at = render_created_at
 
     def render_status(self, value: str, record: Action) -> str:
         return list_cells.status_cell(record, self.failed.get(record.id))
