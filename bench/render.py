@@ -1,10 +1,11 @@
 """Page renders with a cold cache against the raw upstream GET each one needs.
 
 Starts the emulator (its own process, so that its CPU is not counted here) and runs Django in
-this process on a throwaway SQLite database and the in-memory cache. Each repetition starts
-cold: the cache is cleared and the archive emptied (the list page is also timed with the
-archive still holding its rows, as it usually does: then it writes nothing). It times, median
-of `--repeat`:
+this process on a throwaway SQLite database and the in-memory cache, or as production keeps
+them: PostgreSQL (`--postgres`, a private server, or `--database-url`) and Redis (`--redis`, a
+private redis-server). Each repetition starts cold: the cache is cleared and the archive
+emptied (the list page is also timed with the archive still holding its rows, as it usually
+does: then it writes nothing). It times, median of `--repeat`:
 
 - the upstream GET the page needs, made with the plain client (dashboard/voucherify):
   the list endpoint with limit=100, and the detail of an action with `--rows` failed rows;
@@ -23,7 +24,7 @@ this thread's CPU time.
 The last line is JSON.
 
     .venv/bin/python bench/render.py [--repeat 9] [--rows 5000] [--upstream-latency-ms 0]
-                                     [--profile]
+                                     [--postgres | --database-url URL] [--redis] [--profile]
 """
 
 from __future__ import annotations
@@ -41,22 +42,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.big_results import big_result  # noqa: E402
+from bench.database import add_database_options, run_on_database  # noqa: E402
 from bench.polling_stack import APP_ID, APP_TOKEN, PYTHON, ROOT, stop, wait_for  # noqa: E402
 from dashboard.emulator.control import EmulatorControl  # noqa: E402
 from dashboard.emulator.ports import free_port  # noqa: E402
+from tests.helpers.services import RedisServer  # noqa: E402
 
 LIST_LIMIT = 100
 CALLS = 1_000_000  # per minute, at the emulator and in the dashboard's budget: never the limit
 
 
-def environment(workdir: Path, emulator_url: str) -> dict[str, str]:
-    return {
+def environment(workdir: Path, emulator_url: str, database_url: str | None = None,
+                redis_url: str = "") -> dict[str, str]:
+    env = {
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "DJANGO_ALLOWED_HOSTS": "testserver",
@@ -65,13 +69,17 @@ def environment(workdir: Path, emulator_url: str) -> dict[str, str]:
         "DJANGO_SQLITE_PATH": str(workdir / "render.sqlite3"),
         "DJANGO_STATIC_ROOT": str(workdir / "static"),
         "DJANGO_LOG_LEVEL": "WARNING",
-        "REDIS_URL": "",  # the in-memory cache: what is measured is the dashboard, not Redis
+        # The in-memory cache unless --redis: then what production's cache costs too.
+        "REDIS_URL": redis_url,
         "VOUCHERIFY_API_URL": emulator_url,
         "VOUCHERIFY_APP_ID": APP_ID,
         "VOUCHERIFY_APP_TOKEN": APP_TOKEN,
         "VOUCHERIFY_CALLS_PER_MINUTE": str(CALLS),
         "VOUCHERIFY_USER_SHARE": "1",
     }
+    if database_url:  # as production runs (README: Database and cache)
+        env["DATABASE_URL"] = database_url
+    return env
 
 
 def timed(work: Callable[[], object], repeat: int, before: Callable[[], None]) -> dict:
@@ -106,23 +114,43 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--upstream-latency-ms", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args()
-    with emulator_and_django() as url:
+    parser.add_argument("--redis", action="store_true",
+                        help="the cache in a private redis-server, as production keeps it "
+                             "(default: Django's in-memory cache)")
+    add_database_options(parser, "a throwaway SQLite file, in RAM when /dev/shm is writable")
+    run_on_database(parser.parse_args(), run)
+
+
+def run(args: argparse.Namespace) -> None:
+    with emulator_and_django(args.database_url, args.redis) as url:
         figures = measure(url, args)
+        if args.redis:  # the last second's lookup counts (polling/stats.py) reach Redis first
+            from dashboard.polling.stats import FLUSH_AFTER_SECONDS
+
+            time.sleep(FLUSH_AFTER_SECONDS + 0.5)
+    figures["database"] = "PostgreSQL" if args.database_url else "SQLite"
+    figures["cache"] = "Redis" if args.redis else "local memory"
     print(json.dumps(figures))
 
 
 @contextmanager
-def emulator_and_django() -> Iterator[str]:
-    """The emulator in its own process, and this process's environment set for Django on a
-    throwaway database in RAM (when /dev/shm is writable); yields the emulator's address."""
+def emulator_and_django(database_url: str | None = None, redis: bool = False) -> Iterator[str]:
+    """The emulator in its own process (and a private redis-server with `redis`), and this
+    process's environment set for Django on `database_url`, else a throwaway SQLite database
+    in RAM (when /dev/shm is writable); yields the emulator's address."""
     shm = Path("/dev/shm")
     parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="bench-render-", dir=parent) as name:
+    with tempfile.TemporaryDirectory(prefix="bench-render-", dir=parent) as name, \
+            ExitStack() as services:
         workdir = Path(name)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = environment(workdir, url)
+        redis_url = ""
+        if redis:
+            server = RedisServer(workdir).start()
+            services.callback(server.stop)
+            redis_url = server.url
+        env = environment(workdir, url, database_url, redis_url)
         with open(workdir / "emulator.log", "ab") as log:
             emulator = subprocess.Popen(
                 [PYTHON, "manage.py", "emulator", "--port", str(port), "--live-every", "0",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from datetime import UTC, datetime, timedelta
+from random import Random
 
 import pytest
 
@@ -248,7 +249,7 @@ def test_a_rate_limit_retry_past_the_longest_window_is_read_as_an_hour_at_most(v
 @pytest.mark.parametrize("headers, wait", [
     ({"Retry-After": "1e11"}, LONGEST_WAIT_SECONDS),
     ({"Retry-After": "1e400"}, DEFAULT_RETRY_AFTER),  # no finite number: the default
-    ({"Retry-After": "nan", "X-Rate-Limit-Retry": "1000"}, 0.0),  # the epoch header, passed
+    ({"Retry-After": "nan", "X-Rate-Limit-Retry": "1000"}, 1000.0),  # small: seconds from now
     ({"Retry-After": "Infinity"}, DEFAULT_RETRY_AFTER),
     ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, DEFAULT_RETRY_AFTER),
     ({"Retry-After": "0"}, 0.0),
@@ -257,3 +258,28 @@ def test_a_rate_limit_retry_past_the_longest_window_is_read_as_an_hour_at_most(v
 ])
 def test_a_429_waits_what_it_says_within_the_longest_window(headers, wait):
     assert retry_after_seconds(headers, now=2000.0) == wait
+
+
+def rate_limit_retries(now: float) -> list[str]:
+    """X-Rate-Limit-Retry values of every kind: epoch seconds around `now`, small numbers,
+    the edge between them, far ahead, negative, and what is no number."""
+    random = Random(14)
+    values = [now + random.uniform(-7200, 7200) for _ in range(200)]
+    values += [random.uniform(0, 10_000) for _ in range(100)]
+    values += [999_999_999, 1_000_000_000, 0, -1, -now, 1e11, 1e300]
+    texts = [repr(value) for value in values] + [str(int(value)) for value in values]
+    return texts + ["", "soon", "nan", "inf", "-inf", "1e400", "0x10", " 42 "]
+
+
+def test_a_429_and_the_rate_limit_state_read_x_rate_limit_retry_alike():
+    # Without Retry-After a 429 waits until X-Rate-Limit-Retry; the budget holds every call
+    # back until the state's retry_at: one moment, whatever the header says.
+    for value in rate_limit_retries(datetime.now(UTC).timestamp()):
+        state = RateLimitState.from_headers({"X-Rate-Limit-Retry": value})
+        now = state.observed_at.timestamp()
+        wait = retry_after_seconds({"X-Rate-Limit-Retry": value}, now=now)
+        if state.retry_at is None:
+            assert wait == DEFAULT_RETRY_AFTER, value
+        else:
+            assert wait == pytest.approx(max(0.0, state.retry_at.timestamp() - now)), value
+            assert state.retry_at.timestamp() <= now + LONGEST_WAIT_SECONDS

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import caches
 
-from dashboard.polling import budget, problems, store
+from dashboard.polling import askers, budget, problems, store
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.errors import BudgetExhaustedError, RateLimitedError
 from tests.helpers.upstream import LIST, live_action, upstream_calls
@@ -163,3 +164,36 @@ def test_a_call_held_back_by_a_429_names_exactly_the_moment_the_budget_holds_unt
     held_until = datetime.fromtimestamp(budget.blocked_until(), UTC)
     assert refused.value.retry_at == held_until
     assert problems.next_try(refused.value) == held_until
+
+
+def test_a_call_reads_every_window_it_counts_in_at_once(layer, settings, clock, monkeypatch):
+    # A person's poll counts in four windows (everyone's, the polls' share, their pace and the
+    # person's share): with Redis each read is a round trip, paid before every upstream call.
+    settings.VOUCHERIFY_CALLS_PER_MINUTE = 40
+    settings.VOUCHERIFY_BUDGET_RESERVE = 0
+    settings.VOUCHERIFY_POLL_BURST = 2
+    settings.VOUCHERIFY_USER_SHARE = 0.25  # 10 a minute, more while 10 are left for others
+    shared = caches["default"]
+    reads = []
+    real_get_many = shared.get_many
+    def counted(keys, *args, **kwargs):
+        keys = list(keys)
+        if any(":spent:" in key for key in keys):  # the windows' counters
+            reads.append(keys)
+        return real_get_many(keys, *args, **kwargs)
+
+    monkeypatch.setattr(shared, "get_many", counted)
+    spent = 0
+    with askers.asking(person="someone", purpose=askers.POLL):
+        for _ in range(40):
+            clock.advance(1)  # a poll a second: the pace refuses some
+            reads.clear()
+            try:
+                budget.spend(background=True)
+                spent += 1
+            except BudgetExhaustedError:
+                assert len(reads) >= 1  # working out the wait reads again
+                continue
+            assert len(reads) == 1
+            assert sum(":person:" in key for key in reads[0]) == budget.WINDOW_SECONDS
+    assert 0 < spent == budget.spent() < 40  # the pace still holds the polls back

@@ -179,7 +179,7 @@ def _archive_details(actions: dict[str, Action]) -> int:
     now = timezone.now()
     fields = {i: {**row_fields(action, True), "last_synced": now} for i, action in actions.items()}
     mine: set[str] = set()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's, if any (rollups.Deltas.apply)
         old = _locked(list(fields))
         missing = [i for i in fields if i not in old]
         if missing:

@@ -106,32 +106,39 @@ def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
     """The summary of a big result whose rows are still to be stored (rows_later.py): its
     total, and no rows to read until store() completes it."""
     noun = noun_for(bool(lengths.get("failed")), bool(lengths.get("errors")))
-    FailureSummary.objects.update_or_create(
-        action_id=action_id,
-        defaults={"total": sum(lengths.values()), "columns": [], "noun": noun,
-                  "groups": [], "other_groups": 0, "other_count": 0,
-                  "list_lengths": dict(lengths), "complete": False},
-    )
+    _put_summary(FailureSummary(
+        action_id=action_id, total=sum(lengths.values()), columns=[], noun=noun, groups=[],
+        other_groups=0, other_count=0, list_lengths=dict(lengths), complete=False))
 
 
 def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:
     """Replace the stored failures of an archived action (in the caller's transaction)."""
     FailedItem.objects.filter(action_id=action_id).delete()
     groups = top_counts(Counter(failures.reasons))
-    FailureSummary.objects.update_or_create(
+    _put_summary(FailureSummary(
         action_id=action_id,
-        defaults={
-            "total": len(failures),
-            "columns": list(failures.columns),
-            "noun": failures.noun,
-            "groups": [list(pair) for pair in groups.top],
-            "other_groups": groups.other_groups,
-            "other_count": groups.other_count,
-            "list_lengths": dict(lengths),
-            "complete": True,
-        },
-    )
+        total=len(failures),
+        columns=list(failures.columns),
+        noun=failures.noun,
+        groups=[list(pair) for pair in groups.top],
+        other_groups=groups.other_groups,
+        other_count=groups.other_count,
+        list_lengths=dict(lengths),
+        complete=True,
+    ))
     _insert(action_id, failures)
+
+
+_SUMMARY_FIELDS = [field.name for field in FailureSummary._meta.concrete_fields
+                   if not field.primary_key]
+
+
+def _put_summary(summary: FailureSummary) -> None:
+    """Insert or overwrite an action's summary in one statement (INSERT ... ON CONFLICT DO
+    UPDATE on SQLite and PostgreSQL): update_or_create costs a locking read and two savepoints
+    more, each a round trip on PostgreSQL, on the first read of a big result's page."""
+    FailureSummary.objects.bulk_create([summary], update_conflicts=True,
+                                       unique_fields=["action"], update_fields=_SUMMARY_FIELDS)
 
 
 def _insert(action_id: str, failures: FailureSet) -> None:

@@ -190,8 +190,14 @@ def spent_by_second(
 ) -> dict[int, int]:
     """Calls spent in each second of the window (seconds with none are left out)."""
     now = store.now() if now is None else now
-    found = cache.get_many(_window(now, parts, seconds))
-    return {int(name.rsplit(":", 1)[1]): int(count) for name, count in found.items() if count}
+    return _by_second(cache.get_many(_window(now, parts, seconds)), now, parts, seconds)
+
+
+def _by_second(found: dict[str, object], now: float, parts: tuple[str, ...] = (),
+               seconds: int = WINDOW_SECONDS) -> dict[int, int]:
+    """spent_by_second from counters already read (`found`, name -> count)."""
+    counts = ((name, found.get(name)) for name in _window(now, parts, seconds))
+    return {int(name.rsplit(":", 1)[1]): int(count) for name, count in counts if count}
 
 
 def spent(now: float | None = None) -> int:
@@ -205,8 +211,9 @@ def tokens_left(now: float | None = None) -> int:
 def blocked_until(now: float | None = None) -> float | None:
     """Epoch second before which no call may be made (429 or upstream reserve), else None."""
     now = store.now() if now is None else now
-    moments = [cache.get(RETRY_AT_KEY)]
-    state = rate_state()
+    found = cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY])  # one round trip, before every call
+    moments = [found.get(RETRY_AT_KEY)]
+    state = _rate_state_of(found.get(RATE_STATE_KEY))
     if state is not None and state.remaining is not None and state.remaining <= upstream_reserve():
         until = state.retry_at or state.observed_at + timedelta(seconds=UPSTREAM_WINDOW_SECONDS)
         moments.append(until.timestamp())
@@ -257,10 +264,14 @@ def spend(*, background: bool, result: bool = False) -> None:
     names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
     for name in names:
         bump(name, COUNTER_TTL)
+    # Every window the call counts in, read at once: one round trip, not one per window.
+    found = cache.get_many(list(dict.fromkeys(
+        name for scope in scopes for name in _window(now, scope.parts, scope.seconds))))
+    shared = sum(_by_second(found, now).values())  # scopes[0], the window everyone shares
     for scope in scopes:
-        if sum(spent_by_second(now, scope.parts, scope.seconds).values()) <= scope.allowed:
+        if sum(_by_second(found, now, scope.parts, scope.seconds).values()) <= scope.allowed:
             continue
-        if scope.spare is not None and allowance().cap - spent(now) >= scope.spare:
+        if scope.spare is not None and allowance().cap - shared >= scope.spare:
             continue
         _give_back(names)
         raise _refusal(scope, max(1.0, _seconds_until_let_through(scope, now)))
@@ -340,8 +351,11 @@ def note_rate_state(state: RateLimitState | None, retry_at: datetime | None = No
 
 
 def rate_state() -> RateLimitState | None:
-    state = cache.get(RATE_STATE_KEY)
-    return state if isinstance(state, RateLimitState) else None
+    return _rate_state_of(cache.get(RATE_STATE_KEY))
+
+
+def _rate_state_of(value: object) -> RateLimitState | None:
+    return value if isinstance(value, RateLimitState) else None
 
 
 def retry_at() -> datetime | None:

@@ -345,10 +345,11 @@ def fetch_result(client: VoucherifyClient, action_id: str) -> Fetched[Action]:
 
 
 def _from_cache(
-    action_id: str,
+    action_id: str, *, served_checked: bool = False,
 ) -> tuple[Fetched[Action] | None, Fetched[ActionPage] | None, Fetched[Action] | None]:
-    """(what the cache serves without a call or None, the newest page, the latest known)."""
-    served = cached_actions([action_id]).get(action_id)
+    """(what the cache serves without a call or None, the newest page, the latest known).
+    `served_checked`: the caller has just asked cached_actions, which served nothing."""
+    served = None if served_checked else cached_actions([action_id]).get(action_id)
     if served is not None:
         return served, None, served
     found = store.load_many([action_key(action_id), NEWEST_KEY])
@@ -403,17 +404,18 @@ def _save_listed(name: str, page: ActionPage) -> Fetched[ActionPage]:
 
 def fetch_action(
     client: VoucherifyClient, action_id: str, *, background: bool, from_list: bool = False,
-    result: bool = True,
+    result: bool = True, served_checked: bool = False,
 ) -> Fetched[Action]:
     """`from_list`: the id came from a list row, so an unknown one is probably on the newest
     page, and a list call is the one that refreshes all of its neighbours too. An action that
     finished is read once more for its result; when that read must wait for the budget, the
     list item that shows it finished is served as it is unless `result` (a panel waits for
     its result; a list row shows its status, and the list reads results apart,
-    actions/list_failures.py)."""
+    actions/list_failures.py). `served_checked`: cached_action() just served nothing (its
+    round trip is not made again; a call still looks once more under its lock)."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
-    served, newest, known = _from_cache(action_id)
+    served, newest, known = _from_cache(action_id, served_checked=served_checked)
     if served is not None:
         return served
     listed = _listed(newest, action_id)

@@ -67,7 +67,8 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
     archived = archive.archived(action_id)  # a finished action the archive holds: no call
     if archived is not None:
         return archived
-    fetched = economy.fetch_action(get_client(), action_id, background=background)
+    fetched = economy.fetch_action(get_client(), action_id, background=background,
+                                   served_checked=True)
     _saw_stand_in(archive, fetched)
     return fetched
 

@@ -177,17 +177,36 @@ def retry_of(headers: Any, received_at: float | None = None) -> dict[str, Any]:
 
 
 def retry_after_seconds(headers: Any, now: float | None = None) -> float:
-    """Seconds to wait from Retry-After, else X-Rate-Limit-Retry (epoch seconds), at most
+    """Seconds to wait from Retry-After, else X-Rate-Limit-Retry (rate_limit_retry), at most
     LONGEST_WAIT_SECONDS; a header that is no finite number is not read."""
     # An HTTP-date is no number: Voucherify sends seconds.
     wait = finite_number(headers.get("Retry-After"))
     if wait is None:
-        epoch = finite_number(headers.get("X-Rate-Limit-Retry"))
-        if epoch is not None:
-            wait = epoch - (time.time() if now is None else now)
+        now = time.time() if now is None else now
+        moment = rate_limit_retry(headers.get("X-Rate-Limit-Retry"), now)
+        if moment is not None:
+            wait = moment - now
     if wait is None:
         return DEFAULT_RETRY_AFTER
     return min(max(0.0, wait), LONGEST_WAIT_SECONDS)
+
+
+# Below this an X-Rate-Limit-Retry is no epoch second of this century (2001-09-09 on).
+_EPOCH_FROM = 1_000_000_000
+
+
+def rate_limit_retry(value: object, now: float) -> float | None:
+    """X-Rate-Limit-Retry as the epoch second it names, or None when it is no finite number of
+    0 or more. It is epoch seconds; a small number (a proxy's seconds to wait) is read as
+    seconds from `now`, and a moment beyond LONGEST_WAIT_SECONDS is read as that: the budget
+    holds every call back until it. The one reader of the header (RateLimitState too), so a
+    429 and the rate-limit state never disagree about the same value."""
+    moment = finite_number(value)
+    if moment is None or moment < 0:
+        return None
+    if moment < _EPOCH_FROM:
+        moment += now
+    return min(moment, now + LONGEST_WAIT_SECONDS)
 
 
 def _json_body(response: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, overload
 from . import catalog
 from .cursor import Cursor, is_valid_action_id
 from .dates import parse_timestamp
-from .errors import LONGEST_WAIT_SECONDS, InvalidResponseError
+from .errors import InvalidResponseError, rate_limit_retry
 from .numbers import finite_number
 
 __all__ = [
@@ -275,7 +275,7 @@ class RateLimitState:
         return cls(
             limit=_integer(limit),
             remaining=_integer(remaining),
-            retry_at=_moment(finite_number(retry), now),
+            retry_at=_moment(retry, now),
             type=_text(kind),
             observed_at=now,
         )
@@ -289,14 +289,9 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _moment(epoch: float | None, now: datetime) -> datetime | None:
-    """X-Rate-Limit-Retry is epoch seconds; a small number is read as seconds from now. No
-    later than LONGEST_WAIT_SECONDS from now: the budget holds every call back until it."""
-    if epoch is None or epoch < 0:
-        return None
-    if epoch < 1_000_000_000:
-        epoch += now.timestamp()
-    return datetime.fromtimestamp(min(epoch, now.timestamp() + LONGEST_WAIT_SECONDS), UTC)
+def _moment(value: object, now: datetime) -> datetime | None:
+    moment = rate_limit_retry(value, now.timestamp())
+    return None if moment is None else datetime.fromtimestamp(moment, UTC)
 
 
 # A count, row or duration past what a database's BIGINT holds is no sensible number: read as
