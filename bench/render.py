@@ -16,11 +16,12 @@ does: then it writes nothing). It times, median of `--repeat`:
   the rows stored and the cache cold, the page later viewers get (`detail_stored`).
 
 Wall time and this thread's CPU time are both printed, and the page-to-upstream ratios
-(the issue's goal: 1.5 at most), and each page's own time (its wall time less its GET's).
-`--upstream-latency-ms N` has the emulator wait N ms before each answer (its latency fault),
-as a network between the dashboard and Voucherify would: the ratio against an upstream slower
-than the emulator on localhost. `--profile` prints cProfile's top functions of each page, by
-this thread's CPU time.
+(the issue's goal: 1.5 at most), and each page's own time (its wall time less its GET's); for
+one load of each page, its upstream calls, SQL queries and cache calls (with Redis, a round
+trip each). `--upstream-latency-ms N` has the emulator wait N ms before each answer (its
+latency fault), as a network between the dashboard and Voucherify would: the ratio against an
+upstream slower than the emulator on localhost. `--profile` prints cProfile's top functions
+of each page, by this thread's CPU time.
 The last line is JSON.
 
     .venv/bin/python bench/render.py [--repeat 9] [--rows 5000] [--upstream-latency-ms 0]
@@ -93,6 +94,42 @@ def timed(work: Callable[[], object], repeat: int, before: Callable[[], None]) -
         walls.append(time.perf_counter() - wall)
     return {"wall_ms": round(1000 * statistics.median(walls), 1),
             "cpu_ms": round(1000 * statistics.median(cpus), 1)}
+
+
+CACHE_METHODS = ("get", "get_many", "set", "set_many", "add", "incr", "decr", "delete",
+                 "delete_many", "touch", "has_key", "get_or_set", "clear")
+
+
+@contextmanager
+def cache_calls() -> Iterator[list[str]]:
+    """The calls made to Django's default cache by this thread meanwhile (with Redis, a round
+    trip each), as a list of method names."""
+    from django.core.cache import caches
+
+    backend, calls = caches["default"], []  # this thread's connection, as the page's
+    inside = [False]  # the local-memory cache's get_many calls its own get per key: one call
+
+    def counted(method: str) -> Callable[..., object]:
+        real = getattr(backend, method)
+
+        def call(*args: object, **kwargs: object) -> object:
+            if inside[0]:
+                return real(*args, **kwargs)
+            calls.append(method)
+            inside[0] = True
+            try:
+                return real(*args, **kwargs)
+            finally:
+                inside[0] = False
+        return call
+
+    for method in CACHE_METHODS:
+        setattr(backend, method, counted(method))
+    try:
+        yield calls
+    finally:
+        for method in CACHE_METHODS:
+            delattr(backend, method)
 
 
 def profiled(work: Callable[[], object], before: Callable[[], None], title: str) -> None:
@@ -241,9 +278,10 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
             ("detail_stored", detail_path, b"CODE-", stored)):
         before()
         control.clear_stats()
-        with CaptureQueriesContext(connection) as queries:
+        with CaptureQueriesContext(connection) as queries, cache_calls() as calls:
             body = page(path)().content
         checks[name] = {"upstream_calls": control.count(), "sql_queries": len(queries),
+                        "cache_calls": len(calls),
                         "bytes": len(body), "markers": body.count(marker)}
     upstream_list = timed(lambda: plain.list_actions(limit=LIST_LIMIT), args.repeat, cold)
     upstream_detail = timed(lambda: plain.get_action(action_id), args.repeat, cold)
@@ -282,6 +320,7 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
             f"{name}_cpu_ratio": cpu_ratio,
             f"{name}_upstream_calls": checks[name]["upstream_calls"],
             f"{name}_sql_queries": checks[name]["sql_queries"],
+            f"{name}_cache_calls": checks[name]["cache_calls"],
         })
     return figures
 
