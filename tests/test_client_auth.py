@@ -12,6 +12,7 @@ import pytest
 
 from dashboard import __version__
 from dashboard.voucherify import AuthenticationError, VoucherifyClient
+from dashboard.voucherify.auth import DEFAULT_TOKEN_LIFETIME, OAuthAuth
 from dashboard.voucherify.client import USER_AGENT
 
 TOKEN = "/v1/oauth/token"
@@ -125,3 +126,30 @@ def test_a_rejected_bearer_token_says_it_was_rejected_or_expired(emulator):
 
 def test_user_agent_names_the_dashboard_and_its_version():
     assert USER_AGENT.startswith(f"voucherify-async-dashboard/{__version__}")
+
+
+@pytest.mark.parametrize("body", [
+    {"expires_in": float("nan")},
+    {"expires_in": "NaN"},
+    {"expires_in": float("inf")},
+    {"expires_in": "1e400"},
+    {"expires_in": True},
+    {"expires_in": "soon", "expires_at": float("nan")},
+    {"expires_in": None, "expires_at": "Infinity"},
+])
+def test_a_token_lifetime_that_is_no_number_is_read_as_the_default(body):
+    # The token answer is Voucherify's to word; one that is no finite number must neither ask
+    # for a token before every call (each paid from the budget) nor keep one for ever.
+    fetched = []
+    now = [1000.0]
+
+    def fetch(path, form, headers):
+        fetched.append(path)
+        return {"access_token": f"token-{len(fetched)}", **body}
+
+    auth = OAuthAuth("app-id", "app-token", fetch, clock=lambda: now[0])
+    for _ in range(5):
+        auth.headers()
+    assert fetched == [TOKEN]
+    now[0] += DEFAULT_TOKEN_LIFETIME  # past the default lifetime: renewed
+    assert auth.headers() == {"Authorization": "Bearer token-2"}

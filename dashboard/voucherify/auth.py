@@ -13,6 +13,7 @@ from typing import Any
 
 from .config import VoucherifyConfig
 from .errors import AuthenticationError, InvalidResponseError, VoucherifyError
+from .numbers import finite_number
 
 logger = logging.getLogger(__name__)
 
@@ -140,14 +141,14 @@ class OAuthAuth(Authenticator):
 
 
 def _lifetime(body: dict[str, Any]) -> float:
-    try:
-        return max(0.0, float(body["expires_in"]))
-    except (KeyError, TypeError, ValueError):
-        pass
-    try:
-        return max(0.0, float(body["expires_at"]) - time.time())
-    except (KeyError, TypeError, ValueError):
-        return DEFAULT_TOKEN_LIFETIME
+    """Seconds the token lives: `expires_in`, else `expires_at` from now, else the default. A
+    value that is no finite number (NaN, Infinity, a text, true) is not read: NaN read as 0
+    asked for a new token before every call, each paid from the budget."""
+    seconds = finite_number(body.get("expires_in"))
+    if seconds is None:
+        moment = finite_number(body.get("expires_at"))
+        seconds = None if moment is None else moment - time.time()
+    return DEFAULT_TOKEN_LIFETIME if seconds is None else max(0.0, seconds)
 
 
 def authenticator_for(config: VoucherifyConfig, fetch: TokenFetcher) -> Authenticator:
