@@ -190,14 +190,8 @@ def spent_by_second(
 ) -> dict[int, int]:
     """Calls spent in each second of the window (seconds with none are left out)."""
     now = store.now() if now is None else now
-    return _by_second(cache.get_many(_window(now, parts, seconds)), now, parts, seconds)
-
-
-def _by_second(found: dict[str, object], now: float, parts: tuple[str, ...] = (),
-               seconds: int = WINDOW_SECONDS) -> dict[int, int]:
-    """spent_by_second from counters already read (`found`, name -> count)."""
-    counts = ((name, found.get(name)) for name in _window(now, parts, seconds))
-    return {int(name.rsplit(":", 1)[1]): int(count) for name, count in counts if count}
+    found = cache.get_many(_window(now, parts, seconds))
+    return {int(name.rsplit(":", 1)[1]): int(count) for name, count in found.items() if count}
 
 
 def spent(now: float | None = None) -> int:
@@ -265,11 +259,12 @@ def spend(*, background: bool, result: bool = False) -> None:
     for name in names:
         bump(name, COUNTER_TTL)
     # Every window the call counts in, read at once: one round trip, not one per window.
-    found = cache.get_many(list(dict.fromkeys(
-        name for scope in scopes for name in _window(now, scope.parts, scope.seconds))))
-    shared = sum(_by_second(found, now).values())  # scopes[0], the window everyone shares
-    for scope in scopes:
-        if sum(_by_second(found, now, scope.parts, scope.seconds).values()) <= scope.allowed:
+    windows = [_window(now, scope.parts, scope.seconds) for scope in scopes]
+    found = cache.get_many(list(dict.fromkeys(name for window in windows for name in window)))
+    spent_in = [sum(int(found.get(name) or 0) for name in window) for window in windows]
+    shared = spent_in[0]  # scopes[0]: the window everyone shares
+    for scope, spent_there in zip(scopes, spent_in, strict=True):
+        if spent_there <= scope.allowed:
             continue
         if scope.spare is not None and allowance().cap - shared >= scope.spare:
             continue
