@@ -180,8 +180,13 @@ def test_two_starts_at_the_same_moment_make_one_run(transactional_db, archive, s
     before either created one); the sync lock, taken before the run exists, lets one in."""
     settings.HISTORY_SYNC_MAX_CALLS = 2
     monkeypatch.setattr(backfill, "current", lambda: None)
+    # The first run's first call waits upstream: it still holds the lock when the second start
+    # comes, however long a busy machine keeps this thread from running (a two-call run could
+    # otherwise end and free the lock in between).
+    archive.set_faults(latency_ms=3000, endpoints=[LIST])
     first, problem = backfill.start("one", since=None)
     second, refused = backfill.start("two", since=None)
+    archive.clear_faults()
     assert problem is None and first is not None
     assert refused is not None and "already running" in refused
     assert backfill.wait_idle()
