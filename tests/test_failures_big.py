@@ -28,6 +28,7 @@ from dashboard.history import failed_items, rows_later
 from dashboard.history.failed_items import KEPT_IN_RESULT
 from dashboard.history.failures import CSV_CHUNK_LINES, PAGE_SIZE, TOP_GROUPS
 from dashboard.history.models import ArchivedAction, FailedItem, FailureSummary
+from dashboard.history.prune import prune
 from dashboard.polling import economy, reads
 
 ROWS = 100_000
@@ -502,3 +503,34 @@ def test_an_upstream_object_forging_the_split_marker_breaks_nothing(emulator, su
                             failed_items.KEPT_APART: forged})
     response = support_client.get(f"/actions/{ACTION_ID}/", {"q": "f-029"})
     assert table_rows(soup(response)) == [["F-029", "30", COMMON[0]]]
+
+
+PRUNED_ID = "aa_0b16000000000000a3"
+
+
+@pytest.mark.parametrize("count", [300, rows_later.LATER_FROM])
+def test_a_pruned_action_is_read_again_not_shown_with_its_kept_rows_as_if_all(
+        emulator, support_client, settings, count):
+    """Retention deletes an action and its failed rows from the archive; the cached copy of
+    it (kept for good: a finished action never changes) holds only the first rows. The next
+    view must not show those as all of them: the action is read from Voucherify again."""
+    failed = [{"code": f"P-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]} for n in range(count)]
+    emulator.insert_action({"id": PRUNED_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+    first_view(support_client, PRUNED_ID)
+    rows_later.wait_all()
+    assert FailedItem.objects.filter(action_id=PRUNED_ID).count() == count
+    settings.ARCHIVE_RETENTION_DAYS = 30  # the action is from 2024
+    assert prune().deleted == 1
+    assert not FailureSummary.objects.filter(pk=PRUNED_ID).exists()
+
+    page = first_view(support_client, PRUNED_ID)
+    assert page.select_one(".count-failed").get_text() == str(count)
+    shown = table_rows(page)
+    assert not shown or len(shown) == PAGE_SIZE  # a loading panel or the first page of all
+    table = stored_rows(support_client, PRUNED_ID)
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {count}."
+    csv_lines = b"".join(support_client.get(
+        f"/actions/{PRUNED_ID}/failures.csv").streaming_content).decode().splitlines()
+    assert len(csv_lines) == count + 1
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 2

@@ -7,14 +7,17 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
+from dashboard import hot
 from dashboard.history import rollups
 from dashboard.history.archive import archive_action, archive_actions
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.history.prune import prune, retention_cutoff
 from dashboard.history.query import archived_matches
 from dashboard.history.state import acquire_lock, release_lock
+from dashboard.polling import economy, store
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action
 from tests.helpers.upstream import run_sync
@@ -132,3 +135,38 @@ def test_prune_archive_says_when_retention_is_off(settings):
     out = io.StringIO()
     call_command("prune_archive", stdout=out)
     assert "keeps everything" in out.getvalue()
+
+
+def test_prune_drops_the_cached_copies_of_what_it_deletes_and_keeps_the_others(settings):
+    settings.ARCHIVE_RETENTION_DAYS = 20
+    actions = fill(90)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(days=20)
+    older = [a for a in actions if a.created_at <= cutoff]
+    newer = [a for a in actions if a.created_at > cutoff]
+    assert older and newer
+    for action in actions:
+        store.save(economy.final_key(action.id), action, forever=True)
+    hot.clear()  # the shared cache is what other processes read
+
+    prune(now, batch=7)
+
+    assert not cache.get_many([economy.final_key(a.id) for a in older])
+    assert len(cache.get_many([economy.final_key(a.id) for a in newer])) == len(newer)
+
+
+def test_a_cache_that_fails_while_pruning_does_not_undo_the_prune(settings, monkeypatch,
+                                                                   caplog):
+    settings.ARCHIVE_RETENTION_DAYS = 20
+    actions = fill(60)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(days=20)
+
+    def cache_away(action_ids):
+        raise ConnectionError("the cache is away")
+
+    monkeypatch.setattr(economy, "forget_actions", cache_away)
+    pruned = prune(now)
+    assert pruned.deleted == sum(a.created_at <= cutoff for a in actions) > 0
+    assert not ArchivedAction.objects.filter(created_at__lte=cutoff).exists()
+    assert "Dropping the cached copies of" in caplog.text

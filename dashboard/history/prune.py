@@ -4,6 +4,7 @@ list never claims a range whose rows are being deleted."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,9 +12,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard.polling import economy
+
 from .models import ArchivedAction, SyncState
 from .rollups import FIGURES, Deltas
 
+logger = logging.getLogger(__name__)
 BATCH = 5000
 
 
@@ -68,3 +72,14 @@ def prune(now: datetime | None = None, *, batch: int = BATCH) -> Pruned:
             ArchivedAction.objects.filter(pk__in=[row["pk"] for row in rows]).delete()
             Deltas().extend(rows, -1).apply()
         deleted += len(rows)
+        _forget_kept_copies([row["pk"] for row in rows])
+
+
+def _forget_kept_copies(action_ids: list[str]) -> None:
+    """The polling layer's copies of the pruned actions go too: a finished big result's copy
+    holds only its first rows, the others were in the rows just deleted."""
+    try:
+        economy.forget_actions(action_ids)
+    except Exception:  # the cache down: the prune itself has committed and stands
+        logger.warning("Dropping the cached copies of %d pruned actions failed.",
+                       len(action_ids), exc_info=True)

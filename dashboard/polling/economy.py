@@ -76,6 +76,16 @@ def final_key(action_id: str) -> str:
     return store.key("final", action_id)
 
 
+def forget_actions(action_ids: Sequence[str]) -> None:
+    """Drop the kept copies of these actions (the archive let them go: retention). A finished
+    action's copy is kept for good and holds only the first rows of a big result, the rest
+    being in the archive: it must not outlive them. A later view reads the action again."""
+    keys = [key for action_id in action_ids for key in (final_key(action_id),
+                                                          action_key(action_id))]
+    hot.forget(keys)
+    cache.delete_many(keys)
+
+
 def page_key(limit: int, cursor: Cursor) -> str:
     digest = hashlib.sha256(cursor.to_param().encode()).hexdigest()[:32]
     return store.key("page", limit, digest)
