@@ -271,6 +271,11 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
             return response
         return get
 
+    # Once before counting: what a deployment writes once, not on every load (the session's
+    # idle renewal, accounts/middleware.py; the rollups' window row).
+    cold()
+    page(list_path)()
+    page(detail_path)()
     checks = {}
     for name, path, marker, before in (
             ("list", list_path, b"<tr ", cold), ("list_archived", list_path, b"<tr ", cold_cache),

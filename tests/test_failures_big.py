@@ -420,6 +420,48 @@ def test_a_store_cut_short_is_never_shown_and_is_done_again(big_action, support_
 SMALLER_ID = "aa_0b16000000000000a2"
 
 
+def test_the_process_storing_the_rows_answers_their_loading_panel_without_asking(
+        emulator, support_client, monkeypatch):
+    """While this process stores a result's rows, a poll of its loading panel reads no summary
+    and tries no lock: it knows they are loading (every full render of the panel used to cost
+    a query and two cache round trips)."""
+    failed = [{"code": f"C-{n}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+    go_on = threading.Event()
+    real_rows = rows_later.of_action
+
+    def held_rows(action):
+        def rows():
+            go_on.wait(60)
+            return real_rows(action)()
+        return rows
+
+    claims = []
+    real_claim = rows_later.claim
+    monkeypatch.setattr(rows_later, "of_action", held_rows)
+    monkeypatch.setattr(rows_later, "claim",
+                        lambda action_id: claims.append(action_id) or real_claim(action_id))
+    try:
+        page = soup(support_client.get(f"/actions/{SMALLER_ID}/"))
+        assert claims == [SMALLER_ID]  # the store's own claim
+        with CaptureQueriesContext(connection) as queries:
+            polled = soup(support_client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL))
+        for html in (page, polled):
+            assert html.select_one(".rows-loading") is not None
+            assert f"Loading the {rows_later.LATER_FROM:,} failed rows" in html.get_text()
+        assert not [q for q in queries.captured_queries if "failuresummary" in q["sql"]]
+        assert claims == [SMALLER_ID]
+        assert rows_later.storing_here(SMALLER_ID)
+    finally:
+        go_on.set()
+    table = stored_rows(support_client, SMALLER_ID)
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {rows_later.LATER_FROM}."
+    assert not rows_later.storing_here(SMALLER_ID)
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
+
+
 def test_a_store_that_fails_is_tried_again_once_per_lock_not_on_every_poll(
         emulator, support_client, monkeypatch):
     """Voucherify down while the rows are read again: the failed store keeps its lock until it

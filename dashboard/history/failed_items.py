@@ -105,10 +105,16 @@ def trimmed(action: Action) -> Action | None:
 def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
     """The summary of a big result whose rows are still to be stored (rows_later.py): its
     total, and no rows to read until store() completes it."""
-    noun = noun_for(bool(lengths.get("failed")), bool(lengths.get("errors")))
+    pending = loading(action_id, lengths)
     _put_summary(FailureSummary(
-        action_id=action_id, total=sum(lengths.values()), columns=[], noun=noun, groups=[],
+        action_id=action_id, total=pending.total, columns=[], noun=pending.noun, groups=[],
         other_groups=0, other_count=0, list_lengths=dict(lengths), complete=False))
+
+
+def loading(action_id: str, lengths: Mapping[str, int]) -> LoadingFailures:
+    """The failures of a big result while its rows are stored, from its lists' lengths."""
+    return LoadingFailures(action_id=action_id, total=sum(lengths.values()),
+                           noun=noun_for(bool(lengths.get("failed")), bool(lengths.get("errors"))))
 
 
 def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:

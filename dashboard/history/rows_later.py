@@ -39,6 +39,9 @@ LATER_FROM = 5_000
 LOCK_SECONDS = 30
 
 _threads: dict[str, threading.Thread] = {}
+# Actions whose rows this process is storing, from the moment the store is set going: their
+# panels are loading, and nobody need be asked whether to store them again, or why not.
+_storing: set[str] = set()
 _threads_lock = threading.Lock()
 
 
@@ -76,9 +79,27 @@ def start(action_id: str, token: str, rows: Callable[[], tuple[FailureSet, Mappi
                                   name=f"rows of {action_id}", daemon=True)
         with _threads_lock:
             _threads[action_id] = thread
-        thread.start()
+        try:
+            thread.start()
+        except BaseException:
+            _ended(action_id)
+            raise
 
+    with _threads_lock:
+        _storing.add(action_id)
     after_response.run(begin)
+
+
+def storing_here(action_id: str) -> bool:
+    """Whether this process is storing the action's rows (or has set it going)."""
+    with _threads_lock:
+        return action_id in _storing
+
+
+def _ended(action_id: str) -> None:
+    with _threads_lock:
+        _threads.pop(action_id, None)
+        _storing.discard(action_id)
 
 
 def of_action(action: Action) -> Callable[[], tuple[FailureSet, Mapping[str, int]]]:
@@ -132,8 +153,7 @@ def _store(action_id: str, token: str,
         # poll of every panel waiting for them.
         if stored:
             release(action_id, token)
-        with _threads_lock:
-            _threads.pop(action_id, None)
+        _ended(action_id)
         connection.close()
 
 
@@ -155,6 +175,10 @@ def wait_all(timeout: float | None = None) -> None:
 def failures_for(action: Action) -> Failures:
     """failed_items.failures_for, storing the rows again when a store was left unfinished
     (or saying why the last one failed while it waits to be tried again)."""
+    lengths = failed_items.kept_apart(action)
+    if lengths is not None and storing_here(action.id):
+        # No summary to read, no lock to try, no failure to tell: this process is at it.
+        return failed_items.loading(action.id, lengths)
     failures = failed_items.failures_for(action)
     if failures.loading and not resume(action.id):
         problem = cache.get(failed_key(action.id))
