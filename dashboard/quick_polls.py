@@ -106,6 +106,8 @@ class QuickPolls:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if (environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_HX_REQUEST") != "true"
+                # Back to an address htmx pushed: the whole page, never a panel's answer
+                or environ.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true"
                 or hot.seconds() <= 0):
             return self.application(environ, start_response)
         started = time.perf_counter()

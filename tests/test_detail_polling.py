@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import time
 
+from django.test import Client
+
+from dashboard.polling import store
 from tests.helpers.html import soup, text_of
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "action-panel"}
@@ -114,3 +117,48 @@ def test_a_finished_action_whose_result_could_not_be_read_keeps_polling(
     response = poll_until_stopped(support_client, url)
     assert response.status_code == 286
     assert not soup(response).find(id="action-panel").has_attr("hx-trigger")
+
+
+def test_a_superusers_stale_panel_is_not_shared_with_other_viewers(
+        emulator, user_factory, settings, monkeypatch):
+    """A panel served stale says why; a superuser's also says what to check in the settings
+    (actions/_error.html). One render is shared by the viewers who see the same panel: a
+    support user, who has the same permissions, must not get the superuser's."""
+    settings.ACTIONS_POLL_INTERVAL = 2
+    admin, support = Client(), Client()
+    admin.force_login(user_factory("admin"))
+    support.force_login(user_factory("support"))
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=600)
+    url = f"/actions/{created['id']}/?seen=ENQUEUED"
+    assert admin.get(url, **HTMX).status_code in (200, 204)  # read fresh once
+    emulator.set_faults(error_rate=1.0, error_status=401,
+                        endpoints=["/v1/async-actions", "/v1/async-actions/{id}"])
+    later = store.now() + 30  # due again: the refresh is refused, the panel is served stale
+    monkeypatch.setattr(store, "now", lambda: later)  # both polls in the same second
+    for first, second in ((admin, support), (support, admin)):
+        hints = {}
+        for client in (first, second):
+            answer = client.get(url, **HTMX)
+            assert answer.status_code == 200
+            assert soup(answer).select_one(".stale") is not None
+            hints[client] = soup(answer).select_one(".admin-hint") is not None
+        assert hints == {admin: True, support: False}
+
+
+def test_back_to_an_address_the_failures_pushed_gets_the_whole_page(emulator, support_client):
+    """Filtering the failed rows pushes the detail page's address with the filter; going Back
+    to it, htmx asks for it again as an htmx request (history restore, its cache being off)
+    and swaps the answer into the body: that answer is the page, never the panel or a 286."""
+    emulator.insert_action({
+        "id": "aa_0d0000000000000c01", "type": "VOUCHERS.IMPORT", "status": "DONE",
+        "created_at": "2024-05-01T10:00:00Z", "progress": 100,
+        "result": {"done_count": 1, "failed_count": 1,
+                   "failed": [{"code": "X1", "reason": "Duplicated code"}]}})
+    restored = support_client.get(
+        "/actions/aa_0d0000000000000c01/?reason=Duplicated+code",
+        HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/actions/")
+    assert restored.status_code == 200
+    page = soup(restored)
+    assert page.select_one("nav.breadcrumbs, .breadcrumbs") is not None
+    assert page.select_one("#action-panel") is not None

@@ -23,12 +23,13 @@ from dashboard import hot, quick_polls, sharedcache
 from dashboard.accounts.middleware import SessionIdleMiddleware
 from dashboard.accounts.roles import SUPPORT
 from dashboard.observability.logging import REQUEST_ID_HEADER
-from dashboard.polling import align, store
+from dashboard.polling import align, economy, store
+from dashboard.voucherify.models import Action
 from dashboard.wsgi import application
 from tests.fixtures.polling import POLL_MEMORY_SECONDS as MEMORY_SECONDS
 from tests.helpers.html import EARLY_POLL_DELAY as DELAY
 from tests.helpers.html import soup
-from tests.helpers.upstream import finish_action
+from tests.helpers.upstream import detail, finish_action
 
 
 @pytest.fixture
@@ -486,6 +487,23 @@ def test_an_answer_learned_before_another_process_stored_a_newer_read_is_not_rep
     assert len(django_entries) == 1  # and that answer is repeated again
 
 
+def test_a_newer_read_another_process_stored_is_answered_once_its_epoch_is_read(
+    viewer, django_entries, clock, emulator
+):
+    """This process's own copy of the running action (hot.py) is older than the final read
+    another process stored: once the moved epoch is read, Django answers from the shared
+    cache (the 286), not from that copy, whose answer would be learned under the new epoch
+    and repeated after the copy lapsed."""
+    action_id = viewer.action["id"]
+    finish_action(emulator, action_id, result={"message": "Imported.", "done_count": 3})
+    final = Action.from_json(detail(emulator, action_id))
+    cache.set(economy.final_key(action_id), store.read_now(final), None)
+    cache.set(store.READS_EPOCH_KEY, "another-process-stored-the-final-read", None)
+    clock[0] += store.READS_EPOCH_MEMORY_SECONDS + 0.01
+    assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 286
+    assert len(django_entries) == 1
+
+
 def test_a_read_stored_in_this_process_ends_the_learned_answers_at_once(viewer, django_entries):
     store.moved_reads_epoch()  # what the polling layer does with every upstream read it stores
     assert wsgi_get(viewer.url, cookie=viewer.cookie).status == 204
@@ -503,10 +521,12 @@ def test_the_permissions_decide_who_shares_an_answer(viewer, django_entries, use
     assert len(django_entries) == 1
 
 
-@pytest.mark.parametrize("how", ["page", "post", "other-host"])
+@pytest.mark.parametrize("how", ["page", "back", "post", "other-host"])
 def test_what_is_not_the_same_htmx_poll_reaches_django(viewer, django_entries, how):
-    if how == "page":
-        answer = wsgi_get(viewer.url, cookie=viewer.cookie, htmx=False)
+    if how in ("page", "back"):  # Back to a pushed address: htmx asks with HX-Request too
+        answer = wsgi_get(viewer.url, cookie=viewer.cookie, htmx=how == "back",
+                          extra={"HTTP_HX_HISTORY_RESTORE_REQUEST": "true"} if how == "back"
+                          else None)
         assert answer.status == 200 and b"<html" in answer.body
     elif how == "post":
         assert wsgi_get(viewer.url, cookie=viewer.cookie, method="POST").status in (403, 405)

@@ -43,7 +43,10 @@ ROWS_LOADING_ID = "failures"
 @vary_on_headers("HX-Request")
 def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     """The page; for htmx polls the panel alone, with 286 once the action has finished."""
-    polled = bool(request.htmx) and not request.htmx.boosted
+    # htmx asks again for an address it pushed (the failures' filters) when the viewer goes
+    # Back to it (historyCacheSize 0), as an htmx request: that gets the page, not a panel.
+    polled = (bool(request.htmx) and not request.htmx.boosted
+              and not request.htmx.history_restore_request)
     context = _context(request, action_id)
     fetched = _fetch_or_answer(request, context, polled=polled)
     if isinstance(fetched, HttpResponse):
@@ -223,8 +226,9 @@ def _version(
 
 
 def _depends_on(request: HttpRequest, context: dict, poll_every: str | None) -> tuple:
+    # A superuser's panel says more about an upstream fault (actions/_error.html's hint).
     return (poll_every, context["can_view_failures"], context["can_export"],
-            poll_versions.query_without(request.GET, SEEN_PARAM))
+            request.user.is_superuser, poll_versions.query_without(request.GET, SEEN_PARAM))
 
 
 def _poll_every() -> str:

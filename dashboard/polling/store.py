@@ -32,6 +32,7 @@ _READS_EPOCH_SEEN = PREFIX + "reads-epoch-seen"  # in hot.py's memory
 # another process stored. A shared cache read this often per process costs nothing.
 READS_EPOCH_MEMORY_SECONDS = 0.05
 _moved_here: ContextVar[str] = ContextVar("reads_epoch_moved_here", default="")
+_epoch_known = ""  # the reads epoch this process last read or set
 # Set while an upstream call is made and its answer stored: when it was asked (read_now).
 _asked_at: ContextVar[float | None] = ContextVar("asked_at", default=None)
 
@@ -134,8 +135,10 @@ def save_many(entries: dict[str, Fetched[Any]]) -> None:
 def moved_reads_epoch() -> None:
     """Upstream was read again and stored: answers learned from what was known before lapse
     in every process (dashboard/quick_polls.py), in this one at once."""
+    global _epoch_known
     moved = secrets.token_hex(8)
     _moved_here.set(moved)
+    _epoch_known = moved
     hot.put(_READS_EPOCH_SEEN, moved, READS_EPOCH_MEMORY_SECONDS)
     try:
         cache.set(READS_EPOCH_KEY, moved, None)
@@ -163,10 +166,18 @@ def epoch_of_answer(began: str) -> str:
 
 
 def _read_reads_epoch() -> str:
+    global _epoch_known
     try:
-        return str(cache.get(READS_EPOCH_KEY) or "")
+        current = str(cache.get(READS_EPOCH_KEY) or "")
     except Exception:
         return ""
+    if current != _epoch_known:
+        # Another process stored a newer read: this process's copies of entries (hot.py)
+        # may be older than the shared cache's, and an answer worked out from them now
+        # would be learned under the new epoch (quick_polls.py) and outlive them.
+        _epoch_known = current
+        hot.forget_prefix(PREFIX)
+    return current
 
 
 def _fresh(entry: Fetched[Any]) -> bool:
