@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 
+from django.core.cache.backends.base import CacheKeyWarning
 from django.test import Client
 
 from dashboard.polling import store
@@ -162,3 +164,20 @@ def test_back_to_an_address_the_failures_pushed_gets_the_whole_page(emulator, su
     page = soup(restored)
     assert page.select_one("nav.breadcrumbs, .breadcrumbs") is not None
     assert page.select_one("#action-panel") is not None
+
+
+def test_whatever_a_poll_says_it_has_seen_costs_no_render_or_cache_entry_of_its_own(
+        emulator, support_client):
+    """`seen` only decides whether the status is announced: two polls that both announce it
+    share one render, and a hostile value makes no cache key of its own (too long, NUL)."""
+    created = emulator.create_action("VOUCHERS.IMPORT", duration=600)
+    path = f"/actions/{created['id']}/"
+    support_client.get(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        answers = [support_client.get(path, {"seen": seen}, **HTMX)
+                   for seen in ("DONE", "x" * 5000, "\x00", "ENQUEUED")]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 200]
+    assert answers[0].content == answers[1].content == answers[2].content
+    assert 'id="action-announcer"' in answers[0].content.decode()
+    assert 'id="action-announcer"' not in answers[3].content.decode()

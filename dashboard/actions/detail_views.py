@@ -66,12 +66,12 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
     if context["poll_version"] is not None:  # running and fresh: one render for all its viewers
         return poll_versions.shared_answer(
             request, context["poll_version"], lambda: _polled_panel(request, context, fetched),
-            "panel", request.GET.get(SEEN_PARAM, ""))
+            "panel", _announces(request, fetched))
     final = poll_versions.final_version(fetched, *_depends_on(request, context, None))
     if final is not None:  # finished, read for good: one last answer for all its viewers
         return poll_versions.shared_answer(
             request, final, lambda: _polled_panel(request, context, fetched),
-            "panel", request.GET.get(SEEN_PARAM, ""), last=True,
+            "panel", _announces(request, fetched), last=True,
             keep=lambda: not context["panel"].failures.loading)
     html = _polled_panel(request, context, fetched)
     if context["panel"].is_terminal and not context["panel"].stale:
@@ -95,10 +95,17 @@ def _page(request: HttpRequest, context: dict, fetched: reads.Fetched,
 
 def _polled_panel(request: HttpRequest, context: dict, fetched: reads.Fetched) -> str:
     """The panel alone, announcing a status the browser did not show yet."""
-    panel = context["panel"] = _panel(request, context, fetched)
-    if request.GET.get(SEEN_PARAM) != panel.action.status:
-        context["announce"] = _announcement(panel)
+    context["panel"] = _panel(request, context, fetched)
+    if _announces(request, fetched) == "announced":
+        context["announce"] = _announcement(context["panel"])
     return render_to_string(PANEL, context, request)
+
+
+def _announces(request: HttpRequest, fetched: reads.Fetched) -> str:
+    """All the polled panel's render takes from `seen`: whether the status is news to the
+    browser. Part of the shared render's key as that, not as sent (any text a client sends
+    would be another render and another cache entry)."""
+    return "unannounced" if request.GET.get(SEEN_PARAM) == fetched.value.status else "announced"
 
 
 @require_safe
