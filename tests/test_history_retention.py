@@ -11,8 +11,10 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from dashboard import hot
+from dashboard.history import prune as prune_module
 from dashboard.history import rollups
 from dashboard.history.archive import archive_action, archive_actions
+from dashboard.history.management.commands import prune_archive as prune_archive_command
 from dashboard.history.models import ArchivedAction, SyncState
 from dashboard.history.prune import prune, retention_cutoff
 from dashboard.history.query import archived_matches
@@ -170,3 +172,37 @@ def test_a_cache_that_fails_while_pruning_does_not_undo_the_prune(settings, monk
     assert pruned.deleted == sum(a.created_at <= cutoff for a in actions) > 0
     assert not ArchivedAction.objects.filter(created_at__lte=cutoff).exists()
     assert "Dropping the cached copies of" in caplog.text
+
+
+def test_a_long_prune_renews_the_archive_lock_after_every_batch_and_stops_if_it_lost_it(
+        settings):
+    settings.ARCHIVE_RETENTION_DAYS = 20
+    actions = fill(90)
+    now = datetime.now(UTC)
+    older = sum(a.created_at <= now - timedelta(days=20) for a in actions)
+    assert older > 14
+    renewals = []
+    assert prune(now, batch=7, keep_lock=lambda: renewals.append(1) or True).deleted == older
+    assert len(renewals) == -(-older // 7)
+
+    fill(90)  # the same actions again
+    lost = prune(now, batch=7, keep_lock=lambda: False)
+    assert lost.deleted == 7  # the batch in hand is done, then it stops
+    assert ArchivedAction.objects.filter(created_at__lte=now - timedelta(days=20)).count() \
+        == older - 7
+
+
+def test_the_commands_renew_the_lock_while_they_prune(settings, monkeypatch):
+    settings.ARCHIVE_RETENTION_DAYS = 20
+    fill(90)
+    monkeypatch.setattr(prune_module, "BATCH", 5)
+    owners = []
+    real_acquire = prune_archive_command.acquire_lock
+
+    def acquire(owner, *args, **kwargs):
+        owners.append(owner)
+        return real_acquire(owner, *args, **kwargs)
+
+    monkeypatch.setattr(prune_archive_command, "acquire_lock", acquire)
+    call_command("prune_archive", stdout=io.StringIO())
+    assert len(owners) > 2 and len(set(owners)) == 1  # taken once, then renewed per batch

@@ -5,6 +5,7 @@ list never claims a range whose rows are being deleted."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,13 +54,17 @@ def shrink_coverage(cutoff: datetime) -> None:
                               "gap_top", "gap_cursor"])
 
 
-def prune(now: datetime | None = None, *, batch: int = BATCH) -> Pruned:
+def prune(now: datetime | None = None, *, batch: int | None = None,
+          keep_lock: Callable[[], bool] | None = None) -> Pruned:
     """Delete what retention lets go, `batch` rows per transaction. The caller holds the sync
-    lock (a sync saving its old covered range meanwhile would undo shrink_coverage)."""
+    lock (a sync saving its old covered range meanwhile would undo shrink_coverage) and
+    renews it with `keep_lock` after every batch: a prune of millions of rows outlasts the
+    lock. Lost (another run took it once it lapsed), the prune stops; the next one goes on."""
     cutoff = retention_cutoff(now)
     if cutoff is None:
         return Pruned(None)
     shrink_coverage(cutoff)
+    batch = batch or BATCH
     deleted = 0
     while True:
         ids = list(ArchivedAction.objects.filter(created_at__lte=cutoff).order_by()
@@ -73,6 +78,10 @@ def prune(now: datetime | None = None, *, batch: int = BATCH) -> Pruned:
             Deltas().extend(rows, -1).apply()
         deleted += len(rows)
         _forget_kept_copies([row["pk"] for row in rows])
+        if keep_lock is not None and not keep_lock():
+            logger.warning("Pruning stopped after %d rows: another run holds the archive's "
+                           "lock.", deleted)
+            return Pruned(cutoff, deleted)
 
 
 def _forget_kept_copies(action_ids: list[str]) -> None:

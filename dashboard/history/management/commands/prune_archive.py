@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if not acquire_lock(owner):  # a sync saving its covered range would undo ours
             raise CommandError("A sync_actions run holds the archive's lock; try again later.")
         try:
-            pruned = prune()
+            pruned = prune(keep_lock=lambda: acquire_lock(owner))
         finally:
             release_lock(owner)
         if pruned.cutoff is None:

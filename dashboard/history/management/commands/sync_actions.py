@@ -96,7 +96,7 @@ class Command(BaseCommand):
             return
         tty = self.stdout.isatty()
         try:
-            pruned = prune()
+            pruned = prune(keep_lock=lambda: acquire_lock(owner))
             if pruned.deleted:
                 self.stdout.write(describe_prune(pruned))
             with StopRequest() as stop:
