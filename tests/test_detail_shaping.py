@@ -79,10 +79,20 @@ def test_operation_status_failed_on_a_done_action_is_said():
     assert sentence == "Voucherify reports the operation of this voucher bulk update as FAILED."
 
 
-def test_parse_query_is_lenient_and_bounded():
-    assert parse_query({"rows_page": "x", "q": "  a  ", "reason": "r" * 900}) == FailureQuery(
-        page=1, reason="r" * 500, search="a")
+def test_parse_query_is_lenient_and_never_cuts_a_filter():
+    long_reason = parse_query({"rows_page": "x", "q": "  a  ", "reason": "r" * 900})
+    assert long_reason == FailureQuery(page=1, reason="r" * 900, search="a")
+    assert long_reason.can_match
     assert parse_query({}) == FailureQuery()
+
+
+@pytest.mark.parametrize("params", [{"reason": "r" * 20_001}, {"q": "a" * 20_001},
+                                    {"q": "code\x1frow"}])
+def test_a_filter_no_row_can_match_whole_matches_nothing(params):
+    action = make("DONE", 100, result={"failed": [{"code": "code", "row": 1, "reason": "r"}]})
+    query = parse_query(params)
+    assert not query.can_match
+    assert failures_of(action).count_matching(query) == 0
 
 
 def test_page_past_the_end_shows_the_last_page():

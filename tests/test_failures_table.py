@@ -6,7 +6,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.history.failures import PAGE_SIZE
-from tests.helpers.html import text_of
+from tests.helpers.html import csv_rows, soup, text_of
 
 UNIT = "unit: must be a number"
 TYPE = "Voucher Type is required"
@@ -137,3 +137,64 @@ def test_fragment_explains_an_upstream_failure_in_place(emulator, support_client
     section = BeautifulSoup(response.content, "html.parser").find(id="failures")
     assert section.select_one(".upstream-problem") is not None
     assert section.select_one("table") is None
+
+
+# Results small enough to be kept whole with the action, and big enough to be stored apart.
+KEPT_WHOLE_OR_APART = pytest.mark.parametrize("count", [12, 30], ids=["kept-whole",
+                                                                      "stored-apart"])
+SMALL_ID = "aa_0e0000000000000fa1"
+
+
+def small_action(emulator, failed: list[dict]) -> str:
+    emulator.insert_action({"id": SMALL_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "progress": 100,
+                            "result": {"done_count": 5, "failed_count": len(failed),
+                                       "failed": failed}})
+    return SMALL_ID
+
+
+def fragment(client, action_id: str, params: dict) -> BeautifulSoup:
+    return soup(client.get(f"/actions/{action_id}/failures/", params, HTTP_HX_REQUEST="true"))
+
+
+@KEPT_WHOLE_OR_APART
+def test_a_reason_longer_than_a_short_limit_filters_to_its_rows(emulator, support_client,
+                                                                 count):
+    long_reason = "Customer metadata too long: " + "x" * 600
+    failed = [{"code": f"C-{n:03d}", "row": n + 1,
+               "reason": long_reason if n % 2 else DUPLICATE} for n in range(count)]
+    action_id = small_action(emulator, failed)
+    page = soup(support_client.get(f"/actions/{action_id}/"))
+    offered = [option["value"] for option in page.select("#failures-reason option")]
+    assert long_reason in offered  # the select sends it whole
+    html = fragment(support_client, action_id, {"reason": long_reason})
+    matching = count // 2
+    assert text_of(html.select_one(".table-summary")) == \
+        f"Showing 1–{matching} of {matching} matching (of {count})."
+    these = html.select_one("a.csv-these")["href"]
+    body = csv_rows(support_client.get(these))[1:]
+    assert [row[-1] for row in body] == [long_reason] * matching
+
+
+@KEPT_WHOLE_OR_APART
+def test_a_long_search_is_never_cut_to_a_part_that_matches(emulator, support_client, count):
+    failed = [{"code": f"C-{n:03d}", "row": n + 1, "reason": "x" * 600} for n in range(count)]
+    action_id = small_action(emulator, failed)
+    support_client.get(f"/actions/{action_id}/")
+    html = fragment(support_client, action_id, {"q": "x" * 599 + "y"})
+    assert text_of(html.select_one(".table-summary")) == "No rows match the filter."
+    html = fragment(support_client, action_id, {"q": "x" * 600})
+    assert text_of(html.select_one(".table-summary")) == \
+        f"Showing 1–{count} of {count} matching (of {count})."
+
+
+@KEPT_WHOLE_OR_APART
+def test_a_search_holding_the_cell_separator_never_spans_two_cells(emulator, support_client,
+                                                                  count):
+    failed = [{"code": f"C-{n:03d}", "row": n + 1, "reason": DUPLICATE} for n in range(count)]
+    action_id = small_action(emulator, failed)
+    support_client.get(f"/actions/{action_id}/")  # archived: split when stored apart
+    html = fragment(support_client, action_id, {"q": "c-005\x1f6"})  # code C-005, row 6
+    assert text_of(html.select_one(".table-summary")) == "No rows match the filter."
+    assert csv_rows(support_client.get(f"/actions/{action_id}/failures.csv",
+                                       {"q": "c-005\x1f6"}))[1:] == []

@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 
 from dashboard import postgres_text
 from dashboard.history.failures import (
+    CELL_SEPARATOR,
     KNOWN_COLUMNS,
     FailureQuery,
     Failures,
@@ -46,7 +47,6 @@ KEPT_IN_RESULT = 20
 # Top-level key of a split action's raw object: how long each list was, as received.
 KEPT_APART = "dashboard_failures_kept_apart"
 _BATCH = 2000
-_SEPARATOR = "\x1f"  # between cells in search_text, so a search never spans two cells
 # SQL's LIKE ends a text at NUL (and PostgreSQL stores none): search_text and the needle
 # carry postgres_text's standin instead.
 
@@ -192,7 +192,7 @@ def search_texts(rows: list[tuple[object, ...]]) -> list[str]:
     """For each row, every cell with a value, casefolded, between separators. Casefolding
     goes character by character, so each row's joined text is folded at once."""
     present = functools.partial(operator.is_not, None)
-    texts = [_SEPARATOR.join(map(str, filter(present, cells))).casefold() for cells in rows]
+    texts = [CELL_SEPARATOR.join(map(str, filter(present, cells))).casefold() for cells in rows]
     if any("\x00" in text for text in texts):
         texts = [postgres_text.text(text) for text in texts]
     return texts
@@ -225,6 +225,8 @@ class StoredFailures(Failures):
     def count_matching(self, query: FailureQuery) -> int:
         if not query.is_filtered:
             return self.total
+        if not query.can_match:
+            return 0
         if not query.search:
             known = dict(self.groups.top)
             if query.reason in known:
@@ -264,6 +266,8 @@ class StoredFailures(Failures):
 
     def _matching(self, query: FailureQuery) -> QuerySet[FailedItem]:
         rows = FailedItem.objects.filter(action_id=self.action_id)
+        if not query.can_match:
+            return rows.none()
         if query.reason:  # stored reasons have no NUL (failures._reason), nor has the query
             rows = rows.filter(reason_hash=reason_hash(query.reason), reason=query.reason)
         if query.search:

@@ -33,7 +33,13 @@ REASON_PARAM = "reason"
 SEARCH_PARAM = "q"
 PAGE_SIZE = 50
 TOP_GROUPS = 10
-_MAX_PARAM_LENGTH = 500
+# Longer than gunicorn lets a request line be (4094 bytes), so a reason or search a page sends
+# is never cut: a cut one would filter to other rows than those offered. Only a hostile
+# address goes past it, and then matches nothing rather than a part of what it asked for.
+_MAX_PARAM_LENGTH = 20_000
+# Between cells in the stored search text (failed_items): a search holding it would span two
+# cells there, so it matches nothing, in memory as in the database.
+CELL_SEPARATOR = "\x1f"
 CSV_CHUNK_LINES = 500
 
 # Known fields of a failed row, then of an error, in the order the columns are shown.
@@ -146,6 +152,8 @@ class FailureSet(Failures):
         return map(list, self._matching(query))
 
     def _matching(self, query: FailureQuery) -> Iterator[tuple[object, ...]]:
+        if not query.can_match:
+            return iter(())
         needle = query.search.casefold()
         return (cells for cells, reason in zip(self.cells, self.reasons, strict=True)
                 if (not query.reason or reason == query.reason)
@@ -178,6 +186,12 @@ class FailureQuery:
     @property
     def is_filtered(self) -> bool:
         return bool(self.reason or self.search)
+
+    @property
+    def can_match(self) -> bool:
+        """False for a filter no row can match whole (see _MAX_PARAM_LENGTH, CELL_SEPARATOR)."""
+        return (CELL_SEPARATOR not in self.search
+                and max(len(self.reason), len(self.search)) <= _MAX_PARAM_LENGTH)
 
     @property
     def filters(self) -> dict[str, str]:
@@ -238,8 +252,8 @@ def parse_query(params: Mapping[str, str]) -> FailureQuery:
         page = max(1, int(str(params.get(PAGE_PARAM, "1")).strip()))
     except ValueError:
         page = 1
-    reason = postgres_text.text(str(params.get(REASON_PARAM, "") or "")[:_MAX_PARAM_LENGTH])
-    search = str(params.get(SEARCH_PARAM, "") or "").strip()[:_MAX_PARAM_LENGTH]
+    reason = postgres_text.text(str(params.get(REASON_PARAM, "") or ""))
+    search = str(params.get(SEARCH_PARAM, "") or "").strip()
     return FailureQuery(page=page, reason=reason, search=search)
 
 
