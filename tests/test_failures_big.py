@@ -499,6 +499,41 @@ def test_a_store_that_fails_is_tried_again_once_per_lock_not_on_every_poll(
     assert cache.get(rows_later.failed_key(SMALLER_ID)) is None
 
 
+def read_first_while_another_worker_stores(emulator, client) -> BeautifulSoup:
+    """The first view of a result of LATER_FROM rows while the lock on storing its rows is held
+    by another worker (it claimed first, or its store failed and the lock waits to expire)."""
+    failed = [{"code": f"C-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+    cache.set(rows_later.lock_key(SMALLER_ID), "another worker", rows_later.LOCK_SECONDS)
+    return soup(client.get(f"/actions/{SMALLER_ID}/"))
+
+
+def test_a_first_read_while_another_worker_holds_the_lock_waits_for_the_rows(
+        emulator, support_client):
+    page = read_first_while_another_worker_stores(emulator, support_client)
+    rows_later.wait_all()
+    assert page.select_one(".rows-loading") is not None  # not the kept rows as if all
+    assert not page.select("table.failure-table")
+    html = soup(support_client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL))
+    assert html.select_one(".rows-loading") is not None
+    assert support_client.get(f"/actions/{SMALLER_ID}/failures.csv").status_code == 503
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1  # the lock's holder is at it
+
+
+def test_once_that_lock_is_gone_the_rows_are_stored_and_exported_whole(emulator,
+                                                                       support_client):
+    read_first_while_another_worker_stores(emulator, support_client)
+    rows_later.wait_all()
+    cache.delete(rows_later.lock_key(SMALLER_ID))  # that worker died, or its lock expired
+    table = stored_rows(support_client, SMALLER_ID)
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {rows_later.LATER_FROM}."
+    body = support_client.get(f"/actions/{SMALLER_ID}/failures.csv").streaming_content
+    assert len(b"".join(body).decode().splitlines()) == rows_later.LATER_FROM + 1
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 2  # the rows read again, once
+
+
 def test_the_csv_while_the_rows_are_stored_says_so_with_retry_after(big_action,
                                                                     support_client):
     support_client.get(f"/actions/{big_action}/")

@@ -141,13 +141,15 @@ def _archive_rows_later(action: Action, kept: Action, lengths: dict[str, int]
                         ) -> tuple[Action, bool]:
     """The action and its summary, marked incomplete, now; the rows by a thread once both are
     committed. The lock on storing is taken first, so no viewer takes the incomplete summary
-    for a store left unfinished."""
+    for a store left unfinished. Without the lock (another worker holds it) the summary is
+    written all the same: without one the kept rows would read as all of them, and nobody
+    would ever store the rest; with one, viewers wait, and store them once that lock is gone."""
     token = rows_later_module.claim(action.id)
     try:
         with transaction.atomic():
             stored = _archive_details({action.id: kept})
+            failed_items.mark_pending(action.id, lengths)
             if token is not None:
-                failed_items.mark_pending(action.id, lengths)
                 transaction.on_commit(lambda: rows_later_module.start(
                     action.id, token, rows_later_module.of_action(action)))
     except BaseException:

@@ -104,11 +104,13 @@ def trimmed(action: Action) -> Action | None:
 
 def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
     """The summary of a big result whose rows are still to be stored (rows_later.py): its
-    total, and no rows to read until store() completes it."""
+    total, and no rows to read until store() completes it. Only where there is none: a
+    complete summary is never taken back to pending."""
     pending = loading(action_id, lengths)
-    _put_summary(FailureSummary(
+    FailureSummary.objects.bulk_create([FailureSummary(
         action_id=action_id, total=pending.total, columns=[], noun=pending.noun, groups=[],
-        other_groups=0, other_count=0, list_lengths=dict(lengths), complete=False))
+        other_groups=0, other_count=0, list_lengths=dict(lengths), complete=False)],
+        ignore_conflicts=True)
 
 
 def loading(action_id: str, lengths: Mapping[str, int]) -> LoadingFailures:
