@@ -534,6 +534,72 @@ def test_once_that_lock_is_gone_the_rows_are_stored_and_exported_whole(emulator,
     assert emulator.count(endpoint=DETAIL_ENDPOINT) == 2  # the rows read again, once
 
 
+def left_unfinished(emulator, client, monkeypatch, failed: list[dict]) -> None:
+    """An action of SMALLER_ID whose rows were stored once, then found incomplete (a worker
+    died mid-store) with nobody holding the lock, which lasts 0.3 s from here on."""
+    monkeypatch.setattr(rows_later, "LOCK_SECONDS", 0.3)
+    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+    first_view(client, SMALLER_ID)
+    rows_later.wait_all()
+    FailureSummary.objects.filter(pk=SMALLER_ID).update(complete=False)
+    cache.delete(rows_later.lock_key(SMALLER_ID))
+
+
+def polled_past_their_locks(client, polls: int = 8) -> BeautifulSoup:
+    """The failures section polled as the browser does, each poll after the last one's lock
+    has expired; the last answer."""
+    for _ in range(polls):
+        response = client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL)
+        rows_later.wait_all()
+        if response.status_code == 286:
+            break
+        time.sleep(0.35)
+    return soup(response)
+
+
+def test_a_result_read_again_shorter_is_stored_as_it_now_is_and_ends_the_panel(
+        emulator, support_client, monkeypatch):
+    failed = [{"code": f"C-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    left_unfinished(emulator, support_client, monkeypatch, failed)
+    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z",
+                            "result": {"failed": failed[:10]}})  # it lists 10 rows now
+    reads_before = emulator.count(endpoint=DETAIL_ENDPOINT)
+    html = polled_past_their_locks(support_client)
+    assert html.select_one(".rows-loading") is None
+    assert summary(html) == "Showing 1–10 of 10."
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == reads_before + 1
+    body = support_client.get(f"/actions/{SMALLER_ID}/failures.csv").streaming_content
+    assert len(b"".join(body).decode().splitlines()) == 11
+
+
+def test_rows_voucherify_no_longer_has_end_the_panel_and_are_never_read_again(
+        emulator, support_client, monkeypatch):
+    failed = [{"code": f"C-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    left_unfinished(emulator, support_client, monkeypatch, failed)
+    emulator.set_faults(error_rate=1.0, error_status=404, endpoints=[DETAIL_ENDPOINT])
+    reads_before = emulator.count(endpoint=DETAIL_ENDPOINT)
+    html = polled_past_their_locks(support_client)
+    section = html.select_one("#failures")
+    assert section.get("hx-trigger") is None  # polls no more
+    assert " ".join(section.select_one(".rows-unavailable").get_text().split()) == (
+        f"The {rows_later.LATER_FROM:,} failed rows cannot be read: Voucherify no longer has "
+        "this action, and they were never stored.")
+    reads = emulator.count(endpoint=DETAIL_ENDPOINT)
+    assert reads > reads_before  # read once (with the client's retries), then never again
+    polled_past_their_locks(support_client, polls=3)
+    page = soup(support_client.get(f"/actions/{SMALLER_ID}/"))
+    assert page.select_one(".rows-unavailable") is not None
+    assert not page.select("table.failure-table")
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == reads
+    response = support_client.get(f"/actions/{SMALLER_ID}/failures.csv")
+    assert (response.status_code, response.streaming) == (404, False)
+    assert "Voucherify no longer has this action" in response.content.decode()
+
+
 def test_the_csv_while_the_rows_are_stored_says_so_with_retry_after(big_action,
                                                                     support_client):
     support_client.get(f"/actions/{big_action}/")

@@ -7,6 +7,7 @@ from bs4 import BeautifulSoup
 
 from dashboard.accounts.models import ExportRecord
 from dashboard.csvsafe import neutralise
+from tests.helpers.archive_down import stored_failures_unreadable
 from tests.helpers.html import csv_rows
 
 DETAIL_ENDPOINT = "/v1/async-actions/{id}"
@@ -128,3 +129,21 @@ def test_upstream_down_is_the_detail_page_that_recovers_by_itself(emulator, supp
     panel = soup.find(id="action-panel")
     assert panel["hx-get"].split("?")[0] == "/actions/aa_0d0000000000000c02/"
     assert panel["hx-trigger"].endswith("s, poll-resume, load delay:99999ms")
+
+
+def test_stored_rows_unreadable_are_a_503_never_the_kept_rows_as_the_file(emulator,
+                                                                            support_client):
+    failed = [{"code": f"C-{n:03d}", "row": n + 1, "reason": "Duplicated voucher code"}
+              for n in range(30)]
+    action_id = insert(emulator, {"failed": failed, "failed_count": 30})
+    assert support_client.get(f"/actions/{action_id}/").status_code == 200  # stored apart
+    with stored_failures_unreadable():
+        response = support_client.get(f"/actions/{action_id}/failures.csv")
+    assert (response.status_code, response.streaming) == (503, False)
+    assert int(response["Retry-After"]) >= 1
+    assert ("The 30 failed rows of this action cannot be read: the archive that holds them "
+            "did not answer. Try again in a moment.") in " ".join(
+                BeautifulSoup(response.content, "html.parser").get_text().split())
+    assert not ExportRecord.objects.exists()
+    # Once the archive answers, the same address streams every row.
+    assert len(csv_rows(support_client.get(f"/actions/{action_id}/failures.csv"))) == 31

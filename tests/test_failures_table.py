@@ -6,6 +6,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashboard.history.failures import PAGE_SIZE
+from tests.helpers.archive_down import stored_failures_unreadable
 from tests.helpers.html import csv_rows, soup, text_of
 
 UNIT = "unit: must be a number"
@@ -198,3 +199,21 @@ def test_a_search_holding_the_cell_separator_never_spans_two_cells(emulator, sup
     assert text_of(html.select_one(".table-summary")) == "No rows match the filter."
     assert csv_rows(support_client.get(f"/actions/{action_id}/failures.csv",
                                        {"q": "c-005\x1f6"}))[1:] == []
+
+
+def test_stored_rows_unreadable_are_said_so_never_the_kept_rows_shown_as_all(emulator,
+                                                                               support_client):
+    failed = [{"code": f"C-{n:03d}", "row": n + 1, "reason": UNIT} for n in range(30)]
+    action_id = small_action(emulator, failed)
+    support_client.get(f"/actions/{action_id}/")  # archived, its rows stored apart
+    with stored_failures_unreadable():
+        html = fragment(support_client, action_id, {})
+        page = soup(support_client.get(f"/actions/{action_id}/"))
+    for section in (html.find(id="failures"), page.find(id="failures")):
+        assert text_of(section.select_one("#failures-title")) == "Failed rows (30)"
+        assert text_of(section.select_one(".rows-unavailable")) == (
+            "The 30 failed rows cannot be read: the archive that holds them did not answer. "
+            "Try again in a moment.")
+        assert section.select_one("table.failure-table") is None
+        assert section.select_one("a.csv-link") is None
+    assert text_of(page.select_one(".count-failed")) == "30"

@@ -115,7 +115,7 @@ def build_panel(
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
     page = page_of(failures, parse_query(params)) \
-        if can_view_failures and not failures.loading else None
+        if can_view_failures and not (failures.loading or failures.unavailable) else None
     return Panel(
         action=action,
         fetched_at=fetched.fetched_at,
@@ -239,7 +239,7 @@ def shape_notes(action: Action) -> list[str]:
 
 def _kept_notes(action: Action, failures: Failures) -> list[str]:
     if kept_lengths(action.raw) is None or isinstance(failures, StoredFailures) \
-            or failures.loading:
+            or failures.loading or failures.unavailable:
         return []
     return [f"Only the first {KEPT_IN_RESULT} failed rows and errors of this action can be read "
             "right now: the archive that holds the rest did not answer."]

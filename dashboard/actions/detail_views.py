@@ -18,7 +18,8 @@ from dashboard.accounts.exports import record_export
 from dashboard.accounts.roles import EXPORT_FAILURES, VIEW_ACTIONS, VIEW_FAILED_ROWS
 from dashboard.actions import poll_versions, shared_pages
 from dashboard.actions.detail_page import Panel, build_panel
-from dashboard.history.failures import csv_filename, csv_lines, parse_query
+from dashboard.history.failed_items import UnreadableFailures
+from dashboard.history.failures import Failures, csv_filename, csv_lines, parse_query
 from dashboard.history.rows_later import failures_for
 from dashboard.polling import problems, reads
 from dashboard.voucherify import (
@@ -72,7 +73,8 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
         return poll_versions.shared_answer(
             request, final, lambda: _polled_panel(request, context, fetched),
             "panel", _announces(request, fetched), last=True,
-            keep=lambda: not context["panel"].failures.loading)
+            keep=lambda: not (context["panel"].failures.loading
+                              or context["panel"].failures.unavailable))
     html = _polled_panel(request, context, fetched)
     if context["panel"].is_terminal and not context["panel"].stale:
         # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.
@@ -144,13 +146,8 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     action = fetched.value
     failures = failures_for(action)
     query = parse_query(request.GET)
-    if failures.loading:  # never a part of the rows presented as the whole file
-        context.update(back_url=context["detail_url"], notice_title="Still loading")
-        context["notice"] = (f"The {len(failures):,} failed {failures.noun} of this action are "
-                             "still being stored; try the download again in a moment.")
-        response = render(request, PAGE, context, status=503)
-        response["Retry-After"] = str(max(1, round(reads.poll_interval())))
-        return response
+    if failures.loading or failures.unavailable:  # never a part of the rows as the whole file
+        return _rows_not_readable(request, context, failures)
     if not failures:
         context.update(back_url=context["detail_url"], notice_title="Nothing to export")
         context["notice"] = "This action has no failed rows or errors to export."
@@ -164,6 +161,24 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     filename = csv_filename(action, filtered=query.is_filtered)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
+    return response
+
+
+def _rows_not_readable(request: HttpRequest, context: dict, failures: Failures) -> HttpResponse:
+    """The CSV of a big result whose rows cannot be read now: a page saying why, 503 with
+    Retry-After (404 when they never can be)."""
+    heading = f"The {len(failures):,} failed {failures.noun} of this action"
+    context["back_url"] = context["detail_url"]
+    if failures.loading:
+        context["notice_title"] = "Still loading"
+        context["notice"] = f"{heading} are still being stored; try the download again in a moment."
+    else:
+        context["notice_title"] = "Cannot be read"
+        context["notice"] = f"{heading} cannot be read: {failures.unavailable}"
+    if isinstance(failures, UnreadableFailures) and failures.final:
+        return render(request, PAGE, context, status=404)
+    response = render(request, PAGE, context, status=503)
+    response["Retry-After"] = str(max(1, round(reads.poll_interval())))
     return response
 
 

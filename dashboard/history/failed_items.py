@@ -68,14 +68,23 @@ def kept_apart(action: Action) -> dict[str, int] | None:
 
 def _list_lengths(action: Action) -> dict[str, int] | None:
     """How long the failure lists of a terminal action's result are, when worth splitting."""
-    raw_result = action.raw.get("result")
     if kept_apart(action) is not None or not action.is_terminal:
         return None
-    if not isinstance(raw_result, Mapping):
-        return None
-    lengths = {name: len(raw_result[name]) for name in FAILURE_LISTS
-               if isinstance(raw_result.get(name), list)}
+    lengths = _lengths(action)
     return lengths if sum(lengths.values()) > KEPT_IN_RESULT else None
+
+
+def _lengths(action: Action) -> dict[str, int]:
+    raw_result = action.raw.get("result")
+    if not isinstance(raw_result, Mapping):
+        return {}
+    return {name: len(raw_result[name]) for name in FAILURE_LISTS
+            if isinstance(raw_result.get(name), list)}
+
+
+def whole(action: Action) -> tuple[FailureSet, dict[str, int]]:
+    """Every failure of the action's result, however few, and how long its lists are."""
+    return failures_of(action), _lengths(action)
 
 
 def needs_split(action: Action) -> bool:
@@ -117,6 +126,20 @@ def loading(action_id: str, lengths: Mapping[str, int]) -> LoadingFailures:
     """The failures of a big result while its rows are stored, from its lists' lengths."""
     return LoadingFailures(action_id=action_id, total=sum(lengths.values()),
                            noun=noun_for(bool(lengths.get("failed")), bool(lengths.get("errors"))))
+
+
+def mark_gone(action_id: str) -> None:
+    """The rows of a big result still to be stored can never be: Voucherify no longer has the
+    action (rows_later.py). Its panel says so and nothing reads it again for them."""
+    FailureSummary.objects.filter(pk=action_id, complete=False).update(rows_gone=True)
+
+
+def unreadable(action_id: str, lengths: Mapping[str, int], why: str, *, final: bool = False
+               ) -> UnreadableFailures:
+    """The failures of a big result whose rows cannot be read, from its lists' lengths."""
+    counted = loading(action_id, lengths)
+    return UnreadableFailures(action_id=action_id, noun=counted.noun, total=counted.total,
+                              unavailable=why, final=final)
 
 
 def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:
@@ -279,16 +302,14 @@ class StoredFailures(Failures):
 
 
 @dataclass(frozen=True)
-class LoadingFailures(Failures):
-    """The failures of a big result whose rows are still being stored: how many, no rows yet
-    (never a part of them shown as if it were all)."""
+class _NoRows(Failures):
+    """How many failures a big result has, and none of its rows (never a part of them shown
+    as if it were all)."""
 
     action_id: str
     noun: str
     total: int
     columns: tuple[str, ...] = ()
-    problem: str = ""  # why the last store failed (rows_later.py), while it waits for a retry
-    loading = True
 
     def __len__(self) -> int:
         return self.total
@@ -310,11 +331,34 @@ class LoadingFailures(Failures):
         return iter(())
 
 
-def load(action_id: str) -> StoredFailures | LoadingFailures | None:
+@dataclass(frozen=True)
+class LoadingFailures(_NoRows):
+    """The failures of a big result whose rows are still being stored."""
+
+    problem: str = ""  # why the last store failed (rows_later.py), while it waits for a retry
+    loading = True
+
+
+@dataclass(frozen=True)
+class UnreadableFailures(_NoRows):
+    """The failures of a big result whose rows cannot be read: the archive does not answer,
+    or (`final`) they were never stored and Voucherify no longer has them."""
+
+    unavailable: str = ""
+    final: bool = False
+
+
+ARCHIVE_DOWN = "the archive that holds them did not answer. Try again in a moment."
+GONE = "Voucherify no longer has this action, and they were never stored."
+
+
+def load(action_id: str) -> StoredFailures | LoadingFailures | UnreadableFailures | None:
     """The stored failures of an action (one query for the summary), or None."""
     summary = FailureSummary.objects.filter(pk=action_id).first()
     if summary is None:
         return None
+    if summary.rows_gone:
+        return unreadable(action_id, summary.list_lengths, GONE, final=True)
     if not summary.complete:
         return LoadingFailures(action_id=action_id, noun=summary.noun, total=summary.total)
     return StoredFailures(
@@ -329,14 +373,15 @@ def load(action_id: str) -> StoredFailures | LoadingFailures | None:
 
 def failures_for(action: Action) -> Failures:
     """The failures of any action: from the database when its result was split, else from the
-    result itself (also when the database cannot be read: then only the rows it kept)."""
-    if kept_apart(action) is not None:
+    result itself. Split rows the database cannot give now are said to be unreadable, never
+    the few the action kept shown as all of them."""
+    lengths = kept_apart(action)
+    if lengths is not None:
         try:
             stored = load(action.id)
         except Exception:  # the archive is optional for every page
             logger.exception("Reading the failed rows of %s failed", action.id)
-            stored = None
+            return unreadable(action.id, lengths, ARCHIVE_DOWN)
         if stored is not None:
             return stored
     return failures_of(action)
-

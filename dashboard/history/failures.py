@@ -76,6 +76,7 @@ class Failures:
     columns: tuple[str, ...]
     noun: str  # "rows", "errors" or "items" (rows and errors together), for sentences
     loading = False  # True while a big result's rows are still being stored (no rows yet)
+    unavailable = ""  # why none of a big result's rows can be read, when they cannot
 
     def __len__(self) -> int:
         raise NotImplementedError

@@ -220,6 +220,9 @@ class FailureSummary(models.Model):
     # False while a big result's rows are being stored in the background (rows_later.py):
     # they become readable, with the columns and groups, in the transaction that sets it.
     complete = models.BooleanField(default=True)
+    # True when the rows, still to be stored, never can be: Voucherify answered 404 for the
+    # action when they were read again (rows_later.py).
+    rows_gone = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.total} failed {self.noun} of {self.action_id}"

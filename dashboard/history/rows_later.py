@@ -10,7 +10,9 @@ it works (singleflight.kept_alive). A worker that dies mid-store stops renewing;
 viewer who finds the summary incomplete and the lock gone stores the rows again. The rows
 were only in that worker's memory, so doing it again reads the detail once more (paid from the
 budget, at background priority). A store that fails (Voucherify or the database down) leaves
-the lock to expire, so it is tried again at most once per LOCK_SECONDS.
+the lock to expire, so it is tried again at most once per LOCK_SECONDS. Two answers end it for
+good: a result read again that is no longer big is stored as it now is, and a 404 (Voucherify
+no longer has the action) marks the rows gone, which the panel then says.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.db import close_old_connections, connection, transaction
 
 from dashboard.history.failures import Failures, FailureSet
 from dashboard.polling import gate, singleflight, store
-from dashboard.voucherify.errors import VoucherifyError
+from dashboard.voucherify.errors import NotFoundError, VoucherifyError
 from dashboard.voucherify.models import Action
 
 from . import after_response, failed_items
@@ -106,6 +108,8 @@ def of_action(action: Action) -> Callable[[], tuple[FailureSet, Mapping[str, int
     """The rows of a result just read (the first read holds it whole)."""
     def rows() -> tuple[FailureSet, Mapping[str, int]]:
         kept, failures = failed_items.split(action)
+        if failures is None:  # read again and no longer big: what it lists now is all of it
+            return failed_items.whole(action)
         return failures, failed_items.kept_apart(kept) or {}
     return rows
 
@@ -131,27 +135,32 @@ def _read_again(action_id: str) -> Callable[[], tuple[FailureSet, Mapping[str, i
 
 def _store(action_id: str, token: str,
            rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]) -> None:
-    stored = False
+    ended = False
     try:
         with singleflight.kept_alive(lock_key(action_id), token, LOCK_SECONDS):
             close_old_connections()
-            failures, lengths = rows()
-            if failures is not None:  # None: the result read again is not big any more
-                with transaction.atomic():
-                    failed_items.store(action_id, failures, lengths)
-                logger.info("Stored the %d failed %s of %s", len(failures), failures.noun,
-                            action_id)
-                stored = True
-                cache.delete(failed_key(action_id))
+            try:
+                failures, lengths = rows()
+            except NotFoundError:  # for good: the panel says so, and nothing reads it again
+                logger.warning("Voucherify no longer has %s: its failed rows cannot be stored",
+                               action_id)
+                failed_items.mark_gone(action_id)
+                ended = True
+                return
+            with transaction.atomic():
+                failed_items.store(action_id, failures, lengths)
+            logger.info("Stored the %d failed %s of %s", len(failures), failures.noun, action_id)
+            ended = True
     except Exception as exc:  # a thread has nobody to raise to: a later viewer tries again
         logger.exception("Storing the failed rows of %s failed; tried again after %d s",
                          action_id, LOCK_SECONDS)
         cache.set(failed_key(action_id), _why(exc), LOCK_SECONDS * 2)
     finally:
-        # A store that did not complete keeps the lock until it expires: with Voucherify or
-        # the database down, the rows are read again once per LOCK_SECONDS, not on every
-        # poll of every panel waiting for them.
-        if stored:
+        # A store that did not end keeps the lock until it expires: with Voucherify or the
+        # database down, the rows are read again once per LOCK_SECONDS, not on every poll of
+        # every panel waiting for them.
+        if ended:
+            cache.delete(failed_key(action_id))
             release(action_id, token)
         _ended(action_id)
         connection.close()
