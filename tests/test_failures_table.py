@@ -217,3 +217,21 @@ def test_stored_rows_unreadable_are_said_so_never_the_kept_rows_shown_as_all(emu
         assert section.select_one("table.failure-table") is None
         assert section.select_one("a.csv-link") is None
     assert text_of(page.select_one(".count-failed")) == "30"
+
+
+def test_rows_unreadable_after_their_summary_are_said_so_not_a_server_error(emulator,
+                                                                           support_client):
+    """The summary read, then the database fails on the page of rows (a statement timeout on
+    a search over 100,000 rows, a lost connection): the section says so, as above."""
+    failed = [{"code": f"C-{n:03d}", "row": n + 1, "reason": UNIT} for n in range(30)]
+    action_id = small_action(emulator, failed)
+    support_client.get(f"/actions/{action_id}/")  # archived, its rows stored apart
+    with stored_failures_unreadable(("history_faileditem",)):
+        html = fragment(support_client, action_id, {"q": "c-01"})
+        response = support_client.get(f"/actions/{action_id}/")
+    assert response.status_code == 200
+    for section in (html.find(id="failures"), soup(response).find(id="failures")):
+        assert text_of(section.select_one(".rows-unavailable")) == (
+            "The 30 failed rows cannot be read: the archive that holds them did not answer. "
+            "Try again in a moment.")
+        assert section.select_one("table.failure-table") is None

@@ -4,17 +4,22 @@ failed rows are read from the archive (dashboard/history/failed_items.py), a pag
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import DatabaseError
+
 from dashboard.actions.detail_failures import FailureTable, failure_table
 from dashboard.formatting import clip_text
 from dashboard.history.failed_items import (
+    ARCHIVE_DOWN,
     KEPT_APART,
     KEPT_IN_RESULT,
     StoredFailures,
+    UnreadableFailures,
     kept_lengths,
 )
 from dashboard.history.failures import (
@@ -28,6 +33,8 @@ from dashboard.history.rows_later import failures_for
 from dashboard.polling.reads import Fetched
 from dashboard.voucherify import catalog
 from dashboard.voucherify.models import Action, ActionResult
+
+logger = logging.getLogger(__name__)
 
 RAW_LIST_LIMIT = 20  # items of any list shown in the raw JSON; the table pages the rest
 RAW_TEXT_LIMIT = 2000
@@ -114,8 +121,14 @@ def build_panel(
     done, failed = _counts(result, failures)
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
-    page = page_of(failures, parse_query(params)) \
-        if can_view_failures and not (failures.loading or failures.unavailable) else None
+    page = None
+    if can_view_failures and not (failures.loading or failures.unavailable):
+        try:
+            page = page_of(failures, parse_query(params))
+        except DatabaseError:  # the summary read, the page of rows not: said so, never a 500
+            logger.exception("Reading a page of the failed rows of %s failed", action.id)
+            failures = UnreadableFailures(action_id=action.id, noun=failures.noun,
+                                          total=len(failures), unavailable=ARCHIVE_DOWN)
     return Panel(
         action=action,
         fetched_at=fetched.fetched_at,

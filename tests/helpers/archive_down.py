@@ -11,13 +11,16 @@ from django.db import OperationalError, connection
 FAILURE_TABLES = ("history_failuresummary", "history_faileditem")
 
 
-def _refuse_failure_tables(execute, sql, params, many, context):
-    if any(table in sql for table in FAILURE_TABLES):
-        raise OperationalError("database is locked")
-    return execute(sql, params, many, context)
+def _refusing(tables: tuple[str, ...]):
+    def refuse(execute, sql, params, many, context):
+        if any(table in sql for table in tables):
+            raise OperationalError("database is locked")
+        return execute(sql, params, many, context)
+    return refuse
 
 
 @contextlib.contextmanager
-def stored_failures_unreadable() -> Iterator[None]:
-    with connection.execute_wrapper(_refuse_failure_tables):
+def stored_failures_unreadable(tables: tuple[str, ...] = FAILURE_TABLES) -> Iterator[None]:
+    """`tables` ("history_faileditem" alone: the summary is read, no page of rows)."""
+    with connection.execute_wrapper(_refusing(tables)):
         yield
