@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard.history import charts, svg
+from dashboard.history import charts, rollups, svg
 from dashboard.history.archive import archive_action
 from dashboard.voucherify.models import Action
 from tests.helpers.upstream import LIST, stamp, upstream_history
@@ -75,6 +75,29 @@ def test_failure_share_and_p50_p95_per_type_and_the_top_lists():
     assert [t.type for t in data.slowest] == [
         "PRODUCTS.BULK_UPDATE", "VOUCHERS.IMPORT", "ORDERS.IMPORT"]
     assert [t.type for t in data.most_failing] == ["PRODUCTS.BULK_UPDATE", "VOUCHERS.IMPORT"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rolled_before_the_writes", [True, False])
+def test_the_overview_times_only_the_actions_it_counts(rolled_before_the_writes):
+    if rolled_before_the_writes:  # the writes add to the window; otherwise it is recounted
+        rollups.roll_window(NOW.date())
+    put(1, type_="VOUCHERS.IMPORT_CSV", days_ago=1 / 24, ms=1000)
+    # A hostile (or clock-skewed) created_at five days ahead: outside the 30 days shown.
+    put(2, type_="VOUCHERS.IMPORT_CSV", days_ago=-5, ms=10_000_000)
+    figures = {t.type: t for t in charts.overview(NOW, live=charts.LiveNow()).types}
+    imports = figures["VOUCHERS.IMPORT_CSV"]
+    assert imports.total == 1  # the day counts leave the future day out ...
+    assert (imports.p50_ms, imports.p95_ms) == (1000, 1000)  # ... and so do the durations
+
+
+@pytest.mark.django_db
+def test_a_days_durations_join_the_overview_when_the_day_does():
+    rollups.roll_window(NOW.date())
+    put(1, type_="VOUCHERS.IMPORT_CSV", days_ago=-5, ms=10_000_000)
+    later = charts.overview(NOW + timedelta(days=5), live=charts.LiveNow())
+    [imports] = later.types
+    assert (imports.total, imports.p50_ms, imports.p95_ms) == (1, 10_000_000, 10_000_000)
 
 
 def test_the_overview_shows_the_archive_per_day_and_what_runs_now_with_one_shared_call(

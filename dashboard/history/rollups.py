@@ -87,7 +87,7 @@ class Deltas:
             _upsert(DurationCount, ("day", "type", "bucket_ms"), durations)
             window: Counter[tuple[str, int]] = Counter()
             for day, action_type, bucket, n in durations:
-                if start is not None and day >= start:
+                if start is not None and start <= day <= window_end(start):
                     window[(action_type, bucket)] += n
             _add_to_window(window)
             if any(n < 0 for *_, n in days):
@@ -116,9 +116,15 @@ def window_start(today: date) -> date:
     return today - timedelta(days=WINDOW_DAYS - 1)
 
 
+def window_end(start: date) -> date:
+    """The window's last day (its today): the day counts stop there, so the durations do too."""
+    return start + timedelta(days=WINDOW_DAYS - 1)
+
+
 def roll_window(today: date) -> None:
     """Move WindowDuration to the window ending `today`: once a day the days that left it are
-    taken away (one day's rows), a far jump or a clock going back recounts it."""
+    taken away and the day that entered it added (one day's rows each), a far jump or a clock
+    going back recounts it."""
     start = window_start(today)
     current = RollupWindow.objects.filter(pk=RollupWindow.SINGLETON).values_list(
         "start", flat=True).first()
@@ -131,10 +137,14 @@ def roll_window(today: date) -> None:
         if window.start is None or start < window.start or start - window.start > timedelta(
                 days=WINDOW_DAYS):
             WindowDuration.objects.all().delete()
-            _add_to_window(_summed(DurationCount.objects.filter(day__gte=start)))
+            _add_to_window(_summed(DurationCount.objects.filter(day__gte=start, day__lte=today)))
         else:
             leaving = _summed(DurationCount.objects.filter(day__gte=window.start, day__lt=start))
-            _add_to_window({key: -n for key, n in leaving.items()})
+            entering = _summed(DurationCount.objects.filter(
+                day__gt=window_end(window.start), day__lte=today))
+            moved = Counter(entering)
+            moved.subtract(leaving)
+            _add_to_window(moved)
         window.start = start
         window.save(update_fields=["start"])
 
