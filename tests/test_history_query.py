@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from dashboard.history.models import SyncState
-from dashboard.history.query import archived_matches
+from dashboard.history.query import ListFilter, archived_count, archived_matches
 from dashboard.voucherify import catalog
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.dates import parse_timestamp
-from tests.helpers.upstream import run_sync, upstream_history
+from tests.helpers.upstream import insert_terminal, run_sync, upstream_history
 
 
 def walk(before: Cursor, limit: int, **filters) -> list[str]:
@@ -88,6 +88,23 @@ def test_below_a_partial_sync_the_archive_answers_only_full_pages(archive):
     sparse = archived_matches(context="METADATA_KEY_PURGE", type=None, status="FAILED",
                               before=top, limit=25)
     assert sparse is None
+
+
+def test_a_type_longer_than_the_archive_column_is_left_to_upstream(archive):
+    # A valid ?type= value (list_params._TYPE) of 203 characters; the column holds 200.
+    long_type = "VOUCHERS." + "A" * 64 + "." + "B" * 64 + "." + "C" * 64
+    insert_terminal(archive, "aa_000000000longtype1", type_=long_type, minutes_old=60 * 24 * 3)
+    run_sync()
+    state = SyncState.load()
+    assert state.bottom_reached
+    below = Cursor(before=state.covered_to)
+    # The archive holds that type cut short, so "complete, no match" would be a false answer.
+    assert archived_matches(context=None, type=long_type, status=None, before=below,
+                            limit=25) is None
+    assert archived_count(ListFilter(type=long_type), below) is None
+    cut = archived_matches(context=None, type=long_type[:200], status=None, before=below,
+                           limit=25)
+    assert cut is not None  # a value the column holds whole is still answered
 
 
 @pytest.mark.django_db

@@ -52,6 +52,8 @@ def archived_matches(
     newest range is live). "Done with failures" is DONE with failed rows the detail told."""
     if before is None or limit < 1 or (status is not None and status not in ANSWERABLE):
         return None
+    if not _fits_columns(ListFilter(context, type, status, request_id, start)):
+        return None
     try:
         return _answer(context, type, status, before, limit, request_id, start)
     except DatabaseError:
@@ -90,6 +92,8 @@ def archived_count(filters: ListFilter, before: Cursor) -> int | None:
         if filters.status in LIVE_STATUSES:
             return 0 if _no_live_below(before) is not None else None
         if filters.status is not None and filters.status not in ANSWERABLE:
+            return None
+        if not _fits_columns(filters):
             return None
         held = _held(before, filters.start)
         if held is None or not held[1]:
@@ -177,6 +181,16 @@ def archived_rest(filters: ListFilter | None, cursor: Cursor | None,
         request_id=filters.request_id,
         start=filters.start,
     )
+
+
+def _fits_columns(filters: ListFilter) -> bool:
+    """Whether every text filter fits its archive column: the archive keeps a longer value
+    cut short (archive.row_fields), so it cannot tell which actions such a filter matches."""
+    for name in ("context", "type", "request_id"):
+        value = getattr(filters, name)
+        if value and len(value) > ArchivedAction._meta.get_field(name).max_length:
+            return False
+    return True
 
 
 def _matching(filters: ListFilter, before: Cursor) -> QuerySet[ArchivedAction]:
