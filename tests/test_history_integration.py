@@ -78,6 +78,16 @@ def test_the_newest_page_keeps_the_covered_range_up_to_date(synced, archive, db)
     assert SyncState.load().covered_to == parse_timestamp(new["created_at"]) > before
 
 
+def test_an_action_dated_days_ahead_on_the_newest_page_does_not_lift_the_covered_range(
+        synced, archive, db):
+    future = insert_terminal(archive, "aa_0000000000future03", minutes_old=-(60 * 24 * 2))
+    new = insert_terminal(archive, "aa_0000000000000000e2")
+    upstream.fetch_page(limit=25)
+    assert ArchivedAction.objects.filter(pk=future["id"]).exists()
+    # Up to the newest action dated now, not over the two days no read has seen yet.
+    assert SyncState.load().covered_to == parse_timestamp(new["created_at"])
+
+
 def test_a_database_fault_never_breaks_a_page(archive, operator_client, monkeypatch):
     from django.db import DatabaseError
 

@@ -12,10 +12,35 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from dashboard.history.models import ArchivedAction, SyncState
+from dashboard.history.query import ListFilter, archived_rest
 from dashboard.history.state import acquire_lock, release_lock
 from dashboard.history.sync import Sync
 from dashboard.polling import reads as upstream
-from tests.helpers.upstream import DETAIL, LIST, SEEDED, insert_terminal, run_sync, upstream_history
+from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.dates import parse_timestamp
+from tests.helpers.upstream import (
+    DETAIL,
+    LIST,
+    SEEDED,
+    detail,
+    finish_action,
+    insert_terminal,
+    live_action,
+    run_sync,
+    upstream_history,
+)
+
+
+def created_at(emulator, action_id: str):
+    return parse_timestamp(detail(emulator, action_id)["created_at"])
+
+
+def answers_running_empty(status: str) -> bool:
+    """Whether the archive says that no action below its newest row has `status`: the
+    answer its running filters give for the list's pages after the first."""
+    newest = max(ArchivedAction.objects.values_list("created_at", flat=True))
+    answer = archived_rest(ListFilter(status=status), Cursor(before=newest), 25)
+    return answer is not None and not answer.rows
 
 
 @pytest.mark.parametrize("cap", [1, 3, 7])
@@ -91,6 +116,80 @@ def test_a_catch_up_cut_short_by_the_cap_is_finished_by_the_next_run(synced, arc
     state = SyncState.load()
     assert state.gap_top is None and state.covered_to > covered
     assert ArchivedAction.objects.count() == SEEDED + 150
+
+
+def test_a_running_action_in_the_gap_walk_is_not_claimed_as_covered(synced, archive):
+    # More new finished actions than a page, one still running among the older of them: on
+    # the catch-up's second page, which a first run of one call does not read.
+    for n in range(150):
+        insert_terminal(archive, f"aa_{n:018x}", minutes_old=0.001 * (150 - n))
+    running = live_action(archive, minutes_old=0.12, action_id="aa_0000000000000live1")
+    run_sync(max_calls=1)  # the newest page only: a gap below it
+    assert SyncState.load().gap_top is not None
+    run_sync(max_calls=5)  # the gap is walked: its page holds the running action
+    state = SyncState.load()
+    assert state.gap_top is None
+    assert not ArchivedAction.objects.filter(pk=running).exists()
+    assert state.covered_to < created_at(archive, running)
+    assert not answers_running_empty("IN_PROGRESS")
+
+
+def test_a_gap_walk_cut_short_keeps_its_top_below_a_running_action_it_read(synced, archive):
+    for n in range(250):  # three new pages: the gap walk reads one of its two
+        insert_terminal(archive, f"aa_{n:018x}", minutes_old=0.001 * (250 - n))
+    running = live_action(archive, minutes_old=0.12, action_id="aa_0000000000000live4")
+    run_sync(max_calls=1)
+    run_sync(max_calls=2)  # the newest page again, then the gap's first page only
+    state = SyncState.load()
+    assert state.gap_top is not None
+    assert state.gap_top < created_at(archive, running)
+    run_sync()
+    assert SyncState.load().covered_to < created_at(archive, running)
+
+
+def test_a_running_action_at_the_first_representable_moment_leaves_nothing_claimed(archive):
+    archive.insert_action({
+        "id": "aa_00000000000000old1", "object": "async_action", "type": "VOUCHERS.IMPORT_CSV",
+        "status": "ENQUEUED", "progress": 0, "created_at": "0001-01-01T00:00:00.000Z",
+        "updated_at": "0001-01-01T00:00:00.000Z", "request_id": "v-0c5543f0",
+    })
+    for _ in range(2):  # the first walk, then a catch-up: neither crashes nor loses its work
+        progress = run_sync()
+        assert progress.problem is None
+        state = SyncState.load()
+        assert state.covered_to is not None and state.last_run_at is not None
+        assert not answers_running_empty("ENQUEUED")
+    assert ArchivedAction.objects.count() == SEEDED
+
+
+def test_a_running_action_deep_in_history_is_not_claimed_and_is_read_again(archive):
+    running = live_action(archive, minutes_old=60 * 24 * 45, status="ENQUEUED",
+                          action_id="aa_0000000000000live3")
+    created = created_at(archive, running)
+    run_sync(max_calls=1)  # the newest page: the walk stops above the running action
+    assert SyncState.load().covered_from > created
+    run_sync()  # resumes older, through the page holding it, down to the bottom
+    state = SyncState.load()
+    assert not ArchivedAction.objects.filter(pk=running).exists()
+    assert not state.bottom_reached and state.covered_from >= created
+    assert not answers_running_empty("ENQUEUED")
+    finish_action(archive, running)
+    run_sync()  # reads again from the action, now finished, down to the bottom
+    state = SyncState.load()
+    assert ArchivedAction.objects.filter(pk=running).exists() and state.bottom_reached
+    assert answers_running_empty("ENQUEUED")
+
+
+def test_a_finished_action_dated_in_the_future_does_not_stop_later_catch_ups(archive):
+    # Clock skew or a hostile value: one finished action created two days from now.
+    future = insert_terminal(archive, "aa_0000000000future01", minutes_old=-(60 * 24 * 2))
+    run_sync()
+    assert ArchivedAction.objects.filter(pk=future["id"]).exists()
+    assert SyncState.load().covered_to < parse_timestamp(future["created_at"])
+    new = [insert_terminal(archive, f"aa_{n:018x}", minutes_old=0.001 * (150 - n))["id"]
+           for n in range(150)]  # more than the newest page holds
+    run_sync()
+    assert ArchivedAction.objects.filter(pk__in=new).count() == len(new)
 
 
 def test_sync_since_stops_at_the_date_and_a_later_run_goes_older(archive):

@@ -7,7 +7,9 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from dashboard.history.models import SyncState
+from dashboard.history.models import ArchivedAction, SyncState
+from dashboard.voucherify.dates import format_timestamp
+from tests.helpers.upstream import insert_terminal, live_action, run_sync
 
 
 def notice_of(client, query: str) -> str:
@@ -44,3 +46,19 @@ def test_no_archived_match_says_so_without_a_scan(synced, archive, operator_clie
     assert "no actions match these filters before" in text
     assert "scanned 0 actions" not in text
     assert archive.count() == 0
+
+
+def test_an_in_progress_filter_lists_a_running_action_a_catch_up_read_in_its_gap(
+        synced, archive, operator_client):
+    for n in range(150):  # more than a page, one running among the older of them
+        insert_terminal(archive, f"aa_{n:018x}", minutes_old=0.001 * (150 - n))
+    running = live_action(archive, minutes_old=0.12, action_id="aa_0000000000000live2")
+    run_sync(max_calls=1)  # the newest page: a gap below it
+    run_sync(max_calls=5)  # the gap, holding the running action
+    newest = max(ArchivedAction.objects.values_list("created_at", flat=True))
+    response = operator_client.get(
+        f"/actions/?status=IN_PROGRESS&end_date={format_timestamp(newest)}", follow=True)
+    assert response.status_code == 200
+    page = BeautifulSoup(response.content, "html.parser")
+    # Upstream, the action runs below that cursor: "none match" would be a false answer.
+    assert page.select_one(f'a[href="/actions/{running}/"]') is not None

@@ -106,13 +106,14 @@ class DatabaseArchive:
             return
         # Written once the answer is sent: the page (or the poll that refreshed it) does not
         # wait for the inserts, which were a third of a cold list page's own time.
-        after_response.run(lambda: self._archive_page(page, cursor, memo))
+        after_response.run(lambda: self._archive_page(page, cursor, memo, fetched_at))
 
-    def _archive_page(self, page: ActionPage, cursor: Cursor | None, memo: tuple) -> None:
+    def _archive_page(self, page: ActionPage, cursor: Cursor | None, memo: tuple,
+                      fetched_at: datetime) -> None:
         try:
             _noting_purges(page.actions, lambda: archive_actions(page.actions))
             if cursor is None:
-                extend_from_newest(page.actions)
+                extend_from_newest(page.actions, fetched_at)
         except DatabaseError:
             logger.exception("Archiving a page of actions failed")
             self._forget(self._archived_pages, memo)

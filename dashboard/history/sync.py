@@ -21,6 +21,7 @@ from django.utils import timezone
 from dashboard.polling import askers, gate
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.cursor import Cursor
+from dashboard.voucherify.dates import EARLIEST, plus_ms
 from dashboard.voucherify.errors import BudgetExhaustedError, NotFoundError, VoucherifyError
 from dashboard.voucherify.models import Action, ActionPage
 
@@ -62,10 +63,6 @@ class WalkEnd:
     pages: int = 0
     seen: list[Action] = field(default_factory=list, repr=False)  # for the coverage top
 
-    @property
-    def top(self) -> datetime | None:
-        return covered_top(self.seen)
-
 
 class Sync:
     def __init__(
@@ -90,6 +87,7 @@ class Sync:
         self._should_stop = should_stop
         self._tried: set[str] = set()
         self._purges_waiting = 0  # purges walked this run whose detail is still to fetch
+        self._started = timezone.now()  # set again by run: the read that claims are dated by
 
     # --- calls -------------------------------------------------------------------------
 
@@ -232,12 +230,16 @@ class Sync:
 
     def run(self) -> Progress:
         state = SyncState.load()
-        started = timezone.now()
+        self._started = started = timezone.now()
         self._details(purges_only=True)  # left over by a run that ran out of calls
         if state.covered_to is None:
             end = self._walk(None, stop_at=None, phase="history", since=self.since)
             if end.pages:
-                state.covered_to = end.top or started
+                top = covered_top(end.seen, started)
+                if top is None:  # an empty history is complete up to now; a running action
+                    # at the first representable moment leaves nothing to claim below it
+                    top = EARLIEST if end.seen else started
+                state.covered_to = top
                 state.first_synced_at = state.first_synced_at or started
                 self._moved_older(state, end)
         elif self._catch_up(state) and not state.bottom_reached:
@@ -259,14 +261,16 @@ class Sync:
     def _catch_up(self, state: SyncState) -> bool:
         """Newest actions down to the covered range; False when the cap cut it short."""
         end = self._walk(None, stop_at=state.gap_top or state.covered_to, phase="catching up")
-        top, reason, cursor, pages = end.top, end.reason, end.cursor, end.pages
+        reason, cursor, pages, seen = end.reason, end.cursor, end.pages, list(end.seen)
         if reason == "met" and state.gap_top is not None:
             gap = self._walk(Cursor.from_param(state.gap_cursor), stop_at=state.covered_to,
                              phase="catching up")
             reason, pages = gap.reason, pages + gap.pages
+            seen += gap.seen  # a running action in the gap bounds the claim as one above it
             cursor = gap.cursor if gap.pages else Cursor.from_param(state.gap_cursor)
         if not pages:
             return False
+        top = covered_top(seen, self._started)
         if reason in ("met", "bottom"):
             if top is not None and top > state.covered_to:
                 state.covered_to = top
@@ -278,7 +282,16 @@ class Sync:
 
     @staticmethod
     def _moved_older(state: SyncState, end: WalkEnd) -> None:
-        if end.reason == "bottom":
+        running = [a.created_at for a in end.seen
+                   if not a.is_terminal and state.covered_to is not None
+                   and a.created_at <= state.covered_to]
+        if running:
+            # A running action is not archived: the claim stops above the newest one seen,
+            # and the next run's older walk reads again from there (it may have finished).
+            newest = max(running)
+            state.covered_from, state.bottom_reached = newest, False
+            state.resume_cursor = Cursor(before=plus_ms(newest)).to_param()
+        elif end.reason == "bottom":
             state.bottom_reached, state.resume_cursor = True, ""
             oldest = min((a.created_at for a in end.seen), default=None)
             if oldest is not None and (state.covered_from is None or oldest < state.covered_from):
