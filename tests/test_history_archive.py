@@ -78,6 +78,17 @@ def test_actions_that_have_not_finished_are_not_archived(status):
     assert not ArchivedAction.objects.exists()
 
 
+def test_an_id_longer_than_the_archive_key_is_left_out_and_the_rest_of_its_page_kept():
+    """No documented id is longer than 64 characters; one that was would fail its page's whole
+    insert on PostgreSQL (tests/test_replicas.py), every time the page was read."""
+    long_id = "aa_" + "f" * 62
+    page = [action(LIST_ITEM, id=long_id), action(LIST_ITEM, id="aa_0c5543f00797b61140")]
+    assert archive_actions(page) == 1
+    assert archive_actions(page, detail=True) == 1  # the other one improved
+    assert archive_action(action(DETAIL, id=long_id)) is False
+    assert list(ArchivedAction.objects.values_list("pk", flat=True)) == ["aa_0c5543f00797b61140"]
+
+
 def test_a_type_nobody_documented_is_archived_under_other():
     archive_action(action(DETAIL, type="LOYALTY.MEMBERS_BATCH_CREATE"))
     assert ArchivedAction.objects.get().context == "OTHER"

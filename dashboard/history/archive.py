@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard.voucherify.cursor import ACTION_ID_MAX_LENGTH
 from dashboard.voucherify.models import Action, ActionResult
 
 from . import failed_items
@@ -107,6 +108,13 @@ def _stored(fields: dict) -> tuple:
     return fields["raw"], fields["user"], fields["result"]
 
 
+def archivable(action: Action) -> bool:
+    """A finished action whose id fits the archive's key. No documented id is longer
+    (NOTES.md: `aa_` and hex), but one that was would fail the insert of its whole page on
+    PostgreSQL, every time that page is read: it is left out, the rest of the page kept."""
+    return action.is_terminal and len(action.id) <= ACTION_ID_MAX_LENGTH
+
+
 def archive_action(action: Action, *, detail: bool | None = None) -> bool:
     """Store one terminal action; True when a row was created or improved.
 
@@ -126,7 +134,7 @@ def archive_detail(action: Action, *, rows_later: bool = False) -> tuple[Action,
 
     `rows_later`: a page waits for this, so a very big result's rows are stored in the
     background (rows_later.py) unless someone is storing them already."""
-    if not action.is_terminal:
+    if not archivable(action):
         return action, False
     if rows_later:
         kept = failed_items.trimmed(action)
@@ -210,7 +218,7 @@ def archive_actions(actions: Iterable[Action], *, detail: bool = False) -> int:
     two processes racing for the same ids both succeed (conflicts are ignored) and each
     counts in the rollups only the rows it inserted itself.
     """
-    terminal = {action.id: action for action in actions if action.is_terminal}
+    terminal = {action.id: action for action in actions if archivable(action)}
     if not terminal:
         return 0
     if detail:
