@@ -165,6 +165,27 @@ def test_searching_a_request_id_finds_its_action(operator_client, emulator, item
     assert emulator.count(endpoint=LIST) == 2  # stopped as soon as it was found
 
 
+@pytest.mark.parametrize("spelled", [str.upper, lambda i: "aa_" + i[3:].upper()])
+def test_searching_an_action_id_in_capitals_goes_straight_to_it(
+    operator_client, emulator, items, spelled
+):
+    action_id = items[42]["id"]
+    response = operator_client.get("/actions/", {"q": spelled(action_id)}, follow=True)
+    assert response.redirect_chain[-1] == (f"/actions/{action_id}/", 302)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("spelled", [str.upper, lambda r: r[:2] + r[2:].upper()])
+def test_searching_a_request_id_in_capitals_finds_its_action(
+    operator_client, emulator, items, settings, spelled
+):
+    settings.ACTIONS_SCAN_BUDGET = 3
+    wanted = items[150]
+    response = operator_client.get("/actions/", {"q": spelled(wanted["request_id"])}, follow=True)
+    assert response.status_code == 200
+    assert row_ids(response) == [wanted["id"]]
+
+
 def test_searching_a_purge_request_id(operator_client, emulator, items):
     purge = next(item for item in items if item["request_id"].startswith("w-"))
     response = operator_client.get(f"/actions/?q={purge['request_id']}")

@@ -54,6 +54,7 @@ _REQUEST_ID = re.compile(r"[vw]-[A-Za-z0-9]{1,64}")
 # The tail of an action id as the list shows it ("…9d8a7c2c"), at least 6 characters.
 _ID_SUFFIX = re.compile(r"(?:…|\.{3})?([0-9A-Fa-f]{6,61})")  # ids are aa_ + hex
 MIN_SUFFIX = 6
+_HEX = re.compile(r"[0-9A-Fa-f]+")
 T = TypeVar("T")
 
 
@@ -226,7 +227,8 @@ def _status(raw: str) -> str:
 
 
 def _search(raw: str) -> str:
-    if raw[:3].lower() == "aa_":
+    raw = _as_written_upstream(raw)
+    if raw[:3] == "aa_":
         if not is_valid_action_id(raw):
             raise ValueError(
                 f"{raw[:70]!r} looks like an action id but is not one: ids are aa_ followed by "
@@ -243,6 +245,16 @@ def _search(raw: str) -> str:
             "these. To filter by type, context or status use the filters."
         )
     return suffix[1].lower()
+
+
+def _as_written_upstream(raw: str) -> str:
+    """An action or request id typed in capitals as Voucherify writes it: its prefix (aa_, v-,
+    w-) and a hex body in lower case (the upstream and the archive compare exactly)."""
+    prefix = next((p for p in ("aa_", "v-", "w-") if raw[:len(p)].lower() == p), None)
+    if prefix is None:
+        return raw
+    body = raw[len(prefix):]
+    return prefix + (body.lower() if _HEX.fullmatch(body) else body)
 
 
 def _limit(raw: str) -> int:
