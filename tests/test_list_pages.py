@@ -138,3 +138,20 @@ def test_finished_rows_show_a_processing_time_estimated_from_their_timestamps(
     row = soup(response).select_one(f"#row-{newest['id']}")
     estimate = row.select_one("span[title='From the created and updated times']")
     assert estimate is not None and estimate.get_text().startswith("≈ ")
+
+
+def test_a_start_date_shared_by_a_page_edges_twins_still_pages_older(
+    operator_client, emulator, roomy_budget
+):
+    # Twelve actions created at the very start_date: the first page ends among them, so the
+    # next one starts at that same instant (with the ten already shown) and holds the rest.
+    stamp = "2099-01-01T00:00:00.000Z"
+    twins = [f"aa_edge{index:04d}" for index in range(12)]
+    for action_id in twins:
+        emulator.insert_action({
+            "id": action_id, "type": "VOUCHERS.IMPORT", "status": "DONE", "created_at": stamp,
+            "updated_at": stamp, "progress": 100, "object": "async_action",
+        })
+    pages = walk(operator_client, "/actions/?start_date=2099-01-01&limit=10")
+    assert [len(ids) for ids in pages] == [10, 2]
+    assert sorted(id_ for ids in pages for id_ in ids) == twins

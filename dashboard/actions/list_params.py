@@ -180,7 +180,9 @@ def parse_list_params(query: Mapping[str, str]) -> ListState:
             f"{state.type} actions belong to {home}, not "
             f"{catalog.CONTEXT_LABELS[state.context]}, so nothing could match; choose one of them."
         )))
-    if state.start and state.cursor and state.start >= state.cursor.before:
+    # A cursor with ids seen at its instant still holds that instant's other twins.
+    if state.start and state.cursor and (state.start > state.cursor.before or (
+            state.start == state.cursor.before and not state.cursor.seen)):
         errors.append((START_PARAM, (
             f"The start ({format_timestamp(state.start)}) is not before the end "
             f"({format_timestamp(state.cursor.before)}), so no action could lie between them; "
