@@ -19,7 +19,8 @@ from django.test import Client
 
 from dashboard import sharedcache
 from dashboard.accounts.models import LockoutEntry
-from dashboard.polling import align, economy
+from dashboard.polling import align, economy, gate
+from dashboard.voucherify.errors import BudgetExhaustedError, RateLimitedError
 from tests.fixtures.users import ROLE_PASSWORD
 from tests.helpers.services import RedisServer
 from tests.helpers.upstream import DETAIL, upstream_calls
@@ -267,3 +268,39 @@ def test_an_error_about_the_command_itself_is_not_taken_for_an_outage(shared_cac
     with pytest.raises(redis.exceptions.ResponseError):
         cache.incr("polling:not-a-number")
     assert not sharedcache.degraded()
+
+
+def test_a_429s_retry_moment_still_holds_every_call_back_once_redis_is_down(
+    shared_cache, emulator
+):
+    """The moment a 429 names is kept in the process's memory too: Redis going away during
+    the wait must not let the next call through before it (the upstream would block the
+    customer's integration for longer)."""
+    emulator.clear_stats()
+    emulator.set_faults(force_429=True, retry_after=30)
+    with pytest.raises(RateLimitedError):
+        gate.get_client().list_actions(limit=5)
+    emulator.clear_faults()
+    shared_cache.stop()
+
+    with pytest.raises(BudgetExhaustedError, match="asked the dashboard to hold back"):
+        gate.get_client().list_actions(limit=5)
+    assert sharedcache.degraded()
+    assert emulator.count() == 1
+
+
+def test_a_429_seen_during_the_outage_still_holds_calls_back_once_redis_is_back(
+    shared_cache, emulator
+):
+    shared_cache.stop()
+    emulator.clear_stats()
+    emulator.set_faults(force_429=True, retry_after=30)
+    with pytest.raises(RateLimitedError):
+        gate.get_client().list_actions(limit=5)
+    emulator.clear_faults()
+    shared_cache.start()
+
+    with pytest.raises(BudgetExhaustedError, match="asked the dashboard to hold back"):
+        gate.get_client().list_actions(limit=5)
+    assert not sharedcache.degraded()
+    assert emulator.count() == 1

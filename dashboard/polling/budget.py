@@ -35,6 +35,7 @@ none while X-Rate-Limit-Remaining says no more than VOUCHERIFY_UPSTREAM_RESERVE 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -58,6 +59,11 @@ RETRY_AT_KEY = store.key("retry_at")
 RATE_STATE_KEY = store.key("rate_limit")
 # With no X-Rate-Limit-Retry, a low Remaining is believed for this long.
 UPSTREAM_WINDOW_SECONDS = 60.0
+# The latest 429 retry moment this process noted or read, kept in its own memory too: the
+# hold must outlast the shared cache going away (the local fallback starts empty) or coming
+# back (without what was noted in the fallback meanwhile).
+_retry_at_here = 0.0
+_retry_at_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -206,7 +212,7 @@ def blocked_until(now: float | None = None) -> float | None:
     """Epoch second before which no call may be made (429 or upstream reserve), else None."""
     now = store.now() if now is None else now
     found = cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY])  # one round trip, before every call
-    moments = [found.get(RETRY_AT_KEY)]
+    moments = [_retry_moment(found.get(RETRY_AT_KEY))]
     state = _rate_state_of(found.get(RATE_STATE_KEY))
     if state is not None and state.remaining is not None and state.remaining <= upstream_reserve():
         until = state.retry_at or state.observed_at + timedelta(seconds=UPSTREAM_WINDOW_SECONDS)
@@ -326,9 +332,26 @@ def _short(wait: float, reason: str, *, until: float | None = None) -> BudgetExh
     )
 
 
+def _retry_moment(shared: object) -> float:
+    """The later of the shared cache's 429 moment (`shared`, as read) and this process's."""
+    global _retry_at_here
+    with _retry_at_lock:
+        if isinstance(shared, int | float) and shared > _retry_at_here:
+            _retry_at_here = float(shared)
+        return _retry_at_here
+
+
+def forget_retry_at_here() -> None:
+    """Drop this process's memory of a 429's moment (tests, with the cache they clear)."""
+    global _retry_at_here
+    with _retry_at_lock:
+        _retry_at_here = 0.0
+
+
 def note_retry_at(moment: datetime) -> None:
     """Remember a 429's retry moment for every process: the one its error names."""
     retry_at = moment.timestamp()
+    _retry_moment(retry_at)
     current = cache.get(RETRY_AT_KEY)
     if not isinstance(current, int | float) or current < retry_at:
         cache.set(RETRY_AT_KEY, retry_at, max(1, math.ceil(retry_at - store.now()) + 5))
@@ -354,7 +377,7 @@ def _rate_state_of(value: object) -> RateLimitState | None:
 
 
 def retry_at() -> datetime | None:
-    moment = cache.get(RETRY_AT_KEY)
-    if isinstance(moment, int | float) and moment > store.now():
+    moment = _retry_moment(cache.get(RETRY_AT_KEY))
+    if moment > store.now():
         return datetime.fromtimestamp(moment, UTC)
     return None
