@@ -136,8 +136,15 @@ def test_user_agent_names_the_dashboard_and_its_version():
     {"expires_in": True},
     {"expires_in": "soon", "expires_at": float("nan")},
     {"expires_in": None, "expires_at": "Infinity"},
+    # A token said to be dead already is no lifetime either: read as 0 it asked for a new
+    # token before every call, as NaN did.
+    {"expires_in": 0},
+    {"expires_in": "-30"},
+    {"expires_in": -1e300},
+    {"expires_at": 1},  # long past
+    {"expires_in": None, "expires_at": "-5"},
 ])
-def test_a_token_lifetime_that_is_no_number_is_read_as_the_default(body):
+def test_a_token_lifetime_that_is_no_number_or_none_left_is_read_as_the_default(body):
     # The token answer is Voucherify's to word; one that is no finite number must neither ask
     # for a token before every call (each paid from the budget) nor keep one for ever.
     fetched = []

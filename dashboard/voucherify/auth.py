@@ -142,13 +142,14 @@ class OAuthAuth(Authenticator):
 
 def _lifetime(body: dict[str, Any]) -> float:
     """Seconds the token lives: `expires_in`, else `expires_at` from now, else the default. A
-    value that is no finite number (NaN, Infinity, a text, true) is not read: NaN read as 0
-    asked for a new token before every call, each paid from the budget."""
+    value that is no finite number (NaN, Infinity, a text, true), or no time left at all (0,
+    negative, a moment past), is not read: read as 0 it asked for a new token before every
+    call, each paid from the budget (a token that does die early is renewed after its 401)."""
     seconds = finite_number(body.get("expires_in"))
-    if seconds is None:
+    if seconds is None or seconds <= 0:
         moment = finite_number(body.get("expires_at"))
         seconds = None if moment is None else moment - time.time()
-    return DEFAULT_TOKEN_LIFETIME if seconds is None else max(0.0, seconds)
+    return DEFAULT_TOKEN_LIFETIME if seconds is None or seconds <= 0 else seconds
 
 
 def authenticator_for(config: VoucherifyConfig, fetch: TokenFetcher) -> Authenticator:
