@@ -19,7 +19,7 @@ from django.test import Client
 
 from dashboard import sharedcache
 from dashboard.accounts.models import LockoutEntry
-from dashboard.polling import align, economy, gate
+from dashboard.polling import align, budget, economy, gate
 from dashboard.voucherify.errors import BudgetExhaustedError, RateLimitedError
 from tests.fixtures.users import ROLE_PASSWORD
 from tests.helpers.services import RedisServer
@@ -304,3 +304,26 @@ def test_a_429_seen_during_the_outage_still_holds_calls_back_once_redis_is_back(
         gate.get_client().list_actions(limit=5)
     assert not sharedcache.degraded()
     assert emulator.count() == 1
+
+
+@pytest.mark.parametrize("spent_before, granted_during", [(40, 0), (20, 1), (0, OUTAGE_CAP)])
+def test_calls_spent_through_redis_still_count_once_it_is_away(
+    shared_cache, settings, spent_before, granted_during
+):
+    """Each process's outage cap is its part of the shared budget: the calls the shared window
+    held when Redis went away take their part of it, or every process would spend its whole
+    outage cap on top of a full minute (40 + 3 per process within 60 s here)."""
+    settings.VOUCHERIFY_BUDGET_RESERVE = 0
+    for _ in range(spent_before):
+        budget.spend(background=False)
+    shared_cache.stop()
+
+    granted = 0
+    for _ in range(10):
+        try:
+            budget.spend(background=False)
+            granted += 1
+        except BudgetExhaustedError:
+            pass
+    assert sharedcache.degraded()
+    assert granted == granted_during

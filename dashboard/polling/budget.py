@@ -26,7 +26,9 @@ window over the share and hold every refresh back until it slid (a stall of ten 
 more, every few minutes, with the actions finishing that a busy project has).
 
 While the shared cache cannot be reached (dashboard/sharedcache.py) every process counts on
-its own in local memory, so the cap is VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process.
+its own in local memory, so the cap is VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process; the
+calls the shared window held when it went away take their part of that cap (its part of the
+whole cap), and a 429's moment is kept in each process's memory too.
 
 Besides its own cap the budget obeys the upstream: no call before a 429's retry moment, and
 none while X-Rate-Limit-Remaining says no more than VOUCHERIFY_UPSTREAM_RESERVE are left.
@@ -64,6 +66,11 @@ UPSTREAM_WINDOW_SECONDS = 60.0
 # back (without what was noted in the fallback meanwhile).
 _retry_at_here = 0.0
 _retry_at_lock = threading.Lock()
+# The shared window as this process last read it (epoch second -> calls). While the shared
+# cache is away each process's outage cap is its part of the budget, and the calls the window
+# held when it went away take their part of that cap (_part_seen), or every process would
+# spend its whole outage cap on top of a minute already spent.
+_shared_seen: dict[int, int] = {}
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,35 @@ def spent_by_second(
     """Calls spent in each second of the window (seconds with none are left out)."""
     now = store.now() if now is None else now
     found = cache.get_many(_window(now, parts, seconds))
-    return {int(name.rsplit(":", 1)[1]): int(count) for name, count in found.items() if count}
+    by_second = {int(name.rsplit(":", 1)[1]): int(count) for name, count in found.items() if count}
+    return by_second if parts else _with_part_seen(by_second, now, seconds)
+
+
+def _with_part_seen(by_second: dict[int, int], now: float, seconds: int) -> dict[int, int]:
+    """The shared window's counts, as read: remembered while the shared cache answers; during
+    an outage (the local window) with this process's part of what it last saw added."""
+    global _shared_seen
+    if not sharedcache.degraded():
+        if seconds == WINDOW_SECONDS:
+            _shared_seen = by_second
+        return by_second
+    merged = dict(by_second)
+    for second, count in _part_seen(now, seconds).items():
+        merged[second] = merged.get(second, 0) + count
+    return merged
+
+
+def _part_seen(now: float, seconds: int) -> dict[int, int]:
+    """This process's part (its outage cap's of the whole cap, rounded up) of the calls the
+    shared window last held, in the seconds of the window ending `now`."""
+    whole = int(settings.VOUCHERIFY_CALLS_PER_MINUTE)
+    first, last = int(now) - seconds + 1, int(now)
+    within = {second: count for second, count in _shared_seen.items() if first <= second <= last}
+    held = sum(within.values())
+    if held <= 0:
+        return {}
+    latest = max(within)  # counted at the last second that held calls: it leaves last
+    return {latest: math.ceil(held * allowance().cap / whole)}
 
 
 def spent(now: float | None = None) -> int:
@@ -268,6 +303,9 @@ def spend(*, background: bool, result: bool = False) -> None:
     windows = [_window(now, scope.parts, scope.seconds) for scope in scopes]
     found = cache.get_many(list(dict.fromkeys(name for window in windows for name in window)))
     spent_in = [sum(int(found.get(name) or 0) for name in window) for window in windows]
+    shared_counts = {int(name.rsplit(":", 1)[1]): int(found[name]) for name in windows[0]
+                     if found.get(name)}
+    spent_in[0] = sum(_with_part_seen(shared_counts, now, scopes[0].seconds).values())
     shared = spent_in[0]  # scopes[0]: the window everyone shares
     for scope, spent_there in zip(scopes, spent_in, strict=True):
         if spent_there <= scope.allowed:
@@ -341,11 +379,13 @@ def _retry_moment(shared: object) -> float:
         return _retry_at_here
 
 
-def forget_retry_at_here() -> None:
-    """Drop this process's memory of a 429's moment (tests, with the cache they clear)."""
-    global _retry_at_here
+def forget_process_memory() -> None:
+    """Drop what this process keeps of the shared budget in its own memory, a 429's moment
+    and the window last seen (tests, with the cache they clear)."""
+    global _retry_at_here, _shared_seen
     with _retry_at_lock:
         _retry_at_here = 0.0
+    _shared_seen = {}
 
 
 def note_retry_at(moment: datetime) -> None:
