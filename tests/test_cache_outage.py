@@ -327,3 +327,24 @@ def test_calls_spent_through_redis_still_count_once_it_is_away(
             pass
     assert sharedcache.degraded()
     assert granted == granted_during
+
+
+def test_calls_spent_during_the_outage_still_count_once_redis_is_back(shared_cache, settings):
+    """What a process spent from its own memory is added to the shared window when Redis
+    answers again (the local memory is emptied then): the minute still holds the cap."""
+    settings.VOUCHERIFY_BUDGET_RESERVE = 0
+    shared_cache.stop()
+    for _ in range(OUTAGE_CAP):
+        budget.spend(background=False)
+    shared_cache.start()
+
+    granted = 0
+    for _ in range(50):
+        try:
+            budget.spend(background=False)
+            granted += 1
+        except BudgetExhaustedError:
+            pass
+    assert not sharedcache.degraded()
+    assert granted == 40 - OUTAGE_CAP
+    assert budget.spent() == 40

@@ -28,7 +28,8 @@ more, every few minutes, with the actions finishing that a busy project has).
 While the shared cache cannot be reached (dashboard/sharedcache.py) every process counts on
 its own in local memory, so the cap is VOUCHERIFY_OUTAGE_CALLS_PER_MINUTE per process; the
 calls the shared window held when it went away take their part of that cap (its part of the
-whole cap), and a 429's moment is kept in each process's memory too.
+whole cap), the calls spent meanwhile are added to it when it answers again, and a 429's
+moment is kept in each process's memory too.
 
 Besides its own cap the budget obeys the upstream: no call before a 429's retry moment, and
 none while X-Rate-Limit-Remaining says no more than VOUCHERIFY_UPSTREAM_RESERVE are left.
@@ -65,12 +66,15 @@ UPSTREAM_WINDOW_SECONDS = 60.0
 # hold must outlast the shared cache going away (the local fallback starts empty) or coming
 # back (without what was noted in the fallback meanwhile).
 _retry_at_here = 0.0
-_retry_at_lock = threading.Lock()
+_memory_lock = threading.Lock()
 # The shared window as this process last read it (epoch second -> calls). While the shared
 # cache is away each process's outage cap is its part of the budget, and the calls the window
 # held when it went away take their part of that cap (_part_seen), or every process would
 # spend its whole outage cap on top of a minute already spent.
 _shared_seen: dict[int, int] = {}
+# The calls this process spent from its own memory during an outage (epoch second -> calls):
+# added to the shared window when the shared cache answers again (the local one is emptied).
+_outage_spent: dict[int, int] = {}
 
 
 @dataclass(frozen=True)
@@ -295,6 +299,8 @@ def spend(*, background: bool, result: bool = False) -> None:
     until = blocked_until(now)
     if until is not None:
         raise _short(until - now, "Voucherify asked the dashboard to hold back", until=until)
+    if _outage_spent and not sharedcache.degraded():
+        _carry_outage_spent(now)
     scopes = _scopes(background, askers.current(), result)
     names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
     for name in names:
@@ -314,6 +320,26 @@ def spend(*, background: bool, result: bool = False) -> None:
             continue
         _give_back(names)
         raise _refusal(scope, max(1.0, _seconds_until_let_through(scope, now)))
+    if sharedcache.degraded():
+        with _memory_lock:
+            _outage_spent[int(now)] = _outage_spent.get(int(now), 0) + 1
+
+
+def _carry_outage_spent(now: float) -> None:
+    """Add the calls this process spent during an outage to the shared window."""
+    global _outage_spent
+    with _memory_lock:
+        taken, _outage_spent = _outage_spent, {}
+    for second, count in taken.items():
+        if second <= int(now) - WINDOW_SECONDS:
+            continue  # left the window already
+        name = _counter(second)
+        if cache.add(name, count, COUNTER_TTL):
+            continue
+        try:
+            cache.incr(name, count)
+        except ValueError:  # expired between add and incr
+            cache.set(name, count, COUNTER_TTL)
 
 
 def _seconds_until_let_through(scope: Scope, now: float) -> float:
@@ -373,7 +399,7 @@ def _short(wait: float, reason: str, *, until: float | None = None) -> BudgetExh
 def _retry_moment(shared: object) -> float:
     """The later of the shared cache's 429 moment (`shared`, as read) and this process's."""
     global _retry_at_here
-    with _retry_at_lock:
+    with _memory_lock:
         if isinstance(shared, int | float) and shared > _retry_at_here:
             _retry_at_here = float(shared)
         return _retry_at_here
@@ -382,9 +408,10 @@ def _retry_moment(shared: object) -> float:
 def forget_process_memory() -> None:
     """Drop what this process keeps of the shared budget in its own memory, a 429's moment
     and the window last seen (tests, with the cache they clear)."""
-    global _retry_at_here, _shared_seen
-    with _retry_at_lock:
+    global _retry_at_here, _shared_seen, _outage_spent
+    with _memory_lock:
         _retry_at_here = 0.0
+        _outage_spent = {}
     _shared_seen = {}
 
 
