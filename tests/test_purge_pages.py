@@ -101,6 +101,9 @@ def test_a_page_costs_the_same_queries_however_many_purges(many_purges, auditor_
 @pytest.mark.parametrize("query", [
     "?older=nonsense", "?newer=2026-13-01~aa_1", "?older=~", "?older=" + "x" * 500,
     "?page=-3", "?page=abc&older=2026-10-01T00:00:00+00:00~aa_zzz",
+    "?page=%C2%B2", "?page=%E2%91%A0", "?page=%00", "?page=%FF%FE",
+    "?older=0001-01-01T00:00:00%2B01:00~aa_1", "?newer=9999-12-31T23:59:59-01:00~aa_1",
+    "?older=2026-10-01T00:00:00%2B00:00~aa_%00", "?older=%FF~%FE",
 ])
 def test_odd_cursors_fall_back_to_a_page_not_an_error(many_purges, auditor_client, query):
     response = auditor_client.get(PAGE + query)

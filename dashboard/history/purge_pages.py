@@ -59,7 +59,9 @@ def parse_cursor(raw: str | None) -> tuple[datetime, str] | None:
 
 def _page_number(raw: str | None) -> int | None:
     text = (raw or "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 and int(text) > 0 else None
+    # ASCII digits only: "²" is a digit to str.isdigit() but no number to int()
+    ok = text.isascii() and text.isdigit() and len(text) < 10
+    return int(text) if ok and int(text) > 0 else None
 
 
 def purge_page(selection: PurgeSelection, query: Mapping[str, str], per_page: int
