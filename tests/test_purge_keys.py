@@ -178,3 +178,27 @@ def test_key_attribution_is_a_function_for_other_modules(synced, archive):
 @pytest.mark.parametrize("role, status", [("operator", 403), ("support", 403), ("auditor", 200)])
 def test_only_auditors_see_the_keys_page(synced, client_for, role, status):
     assert client_for(role).get(KEYS).status_code == status
+
+
+def test_a_custom_schema_whose_name_differs_only_in_case_does_not_hide_the_standard_keys(db):
+    """related_object is read lower-cased: a custom "Customer" schema listed after the
+    standard "customer" one must not replace its keys in the snapshot (the purged key would
+    then never have been seen, and no purge could be attributed to it)."""
+    from datetime import UTC, datetime
+
+    from dashboard.history.schemas import record_schemas
+    from dashboard.voucherify.schemas import schemas_from_list
+
+    def listed(standard_keys: dict) -> list:
+        return schemas_from_list({"object": "list", "data_ref": "schemas", "schemas": [
+            {"related_object": "customer", "properties": standard_keys},
+            {"related_object": "Customer", "properties": {"store": {"type": "string"}}},
+        ]})
+
+    start = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    record_schemas(listed({"loyalty_tier": {"type": "string", "deleted": True},
+                           "crm_score": {"type": "number"}}), now=start)
+    record_schemas(listed({"crm_score": {"type": "number"}}), now=start + timedelta(hours=1))
+    found = SchemaHistory.load().attribute("customers", start + timedelta(minutes=10),
+                                           start + timedelta(minutes=20))
+    assert found.known and found.keys == ("loyalty_tier",)

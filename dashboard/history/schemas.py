@@ -38,13 +38,12 @@ def record_schemas(schemas: Sequence[MetadataSchema], *, now: datetime | None = 
     An object type that was known and is no longer listed is stored as having no keys.
     """
     now = now or timezone.now()
-    seen = {schema.related_object: schema for schema in schemas}
+    seen = _merged(schemas)
     created = 0
     with transaction.atomic():
         latest = _latest_snapshots()
         for related in sorted(set(seen) | set(latest)):
-            schema = seen.get(related)
-            keys = schema.keys() if schema else {}
+            keys, updated_at = seen.get(related, ({}, None))
             digest = _digest(keys)
             previous = latest.get(related)
             if previous is not None and previous.digest == digest:
@@ -52,10 +51,28 @@ def record_schemas(schemas: Sequence[MetadataSchema], *, now: datetime | None = 
                 continue
             SchemaSnapshot.objects.create(
                 related_object=related, keys=keys, digest=digest, taken_at=now,
-                confirmed_at=now, schema_updated_at=schema.updated_at if schema else None,
+                confirmed_at=now, schema_updated_at=updated_at,
             )
             created += 1
     return created
+
+
+def _merged(schemas: Sequence[MetadataSchema]
+            ) -> dict[str, tuple[dict[str, bool], datetime | None]]:
+    """related_object -> (its keys, its newest updated_at). related_object is read lower-cased,
+    so a custom "Customer" schema and the standard "customer" one are one object type here:
+    their keys are joined (one schema must not hide the other's), a key shared by both is
+    marked deleted only when both mark it so."""
+    merged: dict[str, tuple[dict[str, bool], datetime | None]] = {}
+    for schema in schemas:
+        keys, updated_at = merged.get(schema.related_object, ({}, None))
+        for key, deleted in schema.keys().items():
+            keys[key] = keys[key] and deleted if key in keys else deleted
+        if schema.updated_at is not None and (updated_at is None
+                                              or schema.updated_at > updated_at):
+            updated_at = schema.updated_at
+        merged[schema.related_object] = (keys, updated_at)
+    return merged
 
 
 def _latest_snapshots() -> dict[str, SchemaSnapshot]:
