@@ -108,6 +108,16 @@ def test_the_csv_holds_the_filtered_purges_and_the_export_is_recorded(
     assert record.what == "purges.csv" and record.rows == len(truth)
 
 
+def test_a_head_request_for_the_csv_exports_nothing_and_is_not_logged(
+    synced, archive, auditor_client
+):
+    response = auditor_client.head(CSV_URL, {"object": "customers"})
+    assert response.status_code == 200 and not b"".join(response.streaming_content)
+    assert not ExportRecord.objects.exists()  # no rows left: nobody took them
+    b"".join(auditor_client.get(CSV_URL, {"object": "customers"}).streaming_content)
+    assert ExportRecord.objects.get().what == "purges.csv"
+
+
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(archive, auditor_client):
     insert_terminal(archive, "aa_00000000000000bad1", type_="CUSTOMERS.METADATA_KEY_PURGE",
                     user={"email": "=HYPERLINK(\"http://evil\")"}, request_id="w-1",

@@ -50,8 +50,10 @@ def purge_csv(request: HttpRequest) -> HttpResponse:
     selected = purges.parse_filter(request.GET)
     if selected.errors:
         return purge_audit_page(request)
-    record_export(request, what="purges.csv", rows=purges.selection_of(selected).counts()[0],
-                  filters=selected.params(), link=_audit_url(selected))
+    if request.method != "HEAD":  # a HEAD answer carries no rows: nobody took any
+        record_export(request, what="purges.csv",
+                      rows=purges.selection_of(selected).counts()[0],
+                      filters=selected.params(), link=_audit_url(selected))
     # streamed: read in chunks while the CSV is sent
     response = StreamingHttpResponse(purges.csv_lines(selected),
                                      content_type="text/csv; charset=utf-8")
