@@ -241,6 +241,7 @@ def test_two_syncs_in_a_row_upsert_idempotently(synced, archive):
 @pytest.mark.parametrize("args, message", [
     (["--max-calls", "0"], "--max-calls must be a whole number"),
     (["--max-calls", "lots"], "--max-calls must be a whole number"),
+    (["--max-calls", "²"], "--max-calls must be a whole number"),  # a digit to isdigit()
     (["--since", "yesterday"], "--since"),
 ])
 def test_bad_arguments_are_refused_before_any_call(archive, args, message):

@@ -20,7 +20,7 @@ DEFAULT_MAX_CALLS = 100
 
 
 def _positive(raw: str) -> int:
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²" is a digit to isdigit
         raise CommandError(f"--max-calls must be a whole number of at least 1, not {raw!r}.")
     return int(raw)
 
