@@ -288,3 +288,20 @@ def test_an_abandoned_claim_is_taken_over_after_its_lease(alerting, settings):
     assert claim(delivery.id, "second", moment + lease) is None  # not before it expires
     assert due_ids(moment + lease + timedelta(seconds=1)) == [delivery.id]
     assert claim(delivery.id, "second", moment + lease + timedelta(seconds=1)) is not None
+
+
+def test_a_hostile_type_cannot_add_mail_headers_nor_outgrow_the_subject(alerting, smtp_server):
+    subscribe("failed", to="ops@example.com")
+    hostile = IMPORT + "\r\nBcc: thief@example.org\r\n" + "X" * 400
+    action = insert(alerting, type_=hostile, status="FAILED", created_ago=timedelta(seconds=3))
+
+    watch_once()
+
+    [mail] = smtp_server.to("ops@example.com")
+    assert action["id"] in mail.get_payload()
+    assert smtp_server.to("thief@example.org") == [] and mail["Bcc"] is None
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.SENT
+    assert "\r" not in delivery.subject and "\n" not in delivery.subject
+    assert len(delivery.subject) <= Delivery._meta.get_field("subject").max_length
+

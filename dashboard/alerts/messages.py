@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .evaluate import Event
 
 ROWS_IN_ALERT = 5  # failed rows shown to roles that may see them; the page has the rest
+SUBJECT_MAX = 300  # Delivery.subject's length
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,14 @@ def compose(event: Event, audience: str) -> Message:
             name: facts[name] for name in ("failed", "finished", "percent", "hours")
         }
     subject = f"[Voucherify alert] {event.rule}: {action.type or 'unknown type'}"
-    return Message(subject=subject, text=text, payload=payload)
+    return Message(subject=one_line(subject, SUBJECT_MAX), text=text, payload=payload)
+
+
+def one_line(text: str, limit: int) -> str:
+    """Upstream text fit for a header: no line breaks or other control characters (a mail
+    subject with CR/LF is refused, and could add headers), at most `limit` characters."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
 def body(payload: dict) -> str:
