@@ -305,3 +305,16 @@ def test_a_hostile_type_cannot_add_mail_headers_nor_outgrow_the_subject(alerting
     assert "\r" not in delivery.subject and "\n" not in delivery.subject
     assert len(delivery.subject) <= Delivery._meta.get_field("subject").max_length
 
+
+def test_an_action_that_cannot_be_linked_stops_no_other_alert(alerting, http_receiver):
+    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
+    odd = insert(alerting, type_=IMPORT, status="IN_PROGRESS", created_ago=timedelta(hours=2),
+                 finished=False, id="aa_0c/55")
+    fine = insert(alerting, type_=IMPORT, status="IN_PROGRESS", created_ago=timedelta(hours=3),
+                  finished=False)
+
+    watch_once()  # the odd id has no page to link to: that alert alone is left out
+    watch_once()
+
+    assert [alert["action"]["id"] for alert in http_receiver.at("/stuck")] == [fine["id"]]
+    assert not Delivery.objects.filter(action_id=odd["id"]).exists()

@@ -189,7 +189,12 @@ def _enqueue(events: list[tuple[Subscription, Event]], now: datetime) -> int:
         return 0
     rows = []
     for subscription, event in events:
-        message = compose(event, subscription.audience)
+        try:
+            message = compose(event, subscription.audience)
+        except Exception:  # one unusable action (an id no page can link) must not stop the rest
+            logger.exception("Alerts: no %s alert could be composed for action %s",
+                             event.rule, event.action.id)
+            continue
         rows.append(Delivery(
             subscription=subscription, owner_id=subscription.owner_id, event_key=event.key,
             rule=event.rule, channel=subscription.channel, recipient=subscription.recipient,
