@@ -318,3 +318,20 @@ def test_an_action_that_cannot_be_linked_stops_no_other_alert(alerting, http_rec
 
     assert [alert["action"]["id"] for alert in http_receiver.at("/stuck")] == [fine["id"]]
     assert not Delivery.objects.filter(action_id=odd["id"]).exists()
+
+
+def test_a_failure_share_alert_names_the_newest_failed_action(alerting, http_receiver):
+    kind = "LOYALTY.MEMBERS_BATCH_ENROL"
+    subscribe("failure-share", to=f"{http_receiver.url}/share", share_percent=50,
+              share_hours=1, action_type=kind)
+    insert(alerting, type_=kind, status="DONE", created_ago=timedelta(minutes=20))
+    insert(alerting, type_=kind, status="FAILED", created_ago=timedelta(minutes=15))
+    watch_once()  # 1 of 2 failed: not more than 50 %, but both are in the archive now
+    newest = insert(alerting, type_=kind, status="FAILED", created_ago=timedelta(minutes=5))
+    cache.clear()  # the newest page is read again
+
+    watch_once()
+
+    [alert] = http_receiver.at("/share")
+    assert (alert["share"]["failed"], alert["share"]["finished"]) == (2, 3)
+    assert alert["action"]["id"] == newest["id"]

@@ -78,7 +78,7 @@ def failure_shares(since: datetime, types: list[str] | None = None,
 def newest_failed(action_type: str, since: datetime) -> Action | None:
     row = ArchivedAction.objects.filter(
         type=action_type, status="FAILED", created_at__gte=since
-    ).only("raw").first()
+    ).order_by("-created_at", "-id").only("raw").first()  # no Meta.ordering: first() is by pk
     return Action.from_json(row.raw) if row is not None else None
 
 
