@@ -335,3 +335,20 @@ def test_a_failure_share_alert_names_the_newest_failed_action(alerting, http_rec
     [alert] = http_receiver.at("/share")
     assert (alert["share"]["failed"], alert["share"]["finished"]) == (2, 3)
     assert alert["action"]["id"] == newest["id"]
+
+
+def test_html_from_upstream_reaches_a_chat_service_as_text(alerting, smtp_server, settings):
+    # apprise's mailto:// sends HTML mail, as Slack, Teams or Discord render markup.
+    target = (f"mailto://127.0.0.1:{settings.EMAIL_PORT}?from=alerts@example.com"
+              "&to=chat@example.com")
+    create({"rule": "failed", "audience": "operator"}, channel="apprise", target=target)
+    hostile = IMPORT + '<a href="https://phish.example.org">Sign in again</a>'
+    insert(alerting, type_=hostile, status="FAILED", created_ago=timedelta(seconds=3))
+
+    watch_once()
+
+    [mail] = smtp_server.to("chat@example.com")
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode()
+             for part in mail.walk() if not part.is_multipart()}
+    assert "Sign in again" in parts["text/plain"]  # told as text
+    assert '<a href="https://phish' not in parts.get("text/html", "")  # never as a link

@@ -52,7 +52,10 @@ def send_apprise(url: str, subject: str, payload: dict) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise DeliveryError("Apprise does not recognise this notification URL.")
-    if not notifier.notify(title=subject, body=body(payload)):
+    # TEXT: apprise escapes it for services that render HTML or Markdown; with no format
+    # given it passes the body on as is, and upstream text would become markup there.
+    if not notifier.notify(title=subject, body=body(payload),
+                           body_format=apprise.NotifyFormat.TEXT):
         raise DeliveryError("Apprise could not deliver the notification (see the worker's log).")
 
 
