@@ -154,3 +154,28 @@ def test_failed_action_says_plainly_what_failed(emulator, support_client, result
     assert "error" in outcome["class"]
     assert text_of(outcome) == sentence
     assert not panel.has_attr("hx-trigger")
+
+
+@pytest.mark.parametrize(
+    ("action_type", "failed", "headers", "cells"),
+    [
+        ("VOUCHERS.IMPORT", {"code": "V-1", "reason": "Duplicated code"},
+         ["Code", "Reason"], ["V-1", "Duplicated code"]),
+        ("ORDERS.IMPORT", {"source_id": "ord-7", "reason": "Unknown customer"},
+         ["Source id", "Reason"], ["ord-7", "Unknown customer"]),
+    ],
+)
+def test_a_failed_object_is_one_failed_row(emulator, support_client, action_type, failed,
+                                           headers, cells):
+    """The OpenAPI document gives VOUCHERS.IMPORT's and ORDERS.IMPORT's `result.failed` as an
+    object (one failure), not an array: it was read as no failure at all, and a DONE action
+    showed no outcome and no row."""
+    body = action(type=action_type, result={"message": "Imported 2.", "done_count": 2,
+                                            "failed": failed})
+    panel = panel_of(support_client, emulator, body)
+    assert [text_of(th) for th in panel.select("table.failure-table thead th")] == headers
+    assert [[text_of(td) for td in tr.select("td")]
+            for tr in panel.select("table.failure-table tbody tr")] == [cells]
+    assert text_of(panel.select_one(".count-failed")) == "1"
+    assert "1 of 3 rows failed." in text_of(panel.select_one(".outcome"))
+    assert json.loads(panel.select_one("details.raw-json pre").get_text()) == body

@@ -155,8 +155,8 @@ class ActionResult:
             message=_text(data.get("message")),
             done_count=_integer(data.get("done_count")),
             failed_count=_integer(data.get("failed_count")),
-            failed=ParsedItems(_list(data.get("failed")), FailedRow.from_json),
-            errors=ParsedItems(_list(data.get("errors")), ResultError.from_json),
+            failed=ParsedItems(_items(data.get("failed")), FailedRow.from_json),
+            errors=ParsedItems(_items(data.get("errors")), ResultError.from_json),
             reports=[_report_link(item) for item in _list(data.get("reports")) if item],
             reports_available_till=parse_timestamp(data.get("reports_available_till")),
             raw=data,
@@ -310,6 +310,14 @@ def _integer(value: object) -> int | None:
 
 def _list(value: object) -> list:
     return list(value) if isinstance(value, list | tuple) else []
+
+
+def _items(value: object) -> list:
+    """A result's failed rows or errors: a list, or one object standing for one (the OpenAPI
+    document gives VOUCHERS.IMPORT's and ORDERS.IMPORT's `failed` as an object)."""
+    if isinstance(value, Mapping):
+        return [value] if value else []
+    return _list(value)
 
 
 def _report_link(item: object) -> str:
