@@ -179,3 +179,18 @@ def test_a_failed_object_is_one_failed_row(emulator, support_client, action_type
     assert text_of(panel.select_one(".count-failed")) == "1"
     assert "1 of 3 rows failed." in text_of(panel.select_one(".outcome"))
     assert json.loads(panel.select_one("details.raw-json pre").get_text()) == body
+
+
+@pytest.mark.parametrize("failed_count", [0, None])
+def test_listed_failed_rows_are_counted_when_the_count_says_none(emulator, support_client,
+                                                                 failed_count):
+    """A failed_count of 0 beside listed failed rows showed "Failed 0" and "Succeeded 100%"
+    under an outcome saying that not everything succeeded, above a table of failed rows."""
+    rows = [{"code": "A", "reason": "Duplicated"}, {"code": "B", "reason": "Duplicated"}]
+    body = action(result={"done_count": 3, "failed_count": failed_count, "failed": rows})
+    panel = panel_of(support_client, emulator, body)
+    assert text_of(panel.select_one(".count-failed")) == "2"
+    assert text_of(panel.select_one(".success-share")).endswith("60%")
+    assert text_of(panel.select_one(".outcome")) == (
+        "This voucher import finished, but not everything succeeded. 2 of 5 rows failed.")
+

@@ -309,7 +309,7 @@ def _counts(result: ActionResult | None, failures: Failures) -> tuple[int | None
     if result is None:
         return None, (len(failures) or None)
     failed = result.failed_count
-    if failed is None and failures:
+    if not failed and failures:  # a count of 0 beside listed failures says nothing
         failed = len(failures)
     return result.done_count, failed
 
