@@ -194,3 +194,12 @@ def test_listed_failed_rows_are_counted_when_the_count_says_none(emulator, suppo
     assert text_of(panel.select_one(".outcome")) == (
         "This voucher import finished, but not everything succeeded. 2 of 5 rows failed.")
 
+
+def test_a_failed_action_shows_no_success_share(emulator, support_client):
+    """Voucherify counts the rows a FAILED action processed before it stopped: "Succeeded
+    100%" beside "This voucher import failed" read as a success."""
+    body = action(status="FAILED", result={"done_count": 5, "failed_count": 0})
+    panel = panel_of(support_client, emulator, body)
+    assert text_of(panel.select_one(".count-done")) == "5"
+    assert panel.select_one(".success-share") is None
+    assert text_of(panel.select_one(".outcome")).startswith("This voucher import failed")

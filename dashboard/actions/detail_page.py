@@ -141,7 +141,8 @@ def build_panel(
         message=result.message if result else None,
         done_count=done,
         failed_count=failed,
-        success_share=success_share(done, failed),
+        # A FAILED action's counts are what it did before it stopped, not a share of its rows.
+        success_share=None if action.status == catalog.FAILED else success_share(done, failed),
         elapsed_seconds=elapsed,
         eta_seconds=eta,
         outcome=outcome_sentence(action, label, failures, failed, done,
