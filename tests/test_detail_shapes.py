@@ -203,3 +203,16 @@ def test_a_failed_action_shows_no_success_share(emulator, support_client):
     assert text_of(panel.select_one(".count-done")) == "5"
     assert panel.select_one(".success-share") is None
     assert text_of(panel.select_one(".outcome")).startswith("This voucher import failed")
+
+
+@pytest.mark.parametrize(("progress", "shown"), [(150, "100%"), (-5, "0%"), (2**40, "100%")])
+def test_a_progress_outside_0_to_100_is_shown_within_it(emulator, support_client, progress,
+                                                        shown):
+    """Progress is a percentage (0..100 in the OpenAPI document); "150%" or "-5%" was shown
+    as sent, on the bar and beside it. The raw JSON keeps what was sent."""
+    body = action(status="IN_PROGRESS", progress=progress, result=...)
+    panel = panel_of(support_client, emulator, body)
+    bar = panel.select_one(".detail-state progress")
+    assert bar["value"] == shown.rstrip("%")
+    assert text_of(panel.select_one(".detail-state .progress-text")) == shown
+    assert json.loads(panel.select_one("details.raw-json pre").get_text())["progress"] == progress

@@ -234,7 +234,7 @@ class Action:
             created_at=created_at,
             updated_at=parse_timestamp(data.get("updated_at")),
             request_id=_text(data.get("request_id")),
-            progress=_integer(data.get("progress")),
+            progress=_percentage(data.get("progress")),
             processing_time=_integer(data.get("processing_time")),
             operation_status=_text(data.get("operation_status")),
             user=data.get("user"),
@@ -306,6 +306,12 @@ def _integer(value: object) -> int | None:
         return None
     whole = int(number)
     return whole if whole in _BIG_INTEGERS else None
+
+
+def _percentage(value: object) -> int | None:
+    """Progress as a percentage, 0..100 (the OpenAPI document's range) whatever was sent."""
+    number = _integer(value)
+    return None if number is None else min(100, max(0, number))
 
 
 def _list(value: object) -> list:
