@@ -216,3 +216,13 @@ def test_a_progress_outside_0_to_100_is_shown_within_it(emulator, support_client
     assert bar["value"] == shown.rstrip("%")
     assert text_of(panel.select_one(".detail-state .progress-text")) == shown
     assert json.loads(panel.select_one("details.raw-json pre").get_text())["progress"] == progress
+
+
+def test_a_negative_count_is_shown_as_unknown(emulator, support_client):
+    """A count is never negative: done_count -5 beside failed_count 10 read "10 of 5 rows
+    failed" and "Succeeded -100%"."""
+    body = action(result={"done_count": -5, "failed_count": 10})
+    panel = panel_of(support_client, emulator, body)
+    assert text_of(panel.select_one(".count-done")) == "—"
+    assert panel.select_one(".success-share") is None
+    assert text_of(panel.select_one(".outcome")).endswith(" 10 rows failed.")

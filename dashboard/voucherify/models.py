@@ -153,8 +153,8 @@ class ActionResult:
             return cls(message=str(data), raw=data)
         return cls(
             message=_text(data.get("message")),
-            done_count=_integer(data.get("done_count")),
-            failed_count=_integer(data.get("failed_count")),
+            done_count=_count(data.get("done_count")),
+            failed_count=_count(data.get("failed_count")),
             failed=ParsedItems(_items(data.get("failed")), FailedRow.from_json),
             errors=ParsedItems(_items(data.get("errors")), ResultError.from_json),
             reports=[_report_link(item) for item in _list(data.get("reports")) if item],
@@ -306,6 +306,12 @@ def _integer(value: object) -> int | None:
         return None
     whole = int(number)
     return whole if whole in _BIG_INTEGERS else None
+
+
+def _count(value: object) -> int | None:
+    """A number of rows: a negative one is no count, read as unknown."""
+    number = _integer(value)
+    return None if number is None or number < 0 else number
 
 
 def _percentage(value: object) -> int | None:
