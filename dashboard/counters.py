@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.core.cache import cache
 
 
-def bump(key: str, ttl: float) -> int:
-    """Add one to the counter `key` (created with `ttl` seconds to live); the new value."""
-    if cache.add(key, 1, ttl):
-        return 1
+def bump(key: str, ttl: float, by: int = 1) -> int:
+    """Add `by` to the counter `key` (created with `ttl` seconds to live); the new value."""
+    if cache.add(key, by, ttl):
+        return by
     try:
-        return cache.incr(key)
+        return cache.incr(key, by)
     except ValueError:  # expired between add and incr: start it again
-        cache.set(key, 1, ttl)
-        return 1
+        cache.set(key, by, ttl)
+        return by

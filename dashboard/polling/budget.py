@@ -207,9 +207,14 @@ def spent_by_second(
 ) -> dict[int, int]:
     """Calls spent in each second of the window (seconds with none are left out)."""
     now = store.now() if now is None else now
-    found = cache.get_many(_window(now, parts, seconds))
-    by_second = {int(name.rsplit(":", 1)[1]): int(count) for name, count in found.items() if count}
+    window = _window(now, parts, seconds)
+    by_second = _by_second(window, cache.get_many(window))
     return by_second if parts else _with_part_seen(by_second, now, seconds)
+
+
+def _by_second(window: list[str], found: dict[str, object]) -> dict[int, int]:
+    """The counts `found` of the window's counters, by second (seconds with none left out)."""
+    return {int(name.rsplit(":", 1)[1]): int(found[name]) for name in window if found.get(name)}
 
 
 def _with_part_seen(by_second: dict[int, int], now: float, seconds: int) -> dict[int, int]:
@@ -308,11 +313,10 @@ def spend(*, background: bool, result: bool = False) -> None:
     # Every window the call counts in, read at once: one round trip, not one per window.
     windows = [_window(now, scope.parts, scope.seconds) for scope in scopes]
     found = cache.get_many(list(dict.fromkeys(name for window in windows for name in window)))
-    spent_in = [sum(int(found.get(name) or 0) for name in window) for window in windows]
-    shared_counts = {int(name.rsplit(":", 1)[1]): int(found[name]) for name in windows[0]
-                     if found.get(name)}
-    spent_in[0] = sum(_with_part_seen(shared_counts, now, scopes[0].seconds).values())
-    shared = spent_in[0]  # scopes[0]: the window everyone shares
+    spent_in = [sum(_by_second(window, found).values()) for window in windows[1:]]
+    # scopes[0]: the window everyone shares (with, during an outage, what it last held)
+    shared = sum(_with_part_seen(_by_second(windows[0], found), now, scopes[0].seconds).values())
+    spent_in.insert(0, shared)
     for scope, spent_there in zip(scopes, spent_in, strict=True):
         if spent_there <= scope.allowed:
             continue
@@ -321,8 +325,18 @@ def spend(*, background: bool, result: bool = False) -> None:
         _give_back(names)
         raise _refusal(scope, max(1.0, _seconds_until_let_through(scope, now)))
     if sharedcache.degraded():
-        with _memory_lock:
-            _outage_spent[int(now)] = _outage_spent.get(int(now), 0) + 1
+        _note_outage_call(int(now))
+
+
+def _note_outage_call(second: int) -> None:
+    """One call spent from local memory, kept to be added to the shared window: only the
+    seconds still in the window (an outage of days would otherwise keep one per second)."""
+    global _outage_spent
+    with _memory_lock:
+        if len(_outage_spent) > WINDOW_SECONDS:
+            _outage_spent = {at: n for at, n in _outage_spent.items()
+                             if at > second - WINDOW_SECONDS}
+        _outage_spent[second] = _outage_spent.get(second, 0) + 1
 
 
 def _carry_outage_spent(now: float) -> None:
@@ -331,15 +345,8 @@ def _carry_outage_spent(now: float) -> None:
     with _memory_lock:
         taken, _outage_spent = _outage_spent, {}
     for second, count in taken.items():
-        if second <= int(now) - WINDOW_SECONDS:
-            continue  # left the window already
-        name = _counter(second)
-        if cache.add(name, count, COUNTER_TTL):
-            continue
-        try:
-            cache.incr(name, count)
-        except ValueError:  # expired between add and incr
-            cache.set(name, count, COUNTER_TTL)
+        if second > int(now) - WINDOW_SECONDS:  # else it left the window already
+            bump(_counter(second), COUNTER_TTL, count)
 
 
 def _seconds_until_let_through(scope: Scope, now: float) -> float:

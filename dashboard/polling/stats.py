@@ -94,12 +94,7 @@ def flush_lookups() -> None:
         over = [moment for moment in _pending if moment[1] < second]
         flush = {moment: _pending.pop(moment) for moment in over}
     for (kind, moment), count in flush.items():
-        name = store.key("stats", kind, moment)
-        try:
-            if not cache.add(name, count, COUNTER_TTL):
-                cache.incr(name, count)
-        except ValueError:  # expired meanwhile: too old to count anyway
-            pass
+        bump(store.key("stats", kind, moment), COUNTER_TTL, count)
 
 
 def _last_minute(prefix: tuple[str, ...], now: float) -> int:
