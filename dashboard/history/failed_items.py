@@ -115,17 +115,23 @@ def mark_pending(action_id: str, lengths: Mapping[str, int]) -> None:
     """The summary of a big result whose rows are still to be stored (rows_later.py): its
     total, and no rows to read until store() completes it. Only where there is none: a
     complete summary is never taken back to pending."""
-    pending = loading(action_id, lengths)
+    noun, total = _counted(lengths)
     FailureSummary.objects.bulk_create([FailureSummary(
-        action_id=action_id, total=pending.total, columns=[], noun=pending.noun, groups=[],
+        action_id=action_id, total=total, columns=[], noun=noun, groups=[],
         other_groups=0, other_count=0, list_lengths=dict(lengths), complete=False)],
         ignore_conflicts=True)
 
 
+def _counted(lengths: Mapping[str, int]) -> tuple[str, int]:
+    """The noun and the total of a big result's failures, from its lists' lengths."""
+    return noun_for(bool(lengths.get("failed")), bool(lengths.get("errors"))), \
+        sum(lengths.values())
+
+
 def loading(action_id: str, lengths: Mapping[str, int]) -> LoadingFailures:
     """The failures of a big result while its rows are stored, from its lists' lengths."""
-    return LoadingFailures(action_id=action_id, total=sum(lengths.values()),
-                           noun=noun_for(bool(lengths.get("failed")), bool(lengths.get("errors"))))
+    noun, total = _counted(lengths)
+    return LoadingFailures(action_id=action_id, noun=noun, total=total)
 
 
 def mark_gone(action_id: str) -> None:
@@ -137,9 +143,9 @@ def mark_gone(action_id: str) -> None:
 def unreadable(action_id: str, lengths: Mapping[str, int], why: str, *, final: bool = False
                ) -> UnreadableFailures:
     """The failures of a big result whose rows cannot be read, from its lists' lengths."""
-    counted = loading(action_id, lengths)
-    return UnreadableFailures(action_id=action_id, noun=counted.noun, total=counted.total,
-                              unavailable=why, final=final)
+    noun, total = _counted(lengths)
+    return UnreadableFailures(action_id=action_id, noun=noun, total=total, unavailable=why,
+                              final=final)
 
 
 def store(action_id: str, failures: FailureSet, lengths: Mapping[str, int]) -> None:

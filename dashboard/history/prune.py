@@ -74,10 +74,11 @@ def prune(now: datetime | None = None, *, batch: int | None = None,
         with transaction.atomic():
             rows = list(ArchivedAction.objects.select_for_update().filter(pk__in=ids)
                         .values("pk", *FIGURES))
-            ArchivedAction.objects.filter(pk__in=[row["pk"] for row in rows]).delete()
+            pruned = [row["pk"] for row in rows]
+            ArchivedAction.objects.filter(pk__in=pruned).delete()
             Deltas().extend(rows, -1).apply()
         deleted += len(rows)
-        _forget_kept_copies([row["pk"] for row in rows])
+        _forget_kept_copies(pruned)
         if keep_lock is not None and not keep_lock():
             logger.warning("Pruning stopped after %d rows: another run holds the archive's "
                            "lock.", deleted)
