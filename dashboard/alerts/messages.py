@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.urls import reverse
 
+from dashboard.formatting import ELLIPSIS, clip_text
 from dashboard.voucherify.dates import format_timestamp
 from dashboard.voucherify.models import Action
 
@@ -72,7 +73,7 @@ def one_line(text: str, limit: int) -> str:
     """Upstream text fit for a header: no line breaks or other control characters (a mail
     subject with CR/LF is refused, and could add headers), at most `limit` characters."""
     flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+    return flat if len(flat) <= limit else clip_text(flat, limit - len(ELLIPSIS))
 
 
 def body(payload: dict) -> str:
