@@ -286,7 +286,10 @@ def test_a_429s_retry_moment_holds_calls_back_across_a_change_of_the_cache(
     with pytest.raises(RateLimitedError):
         gate.get_client().list_actions(limit=5)
     emulator.clear_faults()
-    shared_cache.start() if down_first else shared_cache.stop()
+    if down_first:
+        shared_cache.start()
+    else:
+        shared_cache.stop()
 
     with pytest.raises(BudgetExhaustedError, match="asked the dashboard to hold back"):
         gate.get_client().list_actions(limit=5)

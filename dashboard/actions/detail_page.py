@@ -122,7 +122,7 @@ def build_panel(
     label = catalog.label_of(action.type)
     elapsed, eta = time_left(action, fetched.fetched_at)
     page = None
-    if can_view_failures and not (failures.loading or failures.unavailable):
+    if can_view_failures and not failures.rows_withheld:
         try:
             page = page_of(failures, parse_query(params))
         except DatabaseError:  # the summary read, the page of rows not: said so, never a 500
@@ -253,7 +253,7 @@ def shape_notes(action: Action) -> list[str]:
 
 def _kept_notes(action: Action, failures: Failures) -> list[str]:
     if kept_lengths(action.raw) is None or isinstance(failures, StoredFailures) \
-            or failures.loading or failures.unavailable:
+            or failures.rows_withheld:
         return []
     return [f"Only the first {KEPT_IN_RESULT} failed rows and errors of this action can be read "
             "right now: the archive that holds the rest did not answer."]

@@ -73,8 +73,7 @@ def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
         return poll_versions.shared_answer(
             request, final, lambda: _polled_panel(request, context, fetched),
             "panel", _announces(request, fetched), last=True,
-            keep=lambda: not (context["panel"].failures.loading
-                              or context["panel"].failures.unavailable))
+            keep=lambda: not context["panel"].failures.rows_withheld)
     html = _polled_panel(request, context, fetched)
     if context["panel"].is_terminal and not context["panel"].stale:
         # The last answer carries the final panel (htmx swaps a 286 body) and ends the polling.
@@ -146,7 +145,7 @@ def failures_csv(request: HttpRequest, action_id: str) -> HttpResponse:
     action = fetched.value
     failures = failures_for(action)
     query = parse_query(request.GET)
-    if failures.loading or failures.unavailable:  # never a part of the rows as the whole file
+    if failures.rows_withheld:  # never a part of the rows as the whole file
         return _rows_not_readable(request, context, failures)
     if not failures:
         context.update(back_url=context["detail_url"], notice_title="Nothing to export")

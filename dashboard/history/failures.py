@@ -78,6 +78,12 @@ class Failures:
     loading = False  # True while a big result's rows are still being stored (no rows yet)
     unavailable = ""  # why none of a big result's rows can be read, when they cannot
 
+    @property
+    def rows_withheld(self) -> bool:
+        """A count and none of the rows (loading, or unreadable now): never a part of them
+        shown, or exported, as if it were all."""
+        return self.loading or bool(self.unavailable)
+
     def __len__(self) -> int:
         raise NotImplementedError
 
