@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -17,13 +18,16 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client
 
-from dashboard import sharedcache
+from dashboard import hot, sharedcache
 from dashboard.accounts.models import LockoutEntry
-from dashboard.polling import align, budget, economy, gate
+from dashboard.history.models import ArchivedAction
+from dashboard.history.prune import CACHE_AWAY, prune
+from dashboard.polling import align, budget, economy, gate, store
 from dashboard.voucherify.errors import BudgetExhaustedError, RateLimitedError
 from tests.fixtures.users import ROLE_PASSWORD
 from tests.helpers.services import RedisServer
 from tests.helpers.upstream import DETAIL, upstream_calls
+from tests.test_history_retention import fill
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 OUTAGE_CAP = 3
@@ -337,3 +341,41 @@ def test_calls_spent_during_the_outage_still_count_once_redis_is_back(shared_cac
     assert calls_granted(50) == 40 - OUTAGE_CAP
     assert not sharedcache.degraded()
     assert budget.spent() == 40
+
+
+@pytest.mark.django_db
+def test_a_prune_stops_while_redis_is_away_so_no_cached_copy_outlives_its_rows(
+    shared_cache, settings, monkeypatch
+):
+    """The deletes of pruned actions' cached copies wait in the process for Redis, up to a
+    bound. A prune that went on through the outage overran it: once Redis was back, copies of
+    pruned actions were served (a big result's first rows as all of them). It stops after the
+    batch in hand instead, and the next run, Redis back, prunes the rest."""
+    settings.ARCHIVE_RETENTION_DAYS = 20
+    monkeypatch.setattr(sharedcache, "MAX_PENDING_DELETES", 20)  # a few batches' worth
+    actions = fill(90)
+    now = datetime.now(UTC)
+    older = [a for a in actions if a.created_at <= now - timedelta(days=20)]
+    assert len(older) > 3 * 7
+    for action in actions:
+        store.save(economy.final_key(action.id), action, forever=True)
+    redis.Redis.from_url(shared_cache.url).save()  # restarted, Redis holds what it held
+    shared_cache.stop()
+    hot.clear()
+
+    during = prune(now, batch=7)
+    shared_cache.start()
+    for _ in range(3):
+        cache.get("polling:probe")
+    assert not sharedcache.degraded()
+    hot.clear()
+    kept_copies = cache.get_many([economy.final_key(a.id) for a in older])
+    archived = set(ArchivedAction.objects.filter(pk__in=[a.id for a in older])
+                   .values_list("pk", flat=True))
+
+    assert during.deleted == 7 and during.stopped == CACHE_AWAY
+    assert {key.split(":")[-1] for key in kept_copies} <= archived  # no copy without its rows
+    assert len(archived) == len(older) - 7
+    after = prune(now, batch=7)
+    assert after.deleted == len(older) - 7 and not after.stopped
+    assert not cache.get_many([economy.final_key(a.id) for a in older])

@@ -139,6 +139,17 @@ def test_prune_archive_says_when_retention_is_off(settings):
     assert "keeps everything" in out.getvalue()
 
 
+def test_prune_archive_says_it_stopped_while_the_shared_cache_is_away(settings, monkeypatch):
+    settings.ARCHIVE_RETENTION_DAYS = 20
+    fill(60)
+    monkeypatch.setattr(prune_module.sharedcache, "degraded", lambda: True)
+    out = io.StringIO()
+    call_command("prune_archive", stdout=out)
+    assert "0 action(s)" in out.getvalue()
+    assert "Stopped early: the shared cache does not answer" in out.getvalue()
+    assert ArchivedAction.objects.count() == 60
+
+
 def test_prune_drops_the_cached_copies_of_what_it_deletes_and_keeps_the_others(settings):
     settings.ARCHIVE_RETENTION_DAYS = 20
     actions = fill(90)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard import sharedcache
 from dashboard.polling import economy
 
 from .models import ArchivedAction, SyncState
@@ -34,6 +35,12 @@ def retention_cutoff(now: datetime | None = None) -> datetime | None:
 class Pruned:
     cutoff: datetime | None
     deleted: int = 0
+    stopped: str = ""  # why it stopped before the end ("" when it pruned all it could)
+
+
+CACHE_AWAY = ("the shared cache does not answer, and the cached copies of what it prunes "
+              "must go with their rows")
+LOCK_LOST = "another run holds the archive's lock"
 
 
 def shrink_coverage(cutoff: datetime) -> None:
@@ -59,7 +66,12 @@ def prune(now: datetime | None = None, *, batch: int | None = None,
     """Delete what retention lets go, `batch` rows per transaction. The caller holds the sync
     lock (a sync saving its old covered range meanwhile would undo shrink_coverage) and
     renews it with `keep_lock` after every batch: a prune of millions of rows outlasts the
-    lock. Lost (another run took it once it lapsed), the prune stops; the next one goes on."""
+    lock. Lost (another run took it once it lapsed), the prune stops; the next one goes on.
+
+    It stops too while the shared cache is away (sharedcache.degraded): the deletes of the
+    pruned actions' cached copies wait in this process for Redis, up to a bound, and a
+    prune of millions would overrun it, leaving copies that show a big result's first rows
+    as all of them once Redis is back."""
     cutoff = retention_cutoff(now)
     if cutoff is None:
         return Pruned(None)
@@ -67,6 +79,10 @@ def prune(now: datetime | None = None, *, batch: int | None = None,
     batch = batch or BATCH
     deleted = 0
     while True:
+        stopped = _why_stop(keep_lock) if deleted else _why_stop(None)
+        if stopped:
+            logger.warning("Pruning stopped after %d rows: %s.", deleted, stopped)
+            return Pruned(cutoff, deleted, stopped)
         ids = list(ArchivedAction.objects.filter(created_at__lte=cutoff).order_by()
                    .values_list("pk", flat=True)[:batch])
         if not ids:
@@ -79,10 +95,14 @@ def prune(now: datetime | None = None, *, batch: int | None = None,
             Deltas().extend(rows, -1).apply()
         deleted += len(rows)
         _forget_kept_copies(pruned)
-        if keep_lock is not None and not keep_lock():
-            logger.warning("Pruning stopped after %d rows: another run holds the archive's "
-                           "lock.", deleted)
-            return Pruned(cutoff, deleted)
+
+
+def _why_stop(keep_lock: Callable[[], bool] | None) -> str:
+    if sharedcache.degraded():
+        return CACHE_AWAY
+    if keep_lock is not None and not keep_lock():
+        return LOCK_LOST
+    return ""
 
 
 def _forget_kept_copies(action_ids: list[str]) -> None:

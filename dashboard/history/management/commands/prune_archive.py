@@ -32,4 +32,5 @@ class Command(BaseCommand):
         if pruned.cutoff is None:
             self.stdout.write("ARCHIVE_RETENTION_DAYS is 0: the archive keeps everything.")
         else:
-            self.stdout.write(self.style.SUCCESS(describe_prune(pruned)))
+            style = self.style.WARNING if pruned.stopped else self.style.SUCCESS
+            self.stdout.write(style(describe_prune(pruned)))

@@ -35,7 +35,9 @@ def describe(progress: Progress) -> str:
 
 def describe_prune(pruned: Pruned) -> str:
     cutoff = pruned.cutoff.strftime("%Y-%m-%d %H:%M UTC") if pruned.cutoff else "—"
-    return f"Retention: {pruned.deleted} action(s) created before {cutoff} pruned."
+    said = f"Retention: {pruned.deleted} action(s) created before {cutoff} pruned."
+    return f"{said} Stopped early: {pruned.stopped}; the next run goes on." if pruned.stopped \
+        else said
 
 
 class StopRequest:
