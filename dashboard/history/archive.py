@@ -18,7 +18,7 @@ from dashboard.voucherify.models import Action, ActionResult
 
 from . import failed_items
 from . import rows_later as rows_later_module
-from .models import ArchivedAction, DetailWanted
+from .models import ArchivedAction, DetailWanted, column_length
 from .new_rows import insert_new, update_known
 from .purge_cells import records_text, user_text
 from .purge_index import fit_purge_cells
@@ -31,6 +31,10 @@ PURGE_CONTEXT = "METADATA_KEY_PURGE"
 # failed_count beyond it, which no real import reaches, is stored as this instead of failing
 # the write (the detail page reads the count from the result itself).
 FAILED_ROWS_MOST = 2**31 - 1
+# Upstream text longer than its column is stored cut (query.py then sends a filter that long
+# to Voucherify: the archive cannot tell what it matches).
+_CUT = {name: column_length(name) for name in ("type", "status", "operation_status",
+                                                "request_id", "log_id")}
 
 
 def is_detail_level(action: Action) -> bool:
@@ -74,24 +78,24 @@ def detail_wanted(status: str, context: str, has_detail: bool) -> DetailWanted |
 def row_fields(action: Action, detail: bool) -> dict:
     raw, user, result = split_raw(action.raw, detail)
     fields = {
-        "type": action.type[:200],
+        "type": action.type[:_CUT["type"]],
         "context": action.context,
-        "status": action.status[:32],
-        "operation_status": (action.operation_status or "")[:32],
+        "status": action.status[:_CUT["status"]],
+        "operation_status": (action.operation_status or "")[:_CUT["operation_status"]],
         "created_at": action.created_at,
         "updated_at": action.updated_at,
         "processing_time": action.processing_time,
         "duration_ms": duration_ms(action),
-        "request_id": (action.request_id or "")[:100],
+        "request_id": (action.request_id or "")[:_CUT["request_id"]],
         "user": user,
-        "log_id": (action.log_id or "")[:100] if detail else "",
+        "log_id": (action.log_id or "")[:_CUT["log_id"]] if detail else "",
         "result": result,
         "started_by": user_text(user) or "",
         "records_updated": records_text(result) if action.context == PURGE_CONTEXT else "",
         "raw": raw,
         "has_detail": detail,
         "failed_rows": min(detail_failed_rows(action), FAILED_ROWS_MOST) if detail else None,
-        "detail_wanted": detail_wanted(action.status[:32], action.context, detail),
+        "detail_wanted": detail_wanted(action.status[:_CUT["status"]], action.context, detail),
     }
     # A purge's row is an entry of the purge index too, whose entries have a size limit.
     return fit_purge_cells(action.id, fields) if action.context == PURGE_CONTEXT else fields

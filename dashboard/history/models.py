@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from dashboard.voucherify.cursor import ACTION_ID_MAX_LENGTH
+
 from . import purge_index
 
 PURGE_CONTEXT = "METADATA_KEY_PURGE"
@@ -28,7 +30,7 @@ class ArchivedAction(models.Model):
     next), NULL otherwise, so that a small partial index answers it in order.
     """
 
-    id = models.CharField(primary_key=True, max_length=64)
+    id = models.CharField(primary_key=True, max_length=ACTION_ID_MAX_LENGTH)
     type = models.CharField(max_length=200)
     context = models.CharField(max_length=32)
     status = models.CharField(max_length=32)
@@ -84,6 +86,11 @@ class ArchivedAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.type} {self.status}"
+
+
+def column_length(name: str) -> int:
+    """How long a text column of the archive is: a longer value is stored cut to it."""
+    return ArchivedAction._meta.get_field(name).max_length
 
 
 class DayCount(models.Model):

@@ -20,7 +20,7 @@ from dashboard.voucherify.models import Action
 from dashboard.voucherify.paging import next_cursor
 
 from .archive import to_action
-from .models import ArchivedAction, SyncState
+from .models import ArchivedAction, SyncState, column_length
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def _fits_columns(filters: ListFilter) -> bool:
     cut short (archive.row_fields), so it cannot tell which actions such a filter matches."""
     for name in ("context", "type", "request_id"):
         value = getattr(filters, name)
-        if value and len(value) > ArchivedAction._meta.get_field(name).max_length:
+        if value and len(value) > column_length(name):
             return False
     return True
 
