@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from urllib.parse import urlencode
 
 import pytest
 from bs4 import BeautifulSoup
@@ -235,3 +236,17 @@ def test_exports_logged_before_the_filter_text_get_it_from_their_filters():
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_an_export_whose_link_is_too_long_to_keep_whole_is_logged_without_one(user_factory):
+    """A link cut to the column would open another filter than the one exported: the log
+    keeps the filter itself (whole, in `filters`) and no link."""
+    reason = "Duplicated voucher code " + "Ää%&=#" * 200
+    link = "/actions/aa_0c5543f00797b6113f/failures/?" + urlencode({"reason": reason})
+    record_export(export_request(user_factory("support")), what="failures.csv",
+                  filters={"reason": reason}, link=link)
+    record = ExportRecord.objects.get()
+    assert record.link == ""
+    assert record.filters == {"reason": reason}
+    assert len(record.filter_text) <= 500 and record.filter_text.endswith("…")
+    assert record.filter_text.startswith("reason Duplicated voucher code Ää%&=#")

@@ -7,6 +7,7 @@ import ipaddress
 from django.http import HttpRequest
 
 from dashboard.accounts.models import ExportRecord
+from dashboard.formatting import clip_text
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -21,6 +22,7 @@ def client_ip(request: HttpRequest) -> str | None:
 # Query-string names an auditor would not recognise, in words.
 FILTER_LABELS = {"q": "search"}
 FILTER_TEXT_LIMIT = 500
+LINK_LIMIT = ExportRecord._meta.get_field("link").max_length
 
 
 def filter_text(filters: object) -> str:
@@ -29,7 +31,7 @@ def filter_text(filters: object) -> str:
         return ""
     text = ", ".join(f"{FILTER_LABELS.get(name, name)} {value}"
                      for name, value in filters.items())
-    return text[:FILTER_TEXT_LIMIT]
+    return clip_text(text, FILTER_TEXT_LIMIT - 1)  # the ellipsis says the rest is in `filters`
 
 
 def record_export(
@@ -38,7 +40,8 @@ def record_export(
 ) -> None:
     """Log one export by the request's user; call it from every view that serves a CSV.
 
-    `filters`: what was selected; `link`: the dashboard address of the same filtered view."""
+    `filters`: what was selected; `link`: the dashboard address of the same filtered view,
+    kept only when whole (cut, it would open another filter than the one exported)."""
     user = request.user if request.user.is_authenticated else None
     ExportRecord.objects.create(
         user=user,
@@ -48,6 +51,6 @@ def record_export(
         rows=rows,
         filters=dict(filters or {}),
         filter_text=filter_text(filters),
-        link=link[:500] if link.startswith("/") else "",
+        link=link if link.startswith("/") and len(link) <= LINK_LIMIT else "",
         ip=client_ip(request),
     )
