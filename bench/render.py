@@ -256,7 +256,7 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
         rows_later.wait_all()
         cold_cache()
 
-    def page(path: str) -> Callable[[], object]:
+    def page(path: str, status: int = 200) -> Callable[[], object]:
         def get() -> object:
             # Timed until the page has answered, as a viewer waits: what it puts off until then
             # (after_response.py: the archive's writes of a page read, a big result's rows)
@@ -266,7 +266,7 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
                 response = browser.get(path)
             finally:
                 after_response.connect()
-            if response.status_code != 200:
+            if response.status_code != status:
                 raise SystemExit(f"{path} answered {response.status_code}.")
             return response
         return get
@@ -295,13 +295,19 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
     list_archived = timed(page(list_path), args.repeat, cold_cache)
     detail_page = timed(page(detail_path), args.repeat, cold)
     detail_stored = timed(page(detail_path), args.repeat, stored)
+    floor = timed(page("/actions/live/", 400), args.repeat, cold_cache)
     if args.profile:
         profiled(page(list_path), cold, "list page, cold")
         profiled(page(list_path), cold_cache, "archived list page, cold cache")
         profiled(page(detail_path), cold, "detail page, cold")
     cold()
     figures = {"repeat": args.repeat, "rows": args.rows,
-               "upstream_latency_ms": args.upstream_latency_ms, "load": os.getloadavg()[0]}
+               "upstream_latency_ms": args.upstream_latency_ms, "load": os.getloadavg()[0],
+               "floor_wall_ms": floor["wall_ms"], "floor_cpu_ms": floor["cpu_ms"],
+               "floor_ratio": round((upstream_list["wall_ms"] + floor["wall_ms"])
+                                    / upstream_list["wall_ms"], 2)}
+    print(f"floor         a signed-in 400, cold {floor['wall_ms']:7.1f} ms wall "
+          f"{floor['cpu_ms']:7.1f} ms CPU | the list's GET plus it: ratio {figures['floor_ratio']}")
     for name, upstream, rendered in (("list", upstream_list, list_page),
                                      ("list_archived", upstream_list, list_archived),
                                      ("detail", upstream_detail, detail_page),
