@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dashboard.accounts.roles import ensure_role
-from dashboard.alerts import rules
+from dashboard.alerts import rules, source
 from dashboard.alerts.evaluate import evaluate
 from dashboard.alerts.models import Delivery
 from dashboard.alerts.outbox import claim, due_ids
@@ -18,12 +20,15 @@ from dashboard.alerts.worker import Worker
 from dashboard.polling import budget
 from tests.helpers.alerts import (
     PURGER,
+    archive_finished,
+    bury,
     failed_rows,
     insert,
     stamp,
     subscribe,
     watch_once,
 )
+from tests.helpers.upstream import run_sync
 
 IMPORT = "CUSTOMERS.IMPORT_CSV"
 
@@ -352,3 +357,66 @@ def test_html_from_upstream_reaches_a_chat_service_as_text(alerting, smtp_server
              for part in mail.walk() if not part.is_multipart()}
     assert "Sign in again" in parts["text/plain"]  # told as text
     assert '<a href="https://phish' not in parts.get("text/html", "")  # never as a link
+
+
+# What each per-action rule alerts on: (its options, the action).
+BEYOND_THE_PAGE = {
+    "failed": ({}, {"type_": IMPORT, "status": "FAILED", "result": {"message": "Import failed."}}),
+    "failed-rows": ({"min_failed": 1}, {"type_": IMPORT, "status": "DONE", "result": {
+        "done_count": 28, "failed_count": 12, "failed": failed_rows(12)}}),
+    "purge": ({"audience": "auditor"}, {
+        "type_": "CUSTOMERS.METADATA_KEY_PURGE", "status": "DONE", "request_id": "w-0c5543f0aa",
+        "user": PURGER, "result": {"message": "Updated 9 customers.", "done_count": 9}}),
+}
+
+
+@pytest.mark.parametrize("rule", list(BEYOND_THE_PAGE))
+def test_a_finished_action_beyond_the_newest_page_is_alerted(alerting, http_receiver, rule):
+    options, action = BEYOND_THE_PAGE[rule]
+    before = datetime.now(UTC) - timedelta(minutes=9)
+    insert(alerting, created_ago=timedelta(minutes=10), updated_at=stamp(before), **action)
+    subscribe(rule, to=f"{http_receiver.url}/{rule}", **options)
+    wanted = insert(alerting, created_ago=timedelta(minutes=3), **action)
+    bury(alerting)  # the worker was away while 150 newer actions came
+    run_sync()  # the sync_actions cron archived them all
+
+    watch_once()
+    watch_once()
+
+    # Once, and only what finished since the subscription began (the seeded history and the
+    # action finished before it are older news).
+    assert [alert["action"]["id"] for alert in http_receiver.at(f"/{rule}")] == [wanted["id"]]
+
+
+def test_the_archive_beyond_the_newest_page_is_judged_a_batch_a_round(alerting):
+    subscribe("failed", to="ops@example.com")
+    bury(alerting)
+    archived = archive_finished(250, created_ago=timedelta(minutes=2))
+    first = evaluate()  # the newest page read and archived; the first batch judged
+
+    with CaptureQueriesContext(connection) as smaller:
+        evaluate()
+    archived += archive_finished(600, created_ago=timedelta(minutes=3))
+    with CaptureQueriesContext(connection) as bigger:
+        evaluate()
+    while evaluate():
+        pass
+
+    assert first == source.ARCHIVE_BATCH
+    assert set(Delivery.objects.values_list("action_id", flat=True)) == set(archived)
+    assert len(bigger) == len(smaller)  # a round costs the same queries however big the archive
+
+
+def test_actions_that_stay_unalerted_never_hold_older_ones_back(alerting, http_receiver):
+    subscribe("failed-rows", to=f"{http_receiver.url}/rows", min_failed_percent=50)
+    bury(alerting)
+    wanted = archive_finished(1, created_ago=timedelta(minutes=3), status="DONE",
+                              result={"done_count": 40, "failed_count": 60})
+    archive_finished(source.ARCHIVE_BATCH + 50, created_ago=timedelta(minutes=2), status="DONE",
+                     result={"done_count": 99, "failed_count": 1})  # 1 %: no alert, ever
+
+    watch_once()  # the newest batch beyond the page: none alerted
+    watch_once()  # the batch after it
+
+    assert [alert["action"]["id"] for alert in http_receiver.at("/rows")] == wanted
+

@@ -21,9 +21,6 @@ from .models import Delivery, Subscription
 
 logger = logging.getLogger(__name__)
 
-# Rules judged on a finished action, and whether they need its detail (result, user).
-_ON_FINISHED = {rules.FAILED: True, rules.FAILED_ROWS: True, rules.PURGE: True}
-
 
 @dataclass(frozen=True)
 class Event:
@@ -39,8 +36,10 @@ class Event:
 def evaluate(now: datetime | None = None) -> int:
     """Evaluate every subscription once; returns how many alerts were added to the outbox.
 
-    With no subscriptions it makes no upstream call. Raises VoucherifyError when the newest
-    actions are unknown and cannot be read (budget short, upstream down).
+    Judges the newest page, and finished actions older than it from the archive (a batch per
+    evaluation: source.finished_beyond). With no subscriptions it makes no upstream call.
+    Raises VoucherifyError when the newest actions are unknown and cannot be read (budget
+    short, upstream down).
     """
     now = now or timezone.now()
     subscriptions = _allowed(Subscription.objects.select_related("owner"))
@@ -49,7 +48,13 @@ def evaluate(now: datetime | None = None) -> int:
     # Read even for failure-share alone: the newest page also keeps the archive current.
     actions = source.newest_actions()
     per_action = [s for s in subscriptions if s.rule != rules.FAILURE_SHARE]
-    events = _action_events(per_action, actions, now) if per_action else []
+    events: list[tuple[Subscription, Event]] = []
+    if per_action:
+        beyond = source.finished_beyond(actions, per_action, now)
+        details: dict[str, Action | None] = {
+            action.id: action for action, detailed in beyond if detailed}
+        actions = actions + [action for action, _ in beyond]
+        events = _action_events(per_action, actions, now, details)
     events += _share_events([s for s in subscriptions if s.rule == rules.FAILURE_SHARE], now)
     return _enqueue(events, now)
 
@@ -66,14 +71,14 @@ def _allowed(subscriptions: Iterable[Subscription]) -> list[Subscription]:
     return allowed
 
 
-def _action_events(subscriptions: list[Subscription], actions: list[Action],
-                   now: datetime) -> list[tuple[Subscription, Event]]:
+def _action_events(subscriptions: list[Subscription], actions: list[Action], now: datetime,
+                   details: dict[str, Action | None]) -> list[tuple[Subscription, Event]]:
+    """`details`: actions known with their detail already (read at most once per evaluation)."""
     done = set(
         Delivery.objects.filter(
             subscription__in=subscriptions, action_id__in=[a.id for a in actions]
         ).values_list("subscription_id", "event_key")
     )
-    details: dict[str, Action | None] = {}
     thresholds: dict[str, tuple[int, int | None]] = {}
     found = []
     for action in actions:

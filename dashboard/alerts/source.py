@@ -7,21 +7,47 @@ a finished action's detail is read once and then served by the archive.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Q
 
-from dashboard.history.models import ArchivedAction
+from dashboard.history.archive import joined_raw
+from dashboard.history.models import PURGE_CONTEXT, ArchivedAction
 from dashboard.history.purge_cells import records_updated, user_text
 from dashboard.history.schemas import key_attribution
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.models import Action
 
+from . import rules
+from .models import Delivery
+
+if TYPE_CHECKING:
+    from .models import Subscription
+
 NEWEST_PAGE_SIZE = 100  # the same page the list view reads: one shared upstream call
 P95_SAMPLE = 500  # the newest finished actions of a type the p95 is taken over
+# Finished actions older than the newest page are judged from the archive: those created in
+# the last ARCHIVE_LOOKBACK (a worker away for a deploy, a busy hour), ARCHIVE_BATCH per
+# evaluation at most, so that an evaluation costs the same whatever the archive holds.
+ARCHIVE_LOOKBACK = timedelta(days=3)
+ARCHIVE_BATCH = 100
+ARCHIVE_CURSOR_KEY = "alerts:archive-cursor"
+# The archived rows each rule may alert on (evaluate._judge decides); stuck actions are live,
+# never archived.
+_ARCHIVED_ROWS = {
+    rules.FAILED: Q(status="FAILED"),
+    rules.FAILED_ROWS: Q(has_detail=False) | Q(failed_rows__gt=0),  # a list row tells no rows
+    rules.PURGE: Q(context=PURGE_CONTEXT),
+}
 
 __all__ = [
     "failure_shares",
+    "finished_beyond",
     "newest_failed",
     "newest_actions",
     "p95_processing_ms",
@@ -37,6 +63,51 @@ def newest_actions() -> list[Action]:
     Raises VoucherifyError (a short budget among them) only when nothing is known to serve.
     """
     return upstream.fetch_page(limit=NEWEST_PAGE_SIZE, background=True).value.actions
+
+
+def finished_beyond(page: Sequence[Action], subscriptions: Sequence[Subscription],
+                    now: datetime) -> list[tuple[Action, bool]]:
+    """Archived finished actions older than the newest `page` that one of `subscriptions`
+    may alert on and has not, each with whether it carries its detail (no read needed).
+
+    One batch, newest first; the next evaluation takes the batch after it, and the newest
+    again after the last, so actions that stay unalerted (a share of failed rows below the
+    rule's, a detail not readable yet) never keep older ones from their turn.
+    """
+    wanted = [_may_alert(s) for s in subscriptions if s.rule in _ARCHIVED_ROWS]
+    if len(page) < NEWEST_PAGE_SIZE or not wanted:
+        return []  # the page holds every action there is, or no rule judges finished ones
+    rows = ArchivedAction.objects.filter(
+        reduce(or_, wanted), created_at__gte=now - ARCHIVE_LOOKBACK,
+        created_at__lte=min(action.created_at for action in page),
+    ).exclude(pk__in=[action.id for action in page])
+    after = cache.get(ARCHIVE_CURSOR_KEY)
+    if isinstance(after, tuple):
+        rows = rows.filter(Q(created_at__lt=after[0]) | Q(created_at=after[0], pk__lt=after[1]))
+    batch = list(rows.order_by("-created_at", "-pk").values_list(
+        "pk", "created_at", "raw", "user", "result", "has_detail")[:ARCHIVE_BATCH])
+    if len(batch) == ARCHIVE_BATCH:
+        last_id, last_created = batch[-1][:2]
+        cache.set(ARCHIVE_CURSOR_KEY, (last_created, last_id),
+                  int(ARCHIVE_LOOKBACK.total_seconds()))
+    else:
+        cache.delete(ARCHIVE_CURSOR_KEY)
+    return [(Action.from_json(joined_raw(raw, user, result)), has_detail)
+            for _, _, raw, user, result, has_detail in batch]
+
+
+def _may_alert(subscription: Subscription) -> Q:
+    """The archived actions the subscription may alert on: its rule's and narrowing's, finished
+    since it began (as evaluate._judge wants), and not alerted to it yet."""
+    began = subscription.created_at
+    found = _ARCHIVED_ROWS[subscription.rule] & (
+        Q(updated_at__gte=began) | Q(updated_at__isnull=True, created_at__gte=began))
+    if subscription.action_type:
+        found &= Q(type=subscription.action_type)
+    if subscription.context:
+        found &= Q(context=subscription.context)
+    alerted = Delivery.objects.filter(subscription_id=subscription.id, event_key=OuterRef("pk"))
+    return found & ~Exists(alerted)
 
 
 def with_detail(action: Action) -> Action | None:

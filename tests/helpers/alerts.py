@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from django.core.management import call_command
 
 from dashboard.alerts.subscriptions import create
+from dashboard.history.archive import archive_actions
 from dashboard.voucherify.dates import format_timestamp
+from dashboard.voucherify.models import Action
 
 PURGER = {"id": "user_0c5e1d9a2b7f4c3e99", "email": "purge.person@example.com"}
 
@@ -53,3 +55,26 @@ def failed_rows(count: int) -> list[dict]:
     return [{"code": "invalid_email", "row": index + 2,
              "source_id": f"customer-{secrets.token_hex(4)}@example.org",
              "reason": f"Invalid e-mail in row {index + 2}"} for index in range(count)]
+
+
+def bury(emulator, count: int = 150) -> None:
+    """`count` newer finished actions, as a busy project makes while the worker is away:
+    what came before is no longer on the newest page."""
+    for _ in range(count):
+        insert(emulator, type_="VOUCHERS.IMPORT_CSV", status="DONE",
+               created_ago=timedelta(seconds=30))
+
+
+def archive_finished(count: int, *, created_ago: timedelta, status: str = "FAILED",
+                     result: dict | None = None) -> list[str]:
+    """`count` actions finished now, straight into the archive with their detail, as the sync
+    leaves them: a big archive without as many upstream calls."""
+    now = datetime.now(UTC)
+    actions = [Action.from_json({
+        "id": new_id(), "object": "async_action", "type": "VOUCHERS.IMPORT", "status": status,
+        "progress": 100, "created_at": stamp(now - created_ago - timedelta(milliseconds=index)),
+        "updated_at": stamp(now), "request_id": "v-" + secrets.token_hex(9),
+        "processing_time": 1000, "result": result or {"message": "Import failed."},
+    }) for index in range(count)]
+    archive_actions(actions, detail=True)
+    return [action.id for action in actions]
