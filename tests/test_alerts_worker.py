@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.accounts.roles import ensure_role
@@ -28,6 +29,7 @@ from tests.helpers.alerts import (
     subscribe,
     watch_once,
 )
+from tests.helpers.archive_down import database_down
 from tests.helpers.upstream import run_sync
 
 IMPORT = "CUSTOMERS.IMPORT_CSV"
@@ -420,3 +422,24 @@ def test_actions_that_stay_unalerted_never_hold_older_ones_back(alerting, http_r
 
     assert [alert["action"]["id"] for alert in http_receiver.at("/rows")] == wanted
 
+
+def test_a_database_fault_costs_one_round_not_the_worker(transactional_db, alerting, smtp_server):
+    subscribe("failed", to="ops@example.com")
+    action = insert(alerting, type_=IMPORT, status="FAILED", created_ago=timedelta(seconds=3))
+    worker = Worker()
+    connected = []
+    connection_created.connect(lambda **kwargs: connected.append(1), weak=False,
+                               dispatch_uid="alerts-test-connected")
+
+    try:
+        with database_down():  # PostgreSQL restarting
+            failed = worker.run_once()
+        later = worker.run_once()
+    finally:
+        connection_created.disconnect(dispatch_uid="alerts-test-connected")
+
+    assert "database" in failed.problem and failed.added == failed.sent == 0
+    assert connected  # the broken connection was dropped: the next round connected anew
+    assert (later.added, later.sent, later.problem) == (1, 1, None)
+    [mail] = smtp_server.to("ops@example.com")
+    assert action["id"] in mail.get_payload()

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, InterfaceError, close_old_connections, connections
 
 from dashboard.polling import askers
 from dashboard.voucherify.errors import VoucherifyError
@@ -27,7 +27,7 @@ class Round:
     added: int
     sent: int
     failed: int
-    problem: str | None = None  # why the actions could not be read this time
+    problem: str | None = None  # why the actions could not be read (or judged) this time
 
 
 class Worker:
@@ -41,7 +41,17 @@ class Worker:
 
     def run_once(self) -> Round:
         """Evaluate once and deliver what is due; an unreadable upstream skips evaluation
-        only (the outbox is still delivered)."""
+        only (the outbox is still delivered), a database fault the rest of the round."""
+        try:
+            return self._round()
+        except (DatabaseError, InterfaceError) as exc:  # InterfaceError: a connection gone
+            logger.exception("Alerts: the database failed this round; the next one tries again")
+            # A connection the database dropped (a restart) stays broken: the next round
+            # connects anew instead.
+            connections.close_all()
+            return Round(0, 0, 0, f"the database failed ({type(exc).__name__}: {exc})")
+
+    def _round(self) -> Round:
         problem = None
         try:
             with askers.asking(purpose=askers.SYNC):  # background work's share of the budget

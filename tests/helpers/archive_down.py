@@ -1,5 +1,5 @@
-"""The archive's failed-rows tables failing every statement (as a locked or lost database
-would), the rest of the database answering."""
+"""The database failing every statement (as a locked, lost or restarting database would): the
+archive's failed-rows tables alone, the rest answering, or all of it."""
 
 from __future__ import annotations
 
@@ -23,4 +23,11 @@ def _refusing(tables: tuple[str, ...]):
 def stored_failures_unreadable(tables: tuple[str, ...] = FAILURE_TABLES) -> Iterator[None]:
     """`tables` ("history_faileditem" alone: the summary is read, no page of rows)."""
     with connection.execute_wrapper(_refusing(tables)):
+        yield
+
+
+@contextlib.contextmanager
+def database_down() -> Iterator[None]:
+    """Every statement fails, as while PostgreSQL restarts."""
+    with connection.execute_wrapper(_refusing(("",))):  # "" is in every statement
         yield
