@@ -12,9 +12,9 @@ from django.db.backends.signals import connection_created
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.accounts.roles import ensure_role
-from dashboard.alerts import rules, source
+from dashboard.alerts import rules, running, source
 from dashboard.alerts.evaluate import evaluate
-from dashboard.alerts.models import Delivery
+from dashboard.alerts.models import Delivery, RunningAction, Subscription
 from dashboard.alerts.outbox import claim, due_ids
 from dashboard.alerts.subscriptions import create
 from dashboard.alerts.worker import Worker
@@ -30,7 +30,7 @@ from tests.helpers.alerts import (
     watch_once,
 )
 from tests.helpers.archive_down import database_down
-from tests.helpers.upstream import run_sync
+from tests.helpers.upstream import DETAIL, LIST, finish_action, run_sync
 
 IMPORT = "CUSTOMERS.IMPORT_CSV"
 
@@ -443,3 +443,136 @@ def test_a_database_fault_costs_one_round_not_the_worker(transactional_db, alert
     assert (later.added, later.sent, later.problem) == (1, 1, None)
     [mail] = smtp_server.to("ops@example.com")
     assert action["id"] in mail.get_payload()
+
+
+# --- stuck beyond the newest page ---------------------------------------------------------
+SLOW = "LOYALTY.POINTS_EXPIRE"  # no finished one anywhere: its stuck limit is stuck_minutes
+
+
+def running_for(emulator, minutes: float) -> dict:
+    return insert(emulator, type_=SLOW, status="IN_PROGRESS",
+                  created_ago=timedelta(minutes=minutes), finished=False)
+
+
+def next_interval(clock, settings) -> None:
+    """One poll interval later: the newest page is read again."""
+    clock.advance(settings.ACTIONS_POLL_INTERVAL + 1)
+
+
+def limit_lowered_to(minutes: float) -> None:
+    """The stuck limit falls below the actions' running time, as if time had passed."""
+    Subscription.objects.filter(rule=rules.STUCK).update(stuck_minutes=minutes)
+
+
+def test_a_running_action_pushed_off_the_newest_page_is_still_alerted_stuck(
+        alerting, http_receiver, clock, settings):
+    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
+    slow = running_for(alerting, 20)
+    watch_once()  # on the newest page, within its limit
+    bury(alerting)  # 150 newer actions: it is off the newest page now
+    next_interval(clock, settings)
+    limit_lowered_to(10)
+
+    watch_once()
+    next_interval(clock, settings)
+    watch_once()  # another round, or another worker: the same alert
+
+    [alert] = http_receiver.at("/stuck")
+    assert alert["action"]["id"] == slow["id"]
+    assert "has been IN_PROGRESS for 20 min, longer than " in alert["text"]
+
+
+def test_an_action_that_finishes_off_the_page_is_forgotten_and_never_alerted_stuck(
+        alerting, http_receiver, clock, settings):
+    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
+    slow = running_for(alerting, 20)
+    watch_once()
+    bury(alerting)
+    finish_action(alerting, slow["id"])
+    next_interval(clock, settings)
+    limit_lowered_to(10)
+
+    watch_once()  # its refresh shows it finished
+    assert not RunningAction.objects.exists()
+    next_interval(clock, settings)
+    alerting.clear_stats()
+    watch_once()
+
+    assert http_receiver.at("/stuck") == []
+    assert alerting.count() == 1  # the newest page only: nothing is left to refresh
+
+
+def test_many_remembered_actions_cost_a_bounded_number_of_calls_a_round(alerting, clock,
+                                                                       settings):
+    subscribe("stuck", to="ops@example.com", stuck_minutes=30)
+    for _ in range(11):  # newest pages of 5 running actions, each among 19 finished ones
+        for _ in range(5):
+            running_for(alerting, 20)
+            for _ in range(19):
+                insert(alerting, type_=IMPORT, status="DONE", created_ago=timedelta(minutes=20))
+        next_interval(clock, settings)
+        watch_once()
+    bury(alerting)
+    calls = []
+    for _ in range(3):
+        next_interval(clock, settings)
+        alerting.clear_stats()
+        watch_once()
+        calls.append((alerting.count(endpoint=LIST), alerting.count(endpoint=DETAIL)))
+
+    assert RunningAction.objects.count() == running.REMEMBERED  # of the 55 seen
+    # Each round: the newest page, one shared window of older live actions, and a detail call
+    # each for a few outside it, never more than REFRESHED_PER_ROUND (not one per remembered).
+    assert all(lists == 2 for lists, _ in calls), calls
+    assert max(details for _, details in calls) <= running.REFRESHED_PER_ROUND, calls
+
+
+def test_without_a_stuck_subscription_nothing_is_remembered_nor_refreshed(alerting, clock,
+                                                                         settings):
+    subscribe("failed", to="ops@example.com")
+    running_for(alerting, 20)
+    watch_once()
+    bury(alerting)
+    next_interval(clock, settings)
+    alerting.clear_stats()
+
+    watch_once()
+
+    assert alerting.count() == 1  # the newest page
+    assert not RunningAction.objects.exists()
+
+
+def test_an_upstream_fault_keeps_a_remembered_action_for_the_next_round(
+        alerting, http_receiver, clock, settings):
+    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
+    slow = running_for(alerting, 20)
+    watch_once()
+    bury(alerting)
+    next_interval(clock, settings)
+    limit_lowered_to(10)
+    alerting.set_faults(error_rate=1.0, error_status=503, endpoints=[DETAIL])
+
+    assert Worker().run_once().problem is None  # the page was read; its refresh failed
+    assert http_receiver.at("/stuck") == []  # not judged on what could not be read
+    alerting.clear_faults()
+    clock.advance(3 * settings.ACTIONS_POLL_INTERVAL)  # past the failure's backoff
+    watch_once()
+
+    [alert] = http_receiver.at("/stuck")
+    assert alert["action"]["id"] == slow["id"]
+
+
+def test_an_action_voucherify_no_longer_knows_is_forgotten(alerting, http_receiver, clock,
+                                                           settings):
+    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
+    running_for(alerting, 20)
+    watch_once()
+    alerting.reset()  # the emulator's seeded state again: the action is gone (404)
+    bury(alerting)
+    next_interval(clock, settings)
+    limit_lowered_to(10)
+
+    watch_once()
+
+    assert not RunningAction.objects.exists()
+    assert http_receiver.at("/stuck") == []

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dashboard.voucherify.models import Action
 
-from . import rules, source
+from . import rules, running, source
 from .messages import compose
 from .models import Delivery, Subscription
 
@@ -36,7 +36,8 @@ class Event:
 def evaluate(now: datetime | None = None) -> int:
     """Evaluate every subscription once; returns how many alerts were added to the outbox.
 
-    Judges the newest page, and finished actions older than it from the archive (a batch per
+    Judges the newest page, the running actions remembered from it that are older than it now
+    (running.off_page), and finished actions older than it from the archive (a batch per
     evaluation: source.finished_beyond). With no subscriptions it makes no upstream call.
     Raises VoucherifyError when the newest actions are unknown and cannot be read (budget
     short, upstream down).
@@ -46,14 +47,17 @@ def evaluate(now: datetime | None = None) -> int:
     if not subscriptions:
         return 0
     # Read even for failure-share alone: the newest page also keeps the archive current.
-    actions = source.newest_actions()
+    page = source.newest_actions()
     per_action = [s for s in subscriptions if s.rule != rules.FAILURE_SHARE]
     events: list[tuple[Subscription, Event]] = []
     if per_action:
-        beyond = source.finished_beyond(actions, per_action, now)
+        # Before the archive's batch: what the refresh sees finished is archived for it.
+        running_off = running.off_page(page, [s for s in per_action if s.rule == rules.STUCK],
+                                       now)
+        beyond = source.finished_beyond(page, per_action, now)
         details: dict[str, Action | None] = {
             action.id: action for action, detailed in beyond if detailed}
-        actions = actions + [action for action, _ in beyond]
+        actions = page + running_off + [action for action, _ in beyond]
         events = _action_events(per_action, actions, now, details)
     events += _share_events([s for s in subscriptions if s.rule == rules.FAILURE_SHARE], now)
     return _enqueue(events, now)

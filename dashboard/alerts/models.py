@@ -1,10 +1,13 @@
-"""Alert subscriptions (who gets which rule, how) and the outbox of deliveries."""
+"""Alert subscriptions (who gets which rule, how), the outbox of deliveries, and the running
+actions the `stuck` rule remembers."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from dashboard.voucherify.cursor import ACTION_ID_MAX_LENGTH
 
 from . import rules
 
@@ -106,3 +109,18 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.event_key} → {self.recipient}: {self.status}"
+
+
+class RunningAction(models.Model):
+    """A running action the worker saw on the newest page, remembered for the `stuck` rule:
+    newer actions push a long import off that page, and it must still be judged (running.py).
+    """
+
+    id = models.CharField(primary_key=True, max_length=ACTION_ID_MAX_LENGTH)
+    created_at = models.DateTimeField()
+    type = models.TextField()  # any length upstream sends: no row refused for a long one
+    context = models.CharField(max_length=32)
+    checked_at = models.DateTimeField(null=True, blank=True)  # last refreshed off the page
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type} (created {self.created_at:%Y-%m-%d %H:%M})"

@@ -21,6 +21,7 @@ from dashboard.history.models import PURGE_CONTEXT, ArchivedAction
 from dashboard.history.purge_cells import records_updated, user_text
 from dashboard.history.schemas import key_attribution
 from dashboard.polling import reads as upstream
+from dashboard.voucherify.errors import VoucherifyError
 from dashboard.voucherify.models import Action
 
 from . import rules
@@ -53,6 +54,7 @@ __all__ = [
     "p95_processing_ms",
     "poll_interval",
     "purge_facts",
+    "refreshed",
     "with_detail",
 ]
 
@@ -115,6 +117,24 @@ def with_detail(action: Action) -> Action | None:
     now (budget short, upstream failing): the next evaluation tries again."""
     fetched = upstream.fetch_action(action.id, background=True)
     return None if fetched.stale else fetched.value
+
+
+def refreshed(action_ids: Sequence[str]) -> tuple[dict[str, Action], set[str]]:
+    """The actions as read now, at background priority, and the ids Voucherify does not know.
+
+    The polling layer's shared list calls (the newest page, the window of older live actions)
+    cover most; a detail call each the rest. An id in neither could not be read now (budget
+    short, upstream failing, a 429): the next evaluation tries again.
+    """
+    try:
+        latest = upstream.refresh_live(action_ids)
+    except VoucherifyError:  # the naive mode's reads raise; the others leave such ids out
+        latest = {}
+    fresh = {action_id: fetched.value for action_id, fetched in latest.items()
+             if not fetched.stale}  # what is known from before may have finished since
+    gone = {action_id for action_id in action_ids
+            if action_id not in latest and upstream.not_found(action_id)}
+    return fresh, gone
 
 
 def poll_interval() -> float:

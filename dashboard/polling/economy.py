@@ -185,6 +185,11 @@ def upstream_failing() -> bool:
     return cache.get(FAILING_KEY) is not None
 
 
+def not_found(action_id: str) -> bool:
+    """Voucherify answered 404 for the action lately (remembered: no call)."""
+    return isinstance(_recent_problem(_detail_resource(action_id)), NotFoundError)
+
+
 # --- pages ---------------------------------------------------------------------------
 
 
@@ -321,6 +326,10 @@ def _window(client: VoucherifyClient, action: Action, *, background: bool) -> Fe
                    background=background, has_fallback=True)
 
 
+def _detail_resource(action_id: str) -> str:
+    return f"action:{action_id}"
+
+
 def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool,
             result: bool = False):
     def read() -> Fetched[Action] | None:
@@ -333,7 +342,7 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
 
     entry = _obtain(
         client,
-        f"action:{action_id}",
+        _detail_resource(action_id),
         read,
         lambda: client.get_action(action_id),
         _save_detail,

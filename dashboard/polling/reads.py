@@ -32,6 +32,7 @@ __all__ = [
     "fetch_result",
     "newest_read",
     "get_client",
+    "not_found",
     "poll_interval",
     "refresh_live",
 ]
@@ -110,6 +111,12 @@ def refresh_live(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
     for fetched in latest.values():
         archive.saw_action(fetched.value, detail=not fetched.stale, read_at=fetched.fetched_at)
     return latest
+
+
+def not_found(action_id: str) -> bool:
+    """Voucherify answered 404 for this id lately (a read just made, refresh_live's among
+    them, which leaves such ids out); never an upstream call."""
+    return not naive() and economy.not_found(action_id)
 
 
 def poll_interval() -> float:
