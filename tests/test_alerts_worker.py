@@ -502,8 +502,8 @@ def test_an_action_that_finishes_off_the_page_is_forgotten_and_never_alerted_stu
     assert alerting.count() == 1  # the newest page only: nothing is left to refresh
 
 
-def test_many_remembered_actions_cost_a_bounded_number_of_calls_a_round(alerting, clock,
-                                                                       settings):
+def test_remembered_actions_cost_no_call_within_their_limit_and_a_bounded_few_past_it(
+        alerting, clock, settings):
     subscribe("stuck", to="ops@example.com", stuck_minutes=30)
     for _ in range(11):  # newest pages of 5 running actions, each among 19 finished ones
         for _ in range(5):
@@ -513,18 +513,28 @@ def test_many_remembered_actions_cost_a_bounded_number_of_calls_a_round(alerting
         next_interval(clock, settings)
         watch_once()
     bury(alerting)
-    calls = []
-    for _ in range(3):
-        next_interval(clock, settings)
-        alerting.clear_stats()
-        watch_once()
-        calls.append((alerting.count(endpoint=LIST), alerting.count(endpoint=DETAIL)))
 
-    assert RunningAction.objects.count() == running.REMEMBERED  # of the 55 seen
-    # Each round: the newest page, one shared window of older live actions, and a detail call
-    # each for a few outside it, never more than REFRESHED_PER_ROUND (not one per remembered).
-    assert all(lists == 2 for lists, _ in calls), calls
-    assert max(details for _, details in calls) <= running.REFRESHED_PER_ROUND, calls
+    def rounds(count: int) -> list[tuple[int, int]]:
+        calls = []
+        for _ in range(count):
+            next_interval(clock, settings)
+            alerting.clear_stats()
+            watch_once()
+            calls.append((alerting.count(endpoint=LIST), alerting.count(endpoint=DETAIL)))
+        return calls
+
+    within = rounds(2)  # 20 minutes in, a limit of 30: none of them can be stuck yet
+    limit_lowered_to(10)
+    past = rounds(running.REMEMBERED // running.REFRESHED_PER_ROUND)
+    alerted = rounds(2)
+
+    assert within == [(1, 0), (1, 0)]  # the newest page only
+    # Past it, each round: the newest page, one shared window of older live actions, and a
+    # detail call each for a few outside it, never more than REFRESHED_PER_ROUND.
+    assert all(lists == 2 and details <= running.REFRESHED_PER_ROUND for lists, details in past)
+    assert Delivery.objects.filter(rule=rules.STUCK).count() == running.REMEMBERED  # of 55 seen
+    assert alerted == [(1, 0), (1, 0)]  # each alerted once, then forgotten
+    assert not RunningAction.objects.exists()
 
 
 def test_without_a_stuck_subscription_nothing_is_remembered_nor_refreshed(alerting, clock,

@@ -155,7 +155,7 @@ def _stuck(subscription: Subscription, action: Action, now: datetime,
     if action.type not in thresholds:
         thresholds[action.type] = source.p95_processing_ms(action.type)
     p95 = thresholds[action.type]
-    limit_ms = max(subscription.stuck_factor * (p95 or 0), subscription.stuck_minutes * 60_000)
+    limit_ms = rules.stuck_limit_ms(subscription.stuck_factor, subscription.stuck_minutes, p95)
     running_ms = (now - action.created_at).total_seconds() * 1000
     if running_ms <= limit_ms:
         return None

@@ -30,6 +30,11 @@ RULE_AUDIENCES = {rule: AUDIENCES for rule in RULES} | {PURGE: (AUDITOR, ADMIN)}
 SEES_ROWS = (SUPPORT, AUDITOR, ADMIN)
 
 
+def stuck_limit_ms(stuck_factor: float, stuck_minutes: float, p95_ms: int | None) -> float:
+    """How long an action may run before the `stuck` rule flags it."""
+    return max(stuck_factor * (p95_ms or 0), stuck_minutes * 60_000)
+
+
 def audience_of(user) -> str | None:
     """The audience a user's own alerts carry, from their role; None: no alerts at all."""
     if not user.is_active:

@@ -7,6 +7,10 @@ matches (RunningAction rows: they outlive a restart of the worker or of Redis, a
 worker shares them; two judging the same action still alert once, Delivery's uniqueness sees
 to that), and refreshes those off the page through the polling layer: the shared window list
 call covers most of them, a detail call each the rest, REFRESHED_PER_ROUND of them a round.
+Only those that could be stuck now are refreshed (running past the limit of a subscription
+not yet alerted to them): one that finishes sooner costs nothing until then, and one alerted
+to every subscription it matches is forgotten. So a remembered action costs about one read
+in its life, not one a round.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from typing import TYPE_CHECKING
 from dashboard.voucherify.cursor import is_valid_action_id
 from dashboard.voucherify.models import Action
 
-from . import source
-from .models import RunningAction
+from . import rules, source
+from .models import Delivery, RunningAction
 
 if TYPE_CHECKING:
     from .models import Subscription
@@ -48,7 +52,7 @@ def off_page(page: Sequence[Action], subscriptions: Sequence[Subscription],
     """
     if not subscriptions:
         return []
-    due = _due(_remember(page, subscriptions, now), page)
+    due = _due(_remember(page, subscriptions, now), page, subscriptions, now)
     if not due:
         return []
     latest, gone = source.refreshed(due)
@@ -57,16 +61,41 @@ def off_page(page: Sequence[Action], subscriptions: Sequence[Subscription],
     return [action for action in latest.values() if action.is_live]
 
 
-def _due(remembered: list[RunningAction], page: Sequence[Action]) -> list[str]:
-    """The remembered ids off the page to refresh this round: REFRESHED_PER_ROUND at most,
-    those refreshed longest ago (or never) first, so that each has its turn."""
+def _due(remembered: list[RunningAction], page: Sequence[Action],
+         subscriptions: Sequence[Subscription], now: datetime) -> list[str]:
+    """The remembered ids off the page to refresh this round: those that could be stuck now,
+    REFRESHED_PER_ROUND at most, those refreshed longest ago (or never) first, so that each
+    has its turn. Those alerted to every subscription they match are forgotten."""
     on_page = {action.id for action in page}
-    due = sorted((row for row in remembered if row.id not in on_page),
-                 key=lambda row: (row.checked_at or _NEVER, row.created_at))
+    off = [row for row in remembered if row.id not in on_page]
+    alerted = set(Delivery.objects.filter(
+        subscription__in=subscriptions, event_key__in=[row.id for row in off],
+    ).values_list("subscription_id", "event_key"))
+    p95s: dict[str, int | None] = {}
+    due, done = [], set()
+    for row in off:
+        waiting = [s for s in subscriptions
+                   if s.matches(row.type, row.context) and (s.id, row.id) not in alerted]
+        if not waiting:
+            done.add(row.id)
+        elif _past_a_limit(row, waiting, now, p95s):
+            due.append(row)
+    _forget(done)
+    due.sort(key=lambda row: (row.checked_at or _NEVER, row.created_at))
     # Newest first: the window the first one opens (the 100 actions back from it) then
     # covers the older ones; oldest first, each newer one would open a window of its own.
     return [row.id for row in sorted(due[:REFRESHED_PER_ROUND],
                                      key=lambda row: row.created_at, reverse=True)]
+
+
+def _past_a_limit(row: RunningAction, subscriptions: Sequence[Subscription], now: datetime,
+                  p95s: dict[str, int | None]) -> bool:
+    """Whether the action, were it still running, would be stuck for one of them now."""
+    if row.type not in p95s:
+        p95s[row.type] = source.p95_processing_ms(row.type)
+    running_ms = (now - row.created_at).total_seconds() * 1000
+    return any(running_ms > rules.stuck_limit_ms(s.stuck_factor, s.stuck_minutes, p95s[row.type])
+               for s in subscriptions)
 
 
 def _remember(page: Sequence[Action], subscriptions: Sequence[Subscription],
