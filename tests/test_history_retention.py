@@ -22,7 +22,7 @@ from dashboard.history.state import acquire_lock, release_lock
 from dashboard.polling import economy, store
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action
-from tests.helpers.upstream import run_sync
+from tests.helpers.upstream import finish_action, run_sync
 from tests.test_history_rollups import generated, list_item, recounted, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +118,22 @@ def test_the_sync_walks_no_further_back_than_retention_and_the_command_prunes(ar
     assert "pruned" in out.getvalue()
     assert not ArchivedAction.objects.filter(created_at__lte=retention_cutoff()).exists()
     assert SyncState.load().covered_from >= cutoff
+
+
+def test_a_prune_below_a_stuck_runner_keeps_the_range_from_reaching_past_the_cutoff(
+        archive, stuck_deep, settings):
+    run_sync(max_calls=1)
+    run_sync()  # the older walk reads on past the runner down to the bottom
+    settings.ARCHIVE_RETENTION_DAYS = 40
+    now = datetime.now(UTC)
+    prune(now)
+    finish_action(archive, stuck_deep)
+    run_sync()  # reads the runner again, finished: the range closes over it, to the cutoff
+    state = SyncState.load()
+    assert ArchivedAction.objects.filter(pk=stuck_deep).exists()
+    assert not state.bottom_reached and state.covered_from >= now - timedelta(days=40)
+    below = Cursor(before=now - timedelta(days=45))
+    assert archived_matches(context=None, type=None, status=None, before=below, limit=5) is None
 
 
 def test_prune_archive_waits_for_a_running_sync(settings):

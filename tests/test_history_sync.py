@@ -17,13 +17,14 @@ from dashboard.history.state import acquire_lock, release_lock
 from dashboard.history.sync import Sync
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.cursor import Cursor
-from dashboard.voucherify.dates import parse_timestamp
+from dashboard.voucherify.dates import EARLIEST, parse_timestamp
 from tests.helpers.upstream import (
     DETAIL,
     LIST,
     SEEDED,
     detail,
     finish_action,
+    finished_history,
     insert_terminal,
     live_action,
     run_sync,
@@ -147,12 +148,38 @@ def test_a_gap_walk_cut_short_keeps_its_top_below_a_running_action_it_read(synce
     assert SyncState.load().covered_to < created_at(archive, running)
 
 
-def test_a_running_action_at_the_first_representable_moment_leaves_nothing_claimed(archive):
+def list_pages_per_run(archive, runs: int) -> list[int]:
+    """The list pages each of `runs` syncs in a row reads upstream (none of them capped)."""
+    pages = []
+    for _ in range(runs):
+        archive.clear_stats()
+        assert run_sync().problem is None
+        pages.append(archive.count(endpoint=LIST))
+    return pages
+
+
+def leaves_out(moment: datetime) -> bool:
+    """Whether the covered range leaves out an action created at `moment`."""
+    state = SyncState.load()
+    return moment > state.covered_to or (
+        not state.bottom_reached and state.covered_from is not None
+        and moment <= state.covered_from)
+
+
+@pytest.fixture
+def enqueued_at_year_one(archive) -> str:
+    """An action ENQUEUED at the first representable moment (an upstream value nobody
+    expected): below every other action, and never finishing."""
     archive.insert_action({
         "id": "aa_00000000000000old1", "object": "async_action", "type": "VOUCHERS.IMPORT_CSV",
         "status": "ENQUEUED", "progress": 0, "created_at": "0001-01-01T00:00:00.000Z",
         "updated_at": "0001-01-01T00:00:00.000Z", "request_id": "v-0c5543f0",
     })
+    return "aa_00000000000000old1"
+
+
+def test_a_running_action_at_the_first_representable_moment_leaves_nothing_claimed(
+        archive, enqueued_at_year_one):
     for _ in range(2):  # the first walk, then a catch-up: neither crashes nor loses its work
         progress = run_sync()
         assert progress.problem is None
@@ -178,6 +205,84 @@ def test_a_running_action_deep_in_history_is_not_claimed_and_is_read_again(archi
     state = SyncState.load()
     assert ArchivedAction.objects.filter(pk=running).exists() and state.bottom_reached
     assert answers_running_empty("ENQUEUED")
+
+
+@pytest.mark.parametrize("first_cap", [10_000, 1],
+                         ids=["the first walk passes it", "an older walk meets it"])
+def test_runs_over_a_runner_stuck_deep_in_history_read_a_page_or_two(
+        archive, stuck_deep, first_cap):
+    run_sync(max_calls=first_cap)
+    run_sync()  # capped first: the older walk goes on through the runner to the bottom
+    # Nothing changed upstream but the runner, which may have finished: the newest page
+    # and the runner's own page, not the eight pages between them and the covered range.
+    pages = list_pages_per_run(archive, 2)
+    assert max(pages) <= 2, pages
+    assert not ArchivedAction.objects.filter(pk=stuck_deep).exists()
+    assert leaves_out(created_at(archive, stuck_deep))
+    assert not answers_running_empty("IN_PROGRESS")
+
+
+@pytest.mark.parametrize("status", ["DONE", "FAILED"])
+def test_a_stuck_runner_that_finishes_is_archived_and_the_range_closes_over_it(
+        archive, stuck_deep, status):
+    run_sync()
+    finish_action(archive, stuck_deep, status=status,
+                  result={"message": "Imported 0 vouchers.", "failed_count": 3})
+    run_sync(max_calls=1)  # the newest page only: the finished runner is not read yet
+    assert not ArchivedAction.objects.filter(pk=stuck_deep).exists()
+    assert leaves_out(created_at(archive, stuck_deep))
+    assert list_pages_per_run(archive, 1) == [2]  # the newest page, and the runner's
+    row = ArchivedAction.objects.get(pk=stuck_deep)
+    assert row.status == status and row.has_detail == (status == "FAILED")
+    state = SyncState.load()
+    assert state.bottom_reached and state.covered_to == max(
+        ArchivedAction.objects.values_list("created_at", flat=True))
+    assert answers_running_empty("IN_PROGRESS")
+    assert ArchivedAction.objects.count() == SEEDED + 1200 + 1
+
+
+def test_a_runner_is_not_read_again_in_an_outage_and_keeps_bounding_the_range(
+        archive, stuck_deep):
+    run_sync()
+    finish_action(archive, stuck_deep)
+    created = created_at(archive, stuck_deep)
+    archive.set_faults(error_rate=1.0, error_status=500)
+    archive.clear_stats()
+    assert run_sync().upstream_failed
+    assert archive.count(endpoint=LIST) == 1  # the catch-up failed: no re-read after it
+    assert leaves_out(created)
+    archive.clear_faults()
+    run_sync()
+    assert ArchivedAction.objects.filter(pk=stuck_deep).exists()
+    assert answers_running_empty("IN_PROGRESS")
+
+
+def test_runners_on_one_page_are_read_again_together_and_each_bounds_the_range(
+        archive, stuck_deep):
+    older = live_action(archive, minutes_old=60 * 24 * 25 + 30, status="ENQUEUED",
+                        action_id="aa_00000000000stuck2")
+    run_sync()
+    assert list_pages_per_run(archive, 1) == [2]  # the newest page, and one for both
+    finish_action(archive, older)
+    run_sync()
+    assert ArchivedAction.objects.filter(pk=older).exists()
+    assert not ArchivedAction.objects.filter(pk=stuck_deep).exists()
+    assert created_at(archive, older) <= SyncState.load().covered_to
+    assert leaves_out(created_at(archive, stuck_deep))
+    assert not answers_running_empty("IN_PROGRESS")
+
+
+def test_a_runner_dated_year_one_costs_later_catch_ups_no_walk_of_the_history(
+        archive, enqueued_at_year_one):
+    finished_history(archive, 600, newest_days=1, oldest_days=20)
+    run_sync()
+    pages = list_pages_per_run(archive, 2)
+    assert max(pages) <= 2, pages
+    assert not ArchivedAction.objects.filter(pk=enqueued_at_year_one).exists()
+    state = SyncState.load()  # everything above the runner is held, nothing at or below it
+    assert state.covered_to == max(ArchivedAction.objects.values_list("created_at", flat=True))
+    assert not state.bottom_reached and leaves_out(EARLIEST)
+    assert not answers_running_empty("ENQUEUED")
 
 
 def test_a_finished_action_dated_in_the_future_does_not_stop_later_catch_ups(archive):

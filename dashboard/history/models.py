@@ -168,6 +168,12 @@ class SyncState(models.Model):
 
     Every action created in (covered_from, covered_to] is archived and terminal;
     `bottom_reached` means nothing older exists, so covered_from does not limit.
+
+    The walks may have read further than that claim: up to `read_to`, and down to the older
+    walk's `resume_cursor` (or the bottom, `read_bottom`), with every action there archived
+    but the `runners`, still running when read. A runner bounds the claim until a later run
+    finds it finished (or gone), which then moves the claim over what was read, without
+    reading it again (state.settle).
     """
 
     SINGLETON = 1
@@ -179,6 +185,10 @@ class SyncState(models.Model):
     # A catch-up walk that ran out of calls: it covered (gap_cursor, gap_top] only.
     gap_top = models.DateTimeField(null=True, blank=True)
     gap_cursor = models.CharField(max_length=4000, blank=True)
+    read_to = models.DateTimeField(null=True, blank=True)
+    read_bottom = models.BooleanField(default=False)
+    # [{"id": ..., "created_at": ...}]: running actions read inside the walked range.
+    runners = models.JSONField(default=list, blank=True)
     first_synced_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_run_calls = models.PositiveIntegerField(default=0)

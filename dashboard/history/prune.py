@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from dashboard import sharedcache
 from dashboard.polling import economy
+from dashboard.voucherify.cursor import Cursor
 
 from .models import ArchivedAction, SyncState
 from .rollups import FIGURES, Deltas
+from .state import forget_runners, runner_dates
 
 logger = logging.getLogger(__name__)
 BATCH = 5000
@@ -45,20 +47,29 @@ LOCK_LOST = "another run holds the archive's lock"
 
 def shrink_coverage(cutoff: datetime) -> None:
     """The archive will hold nothing created at or before `cutoff`: the covered range starts
-    there at the lowest (and the bottom of history is no longer in it)."""
+    there at the lowest (and the bottom of history is no longer in it), and so does what the
+    walks read past a running action (its runners there no longer count)."""
     state = SyncState.load()
     if state.covered_to is None:
         return
+    forget_runners(state, {i for i, created in runner_dates(state).items() if created <= cutoff})
     if state.covered_to <= cutoff:  # nothing covered survives: the next sync starts afresh
-        state.covered_to = state.covered_from = None
-        state.gap_top, state.gap_cursor = None, ""
+        state.covered_to = state.covered_from = state.read_to = None
+        state.gap_top, state.gap_cursor, state.runners = None, "", []
+        state.resume_cursor = ""
     elif state.bottom_reached or state.covered_from is None or state.covered_from < cutoff:
-        state.covered_from = cutoff
-    else:
-        return
-    state.bottom_reached, state.resume_cursor = False, ""
+        state.covered_from, state.resume_cursor = cutoff, ""
+    elif state.read_bottom or _resumes_below(state, cutoff):
+        # A runner holds the claim above the cutoff: once it finishes, the claim goes down
+        # to the cutoff, no further, and no walk goes below it.
+        state.resume_cursor = Cursor(before=cutoff).to_param()
+    state.bottom_reached = state.read_bottom = False
     state.save(update_fields=["covered_to", "covered_from", "bottom_reached", "resume_cursor",
-                              "gap_top", "gap_cursor"])
+                              "gap_top", "gap_cursor", "read_to", "read_bottom", "runners"])
+
+
+def _resumes_below(state: SyncState, cutoff: datetime) -> bool:
+    return bool(state.resume_cursor) and Cursor.from_param(state.resume_cursor).before < cutoff
 
 
 def prune(now: datetime | None = None, *, batch: int | None = None,

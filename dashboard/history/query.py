@@ -65,7 +65,7 @@ def _no_live_below(before: Cursor) -> ArchiveAnswer | None:
     """For a filter on a live status: every action in the archive's whole range was finished
     when it was read (the range ends below the oldest running one seen, see
     state.covered_top, and starts above the newest one the older walk saw, see
-    Sync._moved_older), and a finished action never runs again: nothing below `before` is
+    state.settle), and a finished action never runs again: nothing below `before` is
     enqueued or in progress."""
     held = _held(before, None)
     if held is None or not held[1]:

@@ -1,8 +1,10 @@
 """The backfill: walk history newest to oldest within a call cap, archiving what it reads.
 
-Each run first catches up on the newest actions down to the covered range, then goes on
-older from where the last run stopped, then spends what is left of its cap on details:
-metadata key purges first (who started them, how many records), then FAILED actions.
+Each run first catches up on the newest actions down to what was read before, then goes on
+older from where the last run stopped, then reads again the page of each action that was
+still running when read (it bounds the covered range until it finishes), then spends what is
+left of its cap on details: metadata key purges first (who started them, how many records),
+then FAILED actions.
 Every call passes the polling layer's gate at background priority, so a run from cron never
 takes the calls that people's page loads need.
 """
@@ -29,7 +31,7 @@ from .archive import PURGE_CONTEXT, archive_actions, missing_details, purges_wan
 from .models import SyncState
 from .prune import retention_cutoff
 from .schemas import record_schemas
-from .state import covered_top
+from .state import covered_top, forget_runners, note_runners, reach, read_top, runner_dates, settle
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,6 +89,7 @@ class Sync:
         self._should_stop = should_stop
         self._tried: set[str] = set()
         self._purges_waiting = 0  # purges walked this run whose detail is still to fetch
+        self._unread_runners: set[str] = set()  # runners no page of this run has read yet
         self._started = timezone.now()  # set again by run: the read that claims are dated by
 
     # --- calls -------------------------------------------------------------------------
@@ -168,6 +171,7 @@ class Sync:
                 return end
             end.pages += 1
             end.seen.extend(page.actions)
+            self._unread_runners.difference_update(action.id for action in page.actions)
             self.progress.pages += 1
             self.progress.archived += archive_actions(page.actions)
             if page.actions:
@@ -231,6 +235,7 @@ class Sync:
     def run(self) -> Progress:
         state = SyncState.load()
         self._started = started = timezone.now()
+        self._unread_runners = set(runner_dates(state))
         self._details(purges_only=True)  # left over by a run that ran out of calls
         if state.covered_to is None:
             end = self._walk(None, stop_at=None, phase="history", since=self.since)
@@ -239,10 +244,10 @@ class Sync:
                 if top is None:  # an empty history is complete up to now; a running action
                     # at the first representable moment leaves nothing to claim below it
                     top = EARLIEST if end.seen else started
-                state.covered_to = top
+                state.covered_to, state.read_to = top, read_top(end.seen, started)
                 state.first_synced_at = state.first_synced_at or started
                 self._moved_older(state, end)
-        elif self._catch_up(state) and not state.bottom_reached:
+        elif self._catch_up(state) and not (state.bottom_reached or state.read_bottom):
             cursor = Cursor.from_param(state.resume_cursor) if state.resume_cursor else None
             if cursor is None and state.covered_from is not None:
                 cursor = Cursor(before=state.covered_from)
@@ -250,6 +255,7 @@ class Sync:
                 end = self._walk(cursor, stop_at=None, phase="history", since=self.since)
                 if end.pages:
                     self._moved_older(state, end)
+        self._recheck_runners(state)
         self._details(purges_only=True)  # the walked purges' details, in a few transactions
         self._purges_waiting = 0
         self.snapshot_schemas()
@@ -259,46 +265,64 @@ class Sync:
         return self.progress
 
     def _catch_up(self, state: SyncState) -> bool:
-        """Newest actions down to the covered range; False when the cap cut it short."""
-        end = self._walk(None, stop_at=state.gap_top or state.covered_to, phase="catching up")
+        """Newest actions down to what was read before (the covered range, or above it past a
+        runner); False when the cap cut it short."""
+        walked_to = reach(state)
+        end = self._walk(None, stop_at=state.gap_top or walked_to, phase="catching up")
         reason, cursor, pages, seen = end.reason, end.cursor, end.pages, list(end.seen)
         if reason == "met" and state.gap_top is not None:
-            gap = self._walk(Cursor.from_param(state.gap_cursor), stop_at=state.covered_to,
+            gap = self._walk(Cursor.from_param(state.gap_cursor), stop_at=walked_to,
                              phase="catching up")
             reason, pages = gap.reason, pages + gap.pages
             seen += gap.seen  # a running action in the gap bounds the claim as one above it
             cursor = gap.cursor if gap.pages else Cursor.from_param(state.gap_cursor)
         if not pages:
             return False
-        top = covered_top(seen, self._started)
-        if reason in ("met", "bottom"):
-            if top is not None and top > state.covered_to:
-                state.covered_to = top
+        note_runners(state, seen)  # they bound the claim (settle); a finished one was archived
+        if reason in ("met", "bottom"):  # read down to what was read before
+            top = read_top(seen, self._started)
+            state.read_to = walked_to if top is None else max(walked_to, top)
             state.gap_top, state.gap_cursor = None, ""
+            settle(state)
             return True
-        if top is not None and top > state.covered_to and cursor is not None:
+        top = covered_top(seen, self._started)
+        if top is not None and top > walked_to and cursor is not None:
             state.gap_top, state.gap_cursor = top, cursor.to_param()
         return False
 
+    def _recheck_runners(self, state: SyncState) -> None:
+        """The page holding each runner no walk of this run read (one page for all the runners
+        on it): the only actions in what was read that can have changed. A finished one is
+        archived and the claim moves over it; one missing from its page is gone."""
+        if self.progress.upstream_failed:
+            return  # it fails already: no more calls to it this run, the runners stay as read
+        unread = {i: d for i, d in runner_dates(state).items() if i in self._unread_runners}
+        while unread:
+            newest = max(unread, key=unread.__getitem__)
+            created = unread.pop(newest)
+            end = self._walk(Cursor(before=plus_ms(created)), stop_at=created,
+                             phase="re-reading running actions")
+            if not end.pages:
+                break  # the cap, or an upstream fault (reported): the runners stay as they were
+            note_runners(state, end.seen)
+            spanned = {i for i, d in {**unread, newest: created}.items() if _spans(end, d)}
+            forget_runners(state, spanned & self._unread_runners)
+            unread = {i: d for i, d in unread.items() if i not in spanned}
+        settle(state)
+
     @staticmethod
     def _moved_older(state: SyncState, end: WalkEnd) -> None:
-        running = [a.created_at for a in end.seen
-                   if not a.is_terminal and state.covered_to is not None
-                   and a.created_at <= state.covered_to]
-        if running:
-            # A running action is not archived: the claim stops above the newest one seen,
-            # and the next run's older walk reads again from there (it may have finished).
-            newest = max(running)
-            state.covered_from, state.bottom_reached = newest, False
-            state.resume_cursor = Cursor(before=plus_ms(newest)).to_param()
-        elif end.reason == "bottom":
-            state.bottom_reached, state.resume_cursor = True, ""
+        # A running action is not archived: the claim stops above the newest one read (settle)
+        # while the walk goes on below it, and later runs re-read only its page.
+        note_runners(state, end.seen)
+        if end.reason == "bottom":
+            state.read_bottom, state.resume_cursor = True, ""
             oldest = min((a.created_at for a in end.seen), default=None)
             if oldest is not None and (state.covered_from is None or oldest < state.covered_from):
                 state.covered_from = oldest
         elif end.cursor is not None:
-            state.covered_from = end.cursor.before
             state.resume_cursor = end.cursor.to_param()
+        settle(state)
 
     def _save(self, state: SyncState) -> None:
         # The dashboard may have extended covered_to meanwhile (state.extend_from_newest).
@@ -310,6 +334,12 @@ class Sync:
         state.last_run_calls = self.progress.calls
         state.save(update_fields=[
             "covered_to", "covered_from", "bottom_reached", "resume_cursor", "gap_top",
-            "gap_cursor", "first_synced_at", "last_run_at", "last_run_calls",
+            "gap_cursor", "read_to", "read_bottom", "runners", "first_synced_at",
+            "last_run_at", "last_run_calls",
         ])
 
+
+def _spans(end: WalkEnd, created: datetime) -> bool:
+    """Whether a walk of one page, from just above `created`, read every action created then
+    (an action older than it came after them all, or nothing older exists)."""
+    return end.cursor is None or any(action.created_at < created for action in end.seen)

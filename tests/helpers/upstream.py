@@ -97,3 +97,12 @@ def insert_terminal(emulator, action_id: str, *, type_: str = "VOUCHERS.IMPORT_C
     }
     emulator.insert_action(body)
     return body
+
+
+def finished_history(emulator, count: int, *, newest_days: float, oldest_days: float) -> None:
+    """`count` finished actions spread evenly from `newest_days` to `oldest_days` ago: a
+    history a few times the seeded one, to count the pages a run reads."""
+    step = (oldest_days - newest_days) / max(count - 1, 1)
+    for n in range(count):
+        minutes = (newest_days + n * step) * 24 * 60
+        insert_terminal(emulator, f"aa_{round(minutes * 60_000):018x}", minutes_old=minutes)
