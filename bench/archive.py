@@ -380,7 +380,8 @@ def sync_database_time() -> dict:
     # Covered up to 61 days ago: the catch-up walks the emulator's 60-day history.
     SyncState.objects.update_or_create(pk=SyncState.SINGLETON, defaults={
         "covered_to": datetime.now(UTC) - timedelta(days=61), "covered_from": None,
-        "bottom_reached": True, "resume_cursor": "", "gap_top": None, "gap_cursor": ""})
+        "bottom_reached": True, "resume_cursor": "", "gap_top": None, "gap_cursor": "",
+        "read_to": None, "read_bottom": False, "runners": []})
     runs = []
     for _ in range(2):
         with DatabaseTime(connection) as clock:
