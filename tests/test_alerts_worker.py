@@ -464,33 +464,40 @@ def limit_lowered_to(minutes: float) -> None:
     Subscription.objects.filter(rule=rules.STUCK).update(stuck_minutes=minutes)
 
 
-def test_a_running_action_pushed_off_the_newest_page_is_still_alerted_stuck(
-        alerting, http_receiver, clock, settings):
+@pytest.fixture
+def remembered(alerting, http_receiver) -> dict:
+    """A running action, 20 minutes in, that a stuck subscription (30 minutes, alerts to
+    /stuck) saw on the newest page."""
     subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
     slow = running_for(alerting, 20)
     watch_once()  # on the newest page, within its limit
-    bury(alerting)  # 150 newer actions: it is off the newest page now
+    return slow
+
+
+def pushed_off_past_its_limit(emulator, clock, settings) -> None:
+    """150 newer actions push it off the newest page, and the limit falls below its time."""
+    bury(emulator)
     next_interval(clock, settings)
     limit_lowered_to(10)
+
+
+def test_a_running_action_pushed_off_the_newest_page_is_still_alerted_stuck(
+        alerting, http_receiver, clock, settings, remembered):
+    pushed_off_past_its_limit(alerting, clock, settings)
 
     watch_once()
     next_interval(clock, settings)
     watch_once()  # another round, or another worker: the same alert
 
     [alert] = http_receiver.at("/stuck")
-    assert alert["action"]["id"] == slow["id"]
+    assert alert["action"]["id"] == remembered["id"]
     assert "has been IN_PROGRESS for 20 min, longer than " in alert["text"]
 
 
 def test_an_action_that_finishes_off_the_page_is_forgotten_and_never_alerted_stuck(
-        alerting, http_receiver, clock, settings):
-    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
-    slow = running_for(alerting, 20)
-    watch_once()
-    bury(alerting)
-    finish_action(alerting, slow["id"])
-    next_interval(clock, settings)
-    limit_lowered_to(10)
+        alerting, http_receiver, clock, settings, remembered):
+    finish_action(alerting, remembered["id"])
+    pushed_off_past_its_limit(alerting, clock, settings)
 
     watch_once()  # its refresh shows it finished
     assert not RunningAction.objects.exists()
@@ -553,13 +560,8 @@ def test_without_a_stuck_subscription_nothing_is_remembered_nor_refreshed(alerti
 
 
 def test_an_upstream_fault_keeps_a_remembered_action_for_the_next_round(
-        alerting, http_receiver, clock, settings):
-    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
-    slow = running_for(alerting, 20)
-    watch_once()
-    bury(alerting)
-    next_interval(clock, settings)
-    limit_lowered_to(10)
+        alerting, http_receiver, clock, settings, remembered):
+    pushed_off_past_its_limit(alerting, clock, settings)
     alerting.set_faults(error_rate=1.0, error_status=503, endpoints=[DETAIL])
 
     assert Worker().run_once().problem is None  # the page was read; its refresh failed
@@ -569,18 +571,13 @@ def test_an_upstream_fault_keeps_a_remembered_action_for_the_next_round(
     watch_once()
 
     [alert] = http_receiver.at("/stuck")
-    assert alert["action"]["id"] == slow["id"]
+    assert alert["action"]["id"] == remembered["id"]
 
 
 def test_an_action_voucherify_no_longer_knows_is_forgotten(alerting, http_receiver, clock,
-                                                           settings):
-    subscribe("stuck", to=f"{http_receiver.url}/stuck", stuck_minutes=30)
-    running_for(alerting, 20)
-    watch_once()
+                                                           settings, remembered):
     alerting.reset()  # the emulator's seeded state again: the action is gone (404)
-    bury(alerting)
-    next_interval(clock, settings)
-    limit_lowered_to(10)
+    pushed_off_past_its_limit(alerting, clock, settings)
 
     watch_once()
 
