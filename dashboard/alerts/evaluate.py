@@ -51,14 +51,15 @@ def evaluate(now: datetime | None = None) -> int:
     per_action = [s for s in subscriptions if s.rule != rules.FAILURE_SHARE]
     events: list[tuple[Subscription, Event]] = []
     if per_action:
+        p95s = source.TypeP95s()
         # Before the archive's batch: what the refresh sees finished is archived for it.
         running_off = running.off_page(page, [s for s in per_action if s.rule == rules.STUCK],
-                                       now)
+                                       now, p95s)
         beyond = source.finished_beyond(page, per_action, now)
         details: dict[str, Action | None] = {
             action.id: action for action, detailed in beyond if detailed}
         actions = page + running_off + [action for action, _ in beyond]
-        events = _action_events(per_action, actions, now, details)
+        events = _action_events(per_action, actions, now, details, p95s)
     events += _share_events([s for s in subscriptions if s.rule == rules.FAILURE_SHARE], now)
     return _enqueue(events, now)
 
@@ -76,14 +77,14 @@ def _allowed(subscriptions: Iterable[Subscription]) -> list[Subscription]:
 
 
 def _action_events(subscriptions: list[Subscription], actions: list[Action], now: datetime,
-                   details: dict[str, Action | None]) -> list[tuple[Subscription, Event]]:
+                   details: dict[str, Action | None], p95s: source.TypeP95s,
+                   ) -> list[tuple[Subscription, Event]]:
     """`details`: actions known with their detail already (read at most once per evaluation)."""
     done = set(
         Delivery.objects.filter(
             subscription__in=subscriptions, action_id__in=[a.id for a in actions]
         ).values_list("subscription_id", "event_key")
     )
-    thresholds: dict[str, tuple[int, int | None]] = {}
     found = []
     for action in actions:
         for subscription in subscriptions:
@@ -91,17 +92,17 @@ def _action_events(subscriptions: list[Subscription], actions: list[Action], now
                 action.type, action.context
             ):
                 continue
-            event = _judge(subscription, action, now, details, thresholds)
+            event = _judge(subscription, action, now, details, p95s)
             if event is not None:
                 found.append((subscription, event))
     return found
 
 
 def _judge(subscription: Subscription, action: Action, now: datetime,
-           details: dict[str, Action | None], thresholds: dict) -> Event | None:
+           details: dict[str, Action | None], p95s: source.TypeP95s) -> Event | None:
     rule = subscription.rule
     if rule == rules.STUCK:
-        return _stuck(subscription, action, now, thresholds)
+        return _stuck(subscription, action, now, p95s)
     finished_at = action.updated_at or action.created_at
     # Only what finished since the subscription began: no flood of old news when subscribing.
     if not action.is_terminal or finished_at < subscription.created_at:
@@ -149,12 +150,10 @@ def _failed_rows(subscription: Subscription, action: Action) -> Event | None:
 
 
 def _stuck(subscription: Subscription, action: Action, now: datetime,
-           thresholds: dict) -> Event | None:
+           p95s: source.TypeP95s) -> Event | None:
     if not action.is_live:
         return None
-    if action.type not in thresholds:
-        thresholds[action.type] = source.p95_processing_ms(action.type)
-    p95 = thresholds[action.type]
+    p95 = p95s[action.type]
     limit_ms = rules.stuck_limit_ms(subscription.stuck_factor, subscription.stuck_minutes, p95)
     running_ms = (now - action.created_at).total_seconds() * 1000
     if running_ms <= limit_ms:

@@ -42,7 +42,7 @@ __all__ = ["FORGET_AFTER", "REFRESHED_PER_ROUND", "REMEMBERED", "off_page"]
 
 
 def off_page(page: Sequence[Action], subscriptions: Sequence[Subscription],
-             now: datetime) -> list[Action]:
+             now: datetime, p95s: source.TypeP95s) -> list[Action]:
     """The remembered actions that are off `page` and still running, as read now, for the
     stuck `subscriptions` to judge as they judge the page's.
 
@@ -52,7 +52,7 @@ def off_page(page: Sequence[Action], subscriptions: Sequence[Subscription],
     """
     if not subscriptions:
         return []
-    due = _due(_remember(page, subscriptions, now), page, subscriptions, now)
+    due = _due(_remember(page, subscriptions, now), page, subscriptions, now, p95s)
     if not due:
         return []
     latest, gone = source.refreshed(due)
@@ -62,7 +62,8 @@ def off_page(page: Sequence[Action], subscriptions: Sequence[Subscription],
 
 
 def _due(remembered: list[RunningAction], page: Sequence[Action],
-         subscriptions: Sequence[Subscription], now: datetime) -> list[str]:
+         subscriptions: Sequence[Subscription], now: datetime,
+         p95s: source.TypeP95s) -> list[str]:
     """The remembered ids off the page to refresh this round: those that could be stuck now,
     REFRESHED_PER_ROUND at most, those refreshed longest ago (or never) first, so that each
     has its turn. Those alerted to every subscription they match are forgotten."""
@@ -71,7 +72,6 @@ def _due(remembered: list[RunningAction], page: Sequence[Action],
     alerted = set(Delivery.objects.filter(
         subscription__in=subscriptions, event_key__in=[row.id for row in off],
     ).values_list("subscription_id", "event_key"))
-    p95s: dict[str, int | None] = {}
     due, done = [], set()
     for row in off:
         waiting = [s for s in subscriptions
@@ -89,10 +89,8 @@ def _due(remembered: list[RunningAction], page: Sequence[Action],
 
 
 def _past_a_limit(row: RunningAction, subscriptions: Sequence[Subscription], now: datetime,
-                  p95s: dict[str, int | None]) -> bool:
+                  p95s: source.TypeP95s) -> bool:
     """Whether the action, were it still running, would be stuck for one of them now."""
-    if row.type not in p95s:
-        p95s[row.type] = source.p95_processing_ms(row.type)
     running_ms = (now - row.created_at).total_seconds() * 1000
     return any(running_ms > rules.stuck_limit_ms(s.stuck_factor, s.stuck_minutes, p95s[row.type])
                for s in subscriptions)

@@ -54,6 +54,7 @@ __all__ = [
     "p95_processing_ms",
     "poll_interval",
     "purge_facts",
+    "TypeP95s",
     "refreshed",
     "with_detail",
 ]
@@ -139,6 +140,15 @@ def refreshed(action_ids: Sequence[str]) -> tuple[dict[str, Action], set[str]]:
 
 def poll_interval() -> float:
     return upstream.poll_interval()
+
+
+class TypeP95s(dict):
+    """p95_processing_ms of each type asked for, read once per evaluation (the stuck rule asks
+    for it on the newest page and on the remembered actions off it)."""
+
+    def __missing__(self, action_type: str) -> int | None:
+        self[action_type] = p95 = p95_processing_ms(action_type)
+        return p95
 
 
 def p95_processing_ms(action_type: str) -> int | None:
