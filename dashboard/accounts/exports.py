@@ -21,7 +21,9 @@ def client_ip(request: HttpRequest) -> str | None:
 
 # Query-string names an auditor would not recognise, in words.
 FILTER_LABELS = {"q": "search"}
-FILTER_TEXT_LIMIT = 500
+# The log's columns: a longer filter text is cut (it is whole in `filters`), a longer link
+# not kept.
+FILTER_TEXT_LIMIT = ExportRecord._meta.get_field("filter_text").max_length
 LINK_LIMIT = ExportRecord._meta.get_field("link").max_length
 
 
