@@ -90,7 +90,7 @@ def prune(now: datetime | None = None, *, batch: int | None = None,
     batch = batch or BATCH
     deleted = 0
     while True:
-        stopped = _why_stop(keep_lock) if deleted else _why_stop(None)
+        stopped = _why_stop(keep_lock if deleted else None)  # the lock is renewed after a batch
         if stopped:
             logger.warning("Pruning stopped after %d rows: %s.", deleted, stopped)
             return Pruned(cutoff, deleted, stopped)
