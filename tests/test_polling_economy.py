@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.core.cache.backends.base import CacheKeyWarning
 
-from dashboard.polling import economy, store
+from dashboard.polling import economy, singleflight, store
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.client import VoucherifyClient
 from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
@@ -126,6 +127,79 @@ def test_live_panels_are_served_from_the_shared_list(layer, clock):
         assert upstream.fetch_action(action_id, background=True).value.is_live
 
     assert upstream_calls(layer) == 0
+
+
+@pytest.mark.parametrize("together", ["one_after_another", "at_once"])
+@pytest.mark.parametrize("background", [False, True], ids=["page_loads", "polls"])
+def test_cold_panels_opened_together_share_one_list_call(layer, clock, together, background):
+    """Nothing is cached (the first page loads after a start, every open panel's poll after
+    the shared cache was emptied): the first live action is read on its own, those asked for
+    after it share one read of the newest page instead of a detail call each."""
+    ids = [live_action(layer) for _ in range(10)]
+    layer.clear_stats()
+    answers = [upstream.fetch_action(ids[0], background=background)]
+    if together == "at_once":
+        layer.set_faults(latency_ms=200)  # the others arrive while the list call is in flight
+        start = threading.Barrier(len(ids) - 1)
+
+        def read(action_id: str):
+            start.wait()
+            return upstream.fetch_action(action_id, background=background)
+
+        with ThreadPoolExecutor(len(ids) - 1) as pool:
+            answers += pool.map(read, ids[1:])
+    else:
+        answers += [upstream.fetch_action(action_id, background=background)
+                    for action_id in ids[1:]]
+
+    assert [fetched.value.id for fetched in answers] == ids
+    assert all(fetched.value.is_live and not fetched.stale for fetched in answers)
+    assert upstream_calls(layer, DETAIL) == 1
+    assert upstream_calls(layer, LIST) == 1
+
+
+def test_cold_panels_opened_while_the_list_page_loads_wait_for_its_call(layer, clock):
+    ids = [live_action(layer) for _ in range(5)]
+    layer.clear_stats()
+    layer.set_faults(latency_ms=300)
+    with ThreadPoolExecutor(len(ids) + 1) as pool:
+        listed = pool.submit(upstream.fetch_page, limit=25)
+        while cache.get(singleflight.lock_key("newest")) is None and not listed.done():
+            time.sleep(0.005)  # the list page's call is in flight
+        answers = list(pool.map(upstream.fetch_action, ids))
+
+    assert {action.id for action in listed.result().value.actions} >= set(ids)
+    assert all(fetched.value.is_live and not fetched.stale for fetched in answers)
+    assert upstream_calls(layer, DETAIL) == 0
+    assert upstream_calls(layer, LIST) == 1
+
+
+def test_cold_reads_of_finished_or_unknown_actions_are_a_detail_call_each(layer, clock):
+    finished = [a for a in layer.api("/v1/async-actions?limit=100").json()["async_actions"]
+                if a["status"] in ("DONE", "FAILED")][:3]
+    layer.clear_stats()
+
+    for action in finished:
+        assert upstream.fetch_action(action["id"]).value.is_terminal
+    with pytest.raises(NotFoundError):
+        upstream.fetch_action("aa_0123456789abcdef01")
+    with pytest.raises(NotFoundError):
+        upstream.fetch_action("aa_0123456789abcdef02")
+
+    assert upstream_calls(layer, DETAIL) == 5
+    assert upstream_calls(layer) == 5
+
+
+def test_a_cold_read_an_interval_after_another_is_one_detail_call(layer, clock):
+    first, second = _terminal_id(layer), live_action(layer, minutes_old=60 * 24 * 90)
+    layer.clear_stats()
+
+    upstream.fetch_action(first)
+    clock.advance(2.5)
+    assert upstream.fetch_action(second).value.is_live
+
+    assert upstream_calls(layer, DETAIL) == 2
+    assert upstream_calls(layer) == 2
 
 
 def test_live_action_that_turned_terminal_is_read_in_detail_once(layer, clock):

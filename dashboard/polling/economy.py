@@ -41,6 +41,7 @@ T = TypeVar("T")
 NEWEST_KEY = store.key("newest")
 WINDOW_KEY = store.key("window")
 FAILING_KEY = store.key("failing")
+COLD_READ_KEY = store.key("cold-read")
 # A waiter that has something to serve waits this long for another request's call at most.
 SHORT_WAIT_SECONDS = 1.0
 # An id Voucherify does not know is not asked about again for this long: repeating it (a
@@ -441,14 +442,19 @@ def fetch_action(
     maybe_listed = listed is not None or newest is None or (
         from_list and known is None and not newest.is_fresh(live_max_age())
     )
-    live_or_row = known.value.is_live if known is not None else from_list
+    if known is not None:
+        live_or_row = known.value.is_live
+    else:
+        live_or_row = from_list or (newest is None and _cold_read_shares_newest(action_id))
     if live_or_row and maybe_listed:
         # Live on the newest page (or may be): one shared list call refreshes every viewer's.
         try:
             served, known = _refreshed_by(
                 _newest(client, background=background, known=newest), action_id, known)
         except VoucherifyError as error:
-            return _stale_or_raise(known, error)
+            if known is not None or from_list:
+                return _stale_or_raise(known, error)
+            # A cold read that tried the newest page first: its own detail call may still be had.
         if served is not None:
             return served
     off_page = known is not None and known.value.is_live
@@ -473,7 +479,30 @@ def fetch_action(
         if finishing and not result and isinstance(error, RetryLaterError):
             return known  # not stale: every viewer of the row gets the same, shared answer
         return _stale_or_raise(known, error)
+    if newest is None and known is None:
+        _note_cold_read(entry)
     return entry
+
+
+def _cold_read_shares_newest(action_id: str) -> bool:
+    """Nothing of the newest page is cached, and it is being read right now (a list page
+    loading), or another live action was just read cold: the first page loads after a start,
+    or every open panel's poll after the shared cache was emptied. Then the newest page is
+    read (or waited for) first, one shared list call for all of those panels instead of a
+    detail call each; an action not on it still gets its own. A lone cold read, or one after
+    a finished or unknown action's, is one detail call as ever."""
+    newest_lock = singleflight.lock_key("newest")
+    found = cache.get_many([COLD_READ_KEY, newest_lock])
+    if newest_lock in found:
+        return True
+    mark = found.get(COLD_READ_KEY)
+    return (isinstance(mark, tuple) and mark[1] != action_id
+            and 0 <= store.now() - mark[0] < interval())
+
+
+def _note_cold_read(entry: Fetched[Action]) -> None:
+    if entry.value.is_live:
+        cache.set(COLD_READ_KEY, (store.now(), entry.value.id), timeout=store.KEEP_SECONDS)
 
 
 def refresh_live(client: VoucherifyClient, ids: Sequence[str]) -> dict[str, Fetched[Action]]:
