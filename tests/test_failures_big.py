@@ -15,6 +15,7 @@ import threading
 import time
 import tracemalloc
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 from bs4 import BeautifulSoup
@@ -23,13 +24,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from dashboard import hot
 from dashboard.accounts.models import ExportRecord
 from dashboard.history import failed_items, rows_later
 from dashboard.history.failed_items import KEPT_IN_RESULT
 from dashboard.history.failures import CSV_CHUNK_LINES, PAGE_SIZE, TOP_GROUPS
 from dashboard.history.models import ArchivedAction, FailedItem, FailureSummary
 from dashboard.history.prune import prune
-from dashboard.polling import economy, reads
+from dashboard.polling import budget, economy, reads, store
 
 ROWS = 100_000
 ERRORS = 1_000
@@ -311,13 +313,32 @@ def test_an_operator_sees_counts_but_no_row_of_a_big_result(big_action, operator
     assert operator_client.get(f"/actions/{big_action}/failures.csv").status_code == 403
 
 
+def test_the_rows_poll_is_not_slowed_down_while_voucherify_holds_calls_back(
+        big_action, support_client, settings):
+    """The rows come from the archive, never from Voucherify: a 429's hold, which slows the
+    panels' polls down, leaves their poll at the plain interval."""
+    token = rows_later.claim(big_action)  # another worker stores them: the page waits for it
+    try:
+        support_client.get(f"/actions/{big_action}/")
+        budget.note_retry_at(datetime.fromtimestamp(store.now() + 40, UTC))
+        hot.clear()
+        page = soup(support_client.get(f"/actions/{big_action}/"))
+    finally:
+        rows_later.release(big_action, token)
+
+    assert reads.poll_interval() > settings.ACTIONS_POLL_INTERVAL
+    section = page.select_one("#failures")
+    assert section.select_one(".rows-loading") is not None
+    assert section["hx-trigger"] == f"every {settings.ACTIONS_POLL_INTERVAL:g}s"
+
+
 def stores_logged(caplog) -> list[str]:
     return [record.getMessage() for record in caplog.records
             if record.name == rows_later.__name__ and record.getMessage().startswith("Stored ")]
 
 
 def test_the_first_view_shows_the_summary_and_polls_until_the_rows_are_stored(
-        big_action, support_client, emulator, caplog, result):
+        big_action, support_client, emulator, caplog, result, settings):
     caplog.set_level(logging.INFO, logger=rows_later.__name__)
     page = soup(support_client.get(f"/actions/{big_action}/"))
     # The summary at once: counts, the outcome, the raw JSON's first rows.
@@ -333,7 +354,7 @@ def test_the_first_view_shows_the_summary_and_polls_until_the_rows_are_stored(
     assert f"({ROWS})" in section.select_one("#failures-title").get_text()
     assert f"Loading the {ROWS:,} failed items…" in section.get_text()
     assert section["hx-get"] == f"/actions/{big_action}/failures/"
-    assert section["hx-trigger"] == f"every {reads.poll_interval():g}s"
+    assert section["hx-trigger"] == f"every {settings.ACTIONS_POLL_INTERVAL:g}s"
     assert not page.select("table.failure-table")
     assert not page.select(".csv-link")
     assert not page.select(".shape-note")  # not "the archive did not answer"

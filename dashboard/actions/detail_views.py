@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -210,7 +211,7 @@ def _context(request: HttpRequest, action_id: str) -> dict:
         "can_view_failures": request.user.has_perm(VIEW_FAILED_ROWS),
         "can_export": request.user.has_perm(EXPORT_FAILURES),
         "seen_param": SEEN_PARAM,
-        "rows_poll_every": _poll_every,  # called by the template only while rows load
+        "rows_poll_every": _rows_poll_every(),  # used by the template only while rows load
         "poll_version": None,
     }
 
@@ -255,6 +256,12 @@ def _depends_on(request: HttpRequest, context: dict, poll_every: str | None) -> 
 def _poll_every() -> str:
     """hx-trigger's interval; the server may slow clients down by answering a longer one."""
     return f"{reads.poll_interval():g}s"
+
+
+def _rows_poll_every() -> str:
+    """The stored rows are read from the archive, never from Voucherify: their poll is not
+    slowed down for the budget (nor does working that out cost a first read its look at it)."""
+    return f"{float(settings.ACTIONS_POLL_INTERVAL):g}s"
 
 
 def _announcement(panel) -> str:
