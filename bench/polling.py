@@ -42,6 +42,9 @@ NAIVE_RATE_LIMIT = 10_000_000
 ACTION_TYPES = ("VOUCHERS.IMPORT_CSV", "CUSTOMERS.BULK_UPDATE", "CAMPAIGN.VOUCHERS_GENERATE",
                 "PRODUCTS.METADATA_UPDATE")
 ACTION_SECONDS = (30, 90)  # how long each running action runs
+# How long viewers take to arrive, whatever their number: the measured window then starts at
+# the same moment of the (seeded) schedule, the same actions finishing in it.
+ARRIVALS_SECONDS = 20.0
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -65,15 +68,18 @@ class Actions:
     """Keeps `panels` actions running in the emulator for the whole run (a new one for each
     that finishes), and knows each one's schedule."""
 
-    def __init__(self, control: EmulatorControl, panels: int) -> None:
+    def __init__(self, control: EmulatorControl, panels: int, seed: int) -> None:
         self.control, self.panels = control, panels
+        # Its own generator: the viewers' choices draw from the shared one, so every run with
+        # this seed runs the same actions whatever the number of viewers.
+        self.schedule = random.Random(seed)
         self.truth: dict[str, Truth] = {}
         self.ids: list[str] = []
         self._count = 0
 
     def create(self) -> None:
         self._count += 1
-        duration = random.randint(*ACTION_SECONDS)
+        duration = self.schedule.randint(*ACTION_SECONDS)
         created = self.control.create_action(
             ACTION_TYPES[self._count % len(ACTION_TYPES)],
             outcome="FAILED" if self._count % 4 == 3 else "DONE", duration=duration)
@@ -95,7 +101,7 @@ class Actions:
 async def measured(stack: Stack, args: argparse.Namespace, cookies: list[str],
                    seconds: float) -> tuple[dict, float, float]:
     control = EmulatorControl(stack.emulator_url)
-    actions = Actions(control, args.panels)
+    actions = Actions(control, args.panels, args.seed)
     for _ in range(args.panels):
         actions.create()
     run = Run(stack.dashboard_port, cookies, panels=args.panels, interval=args.interval,
@@ -117,11 +123,13 @@ def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[st
     control.clear_stats()
     outcome, started, ended = asyncio.run(measured(stack, args, cookies, seconds))
     figures = outcome["figures"]
-    timeline = [row for row in control.stats()["timeline"] if started <= row[0] <= ended]
+    everything = control.stats()["timeline"]
+    timeline = [row for row in everything if started <= row[0] <= ended]
     if args.calls_log:
+        # The page loads' calls too: they stay in the budget's window well into the measured one.
         with open(args.calls_log, "w") as out:
-            for row in timeline:
-                print(json.dumps(row), file=out)
+            for row in everything:
+                print(json.dumps([*row, round(row[0] - started, 3)]), file=out)
     calls = len(timeline)
     lags = [lag for kind in figures.lags.values() for lag in kind]
     return {
@@ -194,7 +202,11 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true", help="only the project's mode")
     parser.add_argument("--arrivals-over", type=float, default=None,
                         help="spread the viewers' page loads over this many seconds "
-                             "(default: one interval per 20 viewers, at least one interval)")
+                             f"(default: {ARRIVALS_SECONDS:g}, or one interval per 20 viewers "
+                             "when that is longer)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="the actions' schedule (durations): the same seed runs the same "
+                             "actions, so runs with different viewer counts compare like for like")
     parser.add_argument("--drain-limit", type=float, default=120.0,
                         help="longest wait for the page loads' backlog before the window")
     parser.add_argument("--open-from", choices=("list", "schedule"), default="list",
@@ -202,8 +214,9 @@ def main() -> None:
                              "list (as a person does) or the emulator's schedule (any running "
                              "action, listed yet or not)")
     parser.add_argument("--calls-log", metavar="FILE",
-                        help="write the upstream calls the emulator saw in the window, one JSON "
-                             "line each: [epoch seconds, method, route, status]")
+                        help="write every upstream call the emulator saw, the page loads' "
+                             "before the window too, one JSON line each: [epoch seconds, method, "
+                             "route, status, seconds from the window's start]")
     parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
                         help="the dashboard's server (README: Running in production)")
     add_database_options(parser, "SQLite in RAM, whose one writer lock the workers' threads "
@@ -213,7 +226,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     if args.arrivals_over is None:
-        args.arrivals_over = args.interval * max(1.0, args.viewers / 20)
+        args.arrivals_over = max(ARRIVALS_SECONDS, args.interval * args.viewers / 20)
     budget = int(os.environ.get("VOUCHERIFY_CALLS_PER_MINUTE") or 40)
     naive = None
     with tempfile.TemporaryDirectory(prefix="bench-polling-") as workdir:
@@ -271,6 +284,8 @@ def run(args: argparse.Namespace) -> None:
         "drained": project["drained"],
         "server": stack.server_note,
         "open_from": args.open_from,
+        "seed": args.seed,
+        "arrivals_over_s": args.arrivals_over,
         "database": stack.database_note,
     }
     print(json.dumps(summary))
