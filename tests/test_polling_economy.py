@@ -131,7 +131,8 @@ def test_live_panels_are_served_from_the_shared_list(layer, clock):
 
 @pytest.mark.parametrize("together", ["one_after_another", "at_once"])
 @pytest.mark.parametrize("background", [False, True], ids=["page_loads", "polls"])
-def test_cold_panels_opened_together_share_one_list_call(layer, clock, together, background):
+def test_cold_panels_opened_together_share_one_list_call(
+        layer, still_clock, together, background):
     """Nothing is cached (the first page loads after a start, every open panel's poll after
     the shared cache was emptied): the first live action is read on its own, those asked for
     after it share one read of the newest page instead of a detail call each."""
@@ -158,7 +159,7 @@ def test_cold_panels_opened_together_share_one_list_call(layer, clock, together,
     assert upstream_calls(layer, LIST) == 1
 
 
-def test_cold_panels_opened_while_the_list_page_loads_wait_for_its_call(layer, clock):
+def test_cold_panels_opened_while_the_list_page_loads_wait_for_its_call(layer, still_clock):
     ids = [live_action(layer) for _ in range(5)]
     layer.clear_stats()
     layer.set_faults(latency_ms=300)
@@ -174,7 +175,7 @@ def test_cold_panels_opened_while_the_list_page_loads_wait_for_its_call(layer, c
     assert upstream_calls(layer, LIST) == 1
 
 
-def test_cold_reads_of_finished_or_unknown_actions_are_a_detail_call_each(layer, clock):
+def test_cold_reads_of_finished_or_unknown_actions_are_a_detail_call_each(layer, still_clock):
     finished = [a for a in layer.api("/v1/async-actions?limit=100").json()["async_actions"]
                 if a["status"] in ("DONE", "FAILED")][:3]
     layer.clear_stats()
@@ -190,12 +191,12 @@ def test_cold_reads_of_finished_or_unknown_actions_are_a_detail_call_each(layer,
     assert upstream_calls(layer) == 5
 
 
-def test_a_cold_read_an_interval_after_another_is_one_detail_call(layer, clock):
+def test_a_cold_read_an_interval_after_another_is_one_detail_call(layer, still_clock):
     first, second = _terminal_id(layer), live_action(layer, minutes_old=60 * 24 * 90)
     layer.clear_stats()
 
     upstream.fetch_action(first)
-    clock.advance(2.5)
+    still_clock.advance(2.5)
     assert upstream.fetch_action(second).value.is_live
 
     assert upstream_calls(layer, DETAIL) == 2
