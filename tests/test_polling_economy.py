@@ -14,7 +14,7 @@ from django.core.cache.backends.base import CacheKeyWarning
 from dashboard.polling import economy, singleflight, store
 from dashboard.polling import reads as upstream
 from dashboard.voucherify.client import VoucherifyClient
-from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError
+from dashboard.voucherify.errors import InvalidActionIdError, NotFoundError, UpstreamError
 from tests.helpers.upstream import (
     DETAIL,
     LIST,
@@ -173,6 +173,22 @@ def test_cold_panels_opened_while_the_list_page_loads_wait_for_its_call(layer, s
     assert all(fetched.value.is_live and not fetched.stale for fetched in answers)
     assert upstream_calls(layer, DETAIL) == 0
     assert upstream_calls(layer, LIST) == 1
+
+
+def test_a_cold_read_whose_newest_page_fails_says_so_without_a_detail_call_more(
+        layer, still_clock):
+    """Voucherify down with nothing cached: a panel that reads the newest page first is told
+    why at once, not after its own detail call fails too (a second wait on a dead upstream)."""
+    first, second = live_action(layer), live_action(layer)
+    upstream.fetch_action(first)  # read cold while Voucherify answered
+    layer.set_faults(error_status=503, error_rate=1.0)
+    layer.clear_stats()
+
+    with pytest.raises(UpstreamError):
+        upstream.fetch_action(second)
+
+    assert upstream_calls(layer, DETAIL) == 0
+    assert upstream_calls(layer, LIST) >= 1
 
 
 def test_cold_reads_of_finished_or_unknown_actions_are_a_detail_call_each(layer, still_clock):

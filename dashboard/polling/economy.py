@@ -452,9 +452,8 @@ def fetch_action(
             served, known = _refreshed_by(
                 _newest(client, background=background, known=newest), action_id, known)
         except VoucherifyError as error:
-            if known is not None or from_list:
-                return _stale_or_raise(known, error)
-            # A cold read that tried the newest page first: its own detail call may still be had.
+            # A cold read's detail call would meet the same budget or the same failing upstream.
+            return _stale_or_raise(known, error)
         if served is not None:
             return served
     off_page = known is not None and known.value.is_live
