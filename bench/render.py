@@ -14,6 +14,11 @@ does: then it writes nothing). It times, median of `--repeat`:
   rows), that action's detail page: its first read (from `rows_later.LATER_FROM` failed rows
   on, the summary and a loading panel while the rows are stored in the background) and, with
   the rows stored and the cache cold, the page later viewers get (`detail_stored`);
+- the same two pages cold but for the viewer (`list_viewer_known`, `detail_viewer_known`):
+  their session and user in the cache, as after any earlier page of theirs, though not in
+  this process's memory (hot.py keeps them a fraction of an interval). Nobody opens a page
+  signed in with a session the cache has never seen but just after signing in; the data the
+  page shows is what is cold;
 - the floor: the cheapest answer a signed-in viewer can get, as cold (a live poll naming no
   action: the session, the user and the permission read, then a 400 of one line, no upstream
   call, nothing rendered). No page costs less; added to the list's GET it gives the least
@@ -261,6 +266,13 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
         rows_later.wait_all()
         cold_cache()
 
+    def viewer_known() -> None:
+        """Cold but for the viewer: their session and user cached (a page of theirs read
+        them), not in this process's memory."""
+        cold()
+        page("/actions/live/", 400)()
+        hot.clear()
+
     def page(path: str, status: int = 200) -> Callable[[], object]:
         def get() -> object:
             # Timed until the page has answered, as a viewer waits: what it puts off until then
@@ -285,7 +297,9 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
     for name, path, marker, before in (
             ("list", list_path, b"<tr ", cold), ("list_archived", list_path, b"<tr ", cold_cache),
             ("detail", detail_path, b"CODE-", cold),
-            ("detail_stored", detail_path, b"CODE-", stored)):
+            ("detail_stored", detail_path, b"CODE-", stored),
+            ("list_viewer_known", list_path, b"<tr ", viewer_known),
+            ("detail_viewer_known", detail_path, b"CODE-", viewer_known)):
         before()
         control.clear_stats()
         with CaptureQueriesContext(connection) as queries, cache_calls() as calls:
@@ -300,6 +314,8 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
     list_archived = timed(page(list_path), args.repeat, cold_cache)
     detail_page = timed(page(detail_path), args.repeat, cold)
     detail_stored = timed(page(detail_path), args.repeat, stored)
+    list_viewer_known = timed(page(list_path), args.repeat, viewer_known)
+    detail_viewer_known = timed(page(detail_path), args.repeat, viewer_known)
     floor = timed(page("/actions/live/", 400), args.repeat, cold_cache)
     floor_warm = timed(page("/actions/live/", 400), args.repeat, lambda: None)
     if args.profile:
@@ -313,20 +329,23 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
                "floor_warm_wall_ms": floor_warm["wall_ms"],
                "floor_ratio": round((upstream_list["wall_ms"] + floor["wall_ms"])
                                     / upstream_list["wall_ms"], 2)}
-    print(f"floor         a signed-in 400, cold {floor['wall_ms']:7.1f} ms wall "
+    print(f"floor               a signed-in 400, cold {floor['wall_ms']:7.1f} ms wall "
           f"{floor['cpu_ms']:7.1f} ms CPU | the list's GET plus it: ratio {figures['floor_ratio']}"
           f" | warm (session and user cached) {floor_warm['wall_ms']:.1f} ms")
     for name, upstream, rendered in (("list", upstream_list, list_page),
                                      ("list_archived", upstream_list, list_archived),
                                      ("detail", upstream_detail, detail_page),
-                                     ("detail_stored", upstream_detail, detail_stored)):
+                                     ("detail_stored", upstream_detail, detail_stored),
+                                     ("list_viewer_known", upstream_list, list_viewer_known),
+                                     ("detail_viewer_known", upstream_detail,
+                                      detail_viewer_known)):
         ratio = round(rendered["wall_ms"] / upstream["wall_ms"], 2)
         cpu_ratio = round(rendered["cpu_ms"] / upstream["cpu_ms"], 2) if upstream["cpu_ms"] \
             else None
         # A page that makes no call (the detail with its rows stored) has no own time to tell.
         own = round(rendered["wall_ms"] - upstream["wall_ms"], 1) \
             if checks[name]["upstream_calls"] else None
-        print(f"{name:13} upstream GET {upstream['wall_ms']:7.1f} ms wall {upstream['cpu_ms']:7.1f}"
+        print(f"{name:19} upstream GET {upstream['wall_ms']:7.1f} ms wall {upstream['cpu_ms']:7.1f}"
               f" ms CPU | page {rendered['wall_ms']:7.1f} ms wall {rendered['cpu_ms']:7.1f} ms CPU"
               f" | ratio {ratio:.2f} (CPU {cpu_ratio}) | own {own} ms | {checks[name]}")
         figures.update({

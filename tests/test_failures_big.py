@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from dashboard import hot
 from dashboard.accounts.models import ExportRecord
-from dashboard.history import failed_items, rows_later
+from dashboard.history import archive, failed_items, rows_later
 from dashboard.history.failed_items import KEPT_IN_RESULT
 from dashboard.history.failures import CSV_CHUNK_LINES, PAGE_SIZE, TOP_GROUPS
 from dashboard.history.models import ArchivedAction, FailedItem, FailureSummary
@@ -441,15 +441,19 @@ def test_a_store_cut_short_is_never_shown_and_is_done_again(big_action, support_
 SMALLER_ID = "aa_0b16000000000000a2"
 
 
+def smaller_action(emulator) -> None:
+    failed = [{"code": f"C-{n}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
+                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+
+
 def test_the_process_storing_the_rows_answers_their_loading_panel_without_asking(
         emulator, support_client, monkeypatch):
     """While this process stores a result's rows, a poll of its loading panel reads no summary
     and tries no lock: it knows they are loading (every full render of the panel used to cost
     a query and two cache round trips)."""
-    failed = [{"code": f"C-{n}", "row": n + 1, "reason": COMMON[n % 3]}
-              for n in range(rows_later.LATER_FROM)]
-    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
-                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+    smaller_action(emulator)
     go_on = threading.Event()
     real_rows = rows_later.of_action
 
@@ -483,15 +487,85 @@ def test_the_process_storing_the_rows_answers_their_loading_panel_without_asking
     assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
 
 
+def archive_writes(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if '"history_' in q["sql"]
+            and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+def test_the_first_read_answers_before_it_writes_to_the_archive(emulator, support_client,
+                                                                monkeypatch):
+    """The page that read a big result answers with its summary and a loading panel; the
+    action's row, its incomplete summary and then its rows are written by the thread that
+    stores them. Until the row is in, another worker's viewer (who cannot know this one is
+    at it) gets the loading panel too, never the first rows the cached copy keeps as if all."""
+    smaller_action(emulator)
+    go_on = threading.Event()
+    real_archive = archive._archive_pending
+
+    def held_archive(*args):
+        go_on.wait(60)
+        real_archive(*args)
+
+    monkeypatch.setattr(archive, "_archive_pending", held_archive)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            page = soup(support_client.get(f"/actions/{SMALLER_ID}/"))
+        assert archive_writes(queries) == []
+        assert page.select_one(".rows-loading") is not None
+        assert not ArchivedAction.objects.filter(pk=SMALLER_ID).exists()
+        with monkeypatch.context() as elsewhere:
+            elsewhere.setattr(rows_later, "storing_here", lambda action_id: False)
+            polled = soup(support_client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL))
+            assert polled.select_one(".rows-loading") is not None
+            assert not polled.select("table.failure-table")
+            assert support_client.get(f"/actions/{SMALLER_ID}/failures.csv").status_code == 503
+    finally:
+        go_on.set()
+    table = stored_rows(support_client, SMALLER_ID)
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {rows_later.LATER_FROM}."
+    assert ArchivedAction.objects.get(pk=SMALLER_ID).has_detail
+    assert FailureSummary.objects.get(pk=SMALLER_ID).complete
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 1
+
+
+def test_an_archive_that_refuses_the_action_is_said_so_and_the_action_read_again(
+        emulator, support_client, monkeypatch):
+    """The thread's first write fails (the database refuses it): the waiting panel says so,
+    and the cached copy, which keeps only the first rows, goes, so that the next view reads
+    the action again; once the lock has expired its rows are stored whole."""
+    smaller_action(emulator)
+    refusals = []
+
+    def refusing_archive(*args):
+        refusals.append(args)
+        raise DatabaseError("the archive refused the row")
+
+    monkeypatch.setattr(archive, "_archive_pending", refusing_archive)
+    page = soup(support_client.get(f"/actions/{SMALLER_ID}/"))
+    rows_later.wait_all()
+    assert page.select_one(".rows-loading") is not None
+    assert len(refusals) == 1
+    assert economy.cached_action(SMALLER_ID) is None
+    monkeypatch.undo()
+    html = soup(support_client.get(f"/actions/{SMALLER_ID}/failures/", **ROWS_POLL))
+    assert html.select_one(".rows-loading") is not None
+    assert not html.select("table.failure-table")
+    assert "Storing them failed (the archive did not take them)." in \
+        html.select_one(".rows-failed").get_text()
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == 2  # the action read again
+    assert ArchivedAction.objects.get(pk=SMALLER_ID).has_detail  # written by that read
+    cache.delete(rows_later.lock_key(SMALLER_ID))  # the failed store's lock expires
+    table = stored_rows(support_client, SMALLER_ID)
+    assert summary(table) == f"Showing 1–{PAGE_SIZE} of {rows_later.LATER_FROM}."
+    assert FailedItem.objects.filter(action_id=SMALLER_ID).count() == rows_later.LATER_FROM
+
+
 def test_a_store_that_fails_is_tried_again_once_per_lock_not_on_every_poll(
         emulator, support_client, monkeypatch):
     """Voucherify down while the rows are read again: the failed store keeps its lock until it
     expires, so the panels polling meanwhile cause no further read."""
     monkeypatch.setattr(rows_later, "LOCK_SECONDS", 600)  # never expires during the test
-    failed = [{"code": f"C-{n}", "row": n + 1, "reason": COMMON[n % 3]}
-              for n in range(rows_later.LATER_FROM)]
-    emulator.insert_action({"id": SMALLER_ID, "type": "VOUCHERS.IMPORT_CSV", "status": "DONE",
-                            "created_at": "2024-05-01T10:00:00Z", "result": {"failed": failed}})
+    smaller_action(emulator)
     first_view(support_client, SMALLER_ID)
     rows_later.wait_all()
     # A store left unfinished, found while Voucherify answers 503.

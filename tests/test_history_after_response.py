@@ -10,7 +10,7 @@ from django.core.signals import request_finished, request_started
 
 from dashboard.history import after_response, rows_later
 from dashboard.history.archive import archive_detail
-from dashboard.history.models import FailedItem, FailureSummary
+from dashboard.history.models import ArchivedAction, FailedItem, FailureSummary
 from dashboard.voucherify.models import Action
 
 
@@ -70,7 +70,10 @@ def test_a_first_read_stores_the_big_result_rows_after_its_page_has_answered():
     request_started.send(sender=None)
     archive_detail(action, rows_later=True)
     rows_later.wait_all()
-    assert not FailureSummary.objects.get(pk=action.id).complete  # not started yet
+    # Not started yet: not even the action's row, which the thread writes first.
+    assert not ArchivedAction.objects.filter(pk=action.id).exists()
+    assert not FailureSummary.objects.filter(pk=action.id).exists()
+    assert rows_later.storing_here(action.id)  # its panel is loading meanwhile
     request_finished.send(sender=None)
     rows_later.wait_all()
     assert FailureSummary.objects.get(pk=action.id).complete
@@ -81,7 +84,6 @@ def test_a_first_read_stores_the_big_result_rows_after_its_page_has_answered():
 def test_a_page_read_is_archived_once_its_answer_is_sent():
     """The list page (or the poll whose read refreshed it) does not wait for the archive's
     inserts: they run when the request has answered."""
-    from dashboard.history.models import ArchivedAction
     from dashboard.history.polling_archive import DatabaseArchive
     from dashboard.voucherify.models import ActionPage
 

@@ -151,24 +151,32 @@ def archive_detail(action: Action, *, rows_later: bool = False) -> tuple[Action,
 
 def _archive_rows_later(action: Action, kept: Action, lengths: dict[str, int]
                         ) -> tuple[Action, bool]:
-    """The action and its summary, marked incomplete, now; the rows by a thread once both are
-    committed. The lock on storing is taken first, so no viewer takes the incomplete summary
-    for a store left unfinished. Without the lock (another worker holds it) the summary is
-    written all the same: without one the kept rows would read as all of them, and nobody
-    would ever store the rest; with one, viewers wait, and store them once that lock is gone."""
+    """The action's row and its summary marked incomplete, then its rows: all of it by a
+    thread, once the page has answered (the row's transaction was a sixth of that page's own
+    time). The lock on storing is taken first, so no viewer takes the incomplete summary
+    for a store left unfinished; until the row is in, a viewer in another process finds a
+    kept copy without a summary, which reads as loading (failed_items.failures_for). Without
+    the lock (another worker holds it) the row and summary are written now all the same:
+    without a summary the kept rows would read as all of them, and nobody would ever store the
+    rest; with one, viewers wait, and store them once that lock is gone. True: to be written."""
     token = rows_later_module.claim(action.id)
+    if token is None:
+        _archive_pending(kept, lengths)
+        return kept, True
     try:
-        with transaction.atomic():
-            stored = _archive_details({action.id: kept})
-            failed_items.mark_pending(action.id, lengths)
-            if token is not None:
-                transaction.on_commit(lambda: rows_later_module.start(
-                    action.id, token, rows_later_module.of_action(action)))
+        rows_later_module.start(action.id, token, rows_later_module.of_action(action),
+                                first=lambda: _archive_pending(kept, lengths))
     except BaseException:
-        if token is not None:
-            rows_later_module.release(action.id, token)
+        rows_later_module.release(action.id, token)
         raise
-    return kept, stored == 1
+    return kept, True
+
+
+def _archive_pending(kept: Action, lengths: dict[str, int]) -> None:
+    """A big result's row (its first rows only) and its summary marked incomplete."""
+    with transaction.atomic():
+        _archive_details({kept.id: kept})
+        failed_items.mark_pending(kept.id, lengths)
 
 
 def _split_and_archive(actions: dict[str, Action]) -> tuple[dict[str, Action], int]:

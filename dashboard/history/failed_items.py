@@ -380,14 +380,26 @@ def load(action_id: str) -> StoredFailures | LoadingFailures | UnreadableFailure
 def failures_for(action: Action) -> Failures:
     """The failures of any action: from the database when its result was split, else from the
     result itself. Split rows the database cannot give now are said to be unreadable, never
-    the few the action kept shown as all of them."""
+    the few the action kept shown as all of them; split rows with no summary yet are loading
+    (the thread storing them writes it first: rows_later.py)."""
     lengths = kept_apart(action)
-    if lengths is not None:
-        try:
-            stored = load(action.id)
-        except Exception:  # the archive is optional for every page
-            logger.exception("Reading the failed rows of %s failed", action.id)
-            return unreadable(action.id, lengths, ARCHIVE_DOWN)
-        if stored is not None:
-            return stored
-    return failures_of(action)
+    if lengths is None:
+        return failures_of(action)
+    try:
+        stored = load(action.id)
+    except Exception:  # the archive is optional for every page
+        logger.exception("Reading the failed rows of %s failed", action.id)
+        return unreadable(action.id, lengths, ARCHIVE_DOWN)
+    if stored is not None:
+        return stored
+    return loading(action.id, lengths) if _as_trimmed(action, lengths) else failures_of(action)
+
+
+def _as_trimmed(action: Action, lengths: Mapping[str, int]) -> bool:
+    """Whether the result's lists are as trimmed() leaves a big result's: an object from
+    upstream may carry the marker too, over lists of its own, which are all it has."""
+    raw_result = action.raw.get("result")
+    return (isinstance(raw_result, Mapping) and sum(lengths.values()) > KEPT_IN_RESULT
+            and all(isinstance(raw_result.get(name), list)
+                    and len(raw_result[name]) == min(count, KEPT_IN_RESULT)
+                    for name, count in lengths.items()))

@@ -27,7 +27,7 @@ from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 
 from dashboard.history.failures import Failures, FailureSet
-from dashboard.polling import gate, singleflight, store
+from dashboard.polling import economy, gate, singleflight, store
 from dashboard.voucherify.errors import NotFoundError, VoucherifyError
 from dashboard.voucherify.models import Action
 
@@ -72,12 +72,13 @@ def release(action_id: str, token: str) -> None:
         cache.delete(lock_key(action_id))
 
 
-def start(action_id: str, token: str, rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]
-          ) -> None:
+def start(action_id: str, token: str, rows: Callable[[], tuple[FailureSet, Mapping[str, int]]],
+          *, first: Callable[[], None] | None = None) -> None:
     """Store what `rows()` gives (the rows and the lists' lengths) in a thread of its own,
-    started once the page asking for it has answered (after_response)."""
+    started once the page asking for it has answered (after_response); `first`: what that
+    thread writes before it (the action's row and its incomplete summary)."""
     def begin() -> None:
-        thread = threading.Thread(target=_store, args=(action_id, token, rows),
+        thread = threading.Thread(target=_store, args=(action_id, token, rows, first),
                                   name=f"rows of {action_id}", daemon=True)
         with _threads_lock:
             _threads[action_id] = thread
@@ -134,11 +135,14 @@ def _read_again(action_id: str) -> Callable[[], tuple[FailureSet, Mapping[str, i
 
 
 def _store(action_id: str, token: str,
-           rows: Callable[[], tuple[FailureSet, Mapping[str, int]]]) -> None:
+           rows: Callable[[], tuple[FailureSet, Mapping[str, int]]],
+           first: Callable[[], None] | None = None) -> None:
     ended = False
     try:
         with singleflight.kept_alive(lock_key(action_id), token, LOCK_SECONDS):
             close_old_connections()
+            if first is not None:
+                _first(action_id, first)
             try:
                 failures, lengths = rows()
             except NotFoundError:  # for good: the panel says so, and nothing reads it again
@@ -164,6 +168,20 @@ def _store(action_id: str, token: str,
             release(action_id, token)
         _ended(action_id)
         connection.close()
+
+
+def _first(action_id: str, write: Callable[[], None]) -> None:
+    """The action's row, before its rows. When the archive refuses it, the polling layer's
+    copy of the action goes too: it keeps the first rows only, and without the row nothing
+    would ever store the rest. The next view reads the action again (and writes the row)."""
+    try:
+        write()
+    except Exception:
+        try:
+            economy.forget_actions([action_id])
+        except Exception:  # the cache down as well: it kept no copy to forget
+            logger.warning("Dropping the cached copy of %s failed", action_id, exc_info=True)
+        raise
 
 
 def _why(exc: Exception) -> str:
