@@ -15,12 +15,18 @@ from typing import Literal
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard import hot
 from dashboard.voucherify.auth import TOKEN_ENDPOINT
 
 logger = logging.getLogger(__name__)
 
 CACHE_KEY = "observability:upstream-auth"
 State = Literal["good", "bad", "unknown"]
+# The same outcome again is written at most this often by a process, not on every call (a
+# round trip each): a new state is written at once, only its moment ("N s ago") may lag.
+REWRITE_SECONDS = 5.0
+# What this process last wrote: ((key, state, status), time.monotonic()).
+_written: tuple[tuple[str, str, int], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,26 @@ def outcome_for(status: int, endpoint: str = "", auth: str = "keys") -> State | 
 
 
 def record(status: int, endpoint: str = "") -> None:
+    global _written
     state = outcome_for(status, endpoint, settings.VOUCHERIFY.auth)
     if state is None:
         return
+    outcome = (_key(), state, status)
+    if _written_lately(outcome):
+        return
     try:
-        cache.set(_key(), {"state": state, "status": status, "at": time.time()}, None)
+        cache.set(outcome[0], {"state": state, "status": status, "at": time.time()}, None)
     except Exception:  # the cache being down must never break an upstream call
         logger.warning("Could not record the upstream auth outcome in the cache.", exc_info=True)
+        return
+    if hot.seconds() > 0:  # the per-process memory off (the tests): written every time
+        _written = (outcome, time.monotonic())
+
+
+def _written_lately(outcome: tuple[str, str, int]) -> bool:
+    written = _written
+    return (written is not None and written[0] == outcome and hot.seconds() > 0
+            and time.monotonic() - written[1] < REWRITE_SECONDS)
 
 
 def last() -> Outcome:

@@ -1,0 +1,105 @@
+"""Cache calls of a detail page's first read of an action (cold cache, nothing archived), with
+the per-process memory on as in production: each is a round trip to Redis there, made around
+the one upstream call. The poll after it still sees what the read stored."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+from dashboard import hot
+from dashboard.history import rows_later
+from dashboard.history.models import ArchivedAction
+from dashboard.observability import credentials
+from dashboard.polling import stats
+from tests.helpers.cachecalls import cache_calls
+from tests.test_detail_polling import HTMX
+
+RESULT = {"message": "1 imported, 2 failed.", "done_count": 1, "failed_count": 2,
+          "failed": [{"code": "X1", "reason": "Duplicated code"},
+                     {"code": "X2", "reason": "Voucher Type is required"}]}
+# The session's read and write, the user's; the action's reads, the lock, the budget, the
+# call's records, the entry stored, the lock let go.
+FINISHED_AT_MOST = 21
+LIVE_AT_MOST = 29
+
+
+def cold() -> None:
+    """Nothing cached or archived; this process has met Voucherify before (a first page)."""
+    rows_later.wait_all()
+    cache.clear()
+    hot.clear()
+    ArchivedAction.objects.all().delete()
+
+
+def first_read(client, emulator, path: str) -> tuple[object, list[tuple[str, str]]]:
+    client.get(path)  # once-only rows exist; this process has made such a call
+    cold()
+    emulator.clear_stats()
+    with cache_calls() as calls:
+        response = client.get(path)
+    assert response.status_code == 200
+    assert emulator.count(method="GET") == 1  # the one detail call
+    return response, calls
+
+
+def test_a_finished_actions_first_read_asks_the_cache_a_few_times_and_its_poll_ends(
+    support_client, emulator, memory_clock
+):
+    action_id = emulator.create_action("VOUCHERS.IMPORT_CSV", duration=0, result=RESULT)["id"]
+    path = f"/actions/{action_id}/"
+    page, calls = first_read(support_client, emulator, path)
+    assert b"X2" in page.content
+    assert len(calls) <= FINISHED_AT_MOST, "\n".join(map(str, calls))
+
+    poll = support_client.get(f"{path}?seen=DONE", **HTMX)
+    assert poll.status_code == 286  # finished: the polling ends, from what the read stored
+    assert emulator.count(method="GET") == 1
+
+
+def test_a_live_actions_first_read_asks_the_cache_a_few_times_and_its_poll_refreshes(
+    support_client, emulator, memory_clock, still_clock, settings
+):
+    settings.ACTIONS_POLL_INTERVAL = 2.0
+    action_id = emulator.create_action("VOUCHERS.IMPORT", duration=300)["id"]
+    path = f"/actions/{action_id}/"
+    page, calls = first_read(support_client, emulator, path)
+    assert b'id="action-panel"' in page.content
+    assert len(calls) <= LIVE_AT_MOST, "\n".join(map(str, calls))
+
+    assert support_client.get(f"{path}?seen=ENQUEUED", **HTMX).status_code == 200
+    assert emulator.count(method="GET") == 1  # fresh: served as read
+    still_clock.advance(2.5)
+    assert support_client.get(f"{path}?seen=ENQUEUED", **HTMX).status_code == 200
+    assert emulator.count(method="GET") == 2  # one refresh once the interval is over
+
+
+def test_a_kind_of_call_is_listed_once_a_minute_per_process(memory_clock, monkeypatch):
+    cache.clear()
+    monkeypatch.setattr(stats, "_kinds_listed", {})
+    with cache_calls() as calls:
+        stats.record_call("GET", "/v1/x", 200, 0.1)
+        stats.record_call("GET", "/v1/x", 200, 0.1)
+    assert [method for method, key in calls if key == stats.KINDS_KEY] == ["get", "set"]
+    cache.clear()  # the list lost: back within a minute
+    assert stats.calls_last_minute() == []
+    stats._kinds_listed["GET|/v1/x|200"] -= stats.KINDS_MEMORY_SECONDS  # a minute later
+    stats.record_call("GET", "/v1/x", 200, 0.1)
+    assert [count.endpoint for count in stats.calls_last_minute()] == ["/v1/x"]
+
+
+def test_the_auth_outcome_is_written_when_it_changes_and_now_and_then(
+    emulator, memory_clock, monkeypatch
+):
+    monkeypatch.setattr(credentials, "_written", None)
+    with cache_calls() as calls:
+        credentials.record(200)
+        credentials.record(200)  # the same again: not written
+        credentials.record(401)  # rejected: written at once
+        credentials.record(200)
+    assert [method for method, _ in calls] == ["set", "set", "set"]
+    assert credentials.last().state == "good"
+    cache.clear()
+    written, at = credentials._written
+    credentials._written = (written, at - credentials.REWRITE_SECONDS)  # a while later
+    credentials.record(200)
+    assert credentials.last().state == "good"
