@@ -10,7 +10,8 @@ from dashboard import hot
 from dashboard.history import rows_later
 from dashboard.history.models import ArchivedAction
 from dashboard.observability import credentials
-from dashboard.polling import stats
+from dashboard.polling import failing, stats
+from dashboard.polling import reads as upstream
 from tests.helpers.cachecalls import cache_calls
 from tests.test_detail_polling import HTMX
 
@@ -19,8 +20,8 @@ RESULT = {"message": "1 imported, 2 failed.", "done_count": 1, "failed_count": 2
                      {"code": "X2", "reason": "Voucher Type is required"}]}
 # The session's read and write, the user's; the action's reads, the lock, the budget, the
 # call's records, the entry stored, the lock let go.
-FINISHED_AT_MOST = 21
-LIVE_AT_MOST = 29
+FINISHED_AT_MOST = 20
+LIVE_AT_MOST = 27
 
 
 def cold() -> None:
@@ -103,3 +104,25 @@ def test_the_auth_outcome_is_written_when_it_changes_and_now_and_then(
     credentials._written = (written, at - credentials.REWRITE_SECONDS)  # a while later
     credentials.record(200)
     assert credentials.last().state == "good"
+
+
+def _failing_calls(calls: list[tuple[str, str]]) -> list[str]:
+    return [method for method, key in calls if key == failing.KEY]
+
+
+def test_a_successful_call_unmarks_a_failing_upstream_only_when_it_was_marked(layer):
+    ids = [emulator_action(layer) for _ in range(2)]
+    with cache_calls() as calls:
+        upstream.fetch_action(ids[0])
+    assert _failing_calls(calls) == []  # read with the budget's state, found unmarked
+    failing.mark()  # another process's call met a failing upstream
+    assert upstream.poll_interval() >= 3 * 2.0
+    with cache_calls() as calls:
+        upstream.fetch_action(ids[1])
+    assert _failing_calls(calls) == ["delete"]
+    assert not failing.failing()
+    assert layer.count(method="GET") == 2
+
+
+def emulator_action(emulator) -> str:
+    return emulator.create_action("VOUCHERS.IMPORT", duration=0)["id"]

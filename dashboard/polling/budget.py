@@ -54,7 +54,7 @@ from dashboard.voucherify.errors import (
 )
 from dashboard.voucherify.models import RateLimitState
 
-from . import askers, store
+from . import askers, failing, store
 
 WINDOW_SECONDS = 61
 COUNTER_TTL = 2 * WINDOW_SECONDS
@@ -255,7 +255,23 @@ def tokens_left(now: float | None = None) -> int:
 def blocked_until(now: float | None = None) -> float | None:
     """Epoch second before which no call may be made (429 or upstream reserve), else None."""
     now = store.now() if now is None else now
-    found = cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY])  # one round trip, before every call
+    return _blocked_until(now, _upstream_state())
+
+
+def held_and_failing(now: float) -> tuple[float, bool]:
+    """(seconds_held, whether the upstream is failing lately: failing.py), in one round trip."""
+    found = _upstream_state()
+    until = _blocked_until(now, found)
+    return (0.0 if until is None else max(0.0, until - now)), failing.KEY in found
+
+
+def _upstream_state() -> dict[str, object]:
+    """What the cache knows of the upstream: one round trip, before every call (the failing
+    mark read with it lets a successful call skip unmarking it, failing.py)."""
+    return cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY, failing.KEY])
+
+
+def _blocked_until(now: float, found: dict[str, object]) -> float | None:
     moments = [_retry_moment(found.get(RETRY_AT_KEY))]
     state = _rate_state_of(found.get(RATE_STATE_KEY))
     if state is not None and state.remaining is not None and state.remaining <= upstream_reserve():
@@ -273,8 +289,7 @@ def seconds_until_tokens(background: bool, now: float | None = None) -> float:
 
 def seconds_held(now: float) -> float:
     """How long the upstream still holds every call back (a 429, Remaining at the reserve)."""
-    until = blocked_until(now)
-    return 0.0 if until is None else max(0.0, until - now)
+    return held_and_failing(now)[0]
 
 
 def seconds_until_room(background: bool, now: float) -> float:
@@ -301,7 +316,9 @@ def spend(*, background: bool, result: bool = False) -> None:
     cap, nor the asker's own windows their shares. `result`: the call reads a finished
     action's result (counted apart from a poll's refreshes)."""
     now = store.now()
-    until = blocked_until(now)
+    found = _upstream_state()
+    failing.saw(found)
+    until = _blocked_until(now, found)
     if until is not None:
         raise _short(until - now, "Voucherify asked the dashboard to hold back", until=until)
     if _outage_spent and not sharedcache.degraded():

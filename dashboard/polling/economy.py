@@ -34,13 +34,24 @@ from dashboard.voucherify.errors import (
 from dashboard.voucherify.models import Action, ActionPage
 from dashboard.voucherify.paging import MAX_LIMIT
 
-from . import align, archiving, askers, budget, gate, singleflight, slices, stats, store, watched
+from . import (
+    align,
+    archiving,
+    askers,
+    budget,
+    failing,
+    gate,
+    singleflight,
+    slices,
+    stats,
+    store,
+    watched,
+)
 from .store import Fetched
 
 T = TypeVar("T")
 NEWEST_KEY = store.key("newest")
 WINDOW_KEY = store.key("window")
-FAILING_KEY = store.key("failing")
 COLD_READ_KEY = store.key("cold-read")
 # A waiter that has something to serve waits this long for another request's call at most.
 SHORT_WAIT_SECONDS = 1.0
@@ -147,14 +158,14 @@ def _obtain(
 
     def gated_call() -> Fetched[T]:
         # Each exchange of the call is paid from the budget by the client's gate.
-        with store.asking():
+        with store.asking(), failing.one_call():
             try:
                 with gate.priority(background=background, result=result):
                     value = call()
             except (UnavailableError, UpstreamError):
-                cache.set(FAILING_KEY, store.now(), 60)
+                failing.mark()
                 raise
-            cache.delete(FAILING_KEY)
+            failing.unmark()
             saved = save(value)
         if polls_show_it:  # polls answered from the older state are answered anew
             store.moved_reads_epoch()
@@ -183,7 +194,7 @@ def _stale_or_raise(known: Fetched[T] | None, error: VoucherifyError) -> Fetched
 
 
 def upstream_failing() -> bool:
-    return cache.get(FAILING_KEY) is not None
+    return failing.failing()
 
 
 def not_found(action_id: str) -> bool:

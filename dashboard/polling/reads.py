@@ -140,8 +140,8 @@ def _poll_interval(base: float) -> float:
     # The own window frees a call every few seconds as it slides, to whichever poll comes
     # first; telling every viewer to wait for it longer only delays what they all see next
     # (sending them back at once, in step), while a poll between costs next to nothing.
-    seconds = max(base, budget.seconds_held(now),
-                  min(budget.seconds_until_room(background=True, now=now), 2 * base))
-    if economy.upstream_failing():
+    held, failing = budget.held_and_failing(now)
+    seconds = max(base, held, min(budget.seconds_until_room(background=True, now=now), 2 * base))
+    if failing:
         seconds = max(seconds, 3 * base)
     return round(min(longest, seconds), 1)
