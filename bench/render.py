@@ -107,7 +107,7 @@ def timed(work: Callable[[], object], repeat: int, before: Callable[[], None]) -
 
 
 CACHE_METHODS = ("get", "get_many", "set", "set_many", "add", "incr", "decr", "delete",
-                 "delete_many", "touch", "has_key", "get_or_set", "clear")
+                 "delete_many", "touch", "has_key", "get_or_set", "clear", "delete_if_equal")
 
 
 @contextmanager

@@ -119,7 +119,8 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Django's local memory, with what dashboard/sharedcache.py adds to every backend.
+            "BACKEND": "dashboard.sharedcache.LocalCache",
             "LOCATION": "dashboard",
             "OPTIONS": {"MAX_ENTRIES": 20000},
         }

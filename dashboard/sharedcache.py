@@ -116,6 +116,22 @@ def degraded() -> bool:
     return _outage.since is not None
 
 
+# Deletes KEYS[1] only while it holds ARGV[1]: the check and the delete, atomic, in one trip.
+_DELETE_IF_EQUAL = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def delete_if_equal(backend: BaseCache, key: str, value: Any) -> bool:
+    """Delete `key` while it holds `value` (a lock let go by its holder, never another's).
+    One atomic round trip on the shared cache (Redis); a get and a delete on other backends."""
+    own = getattr(backend, "delete_if_equal", None)
+    if own is not None:
+        return bool(own(key, value))
+    return backend.get(key) == value and bool(backend.delete(key))
+
+
 class _OneClientPerPool(RedisCacheClient):
     """Django's client makes a new redis.Redis for every command, and each sets up its
     hundreds of response callbacks: about half a millisecond of CPU per cache call. One per
@@ -132,11 +148,37 @@ class _OneClientPerPool(RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
+    def delete_if_equal(self, key: str, value: Any) -> bool:
+        client = self.get_client(key, write=True)
+        # Compared as stored: the value pickled as add() and set() pickled it.
+        return bool(client.eval(_DELETE_IF_EQUAL, 1, key, self._serializer.dumps(value)))
+
 
 class _RedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _OneClientPerPool
+        self._scripts = True  # False once Redis refused a script (an ACL without @scripting)
+
+    def delete_if_equal(self, key: str, value: Any, version: int | None = None) -> bool:
+        if self._scripts:
+            try:
+                return self._cache.delete_if_equal(
+                    self.make_and_validate_key(key, version=version), value)
+            except RedisResponseError as error:
+                if not isinstance(error, NoPermissionError) and \
+                        "unknown command" not in str(error).lower():
+                    raise
+                self._scripts = False  # this Redis runs no scripts: a get and a delete
+        return self.get(key, version=version) == value and self.delete(key, version=version)
+
+
+class LocalCache(LocMemCache):
+    """Django's local-memory cache, with delete_if_equal as the shared cache has it (the
+    backend without Redis, and the shared cache's fallback)."""
+
+    def delete_if_equal(self, key: str, value: Any, version: int | None = None) -> bool:
+        return self.get(key, version=version) == value and self.delete(key, version=version)
 
 
 class FailoverRedisCache(BaseCache):
@@ -147,7 +189,7 @@ class FailoverRedisCache(BaseCache):
         self._location = server
         self.primary = _RedisCache(server, params)
         local_options = {"MAX_ENTRIES": 20000}
-        self.fallback = LocMemCache(_LOCAL_LOCATION, {**params, "OPTIONS": local_options})
+        self.fallback = LocalCache(_LOCAL_LOCATION, {**params, "OPTIONS": local_options})
 
     def _use(self, method: str, *args: Any, deleting: Any = (), **kwargs: Any) -> Any:
         if _outage.should_try():
@@ -194,6 +236,11 @@ class FailoverRedisCache(BaseCache):
 
     def delete(self, key, version=None):
         return self._use("delete", key, version=version, deleting=[key])
+
+    def delete_if_equal(self, key: str, value: Any, version: int | None = None) -> bool:
+        # Not kept for Redis during an outage as a delete is: whoever holds the key there now
+        # is not this caller.
+        return self._use("delete_if_equal", key, value, version=version)
 
     def get_many(self, keys, version=None):
         return self._use("get_many", keys, version=version)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 
+from dashboard import sharedcache
 from dashboard.history.failures import Failures, FailureSet
 from dashboard.polling import economy, gate, singleflight, store
 from dashboard.voucherify.errors import NotFoundError, VoucherifyError
@@ -68,8 +69,7 @@ def claim(action_id: str) -> str | None:
 
 
 def release(action_id: str, token: str) -> None:
-    if cache.get(lock_key(action_id)) == token:
-        cache.delete(lock_key(action_id))
+    sharedcache.delete_if_equal(cache, lock_key(action_id), token)
 
 
 def start(action_id: str, token: str, rows: Callable[[], tuple[FailureSet, Mapping[str, int]]],

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
+from dashboard import sharedcache
 from dashboard.voucherify.errors import ShareExhaustedError, UnavailableError, VoucherifyError
 
 from . import store
@@ -72,8 +73,7 @@ def run(
                     cache.set(problem_key(resource), (store.now(), error), PROBLEM_SECONDS)
                     raise
             finally:
-                if cache.get(lock_key(resource)) == token:
-                    cache.delete(lock_key(resource))
+                sharedcache.delete_if_equal(cache, lock_key(resource), token)
         done = is_done()
         if done is not None:
             return done
