@@ -24,8 +24,8 @@ RESULT = {"message": "1 imported, 2 failed.", "done_count": 1, "failed_count": 2
                      {"code": "X2", "reason": "Voucher Type is required"}]}
 # The session's read and write, the user's; the action's reads, the lock, the budget, the
 # call's records, the entry stored, the lock let go.
-FINISHED_AT_MOST = 19
-LIVE_AT_MOST = 26
+FINISHED_AT_MOST = 18
+LIVE_AT_MOST = 24
 
 
 def cold() -> None:

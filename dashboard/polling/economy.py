@@ -363,7 +363,11 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
         has_fallback=has_fallback,
         result=result,
     )
-    final = store.load(final_key(action_id))
+    if entry.value.is_live:
+        # A final entry is stored only under this resource's lock, where there was none: no
+        # round trip to look for it.
+        return entry
+    final = store.load(final_key(action_id))  # as stored: read() hands out a fresh copy
     return final if final is not None else entry
 
 
@@ -375,21 +379,33 @@ def fetch_result(client: VoucherifyClient, action_id: str) -> Fetched[Action]:
     return _detail(client, action_id, background=True, has_fallback=False, result=True)
 
 
-def _from_cache(
-    action_id: str, *, served_checked: bool = False,
-) -> tuple[Fetched[Action] | None, Fetched[ActionPage] | None, Fetched[Action] | None]:
-    """(what the cache serves without a call or None, the newest page, the latest known).
-    `served_checked`: the caller has just asked cached_actions, which served nothing."""
+@dataclasses.dataclass(frozen=True)
+class _Cached:
+    served: Fetched[Action] | None  # what the cache serves without a call
+    newest: Fetched[ActionPage] | None  # the newest page
+    known: Fetched[Action] | None  # the latest known state of the action
+    # What the cache held of a cold read's signs (_cold_read_shares_newest), read with the
+    # rest when that took a round trip; None when it did not.
+    cold_read_signs: dict[str, Any] | None = None
+
+
+def _cold_read_signs() -> list[str]:
+    return [COLD_READ_KEY, singleflight.lock_key("newest")]
+
+
+def _from_cache(action_id: str, *, served_checked: bool = False) -> _Cached:
+    """`served_checked`: the caller has just asked cached_actions, which served nothing."""
     served = None if served_checked else cached_actions([action_id]).get(action_id)
     if served is not None:
-        return served, None, served
-    found = store.load_many([action_key(action_id), NEWEST_KEY])
+        return _Cached(served, None, served)
+    # A cold read needs the signs next: in the same round trip (two small keys), not another.
+    found, signs = store.load_along([action_key(action_id), NEWEST_KEY], _cold_read_signs())
     newest = found.get(NEWEST_KEY)
     known = store.newest([found.get(action_key(action_id)), _listed(newest, action_id)])
     if known is not None and known.value.is_live and known.is_fresh(live_max_age()):
         stats.record_lookup(hit=True)
-        return known, newest, known
-    return None, newest, known
+        return _Cached(known, newest, known)
+    return _Cached(None, newest, known, signs)
 
 
 def cached_actions(ids: Sequence[str]) -> dict[str, Fetched[Action]]:
@@ -446,9 +462,10 @@ def fetch_action(
     round trip is not made again; a call still looks once more under its lock)."""
     if not is_valid_action_id(action_id):
         raise InvalidActionIdError()
-    served, newest, known = _from_cache(action_id, served_checked=served_checked)
-    if served is not None:
-        return served
+    cached = _from_cache(action_id, served_checked=served_checked)
+    if cached.served is not None:
+        return cached.served
+    newest, known = cached.newest, cached.known
     listed = _listed(newest, action_id)
     maybe_listed = listed is not None or newest is None or (
         from_list and known is None and not newest.is_fresh(live_max_age())
@@ -456,7 +473,8 @@ def fetch_action(
     if known is not None:
         live_or_row = known.value.is_live
     else:
-        live_or_row = from_list or (newest is None and _cold_read_shares_newest(action_id))
+        live_or_row = from_list or (newest is None and
+                                    _cold_read_shares_newest(action_id, cached.cold_read_signs))
     if live_or_row and maybe_listed:
         # Live on the newest page (or may be): one shared list call refreshes every viewer's.
         try:
@@ -494,15 +512,16 @@ def fetch_action(
     return entry
 
 
-def _cold_read_shares_newest(action_id: str) -> bool:
+def _cold_read_shares_newest(action_id: str, signs: dict[str, Any] | None) -> bool:
     """Nothing of the newest page is cached, and it is being read right now (a list page
     loading), or another live action was just read cold: the first page loads after a start,
     or every open panel's poll after the shared cache was emptied. Then the newest page is
     read (or waited for) first, one shared list call for all of those panels instead of a
     detail call each; an action not on it still gets its own. A lone cold read, or one after
-    a finished or unknown action's, is one detail call as ever."""
+    a finished or unknown action's, is one detail call as ever. `signs`: the cache's
+    COLD_READ_KEY and the newest page's lock as just read, else None."""
     newest_lock = singleflight.lock_key("newest")
-    found = cache.get_many([COLD_READ_KEY, newest_lock])
+    found = cache.get_many(_cold_read_signs()) if signs is None else signs
     if newest_lock in found:
         return True
     mark = found.get(COLD_READ_KEY)

@@ -99,18 +99,30 @@ def load(name: str) -> Fetched[Any] | None:
 def load_many(names: list[str]) -> dict[str, Fetched[Any]]:
     """The entries found, from this process's memory (hot.py) while they are fresh, else
     from the shared cache in one round trip."""
+    return load_along(names, [])[0]
+
+
+def load_along(
+    names: list[str], along: list[str]
+) -> tuple[dict[str, Fetched[Any]], dict[str, Any] | None]:
+    """load_many(names), and the values found of the plain keys `along` when the entries
+    took a round trip to the shared cache anyway (read in the same one); None when they did
+    not: the caller reads them itself if it needs them."""
     found = {}
     for name in names:
         entry = recalled(name)
         if entry is not None:
             found[name] = entry
     missing = [name for name in names if name not in found]
-    if missing:
-        for name, value in cache.get_many(missing).items():
-            if isinstance(value, Fetched):
-                found[name] = value
-                _remember(name, value)
-    return found
+    if not missing:
+        return found, None
+    values = cache.get_many([*missing, *along])
+    for name in missing:
+        value = values.get(name)
+        if isinstance(value, Fetched):
+            found[name] = value
+            _remember(name, value)
+    return found, {name: values[name] for name in along if name in values}
 
 
 def recalled(name: str) -> Fetched[Any] | None:
