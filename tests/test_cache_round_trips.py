@@ -1,6 +1,9 @@
-"""Cache calls of a detail page's first read of an action (cold cache, nothing archived), with
-the per-process memory on as in production: each is a round trip to Redis there, made around
-the one upstream call. The poll after it still sees what the read stored."""
+"""Cache round trips around upstream calls (each a round trip to Redis in production).
+
+A detail page's first read of an action (cold cache, nothing archived, the per-process memory
+on as in production) makes a bounded number, and the poll after it still sees what the read
+stored; the steps that saved some keep their behaviour (a kind of call listed, the auth
+outcome written, a failing upstream unmarked, a lock let go only by its holder)."""
 
 from __future__ import annotations
 
@@ -22,10 +25,13 @@ from tests.test_detail_polling import HTMX
 RESULT = {"message": "1 imported, 2 failed.", "done_count": 1, "failed_count": 2,
           "failed": [{"code": "X1", "reason": "Duplicated code"},
                      {"code": "X2", "reason": "Voucher Type is required"}]}
-# The session's read and write, the user's; the action's reads, the lock, the budget, the
-# call's records, the entry stored, the lock let go.
-FINISHED_AT_MOST = 18
-LIVE_AT_MOST = 24
+# The session's read and write, the user's; the action's two reads, the lock and the look
+# under it, the budget's three, the call's records (its counter, the upstream's rate state),
+# the entry and the reads epoch stored, the lock let go. A live action's page also notes the
+# cold read and works out its poll interval, its panel's shared render and next poll.
+FINISHED_AT_MOST = 17
+LIVE_AT_MOST = 23
+LOOKUP_COUNTERS = ("polling:stats:hit:", "polling:stats:miss:")
 
 
 def cold() -> None:
@@ -44,7 +50,9 @@ def first_read(client, emulator, path: str) -> tuple[object, list[tuple[str, str
         response = client.get(path)
     assert response.status_code == 200
     assert emulator.count(method="GET") == 1  # the one detail call
-    return response, calls
+    # Left out: the lookup counters of seconds that are over, added by whichever request
+    # comes first after them (stats.flush_lookups), not by this read.
+    return response, [call for call in calls if not call[1].startswith(LOOKUP_COUNTERS)]
 
 
 def test_a_finished_actions_first_read_asks_the_cache_a_few_times_and_its_poll_ends(

@@ -117,8 +117,13 @@ def _backoff(error: VoucherifyError) -> float:
     return interval()
 
 
-def _recent_problem(resource: str) -> VoucherifyError | None:
-    problem = cache.get(singleflight.problem_key(resource))
+def _recent_problem(
+    resource: str, just_read: dict[str, Any] | None = None
+) -> VoucherifyError | None:
+    """The error a call for `resource` met lately and still counts; `just_read`: the cache's
+    values of a few keys, its problem key among them, as just read (else it is read now)."""
+    name = singleflight.problem_key(resource)
+    problem = cache.get(name) if just_read is None else just_read.get(name)
     if not isinstance(problem, tuple):
         return None
     at, error = problem
@@ -137,12 +142,13 @@ def _obtain(
     has_fallback: bool,
     result: bool = False,
     polls_show_it: bool = True,
+    just_read: dict[str, Any] | None = None,
 ) -> Fetched[Any]:
     """A fresh entry, from the cache or from one shared, budgeted upstream call (`result`: the
     one read of a finished action's result, budget.py counts it apart from refreshes;
     `polls_show_it`: what it stores can change a poll's answer, so storing it moves the reads
-    epoch)."""
-    problem = _recent_problem(resource)
+    epoch; `just_read`: see _recent_problem)."""
+    problem = _recent_problem(resource, just_read)
     if has_fallback and isinstance(problem, NotFoundError):
         problem = None  # a remembered 404 does not hide an action the list has shown since
     # A background refusal does not hold back a page load, which may spend the reserve; a
@@ -343,7 +349,7 @@ def _detail_resource(action_id: str) -> str:
 
 
 def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_fallback: bool,
-            result: bool = False):
+            result: bool = False, just_read: dict[str, Any] | None = None):
     def read() -> Fetched[Action] | None:
         found = store.load_many([final_key(action_id), action_key(action_id)])
         final = found.get(final_key(action_id))
@@ -362,6 +368,7 @@ def _detail(client: VoucherifyClient, action_id: str, *, background: bool, has_f
         background=background,
         has_fallback=has_fallback,
         result=result,
+        just_read=just_read,
     )
     if entry.value.is_live:
         # A final entry is stored only under this resource's lock, where there was none: no
@@ -384,13 +391,18 @@ class _Cached:
     served: Fetched[Action] | None  # what the cache serves without a call
     newest: Fetched[ActionPage] | None  # the newest page
     known: Fetched[Action] | None  # the latest known state of the action
-    # What the cache held of a cold read's signs (_cold_read_shares_newest), read with the
-    # rest when that took a round trip; None when it did not.
-    cold_read_signs: dict[str, Any] | None = None
+    # What the cache held of the small keys a read asks next (a cold read's signs,
+    # _cold_read_shares_newest; the detail call's recent problem), read with the rest when
+    # that took a round trip; None when it did not.
+    next_keys: dict[str, Any] | None = None
 
 
 def _cold_read_signs() -> list[str]:
     return [COLD_READ_KEY, singleflight.lock_key("newest")]
+
+
+def _next_keys(action_id: str) -> list[str]:
+    return [*_cold_read_signs(), singleflight.problem_key(_detail_resource(action_id))]
 
 
 def _from_cache(action_id: str, *, served_checked: bool = False) -> _Cached:
@@ -398,8 +410,8 @@ def _from_cache(action_id: str, *, served_checked: bool = False) -> _Cached:
     served = None if served_checked else cached_actions([action_id]).get(action_id)
     if served is not None:
         return _Cached(served, None, served)
-    # A cold read needs the signs next: in the same round trip (two small keys), not another.
-    found, signs = store.load_along([action_key(action_id), NEWEST_KEY], _cold_read_signs())
+    # Asked next (three small keys): in the same round trip, not in ones of their own.
+    found, signs = store.load_along([action_key(action_id), NEWEST_KEY], _next_keys(action_id))
     newest = found.get(NEWEST_KEY)
     known = store.newest([found.get(action_key(action_id)), _listed(newest, action_id)])
     if known is not None and known.value.is_live and known.is_fresh(live_max_age()):
@@ -474,9 +486,12 @@ def fetch_action(
         live_or_row = known.value.is_live
     else:
         live_or_row = from_list or (newest is None and
-                                    _cold_read_shares_newest(action_id, cached.cold_read_signs))
+                                    _cold_read_shares_newest(action_id, cached.next_keys))
+    # What was read of the next keys holds until something else is asked of the cache.
+    next_keys = cached.next_keys
     if live_or_row and maybe_listed:
         # Live on the newest page (or may be): one shared list call refreshes every viewer's.
+        next_keys = None
         try:
             served, known = _refreshed_by(
                 _newest(client, background=background, known=newest), action_id, known)
@@ -486,6 +501,8 @@ def fetch_action(
         if served is not None:
             return served
     off_page = known is not None and known.value.is_live
+    if off_page:
+        next_keys = None
     if off_page and len(watched.watch(known.value, interval())) > 1:
         # Live, older than the newest page, and not alone: one shared list call (the window)
         # refreshes every such action anyone polls; one outside it needs its own detail call
@@ -502,7 +519,8 @@ def fetch_action(
     finishing = known is not None and known.value.is_terminal
     try:
         entry = _detail(client, action_id, background=background and not finishing,
-                        has_fallback=known is not None, result=finishing)
+                        has_fallback=known is not None, result=finishing,
+                        just_read=next_keys)
     except VoucherifyError as error:
         if finishing and not result and isinstance(error, RetryLaterError):
             return known  # not stale: every viewer of the row gets the same, shared answer
