@@ -21,8 +21,9 @@ COUNTER_TTL = 2 * WINDOW_SECONDS
 KINDS_KEY = store.key("stats", "kinds")
 # The kinds this process put on the shared list lately (kind -> time.monotonic()): a call of
 # a kind already there costs no read and write of the list. Put on again after this long, so
-# that a list lost with the cache (cleared, evicted, Redis restarted) is whole again within a
-# minute; with the per-process memory off (hot.py: the tests) every call checks the list.
+# that a list lost with the cache (cleared, evicted, Redis restarted) or a row lost to a race
+# is whole again within a minute; with the per-process memory off (hot.py: the tests) every
+# call checks the list.
 KINDS_MEMORY_SECONDS = 60.0
 _kinds_listed: dict[str, float] = {}
 
