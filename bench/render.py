@@ -63,6 +63,7 @@ from bench.database import add_database_options, run_on_database  # noqa: E402
 from bench.polling_stack import APP_ID, APP_TOKEN, PYTHON, ROOT, stop, wait_for  # noqa: E402
 from dashboard.emulator.control import EmulatorControl  # noqa: E402
 from dashboard.emulator.ports import free_port  # noqa: E402
+from tests.helpers.cachecalls import cache_calls  # noqa: E402
 from tests.helpers.services import RedisServer  # noqa: E402
 
 LIST_LIMIT = 100
@@ -104,42 +105,6 @@ def timed(work: Callable[[], object], repeat: int, before: Callable[[], None]) -
         walls.append(time.perf_counter() - wall)
     return {"wall_ms": round(1000 * statistics.median(walls), 1),
             "cpu_ms": round(1000 * statistics.median(cpus), 1)}
-
-
-CACHE_METHODS = ("get", "get_many", "set", "set_many", "add", "incr", "decr", "delete",
-                 "delete_many", "touch", "has_key", "get_or_set", "clear", "delete_if_equal")
-
-
-@contextmanager
-def cache_calls() -> Iterator[list[str]]:
-    """The calls made to Django's default cache by this thread meanwhile (with Redis, a round
-    trip each), as a list of method names."""
-    from django.core.cache import caches
-
-    backend, calls = caches["default"], []  # this thread's connection, as the page's
-    inside = [False]  # the local-memory cache's get_many calls its own get per key: one call
-
-    def counted(method: str) -> Callable[..., object]:
-        real = getattr(backend, method)
-
-        def call(*args: object, **kwargs: object) -> object:
-            if inside[0]:
-                return real(*args, **kwargs)
-            calls.append(method)
-            inside[0] = True
-            try:
-                return real(*args, **kwargs)
-            finally:
-                inside[0] = False
-        return call
-
-    for method in CACHE_METHODS:
-        setattr(backend, method, counted(method))
-    try:
-        yield calls
-    finally:
-        for method in CACHE_METHODS:
-            delattr(backend, method)
 
 
 def profiled(work: Callable[[], object], before: Callable[[], None], title: str) -> None:
