@@ -6,7 +6,9 @@ gunicorn with 2 workers (or granian: --server granian), on SQLite in RAM or Post
 the list and P running actions' detail pages and poll them exactly as htmx would (see
 bench/polling_viewers.py) for S seconds, while the emulator always has P actions running
 (30-90 s each, replaced as they finish), so status changes and progress steps happen all
-through the run. Every change a viewer is shown is timed against the emulator's schedule.
+through the run. Every change a viewer is shown is timed against the emulator's schedule,
+and so is each watched action's result (its finish to its panel's last answer, the 286 that
+carries it).
 Upstream calls are counted by the emulator; the busiest 60 s are found in its timeline.
 Then the same viewers against the dashboard with the layer bypassed (naive mode) for at least
 one real 60 s window. The last line printed is one JSON object. See README.md.
@@ -144,7 +146,8 @@ def run_mode(stack: Stack, mode: str, args: argparse.Namespace, cookies: list[st
         "freshness": {kind: {"changes": len(values), "p50_s": _round(percentile(values, 0.5)),
                              "p95_s": _round(percentile(values, 0.95))}
                       for kind, values in [*figures.lags.items(),
-                                           ("finished_panels", figures.finished)]},
+                                           ("finished_panels", figures.finished),
+                                           ("results", figures.results)]},
         "polls_asked": figures.polls_asked,
         "polls_served": figures.polls_served,
         "unchanged_answers": figures.unchanged,
@@ -278,6 +281,10 @@ def run(args: argparse.Namespace) -> None:
         "told_interval_p95_s": project["told_interval_p95_s"],
         "early_polls_set": project["early_polls_set"],
         "early_poll_p50_s": project["early_poll_p50_s"],
+        # From a watched action's finish to its panel's last answer, with the result.
+        "result_wait_p50_s": project["freshness"]["results"]["p50_s"],
+        "result_wait_p95_s": project["freshness"]["results"]["p95_s"],
+        "results_timed": project["freshness"]["results"]["changes"],
         "naive_seconds": naive["seconds"] if naive else None,
         "page_loads_s": project["page_loads_s"],
         "drain_s": project["drain_s"],

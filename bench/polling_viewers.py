@@ -116,6 +116,9 @@ class Figures:
         "status": [], "progress": [], "row": []})
     # Of the panels' status changes, those to a final state (the ones that also read a result).
     finished: list[float] = field(default_factory=list)
+    # From a watched action's finish to its panel's last answer (286), which carries the
+    # result: the one read of it may wait for the results' part of the budget.
+    results: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     polls_asked: int = 0  # polls that fell due before the end
     polls_served: int = 0  # of those, answered before the end
@@ -335,6 +338,8 @@ class Viewer:
             else:
                 self._rows_shown(body, arrived)
                 found = LIVE_POLLER.search(body)
+            if status == STOP_POLLING and kind == "panel":
+                self._result_shown(action_id, arrived)
             if status == STOP_POLLING or found is None or not attribute(found.group(0), "hx-get"):
                 if kind == "panel":
                     self.run.spawn(self.replace_panel(action_id))
@@ -350,6 +355,11 @@ class Viewer:
                     figures.early_s.append(delay)
             # The new element's timers start at the swap.
             due, early = arrived + every, _early(tag, arrived)
+
+    def _result_shown(self, action_id: str, moment: float) -> None:
+        truth = self.run.truth.get(action_id)
+        if truth is not None and self.run.start <= moment <= self.run.end:
+            self.run.figures.results.append(moment - truth.began(101))
 
     def _panel_shown(self, action_id: str, body: str, moment: float | None = None) -> None:
         state = PANEL_STATE.search(body)
