@@ -236,6 +236,53 @@ def test_a_result_beyond_its_part_of_the_share_waits_and_says_why(paced, setting
     assert upstream_calls(paced, DETAIL) == 1
 
 
+def results_for_the_list(emulator, finished: list[str]) -> list[int]:
+    """The list's polls asking for each finished row's result: the failed counts read."""
+    read = []
+    for action_id in finished:
+        try:
+            read.append(upstream.fetch_result(action_id).value.result.failed_count)
+        except BudgetExhaustedError as error:
+            assert "results of finished rows on the list" in str(error) or \
+                "results of finished actions" in str(error)
+    return read
+
+
+def test_the_lists_result_reads_leave_part_of_theirs_to_a_panel_waiting_for_one(
+        paced, settings, clock):
+    """The list reads the results of finished rows nobody has opened, a few per poll, from
+    the same part of the share as a panel's last read. While no panel wants a result it may
+    take all of it; once one does, it leaves a third to panels for a minute: the panel's
+    result is read when the window next has room, not after the list's backlog (a hundred
+    rows at a first start: minutes)."""
+    settings.VOUCHERIFY_POLL_BURST = 1  # the results' part: 9 calls a minute
+    backlog = [live_action(paced, status="DONE", result={"failed_count": n}) for n in range(30)]
+    action_id = live_action(paced)
+    with askers.asking(purpose=askers.POLL):
+        upstream.fetch_action(action_id, background=True)
+        live_action(paced, action_id=action_id, status="DONE", result={"failed_count": 2})
+        clock.advance(3.5)
+        upstream.fetch_page(background=True)  # the refresh that shows it finished
+        first_minute = results_for_the_list(paced, backlog)
+        waiting = upstream.fetch_action(action_id, background=True)
+        clock.advance(budget.WINDOW_SECONDS)
+        second_minute = results_for_the_list(paced, backlog[len(first_minute):])
+        paced.clear_stats()
+        done = upstream.fetch_action(action_id, background=True)
+
+    assert first_minute == list(range(9))  # nobody else wanted one: all 9
+    assert waiting.stale and "results of finished actions is spent" in str(waiting.problem)
+    assert second_minute == list(range(9, 15))  # 6: a third left to the panel
+    assert not done.stale and done.value.result.failed_count == 2
+    assert upstream_calls(paced, DETAIL) == 1
+
+
+@pytest.mark.parametrize(("results", "kept"), [(1, 0), (2, 0), (3, 1), (9, 3), (44, 14)])
+def test_a_third_of_the_results_part_is_kept_for_panels_when_it_can_be_split(results, kept):
+    """A part of one or two calls is the list's as well: else it would read no result."""
+    assert budget.kept_for_panels(results) == kept
+
+
 def test_live_data_counts_as_fresh_for_the_pace_so_polls_meanwhile_ask_nothing(
     paced, settings, clock, monkeypatch
 ):

@@ -59,6 +59,7 @@ from . import askers, failing, store
 WINDOW_SECONDS = 61
 COUNTER_TTL = 2 * WINDOW_SECONDS
 RETRY_AT_KEY = store.key("retry_at")
+PANELS_KEY = store.key("panels-want-results")
 RATE_STATE_KEY = store.key("rate_limit")
 # With no X-Rate-Limit-Retry, a low Remaining is believed for this long.
 UPSTREAM_WINDOW_SECONDS = 60.0
@@ -103,7 +104,12 @@ _PURPOSE_SHARES = {askers.POLL: "VOUCHERIFY_POLL_SHARE", askers.SYNC: "VOUCHERIF
 _PURPOSE_LABELS = {askers.POLL: "live updates", askers.SYNC: "background work"}
 # The polls' calls counted apart within their share (see the module's docstring).
 REFRESHES, RESULTS = "refresh", "result"
-_PART_LABELS = {REFRESHES: "live updates", RESULTS: "results of finished actions"}
+# Within the results' part, the list's reads of finished rows' results (nobody has opened
+# those rows) are counted apart too: while a panel has wanted a result within the window, they
+# leave a third of the part to panels (PANELS_KEY: the moment one last did).
+LISTED = "listed"
+_PART_LABELS = {REFRESHES: "live updates", RESULTS: "results of finished actions",
+                LISTED: "results of finished rows on the list"}
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,10 @@ class Scope:
     seconds: int = WINDOW_SECONDS  # counted over the last this many seconds (a pace: fewer)
 
 
-def _scopes(background: bool, asker: askers.Asker, result: bool = False) -> list[Scope]:
-    """The windows a call of this asker is counted in; the shared one first."""
+def _scopes(background: bool, asker: askers.Asker, result: bool = False,
+            listed: bool = False) -> list[Scope]:
+    """The windows a call of this asker is counted in; the shared one first. `listed`: a
+    result read for a list row (see LISTED)."""
     whole = allowance()
     scopes = [Scope((), whole.for_priority(background))]
     if asker.purpose in _PURPOSE_SHARES:
@@ -128,7 +136,8 @@ def _scopes(background: bool, asker: askers.Asker, result: bool = False) -> list
         if asker.purpose == askers.POLL:
             # A result is read once and is not put off by the pace, but it has calls of its
             # own; any other poll's call refreshes live data, at the pace.
-            scopes.extend(_poll_parts(purpose, result=result) if result or background else [])
+            scopes.extend(_poll_parts(purpose, result=result, listed=listed)
+                          if result or background else [])
     if asker.person is not None:
         fraction = float(settings.VOUCHERIFY_USER_SHARE)
         person_share = share(fraction, whole.cap)
@@ -167,12 +176,22 @@ def poll_pace(share_allowed: int | None = None) -> PollPace | None:
     return PollPace(burst, seconds, max(1, allowed - most))
 
 
-def _poll_parts(purpose: Scope, *, result: bool) -> list[Scope]:
+def kept_for_panels(results: int) -> int:
+    """Calls of a results' part of `results` that the list's reads leave to open panels while
+    one wants a result: a third, none of a part too small to split (the list would read no
+    result)."""
+    return results // 3
+
+
+def _poll_parts(purpose: Scope, *, result: bool, listed: bool = False) -> list[Scope]:
     pace = poll_pace(purpose.allowed)
     if pace is None:
         return []
     if result:
-        return [Scope((*purpose.parts, RESULTS), pace.results)]
+        part = Scope((*purpose.parts, RESULTS), pace.results)
+        if not listed:
+            return [part]
+        return [part, Scope((*part.parts, LISTED), pace.results - kept_for_panels(pace.results))]
     return [Scope((*purpose.parts, REFRESHES), pace.burst, seconds=pace.seconds)]
 
 
@@ -267,8 +286,9 @@ def held_and_failing(now: float) -> tuple[float, bool]:
 
 def _upstream_state() -> dict[str, object]:
     """What the cache knows of the upstream: one round trip, before every call (the failing
-    mark read with it lets a successful call skip unmarking it, failing.py)."""
-    return cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY, failing.KEY])
+    mark read with it lets a successful call skip unmarking it, failing.py; the panels' mark,
+    whether the list's result reads leave part of theirs, LISTED)."""
+    return cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY, failing.KEY, PANELS_KEY])
 
 
 def _blocked_until(now: float, found: dict[str, object]) -> float | None:
@@ -311,10 +331,10 @@ def _seconds_until_room(
     return wait
 
 
-def spend(*, background: bool, result: bool = False) -> None:
+def spend(*, background: bool, result: bool = False, listed: bool = False) -> None:
     """Take one token or raise BudgetExhaustedError; never lets the shared window exceed the
     cap, nor the asker's own windows their shares. `result`: the call reads a finished
-    action's result (counted apart from a poll's refreshes)."""
+    action's result (counted apart from a poll's refreshes); `listed`: for a list row."""
     now = store.now()
     found = _upstream_state()
     failing.saw(found)
@@ -323,7 +343,11 @@ def spend(*, background: bool, result: bool = False) -> None:
         raise _short(until - now, "Voucherify asked the dashboard to hold back", until=until)
     if _outage_spent and not sharedcache.degraded():
         _carry_outage_spent(now)
-    scopes = _scopes(background, askers.current(), result)
+    asker = askers.current()
+    if result and not listed and asker.purpose == askers.POLL:
+        cache.set(PANELS_KEY, now, WINDOW_SECONDS)  # a panel wants its result: see LISTED
+    panels_waiting = PANELS_KEY in found
+    scopes = _scopes(background, asker, result, listed)
     names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
     for name in names:
         bump(name, COUNTER_TTL)
@@ -335,7 +359,7 @@ def spend(*, background: bool, result: bool = False) -> None:
     shared = sum(_with_part_seen(_by_second(windows[0], found), now, scopes[0].seconds).values())
     spent_in.insert(0, shared)
     for scope, spent_there in zip(scopes, spent_in, strict=True):
-        if spent_there <= scope.allowed:
+        if spent_there <= scope.allowed or (scope.parts[-1:] == (LISTED,) and not panels_waiting):
             continue
         if scope.spare is not None and allowance().cap - shared >= scope.spare:
             continue
@@ -393,8 +417,15 @@ def _refusal(scope: Scope, wait: float) -> BudgetExhaustedError:
             retry_after=wait,
             key="person_share",
         )
-    label = _PART_LABELS[scope.parts[2]] if len(scope.parts) > 2 else \
+    label = _PART_LABELS[scope.parts[-1]] if len(scope.parts) > 2 else \
         _PURPOSE_LABELS[scope.parts[1]]
+    if scope.parts[-1] == LISTED:
+        # The list's own part, not the resource's problem: a panel still reads that result
+        # (single flight hands no ShareExhaustedError to others waiting for it).
+        return ShareExhaustedError(
+            f"Not asking Voucherify for now: the {_calls(scope.allowed)} a minute for {label} "
+            f"are spent; next call in about {math.ceil(wait)} s.",
+            retry_after=wait, key="dashboard_budget")
     if scope.seconds < WINDOW_SECONDS:
         return PacedError(
             f"Not asking Voucherify this second: {label} spend at most "

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 _background: ContextVar[bool] = ContextVar("upstream_background", default=False)
 # The one read of a finished action's result: a poll's, counted apart from its refreshes.
 _result: ContextVar[bool] = ContextVar("upstream_result", default=False)
+# A result read for a list row nobody opened (budget.LISTED).
+_listed: ContextVar[bool] = ContextVar("upstream_listed", default=False)
 _observers: list[ResponseHook] = []
 
 
@@ -48,11 +50,23 @@ def priority(*, background: bool, result: bool = False) -> Iterator[None]:
         _background.reset(token)
 
 
+@contextmanager
+def for_list_rows() -> Iterator[None]:
+    """Result reads inside are for list rows: they leave part of the results' calls to open
+    panels (budget.kept_for_panels)."""
+    token = _listed.set(True)
+    try:
+        yield
+    finally:
+        _listed.reset(token)
+
+
 class BudgetGate:
     """voucherify.client.Gate over the shared budget (dashboard/polling/budget.py)."""
 
     def admit(self) -> None:
-        budget.spend(background=_background.get(), result=_result.get())
+        budget.spend(background=_background.get(), result=_result.get(),
+                     listed=_result.get() and _listed.get())
 
     def observe(
         self, status: int, rate_limit: RateLimitState | None, retry_at: datetime | None

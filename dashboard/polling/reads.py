@@ -21,7 +21,7 @@ from dashboard import hot
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action, ActionPage
 
-from . import archiving, budget, economy, store
+from . import archiving, budget, economy, gate, store
 from .gate import get_client
 from .store import Fetched
 
@@ -76,14 +76,16 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
 
 def fetch_result(action_id: str) -> Fetched[Action]:
     """A finished action with its result, at background priority, from the archive when it
-    holds it (the list's failed-row counts: read once, then kept for good)."""
+    holds it (the list's failed-row counts: read once, then kept for good). A call for it
+    leaves part of the results' calls to open panels (gate.for_list_rows)."""
     if naive():
         return Fetched(get_client().get_action(action_id), _now())
     archive = archiving.current()
     archived = archive.archived(action_id)
     if archived is not None:
         return archived
-    fetched = economy.fetch_result(get_client(), action_id)
+    with gate.for_list_rows():
+        fetched = economy.fetch_result(get_client(), action_id)
     _saw_stand_in(archive, fetched)
     return fetched
 
