@@ -7,6 +7,8 @@ outcome written, a failing upstream unmarked, a lock let go only by its holder).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import redis
 from django.core.cache import cache
@@ -15,7 +17,7 @@ from dashboard import hot, sharedcache
 from dashboard.history import rows_later
 from dashboard.history.models import ArchivedAction
 from dashboard.observability import credentials
-from dashboard.polling import failing, stats
+from dashboard.polling import budget, failing, stats
 from dashboard.polling import reads as upstream
 from dashboard.sharedcache import FailoverRedisCache
 from tests.helpers.cachecalls import cache_calls
@@ -116,6 +118,22 @@ def test_the_auth_outcome_is_written_when_it_changes_and_now_and_then(
     credentials._written = (written, at - credentials.REWRITE_SECONDS)  # a while later
     credentials.record(200)
     assert credentials.last().state == "good"
+
+
+def test_an_open_panel_is_noted_once_per_process_every_few_seconds(
+    emulator, memory_clock, monkeypatch
+):
+    moment = [500.0]
+    monkeypatch.setattr(budget, "time", SimpleNamespace(monotonic=lambda: moment[0]))
+    monkeypatch.setattr(budget, "_panels_marked", None)
+    with cache_calls() as calls:
+        budget.note_panel_open()
+        moment[0] += budget.PANELS_MARK_SECONDS / 2
+        budget.note_panel_open()  # every poll of every open panel: no round trip
+        moment[0] += budget.PANELS_MARK_SECONDS
+        budget.note_panel_open()
+    assert [method for method, key in calls] == ["set", "set"]
+    assert cache.get(budget.PANELS_KEY) is not None
 
 
 def _failing_calls(calls: list[tuple[str, str]]) -> list[str]:

@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 
-from dashboard import sharedcache
+from dashboard import hot, sharedcache
 from dashboard.counters import bump
 from dashboard.voucherify.errors import (
     BudgetExhaustedError,
@@ -105,9 +106,11 @@ _PURPOSE_LABELS = {askers.POLL: "live updates", askers.SYNC: "background work"}
 # The polls' calls counted apart within their share (see the module's docstring).
 REFRESHES, RESULTS = "refresh", "result"
 # Within the results' part, the list's reads of finished rows' results (nobody has opened
-# those rows) are counted apart too: while a panel has wanted a result within the window, they
-# leave a third of the part to panels (PANELS_KEY: the moment one last did).
+# those rows) are counted apart too: while someone has a running action's page open (within
+# the window: PANELS_KEY), they leave a third of the part to that panel's result.
 LISTED = "listed"
+PANELS_MARK_SECONDS = 10.0  # how often a process renews the mark while panels are open
+_panels_marked: float | None = None  # time.monotonic() of this process's last mark
 _PART_LABELS = {REFRESHES: "live updates", RESULTS: "results of finished actions",
                 LISTED: "results of finished rows on the list"}
 
@@ -178,9 +181,23 @@ def poll_pace(share_allowed: int | None = None) -> PollPace | None:
 
 def kept_for_panels(results: int) -> int:
     """Calls of a results' part of `results` that the list's reads leave to open panels while
-    one wants a result: a third, none of a part too small to split (the list would read no
+    there are some: a third, none of a part too small to split (the list would read no
     result)."""
     return results // 3
+
+
+def note_panel_open() -> None:
+    """A person has a running action's page open: its result will be wanted when it finishes,
+    so for the next minute the list's result reads leave part of theirs (LISTED). A round trip
+    per process every PANELS_MARK_SECONDS at most (every time with the per-process memory off,
+    as in the tests)."""
+    global _panels_marked
+    moment = time.monotonic()
+    if hot.seconds() > 0 and _panels_marked is not None \
+            and moment - _panels_marked < PANELS_MARK_SECONDS:
+        return
+    cache.set(PANELS_KEY, store.now(), WINDOW_SECONDS)
+    _panels_marked = moment
 
 
 def _poll_parts(purpose: Scope, *, result: bool, listed: bool = False) -> list[Scope]:
@@ -286,8 +303,8 @@ def held_and_failing(now: float) -> tuple[float, bool]:
 
 def _upstream_state() -> dict[str, object]:
     """What the cache knows of the upstream: one round trip, before every call (the failing
-    mark read with it lets a successful call skip unmarking it, failing.py; the panels' mark,
-    whether the list's result reads leave part of theirs, LISTED)."""
+    mark read with it lets a successful call skip unmarking it, failing.py; the open panels'
+    mark, whether the list's result reads leave part of theirs, LISTED)."""
     return cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY, failing.KEY, PANELS_KEY])
 
 
@@ -343,11 +360,8 @@ def spend(*, background: bool, result: bool = False, listed: bool = False) -> No
         raise _short(until - now, "Voucherify asked the dashboard to hold back", until=until)
     if _outage_spent and not sharedcache.degraded():
         _carry_outage_spent(now)
-    asker = askers.current()
-    if result and not listed and asker.purpose == askers.POLL:
-        cache.set(PANELS_KEY, now, WINDOW_SECONDS)  # a panel wants its result: see LISTED
-    panels_waiting = PANELS_KEY in found
-    scopes = _scopes(background, asker, result, listed)
+    panels_open = PANELS_KEY in found
+    scopes = _scopes(background, askers.current(), result, listed)
     names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
     for name in names:
         bump(name, COUNTER_TTL)
@@ -359,7 +373,7 @@ def spend(*, background: bool, result: bool = False, listed: bool = False) -> No
     shared = sum(_with_part_seen(_by_second(windows[0], found), now, scopes[0].seconds).values())
     spent_in.insert(0, shared)
     for scope, spent_there in zip(scopes, spent_in, strict=True):
-        if spent_there <= scope.allowed or (scope.parts[-1:] == (LISTED,) and not panels_waiting):
+        if spent_there <= scope.allowed or (scope.parts[-1:] == (LISTED,) and not panels_open):
             continue
         if scope.spare is not None and allowance().cap - shared >= scope.spare:
             continue

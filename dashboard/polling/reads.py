@@ -21,7 +21,7 @@ from dashboard import hot
 from dashboard.voucherify.cursor import Cursor
 from dashboard.voucherify.models import Action, ActionPage
 
-from . import archiving, budget, economy, gate, store
+from . import archiving, askers, budget, economy, gate, store
 from .gate import get_client
 from .store import Fetched
 
@@ -63,6 +63,7 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
         return Fetched(get_client().get_action(action_id), _now())
     cached = economy.cached_action(action_id)  # final, or live and fresh: no archive lookup
     if cached is not None:
+        _note_viewed(cached)
         return cached
     archive = archiving.current()
     archived = archive.archived(action_id)  # a finished action the archive holds: no call
@@ -71,7 +72,14 @@ def fetch_action(action_id: str, *, background: bool = False) -> Fetched[Action]
     fetched = economy.fetch_action(get_client(), action_id, background=background,
                                    served_checked=True)
     _saw_stand_in(archive, fetched)
+    _note_viewed(fetched)
     return fetched
+
+
+def _note_viewed(fetched: Fetched[Action]) -> None:
+    """A running action's page or panel a person looks at (budget.note_panel_open)."""
+    if fetched.value.is_live and askers.current().purpose in (askers.PAGE, askers.POLL):
+        budget.note_panel_open()
 
 
 def fetch_result(action_id: str) -> Fetched[Action]:
