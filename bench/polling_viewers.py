@@ -119,6 +119,8 @@ class Figures:
     # From a watched action's finish to its panel's last answer (286), which carries the
     # result: the one read of it may wait for the results' part of the budget.
     results: list[float] = field(default_factory=list)
+    # Panels shown finished whose result has not come yet: (viewer, action) -> the finish.
+    results_pending: dict[tuple[int, str], float] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     polls_asked: int = 0  # polls that fell due before the end
     polls_served: int = 0  # of those, answered before the end
@@ -237,6 +239,8 @@ class Viewer:
                     moment - truth.began(change))
                 if change == 101 and kind == "panel":
                     self.run.figures.finished.append(moment - truth.began(change))
+                    self.run.figures.results_pending[(id(self), action_id)] = \
+                        truth.began(change)
             elif change % self.run.progress_step == 0:
                 self.run.figures.lags["progress" if kind == "panel" else "row"].append(
                     moment - truth.began(change))
@@ -357,9 +361,9 @@ class Viewer:
             due, early = arrived + every, _early(tag, arrived)
 
     def _result_shown(self, action_id: str, moment: float) -> None:
-        truth = self.run.truth.get(action_id)
-        if truth is not None and self.run.start <= moment <= self.run.end:
-            self.run.figures.results.append(moment - truth.began(101))
+        finished = self.run.figures.results_pending.pop((id(self), action_id), None)
+        if finished is not None and moment <= self.run.end:
+            self.run.figures.results.append(moment - finished)
 
     def _panel_shown(self, action_id: str, body: str, moment: float | None = None) -> None:
         state = PANEL_STATE.search(body)
