@@ -66,10 +66,21 @@ def forget_prefix(prefix: str) -> None:
             del _entries[key]
 
 
-def clear() -> None:
+# Keys of what a process remembers having done lately ("listed this kind", "wrote this
+# outcome"), not copies of the shared cache: clear(memos=False) keeps them.
+MEMO_PREFIX = "memo:"
+
+
+def clear(*, memos: bool = True) -> None:
+    """Forget everything; `memos=False`: only the copies of the shared cache (what a flush of
+    the cache leaves a running process remembering)."""
     global _sweep_at
     with _lock:
-        _entries.clear()
+        if memos:
+            _entries.clear()
+        else:
+            for key in [key for key in _entries if not key.startswith(MEMO_PREFIX)]:
+                del _entries[key]
         _sweep_at = 0.0
 
 

@@ -7,8 +7,6 @@ outcome written, a failing upstream unmarked, a lock let go only by its holder).
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 import redis
 from django.core.cache import cache
@@ -40,7 +38,7 @@ def cold() -> None:
     """Nothing cached or archived; this process has met Voucherify before (a first page)."""
     rows_later.wait_all()
     cache.clear()
-    hot.clear()
+    hot.clear(memos=False)
     ArchivedAction.objects.all().delete()
 
 
@@ -88,24 +86,22 @@ def test_a_live_actions_first_read_asks_the_cache_a_few_times_and_its_poll_refre
     assert emulator.count(method="GET") == 2  # one refresh once the interval is over
 
 
-def test_a_kind_of_call_is_listed_once_a_minute_per_process(memory_clock, monkeypatch):
+def test_a_kind_of_call_is_listed_once_a_minute_per_process(memory_clock):
     cache.clear()
-    monkeypatch.setattr(stats, "_kinds_listed", {})
     with cache_calls() as calls:
         stats.record_call("GET", "/v1/x", 200, 0.1)
         stats.record_call("GET", "/v1/x", 200, 0.1)
     assert [method for method, key in calls if key == stats.KINDS_KEY] == ["get", "set"]
     cache.clear()  # the list lost: back within a minute
     assert stats.calls_last_minute() == []
-    stats._kinds_listed["GET|/v1/x|200"] -= stats.KINDS_MEMORY_SECONDS  # a minute later
+    memory_clock[0] += stats.KINDS_MEMORY_SECONDS  # a minute later
     stats.record_call("GET", "/v1/x", 200, 0.1)
     assert [count.endpoint for count in stats.calls_last_minute()] == ["/v1/x"]
 
 
 def test_the_auth_outcome_is_written_when_it_changes_and_now_and_then(
-    emulator, memory_clock, monkeypatch
+    emulator, memory_clock
 ):
-    monkeypatch.setattr(credentials, "_written", None)
     with cache_calls() as calls:
         credentials.record(200)
         credentials.record(200)  # the same again: not written
@@ -114,23 +110,17 @@ def test_the_auth_outcome_is_written_when_it_changes_and_now_and_then(
     assert [method for method, _ in calls] == ["set", "set", "set"]
     assert credentials.last().state == "good"
     cache.clear()
-    written, at = credentials._written
-    credentials._written = (written, at - credentials.REWRITE_SECONDS)  # a while later
+    memory_clock[0] += credentials.REWRITE_SECONDS  # a while later
     credentials.record(200)
     assert credentials.last().state == "good"
 
 
-def test_an_open_panel_is_noted_once_per_process_every_few_seconds(
-    emulator, memory_clock, monkeypatch
-):
-    moment = [500.0]
-    monkeypatch.setattr(budget, "time", SimpleNamespace(monotonic=lambda: moment[0]))
-    monkeypatch.setattr(budget, "_panels_marked", None)
+def test_an_open_panel_is_noted_once_per_process_every_few_seconds(emulator, memory_clock):
     with cache_calls() as calls:
         budget.note_panel_open()
-        moment[0] += budget.PANELS_MARK_SECONDS / 2
+        memory_clock[0] += budget.PANELS_MARK_SECONDS / 2
         budget.note_panel_open()  # every poll of every open panel: no round trip
-        moment[0] += budget.PANELS_MARK_SECONDS
+        memory_clock[0] += budget.PANELS_MARK_SECONDS
         budget.note_panel_open()
     assert [method for method, key in calls] == ["set", "set"]
     assert cache.get(budget.PANELS_KEY) is not None

@@ -25,8 +25,8 @@ State = Literal["good", "bad", "unknown"]
 # The same outcome again is written at most this often by a process, not on every call (a
 # round trip each): a new state is written at once, only its moment ("N s ago") may lag.
 REWRITE_SECONDS = 5.0
-# What this process last wrote: ((key, state, status), time.monotonic()).
-_written: tuple[tuple[str, str, int], float] | None = None
+# What this process last wrote, (key, state, status), remembered (hot.py) that long.
+_WRITTEN = hot.MEMO_PREFIX + "upstream-auth-written"
 
 
 @dataclass(frozen=True)
@@ -60,26 +60,18 @@ def outcome_for(status: int, endpoint: str = "", auth: str = "keys") -> State | 
 
 
 def record(status: int, endpoint: str = "") -> None:
-    global _written
     state = outcome_for(status, endpoint, settings.VOUCHERIFY.auth)
     if state is None:
         return
     outcome = (_key(), state, status)
-    if _written_lately(outcome):
+    if hot.get(_WRITTEN) == outcome:
         return
     try:
         cache.set(outcome[0], {"state": state, "status": status, "at": time.time()}, None)
     except Exception:  # the cache being down must never break an upstream call
         logger.warning("Could not record the upstream auth outcome in the cache.", exc_info=True)
         return
-    if hot.seconds() > 0:  # the per-process memory off (the tests): written every time
-        _written = (outcome, time.monotonic())
-
-
-def _written_lately(outcome: tuple[str, str, int]) -> bool:
-    written = _written
-    return (written is not None and written[0] == outcome and hot.seconds() > 0
-            and time.monotonic() - written[1] < REWRITE_SECONDS)
+    hot.put(_WRITTEN, outcome, REWRITE_SECONDS)  # off with the memory (the tests): every time
 
 
 def last() -> Outcome:

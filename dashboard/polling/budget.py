@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -110,7 +109,7 @@ REFRESHES, RESULTS = "refresh", "result"
 # the window: PANELS_KEY), they leave a third of the part to that panel's result.
 LISTED = "listed"
 PANELS_MARK_SECONDS = 10.0  # how often a process renews the mark while panels are open
-_panels_marked: float | None = None  # time.monotonic() of this process's last mark
+_PANELS_MARKED = hot.MEMO_PREFIX + "panels-marked"  # held while this process's mark is fresh
 _PART_LABELS = {REFRESHES: "live updates", RESULTS: "results of finished actions",
                 LISTED: "results of finished rows on the list"}
 
@@ -191,13 +190,10 @@ def note_panel_open() -> None:
     so for the next minute the list's result reads leave part of theirs (LISTED). A round trip
     per process every PANELS_MARK_SECONDS at most (every time with the per-process memory off,
     as in the tests)."""
-    global _panels_marked
-    moment = time.monotonic()
-    if hot.seconds() > 0 and _panels_marked is not None \
-            and moment - _panels_marked < PANELS_MARK_SECONDS:
+    if hot.get(_PANELS_MARKED):
         return
     cache.set(PANELS_KEY, store.now(), WINDOW_SECONDS)
-    _panels_marked = moment
+    hot.put(_PANELS_MARKED, True, PANELS_MARK_SECONDS)
 
 
 def _poll_parts(purpose: Scope, *, result: bool, listed: bool = False) -> list[Scope]:

@@ -19,13 +19,12 @@ from . import store
 WINDOW_SECONDS = 60
 COUNTER_TTL = 2 * WINDOW_SECONDS
 KINDS_KEY = store.key("stats", "kinds")
-# The kinds this process put on the shared list lately (kind -> time.monotonic()): a call of
-# a kind already there costs no read and write of the list. Put on again after this long, so
-# that a list lost with the cache (cleared, evicted, Redis restarted) or a row lost to a race
-# is whole again within a minute; with the per-process memory off (hot.py: the tests) every
-# call checks the list.
+# A kind this process put on the shared list lately is remembered (hot.py) this long: a call
+# of a kind already there costs no read and write of the list. Put on again after it, so that
+# a list lost with the cache (cleared, evicted, Redis restarted) or a row lost to a race is
+# whole again within a minute; with the per-process memory off (the tests) every call checks.
 KINDS_MEMORY_SECONDS = 60.0
-_kinds_listed: dict[str, float] = {}
+_KIND_LISTED = hot.MEMO_PREFIX + "stats-kind-listed:"
 
 
 @dataclass(frozen=True)
@@ -44,19 +43,12 @@ def _kind(method: str, endpoint: str, status: int | None) -> str:
 def record_call(method: str, endpoint: str, status: int | None, elapsed: float) -> None:
     """The client's on_response hook: count one upstream request."""
     kind = _kind(method, endpoint, status)
-    if not _listed_lately(kind):
+    if not hot.get(_KIND_LISTED + kind):
         kinds = cache.get(KINDS_KEY) or []
         if kind not in kinds:  # rare: a new endpoint/status pair; a lost race only hides a row
             cache.set(KINDS_KEY, sorted({*kinds, kind}), store.KEEP_SECONDS)
-        if hot.seconds() > 0:
-            _kinds_listed[kind] = time.monotonic()
+        hot.put(_KIND_LISTED + kind, True, KINDS_MEMORY_SECONDS)
     bump(store.key("stats", "call", kind, int(store.now())), COUNTER_TTL)
-
-
-def _listed_lately(kind: str) -> bool:
-    listed = _kinds_listed.get(kind)
-    return (listed is not None and hot.seconds() > 0
-            and time.monotonic() - listed < KINDS_MEMORY_SECONDS)
 
 
 _pending_lock = threading.Lock()
