@@ -670,6 +670,23 @@ def test_a_result_read_again_shorter_is_stored_as_it_now_is_and_ends_the_panel(
     assert len(b"".join(body).decode().splitlines()) == 11
 
 
+def test_a_store_whose_worker_died_before_the_actions_row_stores_it_all_again(
+        emulator, support_client, monkeypatch):
+    """The storing thread writes the action's row after the page has answered: a worker killed
+    in between leaves the cached copy (its first rows) with no row and no summary. The next
+    store reads the action again and writes the row as well as the rows."""
+    failed = [{"code": f"C-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    left_unfinished(emulator, support_client, monkeypatch, failed)
+    ArchivedAction.objects.filter(pk=SMALLER_ID).delete()  # its summary and rows go with it
+    reads_before = emulator.count(endpoint=DETAIL_ENDPOINT)
+    html = polled_past_their_locks(support_client)
+    assert summary(html) == f"Showing 1–{PAGE_SIZE} of {rows_later.LATER_FROM}."
+    assert ArchivedAction.objects.get(pk=SMALLER_ID).has_detail
+    assert FailedItem.objects.filter(action_id=SMALLER_ID).count() == rows_later.LATER_FROM
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) == reads_before + 1
+
+
 def test_rows_voucherify_no_longer_has_end_the_panel_and_are_never_read_again(
         emulator, support_client, monkeypatch):
     failed = [{"code": f"C-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]}

@@ -172,6 +172,15 @@ def _archive_rows_later(action: Action, kept: Action, lengths: dict[str, int]
     return kept, True
 
 
+def archive_read_again(action: Action) -> None:
+    """A big result read again to store its rows (rows_later.resume): its row as its first
+    read writes it, should that store have died before doing so (nothing is written when the
+    row is there as it is)."""
+    if archivable(action):
+        with transaction.atomic():
+            _archive_details({action.id: failed_items.trimmed(action) or action})
+
+
 def _archive_pending(kept: Action, lengths: dict[str, int]) -> None:
     """A big result's row (its first rows only) and its summary marked incomplete."""
     with transaction.atomic():

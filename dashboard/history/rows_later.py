@@ -130,6 +130,12 @@ def _read_again(action_id: str) -> Callable[[], tuple[FailureSet, Mapping[str, i
     def rows() -> tuple[FailureSet, Mapping[str, int]]:
         with gate.priority(background=True):
             action = gate.get_client().get_action(action_id)
+        # The store that died may have died before writing the action's row (written by its
+        # thread, after the page answered): without it the rows cannot be stored. archive.py
+        # sets stores going and imports this module, so it is imported here, when one runs.
+        from .archive import archive_read_again
+
+        archive_read_again(action)
         return of_action(action)()
     return rows
 
