@@ -687,6 +687,26 @@ def test_a_store_whose_worker_died_before_the_actions_row_stores_it_all_again(
     assert emulator.count(endpoint=DETAIL_ENDPOINT) == reads_before + 1
 
 
+def test_rows_of_an_action_neither_archived_nor_known_upstream_are_not_read_on_every_poll(
+        emulator, support_client, monkeypatch):
+    """No row and no summary in the archive (a worker killed before writing them), and
+    Voucherify answers 404: there is nothing to mark the rows gone on, so the cached copy
+    goes instead, and the page says the action is not found, rather than each poll of the
+    loading panel reading the action again."""
+    failed = [{"code": f"C-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]}
+              for n in range(rows_later.LATER_FROM)]
+    left_unfinished(emulator, support_client, monkeypatch, failed)
+    ArchivedAction.objects.filter(pk=SMALLER_ID).delete()
+    emulator.set_faults(error_rate=1.0, error_status=404, endpoints=[DETAIL_ENDPOINT])
+    polled_past_their_locks(support_client, polls=3)
+    reads = emulator.count(endpoint=DETAIL_ENDPOINT)
+    for _ in range(5):
+        page = support_client.get(f"/actions/{SMALLER_ID}/")
+        rows_later.wait_all()
+    assert page.status_code == 404
+    assert emulator.count(endpoint=DETAIL_ENDPOINT) <= reads + 1  # read once more at most
+
+
 def test_rows_voucherify_no_longer_has_end_the_panel_and_are_never_read_again(
         emulator, support_client, monkeypatch):
     failed = [{"code": f"C-{n:05d}", "row": n + 1, "reason": COMMON[n % 3]}

@@ -134,10 +134,12 @@ def loading(action_id: str, lengths: Mapping[str, int]) -> LoadingFailures:
     return LoadingFailures(action_id=action_id, noun=noun, total=total)
 
 
-def mark_gone(action_id: str) -> None:
+def mark_gone(action_id: str) -> bool:
     """The rows of a big result still to be stored can never be: Voucherify no longer has the
-    action (rows_later.py). Its panel says so and nothing reads it again for them."""
-    FailureSummary.objects.filter(pk=action_id, complete=False).update(rows_gone=True)
+    action (rows_later.py). Its panel says so and nothing reads it again for them. False when
+    there was no summary to mark."""
+    return FailureSummary.objects.filter(pk=action_id, complete=False).update(
+        rows_gone=True) > 0
 
 
 def unreadable(action_id: str, lengths: Mapping[str, int], why: str, *, final: bool = False

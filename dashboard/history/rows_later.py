@@ -154,7 +154,10 @@ def _store(action_id: str, token: str,
             except NotFoundError:  # for good: the panel says so, and nothing reads it again
                 logger.warning("Voucherify no longer has %s: its failed rows cannot be stored",
                                action_id)
-                failed_items.mark_gone(action_id)
+                if not failed_items.mark_gone(action_id):
+                    # Neither row nor summary to say it on (a store that died first): the
+                    # cached copy goes, and the page says Voucherify has no such action.
+                    economy.forget_actions([action_id])
                 ended = True
                 return
             with transaction.atomic():
