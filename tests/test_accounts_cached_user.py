@@ -61,3 +61,51 @@ def test_logout_drops_the_cached_user(logged_in, operator):
     assert cache.get(user_key(operator.pk)) is not None
     logged_in.post("/accounts/logout/")
     assert cache.get(user_key(operator.pk)) is None
+
+
+@pytest.fixture
+def cold_cache():
+    from django.core.cache import cache
+
+    from dashboard import hot
+
+    def clear() -> None:
+        cache.clear()
+        hot.clear()
+
+    return clear
+
+
+def test_a_user_the_cache_does_not_know_costs_one_query_for_all_their_permissions(
+    logged_in, cold_cache, django_assert_num_queries
+):
+    cold_cache()
+    # The session, the user, and their own and their groups' permissions at once.
+    with django_assert_num_queries(3):
+        response = logged_in.get("/actions/live/?ids=junk")
+    assert response.status_code == 400
+
+
+def permission_sets(backend, user) -> tuple[set[str], set[str], set[str]]:
+    return (backend.get_user_permissions(user), backend.get_group_permissions(user),
+            backend.get_all_permissions(user))
+
+
+@pytest.mark.parametrize("kind", ["grouped", "own and grouped", "none", "superuser"])
+def test_permissions_read_at_once_are_those_django_reads(
+    kind, user_factory, cold_cache, django_user_model
+):
+    from django.contrib.auth.backends import ModelBackend
+
+    from dashboard.accounts.backends import CachedModelBackend
+
+    user = user_factory(None if kind == "none" else SUPPORT, f"perm-{kind.replace(' ', '-')}")
+    if kind == "own and grouped":
+        user.user_permissions.add(*Permission.objects.filter(codename__startswith="view_")[:3])
+    user.is_superuser = kind == "superuser"
+    user.save()
+    cold_cache()
+    cached = CachedModelBackend().get_user(user.pk)
+    expected = permission_sets(ModelBackend(), django_user_model.objects.get(pk=user.pk))
+    assert permission_sets(CachedModelBackend(), cached) == expected
+    assert kind == "none" or expected[2]
