@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 
 
-def bump(key: str, ttl: float, by: int = 1) -> int:
+def bump(key: str, ttl: float, by: int = 1, *, backend: BaseCache | None = None,
+         version: int | None = None) -> int:
     """Add `by` to the counter `key` (created with `ttl` seconds to live); the new value."""
-    if cache.add(key, by, ttl):
+    backend = cache if backend is None else backend
+    if backend.add(key, by, ttl, version=version):
         return by
     try:
-        return cache.incr(key, by)
+        return backend.incr(key, by, version=version)
     except ValueError:  # expired between add and incr: start it again
-        cache.set(key, by, ttl)
+        backend.set(key, by, ttl, version=version)
         return by

@@ -29,6 +29,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from dashboard.counters import bump
+
 logger = logging.getLogger(__name__)
 
 # While Redis is down, one call in this many seconds tries it again: a Redis that does not
@@ -132,6 +134,35 @@ def delete_if_equal(backend: BaseCache, key: str, value: Any) -> bool:
     return backend.get(key) == value and bool(backend.delete(key))
 
 
+# Adds ARGV[1] to each of the first ARGV[3] keys (a counter made now lives ARGV[2] ms), then
+# reads the rest: a call's budget counters bumped and its windows read in one round trip.
+_BUMP_AND_GET_MANY = """
+local by, ttl, counters = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, counters do
+  if redis.call('incrby', KEYS[i], by) == by then redis.call('pexpire', KEYS[i], ttl) end
+end
+if #KEYS == counters then return {} end
+return redis.call('mget', unpack(KEYS, counters + 1))
+"""
+
+
+def bump_and_get_many(backend: BaseCache, counters: list[str], ttl: float,
+                      keys: list[str]) -> dict[str, Any]:
+    """Add one to each of `counters` (each made with `ttl` seconds to live), then get_many
+    `keys`. One round trip on the shared cache (Redis); a command each on other backends."""
+    own = getattr(backend, "bump_and_get_many", None)
+    if own is not None:
+        return own(counters, ttl, keys)
+    return _bump_then_get_many(backend, counters, ttl, keys)
+
+
+def _bump_then_get_many(backend: BaseCache, counters: list[str], ttl: float, keys: list[str],
+                        version: int | None = None) -> dict[str, Any]:
+    for counter in counters:
+        bump(counter, ttl, backend=backend, version=version)
+    return backend.get_many(keys, version=version)
+
+
 class _OneClientPerPool(RedisCacheClient):
     """Django's client makes a new redis.Redis for every command, and each sets up its
     hundreds of response callbacks: about half a millisecond of CPU per cache call. One per
@@ -153,6 +184,20 @@ class _OneClientPerPool(RedisCacheClient):
         # Compared as stored: the value pickled as add() and set() pickled it.
         return bool(client.eval(_DELETE_IF_EQUAL, 1, key, self._serializer.dumps(value)))
 
+    def bump_and_get_many(self, counters: list[str], ttl: float,
+                          keys: dict[str, str]) -> dict[str, Any]:
+        """`keys`: the names to read, as stored, to the caller's."""
+        client = self.get_client(write=True)
+        values = client.eval(_BUMP_AND_GET_MANY, len(counters) + len(keys), *counters, *keys,
+                             1, max(1, int(ttl * 1000)), len(counters))
+        return {keys[stored]: self._serializer.loads(value)
+                for stored, value in zip(keys, values, strict=True) if value is not None}
+
+
+def _runs_no_scripts(error: RedisResponseError) -> bool:
+    """A Redis that refuses scripts (an ACL without @scripting, a proxy without EVAL)."""
+    return isinstance(error, NoPermissionError) or "unknown command" in str(error).lower()
+
 
 class _RedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
@@ -166,11 +211,25 @@ class _RedisCache(RedisCache):
                 return self._cache.delete_if_equal(
                     self.make_and_validate_key(key, version=version), value)
             except RedisResponseError as error:
-                if not isinstance(error, NoPermissionError) and \
-                        "unknown command" not in str(error).lower():
+                if not _runs_no_scripts(error):
                     raise
-                self._scripts = False  # this Redis runs no scripts: a get and a delete
+                self._scripts = False  # a get and a delete
         return self.get(key, version=version) == value and self.delete(key, version=version)
+
+    def bump_and_get_many(self, counters: list[str], ttl: float, keys: list[str],
+                          version: int | None = None) -> dict[str, Any]:
+        if self._scripts:
+            # make_key, not make_and_validate_key: a warning about keys memcached could not
+            # hold reads every character of each (a budget reads two windows of 61 each).
+            stored = {self.make_key(key, version=version): key for key in keys}
+            try:
+                return self._cache.bump_and_get_many(
+                    [self.make_key(key, version=version) for key in counters], ttl, stored)
+            except RedisResponseError as error:
+                if not _runs_no_scripts(error):
+                    raise
+                self._scripts = False  # a command each
+        return _bump_then_get_many(self, counters, ttl, keys, version)
 
 
 class LocalCache(LocMemCache):
@@ -179,6 +238,10 @@ class LocalCache(LocMemCache):
 
     def delete_if_equal(self, key: str, value: Any, version: int | None = None) -> bool:
         return self.get(key, version=version) == value and self.delete(key, version=version)
+
+    def bump_and_get_many(self, counters: list[str], ttl: float, keys: list[str],
+                          version: int | None = None) -> dict[str, Any]:
+        return _bump_then_get_many(self, counters, ttl, keys, version)
 
 
 class FailoverRedisCache(BaseCache):
@@ -244,6 +307,10 @@ class FailoverRedisCache(BaseCache):
 
     def get_many(self, keys, version=None):
         return self._use("get_many", keys, version=version)
+
+    def bump_and_get_many(self, counters: list[str], ttl: float, keys: list[str],
+                          version: int | None = None) -> dict[str, Any]:
+        return self._use("bump_and_get_many", counters, ttl, keys, version=version)
 
     def has_key(self, key, version=None):
         return self._use("has_key", key, version=version)

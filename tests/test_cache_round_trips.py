@@ -191,3 +191,51 @@ def test_the_local_memory_lets_a_lock_go_only_by_its_holder():
     assert not sharedcache.delete_if_equal(cache, "lock", "theirs")
     assert sharedcache.delete_if_equal(cache, "lock", "mine")
     assert cache.get("lock") is None
+
+
+def test_a_call_spends_its_budget_in_one_round_trip(layer):
+    budget.spend(background=False)  # the counters of this second exist: bumped, not created
+    with cache_calls() as calls:
+        budget.spend(background=False)
+    assert [method for method, _ in calls] == ["bump_and_get_many"]
+    assert budget.spent() == 2
+
+
+def test_a_call_held_back_by_voucherify_spends_nothing(layer):
+    cache.set(budget.RETRY_AT_KEY, budget.store.now() + 30, 60)
+    with pytest.raises(budget.BudgetExhaustedError):
+        budget.spend(background=False)
+    assert budget.spent() == 0
+
+
+def test_counters_are_bumped_and_keys_read_in_one_round_trip_on_redis(redis_cache, monkeypatch):
+    redis_cache.set("state", {"held": True}, 60)
+    redis_cache.add("b", 4, 60)
+    sent = []
+    client = redis_cache.primary._cache.get_client("a", write=True)
+    real = client.execute_command
+    monkeypatch.setattr(client, "execute_command",
+                        lambda *args, **options: sent.append(args[0]) or real(*args, **options))
+    found = sharedcache.bump_and_get_many(redis_cache, ["a", "b"], 60, ["state", "a", "b", "c"])
+    assert sent == ["EVAL"]
+    assert found == {"state": {"held": True}, "a": 1, "b": 5}
+    assert redis_cache.get_many(["a", "b"]) == {"a": 1, "b": 5}
+    assert 0 < client.ttl(redis_cache.primary.make_key("a")) <= 60  # a new counter expires
+
+
+def test_a_redis_that_runs_no_scripts_bumps_and_reads_with_one_command_each(
+    redis_cache, monkeypatch
+):
+    def refused(*args, **kwargs):
+        raise redis.exceptions.NoPermissionError("this user has no permissions to run 'eval'")
+
+    monkeypatch.setattr(redis_cache.primary._cache, "bump_and_get_many", refused)
+    redis_cache.add("b", 4, 60)
+    found = sharedcache.bump_and_get_many(redis_cache, ["a", "b"], 60, ["a", "b", "c"])
+    assert found == {"a": 1, "b": 5} and not sharedcache.degraded()
+
+
+def test_the_local_memory_bumps_and_reads_as_redis_does():
+    cache.add("b", 4, 60)
+    assert sharedcache.bump_and_get_many(cache, ["a", "b"], 60, ["a", "b", "c"]) == {"a": 1,
+                                                                                     "b": 5}

@@ -61,6 +61,8 @@ COUNTER_TTL = 2 * WINDOW_SECONDS
 RETRY_AT_KEY = store.key("retry_at")
 PANELS_KEY = store.key("panels-want-results")
 RATE_STATE_KEY = store.key("rate_limit")
+# What the cache knows of the upstream, read before every call (_upstream_state).
+_UPSTREAM_STATE_KEYS = [RETRY_AT_KEY, RATE_STATE_KEY, failing.KEY, PANELS_KEY]
 # With no X-Rate-Limit-Retry, a low Remaining is believed for this long.
 UPSTREAM_WINDOW_SECONDS = 60.0
 # The latest 429 retry moment this process noted or read, kept in its own memory too: the
@@ -301,7 +303,7 @@ def _upstream_state() -> dict[str, object]:
     """What the cache knows of the upstream: one round trip, before every call (the failing
     mark read with it lets a successful call skip unmarking it, failing.py; the open panels'
     mark, whether the list's result reads leave part of theirs, LISTED)."""
-    return cache.get_many([RETRY_AT_KEY, RATE_STATE_KEY, failing.KEY, PANELS_KEY])
+    return cache.get_many(_UPSTREAM_STATE_KEYS)
 
 
 def _blocked_until(now: float, found: dict[str, object]) -> float | None:
@@ -344,26 +346,34 @@ def _seconds_until_room(
     return wait
 
 
-def spend(*, background: bool, result: bool = False, listed: bool = False) -> None:
+def spend(*, background: bool, result: bool = False, listed: bool = False,
+          again: bool = False) -> None:
     """Take one token or raise BudgetExhaustedError; never lets the shared window exceed the
     cap, nor the asker's own windows their shares. `result`: the call reads a finished
     action's result (counted apart from a poll's refreshes); `listed`: for a list row."""
     now = store.now()
-    found = _upstream_state()
+    outage = sharedcache.degraded()
+    if _outage_spent and not outage:
+        _carry_outage_spent(now)
+    scopes = _scopes(background, askers.current(), result, listed)
+    names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
+    windows = [_window(now, scope.parts, scope.seconds) for scope in scopes]
+    # The call counted in each of its windows, the windows and what the cache knows of the
+    # upstream read, in one round trip: a call held back gives its counts back (rare).
+    found = sharedcache.bump_and_get_many(
+        cache, names, COUNTER_TTL,
+        [*_UPSTREAM_STATE_KEYS, *dict.fromkeys(name for window in windows for name in window)])
+    if sharedcache.degraded() != outage and not again:
+        # Redis went away (or came back) during that trip: the windows and their allowances
+        # are the other mode's (the outage's smaller cap), so count the call as that mode does.
+        _give_back(names)
+        return spend(background=background, result=result, listed=listed, again=True)
     failing.saw(found)
     until = _blocked_until(now, found)
     if until is not None:
+        _give_back(names)
         raise _short(until - now, "Voucherify asked the dashboard to hold back", until=until)
-    if _outage_spent and not sharedcache.degraded():
-        _carry_outage_spent(now)
     panels_open = PANELS_KEY in found
-    scopes = _scopes(background, askers.current(), result, listed)
-    names = list(dict.fromkeys(_counter(int(now), scope.parts) for scope in scopes))
-    for name in names:
-        bump(name, COUNTER_TTL)
-    # Every window the call counts in, read at once: one round trip, not one per window.
-    windows = [_window(now, scope.parts, scope.seconds) for scope in scopes]
-    found = cache.get_many(list(dict.fromkeys(name for window in windows for name in window)))
     spent_in = [sum(_by_second(window, found).values()) for window in windows[1:]]
     # scopes[0]: the window everyone shares (with, during an outage, what it last held)
     shared = sum(_with_part_seen(_by_second(windows[0], found), now, scopes[0].seconds).values())

@@ -9,7 +9,7 @@ from django.core.cache import caches
 
 # Every method of a backend that reaches the cache server; the shared cache's own as well.
 METHODS = ("get", "get_many", "set", "set_many", "add", "incr", "decr", "delete", "delete_many",
-           "touch", "has_key", "get_or_set", "clear", "delete_if_equal")
+           "touch", "has_key", "get_or_set", "clear", "delete_if_equal", "bump_and_get_many")
 
 
 @contextmanager
