@@ -29,8 +29,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from dashboard.counters import bump
-
 logger = logging.getLogger(__name__)
 
 # While Redis is down, one call in this many seconds tries it again: a Redis that does not
@@ -134,33 +132,49 @@ def delete_if_equal(backend: BaseCache, key: str, value: Any) -> bool:
     return backend.get(key) == value and bool(backend.delete(key))
 
 
-# Adds ARGV[1] to each of the first ARGV[3] keys (a counter made now lives ARGV[2] ms), then
-# reads the rest: a call's budget counters bumped and its windows read in one round trip.
+# Adds ARGV[1] to each of the first ARGV[3] keys (a counter made now lives ARGV[2] ms, or for
+# good when that is negative), then reads the rest: their new values, then what was read.
 _BUMP_AND_GET_MANY = """
 local by, ttl, counters = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
 for i = 1, counters do
-  if redis.call('incrby', KEYS[i], by) == by then redis.call('pexpire', KEYS[i], ttl) end
+  out[i] = redis.call('incrby', KEYS[i], by)
+  if out[i] == by and ttl >= 0 then redis.call('pexpire', KEYS[i], ttl) end
 end
-if #KEYS == counters then return {} end
-return redis.call('mget', unpack(KEYS, counters + 1))
+if #KEYS > counters then
+  for i, value in ipairs(redis.call('mget', unpack(KEYS, counters + 1))) do
+    out[counters + i] = value
+  end
+end
+return out
 """
 
 
-def bump_and_get_many(backend: BaseCache, counters: list[str], ttl: float,
-                      keys: list[str]) -> dict[str, Any]:
-    """Add one to each of `counters` (each made with `ttl` seconds to live), then get_many
-    `keys`. One round trip on the shared cache (Redis); a command each on other backends."""
+def bump_and_get_many(backend: BaseCache, counters: list[str], ttl: float | None,
+                      keys: list[str], by: int = 1) -> tuple[list[int], dict[str, Any]]:
+    """Add `by` to each of `counters` (each made with `ttl` seconds to live; None: for good),
+    then get_many `keys`: the counters' new values and what was found. One round trip on the
+    shared cache (Redis); a command or a few each on other backends."""
     own = getattr(backend, "bump_and_get_many", None)
     if own is not None:
-        return own(counters, ttl, keys)
-    return _bump_then_get_many(backend, counters, ttl, keys)
+        return own(counters, ttl, keys, by)
+    return _bump_then_get_many(backend, counters, ttl, keys, by)
 
 
-def _bump_then_get_many(backend: BaseCache, counters: list[str], ttl: float, keys: list[str],
-                        version: int | None = None) -> dict[str, Any]:
+def _bump_then_get_many(backend: BaseCache, counters: list[str], ttl: float | None,
+                        keys: list[str], by: int, version: int | None = None
+                        ) -> tuple[list[int], dict[str, Any]]:
+    counts = []
     for counter in counters:
-        bump(counter, ttl, backend=backend, version=version)
-    return backend.get_many(keys, version=version)
+        if backend.add(counter, by, ttl, version=version):
+            counts.append(by)
+            continue
+        try:
+            counts.append(backend.incr(counter, by, version=version))
+        except ValueError:  # expired between add and incr: start it again
+            backend.set(counter, by, ttl, version=version)
+            counts.append(by)
+    return counts, (backend.get_many(keys, version=version) if keys else {})
 
 
 class _OneClientPerPool(RedisCacheClient):
@@ -184,14 +198,17 @@ class _OneClientPerPool(RedisCacheClient):
         # Compared as stored: the value pickled as add() and set() pickled it.
         return bool(client.eval(_DELETE_IF_EQUAL, 1, key, self._serializer.dumps(value)))
 
-    def bump_and_get_many(self, counters: list[str], ttl: float,
-                          keys: dict[str, str]) -> dict[str, Any]:
+    def bump_and_get_many(self, counters: list[str], ttl: float | None, keys: dict[str, str],
+                          by: int) -> tuple[list[int], dict[str, Any]]:
         """`keys`: the names to read, as stored, to the caller's."""
         client = self.get_client(write=True)
+        expiry = -1 if ttl is None else max(1, int(ttl * 1000))
         values = client.eval(_BUMP_AND_GET_MANY, len(counters) + len(keys), *counters, *keys,
-                             1, max(1, int(ttl * 1000)), len(counters))
-        return {keys[stored]: self._serializer.loads(value)
-                for stored, value in zip(keys, values, strict=True) if value is not None}
+                             by, expiry, len(counters))
+        read = values[len(counters):]
+        return values[:len(counters)], {keys[stored]: self._serializer.loads(value)
+                                        for stored, value in zip(keys, read, strict=True)
+                                        if value is not None}
 
 
 def _runs_no_scripts(error: RedisResponseError) -> bool:
@@ -216,20 +233,21 @@ class _RedisCache(RedisCache):
                 self._scripts = False  # a get and a delete
         return self.get(key, version=version) == value and self.delete(key, version=version)
 
-    def bump_and_get_many(self, counters: list[str], ttl: float, keys: list[str],
-                          version: int | None = None) -> dict[str, Any]:
+    def bump_and_get_many(self, counters: list[str], ttl: float | None, keys: list[str],
+                          by: int = 1, version: int | None = None
+                          ) -> tuple[list[int], dict[str, Any]]:
         if self._scripts:
             # make_key, not make_and_validate_key: a warning about keys memcached could not
             # hold reads every character of each (a budget reads two windows of 61 each).
             stored = {self.make_key(key, version=version): key for key in keys}
             try:
                 return self._cache.bump_and_get_many(
-                    [self.make_key(key, version=version) for key in counters], ttl, stored)
+                    [self.make_key(key, version=version) for key in counters], ttl, stored, by)
             except RedisResponseError as error:
                 if not _runs_no_scripts(error):
                     raise
-                self._scripts = False  # a command each
-        return _bump_then_get_many(self, counters, ttl, keys, version)
+                self._scripts = False  # a command or a few each
+        return _bump_then_get_many(self, counters, ttl, keys, by, version)
 
 
 class LocalCache(LocMemCache):
@@ -239,9 +257,10 @@ class LocalCache(LocMemCache):
     def delete_if_equal(self, key: str, value: Any, version: int | None = None) -> bool:
         return self.get(key, version=version) == value and self.delete(key, version=version)
 
-    def bump_and_get_many(self, counters: list[str], ttl: float, keys: list[str],
-                          version: int | None = None) -> dict[str, Any]:
-        return _bump_then_get_many(self, counters, ttl, keys, version)
+    def bump_and_get_many(self, counters: list[str], ttl: float | None, keys: list[str],
+                          by: int = 1, version: int | None = None
+                          ) -> tuple[list[int], dict[str, Any]]:
+        return _bump_then_get_many(self, counters, ttl, keys, by, version)
 
 
 class FailoverRedisCache(BaseCache):
@@ -308,9 +327,10 @@ class FailoverRedisCache(BaseCache):
     def get_many(self, keys, version=None):
         return self._use("get_many", keys, version=version)
 
-    def bump_and_get_many(self, counters: list[str], ttl: float, keys: list[str],
-                          version: int | None = None) -> dict[str, Any]:
-        return self._use("bump_and_get_many", counters, ttl, keys, version=version)
+    def bump_and_get_many(self, counters: list[str], ttl: float | None, keys: list[str],
+                          by: int = 1, version: int | None = None
+                          ) -> tuple[list[int], dict[str, Any]]:
+        return self._use("bump_and_get_many", counters, ttl, keys, by, version=version)
 
     def has_key(self, key, version=None):
         return self._use("has_key", key, version=version)

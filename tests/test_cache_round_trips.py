@@ -12,6 +12,7 @@ import redis
 from django.core.cache import cache
 
 from dashboard import hot, sharedcache
+from dashboard.counters import bump
 from dashboard.history import rows_later
 from dashboard.history.models import ArchivedAction
 from dashboard.observability import credentials
@@ -218,7 +219,7 @@ def test_counters_are_bumped_and_keys_read_in_one_round_trip_on_redis(redis_cach
                         lambda *args, **options: sent.append(args[0]) or real(*args, **options))
     found = sharedcache.bump_and_get_many(redis_cache, ["a", "b"], 60, ["state", "a", "b", "c"])
     assert sent == ["EVAL"]
-    assert found == {"state": {"held": True}, "a": 1, "b": 5}
+    assert found == ([1, 5], {"state": {"held": True}, "a": 1, "b": 5})
     assert redis_cache.get_many(["a", "b"]) == {"a": 1, "b": 5}
     assert 0 < client.ttl(redis_cache.primary.make_key("a")) <= 60  # a new counter expires
 
@@ -232,10 +233,26 @@ def test_a_redis_that_runs_no_scripts_bumps_and_reads_with_one_command_each(
     monkeypatch.setattr(redis_cache.primary._cache, "bump_and_get_many", refused)
     redis_cache.add("b", 4, 60)
     found = sharedcache.bump_and_get_many(redis_cache, ["a", "b"], 60, ["a", "b", "c"])
-    assert found == {"a": 1, "b": 5} and not sharedcache.degraded()
+    assert found == ([1, 5], {"a": 1, "b": 5}) and not sharedcache.degraded()
 
 
 def test_the_local_memory_bumps_and_reads_as_redis_does():
     cache.add("b", 4, 60)
-    assert sharedcache.bump_and_get_many(cache, ["a", "b"], 60, ["a", "b", "c"]) == {"a": 1,
-                                                                                     "b": 5}
+    assert sharedcache.bump_and_get_many(cache, ["a", "b"], 60, ["a", "b", "c"]) == (
+        [1, 5], {"a": 1, "b": 5})
+
+
+def test_a_counter_on_redis_is_bumped_in_one_round_trip_and_one_made_for_good_never_expires(
+    redis_cache, monkeypatch
+):
+    monkeypatch.setattr("dashboard.counters.cache", redis_cache)
+    sent = []
+    client = redis_cache.primary._cache.get_client("a", write=True)
+    real = client.execute_command
+    monkeypatch.setattr(client, "execute_command",
+                        lambda *args, **options: sent.append(args[0]) or real(*args, **options))
+    assert [bump("visits", 60) for _ in range(3)] == [1, 2, 3]
+    assert [bump("generation", None, by=2) for _ in range(2)] == [2, 4]
+    assert sent == ["EVAL"] * 5
+    assert 0 < client.ttl(redis_cache.primary.make_key("visits")) <= 60
+    assert client.ttl(redis_cache.primary.make_key("generation")) == -1  # no expiry

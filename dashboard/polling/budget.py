@@ -360,7 +360,7 @@ def spend(*, background: bool, result: bool = False, listed: bool = False,
     windows = [_window(now, scope.parts, scope.seconds) for scope in scopes]
     # The call counted in each of its windows, the windows and what the cache knows of the
     # upstream read, in one round trip: a call held back gives its counts back (rare).
-    found = sharedcache.bump_and_get_many(
+    _, found = sharedcache.bump_and_get_many(
         cache, names, COUNTER_TTL,
         [*_UPSTREAM_STATE_KEYS, *dict.fromkeys(name for window in windows for name in window)])
     if sharedcache.degraded() != outage and not again:
