@@ -256,3 +256,10 @@ def test_a_counter_on_redis_is_bumped_in_one_round_trip_and_one_made_for_good_ne
     assert sent == ["EVAL"] * 5
     assert 0 < client.ttl(redis_cache.primary.make_key("visits")) <= 60
     assert client.ttl(redis_cache.primary.make_key("generation")) == -1  # no expiry
+
+
+def test_a_refused_call_gives_its_counts_back_in_one_round_trip(layer):
+    cache.set(budget.RETRY_AT_KEY, budget.store.now() + 30, 60)
+    with cache_calls() as calls, pytest.raises(budget.BudgetExhaustedError):
+        budget.spend(background=False)
+    assert [method for method, _ in calls] == ["bump_and_get_many"] * 2

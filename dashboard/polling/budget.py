@@ -350,7 +350,8 @@ def spend(*, background: bool, result: bool = False, listed: bool = False,
           again: bool = False) -> None:
     """Take one token or raise BudgetExhaustedError; never lets the shared window exceed the
     cap, nor the asker's own windows their shares. `result`: the call reads a finished
-    action's result (counted apart from a poll's refreshes); `listed`: for a list row."""
+    action's result (counted apart from a poll's refreshes); `listed`: for a list row;
+    `again`: counted anew after Redis went away or came back during the first count."""
     now = store.now()
     outage = sharedcache.degraded()
     if _outage_spent and not outage:
@@ -420,11 +421,8 @@ def _seconds_until_let_through(scope: Scope, now: float) -> float:
 
 
 def _give_back(names: list[str]) -> None:
-    for name in names:
-        try:
-            cache.decr(name)
-        except ValueError:
-            pass
+    """The counts of a call refused after it was counted, taken back (one round trip)."""
+    sharedcache.bump_and_get_many(cache, names, COUNTER_TTL, [], by=-1)
 
 
 def _refusal(scope: Scope, wait: float) -> BudgetExhaustedError:
