@@ -5,7 +5,8 @@ this process on a throwaway SQLite database and the in-memory cache, or as produ
 them: PostgreSQL (`--postgres`, a private server, or `--database-url`) and Redis (`--redis`, a
 private redis-server). Each repetition starts cold: the cache is cleared and the archive
 emptied (the list page is also timed with the archive still holding its rows, as it usually
-does: then it writes nothing). It times, median of `--repeat`:
+does: then it writes nothing). It times, median of `--repeat` rounds (each series once a
+round, in turn, so that the machine's drift during the run reaches every series alike):
 
 - the upstream GET the page needs, made with the plain client (dashboard/voucherify):
   the list endpoint with limit=100, and the detail of an action with `--rows` failed rows;
@@ -94,17 +95,23 @@ def environment(workdir: Path, emulator_url: str, database_url: str | None = Non
     return env
 
 
-def timed(work: Callable[[], object], repeat: int, before: Callable[[], None]) -> dict:
-    """Median wall and thread CPU (ms) of `work`, each run after `before` (not timed)."""
-    walls, cpus = [], []
+def timed_in_rounds(series: dict[str, tuple[Callable[[], object], Callable[[], None]]],
+                    repeat: int) -> dict[str, dict]:
+    """Median wall and thread CPU (ms) of each series' work, each run after its `before` (not
+    timed). The series take turns, one run each per round: a machine slower in one part of
+    the run slows every series alike, so a page and its GET are compared as measured side by
+    side (timed one series after another, drift between them showed up as ratio)."""
+    walls: dict[str, list[float]] = {name: [] for name in series}
+    cpus: dict[str, list[float]] = {name: [] for name in series}
     for _ in range(repeat):
-        before()
-        wall, cpu = time.perf_counter(), time.thread_time()
-        work()
-        cpus.append(time.thread_time() - cpu)
-        walls.append(time.perf_counter() - wall)
-    return {"wall_ms": round(1000 * statistics.median(walls), 1),
-            "cpu_ms": round(1000 * statistics.median(cpus), 1)}
+        for name, (work, before) in series.items():
+            before()
+            wall, cpu = time.perf_counter(), time.thread_time()
+            work()
+            cpus[name].append(time.thread_time() - cpu)
+            walls[name].append(time.perf_counter() - wall)
+    return {name: {"wall_ms": round(1000 * statistics.median(walls[name]), 1),
+                   "cpu_ms": round(1000 * statistics.median(cpus[name]), 1)} for name in series}
 
 
 def profiled(work: Callable[[], object], before: Callable[[], None], title: str) -> None:
@@ -272,19 +279,32 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
         checks[name] = {"upstream_calls": control.count(), "sql_queries": len(queries),
                         "cache_calls": len(calls),
                         "bytes": len(body), "markers": body.count(marker)}
-    upstream_list = timed(lambda: plain.list_actions(limit=LIST_LIMIT), args.repeat, cold)
-    upstream_detail = timed(lambda: plain.get_action(action_id), args.repeat, cold)
-    list_page = timed(page(list_path), args.repeat, cold)
-    page(list_path)()  # the rows archived: a cold cache over an archive that holds them
-    list_archived = timed(page(list_path), args.repeat, cold_cache)
-    detail_page = timed(page(detail_path), args.repeat, cold)
-    detail_stored = timed(page(detail_path), args.repeat, stored)
-    list_viewer_known = timed(page(list_path), args.repeat, viewer_known)
-    detail_viewer_known = timed(page(detail_path), args.repeat, viewer_known)
-    after_response._run_pending()  # the last first read's rows, stored now, not beside the floor
-    rows_later.wait_all()
-    floor = timed(page("/actions/live/", 400), args.repeat, cold_cache)
-    floor_warm = timed(page("/actions/live/", 400), args.repeat, lambda: None)
+    def archived() -> None:
+        """The list's rows archived, the cache cold: the list page as it usually is."""
+        cold()
+        page(list_path)()
+        cold_cache()
+
+    def rows_stored() -> None:
+        """A first read's rows stored in the background: not beside the floor."""
+        after_response._run_pending()
+        rows_later.wait_all()
+        cold_cache()
+
+    times = timed_in_rounds({
+        "upstream_list": (lambda: plain.list_actions(limit=LIST_LIMIT), cold),
+        "upstream_detail": (lambda: plain.get_action(action_id), cold),
+        "list": (page(list_path), cold),
+        "list_archived": (page(list_path), archived),
+        "detail": (page(detail_path), cold),
+        "detail_stored": (page(detail_path), stored),
+        "list_viewer_known": (page(list_path), viewer_known),
+        "detail_viewer_known": (page(detail_path), viewer_known),
+        "floor": (page("/actions/live/", 400), rows_stored),
+        "floor_warm": (page("/actions/live/", 400), lambda: None),
+    }, args.repeat)
+    upstream_list, upstream_detail = times["upstream_list"], times["upstream_detail"]
+    floor, floor_warm = times["floor"], times["floor_warm"]
     if args.profile:
         profiled(page(list_path), cold, "list page, cold")
         profiled(page(list_path), cold_cache, "archived list page, cold cache")
@@ -299,13 +319,10 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
     print(f"floor               a signed-in 400, cold {floor['wall_ms']:7.1f} ms wall "
           f"{floor['cpu_ms']:7.1f} ms CPU | the list's GET plus it: ratio {figures['floor_ratio']}"
           f" | warm (session and user cached) {floor_warm['wall_ms']:.1f} ms")
-    for name, upstream, rendered in (("list", upstream_list, list_page),
-                                     ("list_archived", upstream_list, list_archived),
-                                     ("detail", upstream_detail, detail_page),
-                                     ("detail_stored", upstream_detail, detail_stored),
-                                     ("list_viewer_known", upstream_list, list_viewer_known),
-                                     ("detail_viewer_known", upstream_detail,
-                                      detail_viewer_known)):
+    for name in ("list", "list_archived", "detail", "detail_stored", "list_viewer_known",
+                 "detail_viewer_known"):
+        upstream = upstream_list if name.startswith("list") else upstream_detail
+        rendered = times[name]
         ratio = round(rendered["wall_ms"] / upstream["wall_ms"], 2)
         cpu_ratio = round(rendered["cpu_ms"] / upstream["cpu_ms"], 2) if upstream["cpu_ms"] \
             else None
