@@ -196,9 +196,9 @@ def measure(emulator_url: str, args: argparse.Namespace) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from dashboard import hot
+    from dashboard import after_response, hot
     from dashboard.accounts.roles import SUPPORT, ensure_role
-    from dashboard.history import after_response, rows_later
+    from dashboard.history import rows_later
     from dashboard.history.models import ArchivedAction
     from dashboard.voucherify.client import VoucherifyClient
     from dashboard.voucherify.config import VoucherifyConfig

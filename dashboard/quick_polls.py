@@ -171,7 +171,7 @@ class QuickPolls:
 class _Sent:
     """Django's body, read already, with Django's response closed when the server closes this
     one, once the body is sent: its request_finished, and the work put off until the answer
-    has gone (history/after_response.py), do not delay the answer."""
+    has gone (after_response.py), do not delay the answer."""
 
     def __init__(self, body: bytes, close: Callable[[], None]) -> None:
         self._body, self.close = body, close

@@ -19,6 +19,7 @@ LAYERS = {
     "dashboard.counters": 0,
     "dashboard.sharedcache": 0,
     "dashboard.hot": 0,
+    "dashboard.after_response": 0,  # work put off until the request has answered
     "dashboard.formatting": 0,
     "dashboard.csvsafe": 0,
     "dashboard.postgres_text": 0,  # NUL written as U+FFFD on PostgreSQL

@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.core.cache import cache
 
-from dashboard import hot, sharedcache
+from dashboard import after_response, hot, sharedcache
 from dashboard.counters import bump
 from dashboard.history import rows_later
 from dashboard.history.models import ArchivedAction
@@ -263,3 +263,20 @@ def test_a_refused_call_gives_its_counts_back_in_one_round_trip(layer):
     with cache_calls() as calls, pytest.raises(budget.BudgetExhaustedError):
         budget.spend(background=False)
     assert [method for method, _ in calls] == ["bump_and_get_many"] * 2
+
+
+@pytest.mark.django_db
+def test_an_upstream_calls_bookkeeping_is_written_once_the_page_has_answered(emulator):
+    action_id = emulator_action(emulator)
+    after_response._request_started()  # as request_started does (its signal would also
+    try:  # close the test's database connection)
+        with cache_calls() as calls:
+            upstream.fetch_action(action_id)
+        # Neither the call's count (the status page's) nor the upstream's auth outcome.
+        assert not [key for _, key in calls
+                    if any(name in key for name in (stats.KINDS_KEY, ":stats:call:",
+                                                     credentials.CACHE_KEY))]
+    finally:
+        after_response._request_finished()
+    assert [count.endpoint for count in stats.calls_last_minute()] == ["/v1/async-actions/{id}"]
+    assert credentials.last().state == "good"

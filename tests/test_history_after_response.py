@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from django.core.signals import request_finished, request_started
 
-from dashboard.history import after_response, rows_later
+from dashboard import after_response
+from dashboard.history import rows_later
 from dashboard.history.archive import archive_detail
 from dashboard.history.models import ArchivedAction, FailedItem, FailureSummary
 from dashboard.voucherify.models import Action

@@ -150,7 +150,7 @@ def test_djangos_request_finishes_once_the_server_has_sent_a_learned_answer(
         viewer, django_entries):
     """An answer the wrapper learns from Django is handed to the server with Django's
     response still open: its request_finished, and the work put off until the answer has
-    gone (history/after_response.py: a page read's archive write), come when the server closes
+    gone (after_response.py: a page read's archive write), come when the server closes
     it after sending, not before the answer."""
     quick_polls.forget_everything()
     finished = []

@@ -9,8 +9,7 @@ class HistoryConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from dashboard import postgres_text
-        from dashboard.history import after_response
+        from dashboard import after_response, postgres_text
         from dashboard.history.polling_archive import DatabaseArchive
         from dashboard.polling import archiving
 

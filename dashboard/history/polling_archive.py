@@ -15,12 +15,12 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 
-from dashboard import hot
+from dashboard import after_response, hot
 from dashboard.polling.store import Fetched
 from dashboard.voucherify.cursor import Cursor, is_valid_action_id
 from dashboard.voucherify.models import Action, ActionPage
 
-from . import after_response, schema_reads
+from . import schema_reads
 from .archive import (
     archive_action,
     archive_actions,

@@ -26,13 +26,13 @@ from collections.abc import Callable, Mapping
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 
-from dashboard import sharedcache
+from dashboard import after_response, sharedcache
 from dashboard.history.failures import Failures, FailureSet
 from dashboard.polling import economy, gate, singleflight, store
 from dashboard.voucherify.errors import NotFoundError, VoucherifyError
 from dashboard.voucherify.models import Action
 
-from . import after_response, failed_items
+from . import failed_items
 
 logger = logging.getLogger(__name__)
 

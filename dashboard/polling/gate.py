@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from dashboard import after_response
 from dashboard.voucherify.client import ResponseHook, VoucherifyClient
 from dashboard.voucherify.config import VoucherifyConfig
 from dashboard.voucherify.models import RateLimitState
@@ -99,9 +100,17 @@ def _client_for(config: VoucherifyConfig) -> VoucherifyClient:
     # The layer's clock (store.now): a 429's moment is read on the clock the budget holds by.
     client = VoucherifyClient(dataclasses.replace(config, retries=0), gate=BudgetGate(),
                               clock=lambda: store.now())
-    client.on_response.append(stats.record_call)
-    client.on_response.append(_tell_observers)
+    # The call's bookkeeping (its count on the status page, what observers note: the upstream
+    # auth outcome, metrics) is written once the page asking for it has answered.
+    client.on_response.append(_once_answered(stats.record_call))
+    client.on_response.append(_once_answered(_tell_observers))
     return client
+
+
+def _once_answered(hook: ResponseHook) -> ResponseHook:
+    def put_off(method: str, endpoint: str, status: int, elapsed: float) -> None:
+        after_response.run(lambda: hook(method, endpoint, status, elapsed))
+    return put_off
 
 
 @receiver(setting_changed)
