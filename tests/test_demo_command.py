@@ -47,6 +47,10 @@ def wait_for_line(process: subprocess.Popen, text: str, seconds: float = 60) -> 
     raise AssertionError(f"{text!r} never printed; output:\n{''.join(lines)}")
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class RunningDemo:
     """`manage.py demo` on free ports, started and waited for until it prints its logins."""
 
@@ -56,6 +60,9 @@ class RunningDemo:
             [sys.executable, "manage.py", "demo", "--port", str(self.port),
              "--emulator-port", str(self.emulator_port)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            # As a terminal's foreground job has it, whatever the test runner's: a runner
+            # started in the background ignores SIGINT, and the demo would inherit that.
+            preexec_fn=_ctrl_c_as_in_a_terminal,
         )
         self.output = "".join(wait_for_line(self.process, "Press Ctrl-C"))
 
