@@ -346,12 +346,15 @@ def _seconds_until_room(
     return wait
 
 
-def spend(*, background: bool, result: bool = False, listed: bool = False,
-          again: bool = False) -> None:
+def spend(*, background: bool, result: bool = False, listed: bool = False) -> None:
     """Take one token or raise BudgetExhaustedError; never lets the shared window exceed the
     cap, nor the asker's own windows their shares. `result`: the call reads a finished
-    action's result (counted apart from a poll's refreshes); `listed`: for a list row;
-    `again`: counted anew after Redis went away or came back during the first count."""
+    action's result (counted apart from a poll's refreshes); `listed`: for a list row."""
+    _spend(background, result, listed, again=False)
+
+
+def _spend(background: bool, result: bool, listed: bool, *, again: bool) -> None:
+    """`again`: counted anew after Redis went away or came back during the first count."""
     now = store.now()
     outage = sharedcache.degraded()
     if _outage_spent and not outage:
@@ -368,7 +371,7 @@ def spend(*, background: bool, result: bool = False, listed: bool = False,
         # Redis went away (or came back) during that trip: the windows and their allowances
         # are the other mode's (the outage's smaller cap), so count the call as that mode does.
         _give_back(names)
-        return spend(background=background, result=result, listed=listed, again=True)
+        return _spend(background, result, listed, again=True)
     failing.saw(found)
     until = _blocked_until(now, found)
     if until is not None:
